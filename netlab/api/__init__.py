@@ -1,0 +1,62 @@
+"""netlab's API types and manifest loader (Kubernetes' core/v1 types plus kubectl's validation)."""
+
+from netlab.api.cluster import (
+    ClusterConfig,
+    ClusterNode,
+    cluster_from_document,
+    default_cluster,
+    load_cluster_config,
+)
+from netlab.api.field import FieldProblem
+from netlab.api.labels import Requirement, Selector, parse_label_selector, selector_from_dict
+from netlab.api.loader import LoadResult, load_manifests, parse_documents
+from netlab.api.models import (
+    MODELLED_KINDS,
+    NAMESPACED_KINDS,
+    ApiObject,
+    Container,
+    ContainerPort,
+    EnvVar,
+    Namespace,
+    ObjectMeta,
+    Pod,
+    PodSpec,
+    Service,
+    ServicePort,
+    ServiceSpec,
+    ignored_fields,
+    obj_key,
+    object_from_dict,
+)
+
+__all__ = [
+    "MODELLED_KINDS",
+    "NAMESPACED_KINDS",
+    "ApiObject",
+    "ClusterConfig",
+    "ClusterNode",
+    "Container",
+    "ContainerPort",
+    "EnvVar",
+    "FieldProblem",
+    "LoadResult",
+    "Namespace",
+    "ObjectMeta",
+    "Pod",
+    "PodSpec",
+    "Requirement",
+    "Selector",
+    "Service",
+    "ServicePort",
+    "ServiceSpec",
+    "cluster_from_document",
+    "default_cluster",
+    "ignored_fields",
+    "load_cluster_config",
+    "load_manifests",
+    "obj_key",
+    "object_from_dict",
+    "parse_documents",
+    "parse_label_selector",
+    "selector_from_dict",
+]

@@ -1,0 +1,192 @@
+"""apply and delete: validate against the cluster, write in one transaction, reconcile once.
+
+What the apiserver would refuse is refused here, before anything is written: a namespace
+that does not exist, a `clusterIP` outside the range or already taken, a changed immutable
+field, a node that is not part of the cluster, a Service whose named targetPort no selected
+pod declares. One error lists every problem; nothing from that invocation is applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Sequence
+
+from netlab.api.models import ApiObject, Namespace, Pod, Service
+from netlab.control import ipam
+from netlab.control.endpoints import selects
+from netlab.errors import InvalidInput, NotFound
+from netlab.lab import Lab
+from netlab.reconcile import Outcome, reconcile
+from netlab.system import namespace_manifest
+
+RESOURCE = {"Pod": "pod", "Service": "service", "Namespace": "namespace"}
+ORDER = {"Namespace": 0, "Service": 1, "Pod": 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    namespace: str
+    name: str
+    verb: str  # created | configured | unchanged | deleted
+
+    def __str__(self) -> str:
+        if self.verb == "deleted":
+            return f'{RESOURCE[self.kind]} "{self.name}" deleted'
+        return f"{RESOURCE[self.kind]}/{self.name} {self.verb}"
+
+
+def _ns(obj: ApiObject) -> str:
+    return "" if isinstance(obj, Namespace) else obj.metadata.namespace
+
+
+def manifest(obj: ApiObject) -> dict:
+    data = obj.to_dict()
+    if isinstance(obj, Namespace):
+        labels = {**(data["metadata"].get("labels") or {}), "kubernetes.io/metadata.name": obj.metadata.name}
+        data["metadata"]["labels"] = labels
+    return data
+
+
+def _validate(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:
+    problems: list[str] = []
+    store = lab.store
+    namespaces = {o.name for o in store.list("Namespace")} | {
+        o.metadata.name for o in objects if isinstance(o, Namespace)
+    }
+    batch_pods = [o for o in objects if isinstance(o, Pod)]
+    taken = {
+        o.status.get("clusterIP") or o.manifest.get("spec", {}).get("clusterIP"): (o.namespace, o.name)
+        for o in store.list("Service")
+    }
+    nodes = {n.name for n in lab.topo.nodes}
+    for obj, src in zip(objects, where):
+        kind, namespace, name = obj.kind, _ns(obj), obj.metadata.name
+        subject = f"{src}: {kind} {namespace + '/' if namespace else ''}{name}"
+        if namespace and namespace not in namespaces:
+            problems.append(f'{subject}: metadata.namespace: namespaces "{namespace}" not found')
+        existing = store.get(kind, namespace, name)
+        if isinstance(obj, Pod):
+            if obj.spec.nodeName and obj.spec.nodeName not in nodes:
+                problems.append(
+                    f"{subject}: spec.nodeName: node \"{obj.spec.nodeName}\" is not part of cluster "
+                    f"{lab.name} (nodes: {', '.join(sorted(nodes))})"
+                )
+            if existing and existing.manifest.get("spec") != manifest(obj).get("spec"):
+                problems.append(
+                    f"{subject}: spec: Forbidden: pod updates may not change fields other than labels "
+                    f"and annotations; delete and re-create it (netlab delete pod {name} -n {namespace})"
+                )
+        if isinstance(obj, Service):
+            problems += _validate_service(lab, obj, subject, existing, taken, batch_pods)
+    return problems
+
+
+def _validate_service(lab, svc: Service, subject, existing, taken, batch_pods) -> list[str]:
+    problems = []
+    spec = svc.spec
+    ip = spec.clusterIP
+    ns, name = svc.metadata.namespace, svc.metadata.name
+    current = existing.status.get("clusterIP") if existing else None
+    if ip and ip != "None":
+        if IPv4Address(ip) not in lab.topo.service_cidr:
+            problems.append(
+                f"{subject}: spec.clusterIP: Invalid value: \"{ip}\": provided IP is not in the valid range. "
+                f"The range of valid IPs is {lab.topo.service_cidr}"
+            )
+        elif taken.get(ip, (ns, name)) != (ns, name):
+            owner = taken[ip]
+            problems.append(
+                f"{subject}: spec.clusterIP: Invalid value: \"{ip}\": provided IP is already allocated "
+                f"(to service {owner[0]}/{owner[1]})"
+            )
+    if existing:
+        was_headless = existing.manifest.get("spec", {}).get("clusterIP") == "None"
+        effective = "None" if was_headless else current
+        if ip and effective and ip != effective:
+            problems.append(f"{subject}: spec.clusterIP: Invalid value: \"{ip}\": field is immutable")
+    # A named targetPort must be declared by the pods the Service selects (when there are any).
+    stored = [Pod.model_validate(o.manifest) for o in lab.store.list("Pod", ns)]
+    batch_keys = {(p.metadata.namespace, p.metadata.name) for p in batch_pods}
+    pods = [p for p in stored if (ns, p.metadata.name) not in batch_keys] + [
+        p for p in batch_pods if p.metadata.namespace == ns
+    ]
+    selected = [p for p in pods if selects(spec.selector, p.metadata.labels or {})]
+    for i, port in enumerate(spec.ports):
+        if not isinstance(port.targetPort, str) or not selected:
+            continue
+        declared = any(
+            cp.name == port.targetPort and cp.protocol == port.protocol
+            for p in selected
+            for c in p.spec.containers
+            for cp in c.ports
+        )
+        if not declared:
+            problems.append(
+                f"{subject}: spec.ports[{i}].targetPort: no pod selected by {spec.selector} declares a "
+                f"{port.protocol} containerPort named \"{port.targetPort}\" "
+                f"(selected: {', '.join(p.metadata.name for p in selected)})"
+            )
+    return problems
+
+
+def apply(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str] | None = None) -> tuple[list[Change], Outcome]:
+    where = list(where) if where is not None else ["<input>"] * len(objects)
+    problems = _validate(lab, objects, where)
+    if problems:
+        raise InvalidInput(problems)
+    verbs: dict[int, str] = {}
+    # Namespaces before what lives in them, Services before Pods (kubectl's own order).
+    ordered = sorted(range(len(objects)), key=lambda i: ORDER[objects[i].kind])
+    with lab.store.transaction():
+        used = {IPv4Address(ip) for o in lab.store.list("Service") if (ip := o.status.get("clusterIP"))}
+        used.add(lab.topo.dns_ip)
+        for i in ordered:
+            obj = objects[i]
+            verbs[i] = lab.store.put(obj.kind, _ns(obj), obj.metadata.name, manifest(obj))
+            if isinstance(obj, Service):
+                _assign_cluster_ip(lab, obj, used)
+    changes = [Change(o.kind, _ns(o), o.metadata.name, verbs[i]) for i, o in enumerate(objects)]
+    return changes, reconcile(lab)
+
+
+def _assign_cluster_ip(lab: Lab, svc: Service, used: set[IPv4Address]) -> None:
+    ns, name = svc.metadata.namespace, svc.metadata.name
+    status = dict(lab.store.get("Service", ns, name).status)
+    spec_ip = svc.spec.clusterIP
+    if svc.spec.type == "ExternalName" or spec_ip == "None":
+        status.pop("clusterIP", None)
+    elif spec_ip:
+        status["clusterIP"] = spec_ip
+    elif not status.get("clusterIP"):
+        ip = ipam.allocate_cluster_ip(lab.topo.service_cidr, used)
+        status["clusterIP"] = str(ip)
+    if status.get("clusterIP"):
+        used.add(IPv4Address(status["clusterIP"]))
+    lab.store.set_status("Service", ns, name, status)
+
+
+def delete(lab: Lab, refs: Sequence[tuple[str, str, str]], *, ignore_not_found: bool = False) -> tuple[list[Change], Outcome]:
+    """Delete (kind, namespace, name) objects; deleting a Namespace deletes what is in it."""
+    missing = [r for r in refs if lab.store.get(*r) is None]
+    if missing and not ignore_not_found:
+        raise NotFound(
+            "; ".join(f'{RESOURCE[k]}s "{n}" not found' + (f" in namespace {ns}" if ns else "") for k, ns, n in missing)
+        )
+    changes = []
+    with lab.store.transaction():
+        for kind, namespace, name in refs:
+            if kind == "Namespace":
+                for inner in ("Pod", "Service"):
+                    for o in lab.store.list(inner, name):
+                        lab.store.delete(inner, name, o.name)
+            if lab.store.delete(kind, namespace, name):
+                changes.append(Change(kind, namespace, name, "deleted"))
+    return changes, reconcile(lab)
+
+
+def ensure_default_namespace(lab: Lab) -> None:
+    if lab.store.get("Namespace", "", "default") is None:
+        with lab.store.transaction():
+            lab.store.put("Namespace", "", "default", namespace_manifest("default"))

@@ -1,0 +1,90 @@
+"""`netlab apply` and `netlab delete`: kubectl's verbs over the library."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+
+from netlab import apply as ops
+from netlab import clusters
+from netlab.api.loader import load_manifests
+from netlab.cli.common import ClusterOption, NamespaceOption, note, out
+from netlab.errors import NetlabError
+from netlab.lab import locked, open_lab
+from netlab.reconcile import Outcome
+
+KINDS = {
+    "pod": "Pod", "pods": "Pod", "po": "Pod",
+    "service": "Service", "services": "Service", "svc": "Service",
+    "namespace": "Namespace", "namespaces": "Namespace", "ns": "Namespace",
+}  # fmt: skip
+
+
+class PartialFailure(NetlabError):
+    """The request was valid but some of it could not be carried out (exit code 1)."""
+
+
+def report(outcome: Outcome) -> None:
+    if outcome.problems:
+        raise PartialFailure(
+            "\n".join(outcome.problems),
+            detail="the objects are stored; run the command again (or `netlab reset`) to retry or clean up",
+        )
+
+
+def _namespace_given() -> bool:
+    return any(a in ("-n", "--namespace") or a.startswith("--namespace=") for a in sys.argv)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("apply")
+    def apply(
+        filename: List[str] = typer.Option(..., "-f", "--filename", help="File, directory or - (stdin); repeatable."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces).
+
+        The default cluster is created on first use. Prints kubectl's
+        `pod/NAME created|configured|unchanged`; nothing is applied if any document is invalid.
+        """
+        clusters.require_root()
+        loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
+        for warning in loaded.warnings:
+            note(f"Warning: {warning}")
+        lab = clusters.open_or_create(cluster)
+        with locked(cluster):
+            changes, outcome = ops.apply(lab, loaded.objects, loaded.sources)
+        for change in changes:
+            out.print(str(change), markup=False)
+        report(outcome)
+
+    @app.command("delete")
+    def delete(
+        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace)"),
+        filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", help="Delete the objects in these files."),
+        namespace: str = NamespaceOption,
+        ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Succeed when an object is already gone."),
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."""
+        clusters.require_root()
+        refs: list[tuple[str, str, str]] = []
+        if filename:
+            loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
+            refs += [(o.kind, o.metadata.namespace or "" if o.kind != "Namespace" else "", o.metadata.name) for o in loaded.objects]
+        if args:
+            kind = KINDS.get(args[0].lower())
+            if kind is None or len(args) < 2:
+                raise typer.BadParameter("expected KIND NAME... with KIND one of pod, service, namespace", param_hint="ARGS")
+            refs += [(kind, "" if kind == "Namespace" else namespace, name) for name in args[1:]]
+        if not refs:
+            raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
+        lab = open_lab(cluster)
+        with locked(cluster):
+            changes, outcome = ops.delete(lab, refs, ignore_not_found=ignore_not_found)
+        for change in changes:
+            out.print(str(change), markup=False)
+        report(outcome)

@@ -1,0 +1,83 @@
+"""`netlab cluster create|delete|list` and `netlab reset`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from netlab import clusters, lab as labs
+from netlab.api.cluster import default_cluster, load_cluster_config
+from netlab.cli.common import ClusterOption, note, out, print_table
+from netlab.errors import InvalidInput
+from netlab.lab import DEFAULT_CLUSTER, open_lab
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Create, delete and list labs (clusters).", no_args_is_help=True)
+    app.add_typer(group, name="cluster")
+
+    @group.command("create")
+    def create(
+        name: Optional[str] = typer.Option(None, "--name", help="Cluster name (default: netlab, or the config's)."),
+        nodes: Optional[int] = typer.Option(None, "--nodes", min=1, max=200, help="Number of nodes (default 2)."),
+        config: Optional[str] = typer.Option(None, "--config", help="A Cluster config file (netlab.dev/v1alpha1)."),
+        retain: bool = typer.Option(False, "--retain", help="Keep what was built if creation fails (for debugging)."),
+    ) -> None:
+        """Build a lab: fabric switch, node namespaces with cni0 and routes, cluster DNS."""
+        if config:
+            cfg = load_cluster_config(config)
+            if name and name != cfg.name or nodes:
+                data = cfg.to_document()
+                if name:
+                    data["metadata"]["name"] = name
+                if nodes:
+                    data["spec"]["nodes"] = default_cluster(nodes=nodes).to_document()["spec"]["nodes"]
+                from netlab.api.cluster import cluster_from_document
+
+                cfg = cluster_from_document(data, config)
+        else:
+            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes)
+        note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes) ...")
+        lab, outcome = clusters.create(cfg, retain=retain)
+        out.print(f"cluster/{cfg.name} created", markup=False)
+        for node in lab.topo.nodes:
+            note(f"  node {node.name}: underlay {node.underlay_ip}, pods {node.subnet}")
+        note(f"  services {lab.topo.service_cidr}, cluster DNS {lab.topo.dns_ip}")
+        from netlab.cli.apply import report
+
+        report(outcome)
+
+    @group.command("delete")
+    def delete(cluster: str = typer.Option(DEFAULT_CLUSTER, "--name", "--cluster", envvar=labs.CLUSTER_ENV, help="Cluster to delete.")) -> None:
+        """Remove a lab and everything it owns (namespaces, links, host routes, processes, state)."""
+        removed = clusters.delete(cluster)
+        for problem in removed.problems:
+            note(f"warning: {problem}")
+        out.print(f"cluster/{cluster} deleted", markup=False)
+
+    @group.command("list")
+    def list_() -> None:
+        """The labs on this machine."""
+        rows = []
+        for name in labs.names():
+            lab = open_lab(name)
+            rows.append([name, len(lab.topo.nodes), len(lab.store.list("Pod")), str(lab.topo.pod_cidr), str(lab.topo.service_cidr), str(lab.topo.underlay)])
+            lab.close()
+        if not rows:
+            note("No clusters found.")
+            return
+        print_table(["NAME", "NODES", "PODS", "POD-CIDR", "SERVICE-CIDR", "UNDERLAY"], rows)
+
+    @app.command("reset")
+    def reset() -> None:
+        """Remove every object netlab owns on this machine (all labs), even without its state. Idempotent."""
+        removed = clusters.reset()
+        for problem in removed.problems:
+            note(f"warning: {problem}")
+        note(
+            f"removed {len(removed.namespaces)} network namespaces, {len(removed.links)} host links, "
+            f"{len(removed.routes)} host routes"
+        )
+        if removed.problems:
+            raise InvalidInput(removed.problems)

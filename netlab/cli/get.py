@@ -1,0 +1,161 @@
+"""`netlab get` and `netlab describe`."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import typer
+
+from netlab import naming
+from netlab.api.labels import parse_label_selector
+from netlab.cli.common import ClusterOption, NamespaceOption, Output, OutputOption, note, out, print_document, print_table
+from netlab.errors import NotFound
+from netlab.kernel import ns
+from netlab.kernel.netlink import Netlink
+from netlab.lab import open_lab
+from netlab.proxy import service_chains
+from netlab.reconcile import _proxy_ports, pod_model
+from netlab.status import age, pod_state
+from netlab import views
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("get")
+    def get(
+        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns)"),
+        name: Optional[str] = typer.Argument(None, help="Only this object."),
+        namespace: str = NamespaceOption,
+        all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Objects of every namespace."),
+        selector: Optional[str] = typer.Option(None, "-l", "--selector", help="Label selector, e.g. app=web,tier!=db"),
+        output: Output = OutputOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name."""
+        view = views.RESOURCES.get(resource.lower())
+        if view is None:
+            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces")
+        lab = open_lab(cluster)
+        scope = None if all_namespaces or resource.lower() in views.CLUSTER_SCOPED else namespace
+        sel = parse_label_selector(selector) if selector else None
+        headers, rows, docs = view(lab, scope, sel, output == Output.wide)
+        if name is not None:
+            pairs = [(r, d) for r, d in zip(rows, docs) if d["metadata"]["name"] == name]
+            if not pairs:
+                raise NotFound(f'{resource} "{name}" not found' + (f' in namespace "{scope}"' if scope else ""))
+            rows, docs = [pairs[0][0]], [pairs[0][1]]
+        if output in (Output.json, Output.yaml):
+            print_document(docs[0] if name is not None else views.as_list(docs), output)
+        elif output == Output.name:
+            for d in docs:
+                out.print(f"{d['kind'].lower()}/{d['metadata']['name']}", markup=False)
+        elif not rows:
+            note(f"No resources found{' in ' + scope + ' namespace' if scope else ''}.")
+        else:
+            print_table(headers, rows)
+
+    @app.command("describe")
+    def describe(
+        resource: str = typer.Argument(..., help="pod or svc"),
+        name: str = typer.Argument(...),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Show one pod or Service in detail: node, IP, veth pair, routes, containers, chains, events."""
+        lab = open_lab(cluster)
+        kind = {"pod": "Pod", "pods": "Pod", "po": "Pod", "svc": "Service", "service": "Service", "services": "Service"}.get(resource.lower())
+        if kind is None:
+            raise typer.BadParameter("describe supports pod and svc")
+        obj = lab.store.get(kind, namespace, name)
+        if obj is None:
+            raise NotFound(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"')
+        lines = _describe_pod(lab, obj) if kind == "Pod" else _describe_service(lab, obj)
+        events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]
+        lines.append("Events:" + ("" if events else "  <none>"))
+        now = time.time()
+        for e in events[-15:]:
+            lines.append(f"  {e.type:<8} {e.reason:<22} {age(e.ts, now):>5} ago  {e.message}")
+        for line in lines:
+            out.print(line, markup=False)
+
+
+def _field(label: str, value: object) -> str:
+    return f"{label + ':':<18}{value}"
+
+
+def _describe_pod(lab, obj) -> list[str]:
+    pod = pod_model(obj)
+    st = pod_state(obj, pod)
+    status = obj.status
+    box = status.get("sandbox") or {}
+    lines = [
+        _field("Name", obj.name),
+        _field("Namespace", obj.namespace),
+        _field("Node", f"{status.get('nodeName', '<none>')}/{status.get('hostIP', '')}" if status.get("nodeName") else "<none>"),
+        _field("Labels", ",".join(f"{k}={v}" for k, v in (pod.metadata.labels or {}).items()) or "<none>"),
+        _field("Status", st.display),
+        _field("IP", status.get("podIP", "<none>")),
+    ]
+    if status.get("message"):
+        lines.append(_field("Message", status["message"]))
+    if box:
+        lines += [
+            "Network:",
+            f"  netns:          {box['netns']}   (ip netns exec {box['netns']} …)",
+            f"  veth pair:      {box['veth']} (node {status['nodeName']}, bridge {naming.NODE_BRIDGE}, hairpin on) <-> {naming.POD_IFACE} (pod)",
+        ]
+        try:
+            with Netlink(ns.netns_path(box["netns"])) as nl:
+                routes = nl.routes()
+            lines.append("  routes:")
+            for r in routes:
+                via = f" via {r.gateway}" if r.gateway else ""
+                lines.append(f"    {r.dst}{via} dev {r.dev}")
+        except Exception as exc:  # the sandbox may be gone (failed node); say so, don't crash
+            lines.append(f"  routes:         unavailable ({exc})")
+        lines.append(f"  resolv.conf:    {status['dir']}/resolv.conf")
+    lines.append("Containers:")
+    for c, cs in zip(pod.spec.containers, st.container_statuses or [{}] * len(pod.spec.containers)):
+        record = next((r for r in status.get("containers") or [] if r["name"] == c.name), {})
+        lines.append(f"  {c.name}:")
+        lines.append(f"    Image:          {c.image}")
+        if record.get("command"):
+            lines.append(f"    Runs:           {' '.join(record['command'])}")
+        ports = ", ".join(f"{p.containerPort}/{p.protocol}" + (f" ({p.name})" if p.name else "") for p in c.ports)
+        lines.append(f"    Ports:          {ports or '<none>'}")
+        state = cs.get("state") or {}
+        for key, value in state.items():
+            detail = ", ".join(f"{k}={v}" for k, v in value.items() if k != "startedAt")
+            lines.append(f"    State:          {key.capitalize()}" + (f" ({detail})" if detail else ""))
+        if record.get("pid") and "running" in state:
+            lines.append(f"    PID:            {record['pid']}")
+        lines.append(f"    Restart Count:  {cs.get('restartCount', 0)}")
+        lines.append(f"    Log:            netlab logs {obj.name} -c {c.name} -n {obj.namespace}")
+    return lines
+
+
+def _describe_service(lab, obj) -> list[str]:
+    se = next(s for s in views.service_endpoints(lab) if s.obj.key == obj.key)
+    svc = se.service
+    lines = [
+        _field("Name", obj.name),
+        _field("Namespace", obj.namespace),
+        _field("Labels", ",".join(f"{k}={v}" for k, v in (svc.metadata.labels or {}).items()) or "<none>"),
+        _field("Selector", ",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items()) or "<none>"),
+        _field("Type", svc.spec.type),
+        _field("IP", se.cluster_ip or "None"),
+    ]
+    chains = {(p.port_name, p.protocol): p for p in _proxy_ports([se])}
+    for p, pe in zip(svc.spec.ports, se.ports):
+        lines.append(_field("Port", f"{p.name or '<unset>'}  {p.port}/{p.protocol}"))
+        lines.append(_field("TargetPort", f"{p.targetPort if p.targetPort is not None else p.port}/{p.protocol}"))
+        ready = [f"{b.ip}:{b.port}" for b in pe.backends if b.ready]
+        lines.append(_field("Endpoints", ",".join(ready) or "<none>"))
+        sp = chains.get((pe.name, pe.protocol))
+        if sp is not None:
+            svc_chain, sep_chains = service_chains(sp)
+            if sep_chains:
+                lines.append(_field("Chains", f"nat KUBE-SERVICES -> {svc_chain} -> {', '.join(sep_chains)}"))
+            else:
+                lines.append(_field("Chains", "filter KUBE-SERVICES: REJECT (no endpoints)"))
+    return lines

@@ -1,0 +1,226 @@
+"""The thin adapter over pyroute2: one netlink socket bound to one network namespace.
+
+The socket is opened by entering the namespace on this thread (`ns.entered`) — 5.7 ms per pod
+instead of 48 ms with pyroute2's `netns=` helper process (DESIGN.md). Verbs state their
+contract like the CNI plugins' `ensureBridge`: `ensure_*` tolerates "exists" and leaves the
+object as asked; `delete_*` treats "missing" as success.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from ipaddress import IPv4Interface, IPv4Network
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from netlab.errors import KernelError
+from netlab.kernel import ns
+
+# Route protocol number marking the host routes netlab owns (`ip route` shows "proto 212").
+RTPROT_NETLAB = 212
+
+
+@dataclass(frozen=True)
+class Route:
+    dst: str  # "10.244.2.0/24" or "default"
+    gateway: str | None
+    dev: str | None
+    type: str  # "unicast", "unreachable", ...
+    proto: int
+    metric: int
+
+
+def _fail(what: str, exc: NetlinkError) -> KernelError:
+    return KernelError(f"{what}: {exc.args[1] if len(exc.args) > 1 else exc}")
+
+
+class Netlink:
+    """Netlink operations inside one namespace (`path` None = the host's own)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        if path is None:
+            self._ipr = IPRoute()
+        else:
+            with ns.entered(path):
+                self._ipr = IPRoute()
+
+    def close(self) -> None:
+        self._ipr.close()
+
+    def __enter__(self) -> "Netlink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- links -----------------------------------------------------------------------------
+
+    def index(self, name: str) -> int | None:
+        found = self._ipr.link_lookup(ifname=name)
+        return found[0] if found else None
+
+    def _require(self, name: str) -> int:
+        idx = self.index(name)
+        if idx is None:
+            raise KernelError(f"link {name} not found in {self.path or 'host'}")
+        return idx
+
+    def link_names(self) -> list[str]:
+        return [link.get_attr("IFLA_IFNAME") for link in self._ipr.get_links()]
+
+    def alias(self, name: str) -> str | None:
+        idx = self.index(name)
+        if idx is None:
+            return None
+        return self._ipr.get_links(idx)[0].get_attr("IFLA_IFALIAS")
+
+    def set_alias(self, name: str, alias: str) -> None:
+        self._ipr.link("set", index=self._require(name), ifalias=alias)
+
+    def ensure_bridge(self, name: str) -> int:
+        idx = self.index(name)
+        if idx is None:
+            try:
+                self._ipr.link("add", ifname=name, kind="bridge")
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST:
+                    raise _fail(f"create bridge {name}", exc) from None
+            idx = self._require(name)
+        kind = self._ipr.get_links(idx)[0].get_attr("IFLA_LINKINFO").get_attr("IFLA_INFO_KIND")
+        if kind != "bridge":
+            raise KernelError(f"{name} exists in {self.path or 'host'} but is a {kind}, not a bridge")
+        return idx
+
+    def add_veth(self, name: str, peer: str, peer_netns: str | None) -> int:
+        """A veth pair; the peer is created directly inside `peer_netns` (one syscall, no move)."""
+        peer_spec: dict[str, object] = {"ifname": peer}
+        fd = None
+        if peer_netns is not None:
+            fd = ns.open_ns(peer_netns)
+            peer_spec["net_ns_fd"] = fd
+        try:
+            self._ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
+        except NetlinkError as exc:
+            raise _fail(f"create veth {name} (peer {peer})", exc) from None
+        finally:
+            if fd is not None:
+                import os
+
+                os.close(fd)
+        return self._require(name)
+
+    def set_up(self, name: str) -> None:
+        self._ipr.link("set", index=self._require(name), state="up")
+
+    def set_master(self, name: str, bridge: str) -> None:
+        self._ipr.link("set", index=self._require(name), master=self._require(bridge))
+
+    def set_hairpin(self, name: str) -> None:
+        # Hairpin mode lets a pod reach itself through its Service (kubelet's hairpin-veth).
+        self._ipr.brport("set", index=self._require(name), mode=1)
+
+    def delete_link(self, name: str) -> bool:
+        idx = self.index(name)
+        if idx is None:
+            return False
+        try:
+            self._ipr.link("del", index=idx)
+        except NetlinkError as exc:
+            if exc.code != errno.ENODEV:
+                raise _fail(f"delete link {name}", exc) from None
+        return True
+
+    def bridge_ports(self, bridge: str) -> list[str]:
+        br = self.index(bridge)
+        if br is None:
+            return []
+        return [
+            link.get_attr("IFLA_IFNAME")
+            for link in self._ipr.get_links()
+            if link.get_attr("IFLA_MASTER") == br
+        ]
+
+    # -- addresses -------------------------------------------------------------------------
+
+    def ensure_address(self, name: str, address: IPv4Interface) -> None:
+        try:
+            self._ipr.addr(
+                "add",
+                index=self._require(name),
+                address=str(address.ip),
+                prefixlen=address.network.prefixlen,
+            )
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise _fail(f"add address {address} to {name}", exc) from None
+
+    def addresses(self, name: str) -> list[IPv4Interface]:
+        idx = self.index(name)
+        if idx is None:
+            return []
+        return [
+            IPv4Interface(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+            for a in self._ipr.get_addr(index=idx, family=2)
+        ]
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def ensure_route(
+        self,
+        dst: str,
+        *,
+        gateway: str | None = None,
+        dev: str | None = None,
+        type: str = "unicast",
+        proto: int | None = None,
+        metric: int | None = None,
+    ) -> None:
+        spec: dict[str, object] = {"dst": dst, "type": type}
+        if gateway:
+            spec["gateway"] = gateway
+        if dev:
+            spec["oif"] = self._require(dev)
+        if proto is not None:
+            spec["proto"] = proto
+        if metric is not None:
+            spec["priority"] = metric
+        try:
+            self._ipr.route("replace", **spec)
+        except NetlinkError as exc:
+            raise _fail(f"route {dst} in {self.path or 'host'}", exc) from None
+
+    def delete_route(self, route: Route) -> None:
+        spec: dict[str, object] = {"dst": route.dst, "type": route.type, "proto": route.proto}
+        if route.metric:
+            spec["priority"] = route.metric
+        try:
+            self._ipr.route("del", **spec)
+        except NetlinkError as exc:
+            if exc.code not in (errno.ESRCH, errno.ENOENT):
+                raise _fail(f"delete route {route.dst}", exc) from None
+
+    def routes(self) -> list[Route]:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in self._ipr.get_links()}
+        out = []
+        for r in self._ipr.get_routes(family=2, table=254):
+            dst = r.get_attr("RTA_DST")
+            out.append(
+                Route(
+                    dst=f"{dst}/{r['dst_len']}" if dst else "default",
+                    gateway=r.get_attr("RTA_GATEWAY"),
+                    dev=names.get(r.get_attr("RTA_OIF")),
+                    type={1: "unicast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}.get(
+                        r["type"], str(r["type"])
+                    ),
+                    proto=r["proto"],
+                    metric=r.get_attr("RTA_PRIORITY") or 0,
+                )
+            )
+        return out
+
+    def networks_routed(self) -> list[tuple[IPv4Network, Route]]:
+        """Every non-default route as a network, for overlap checks."""
+        return [(IPv4Network(r.dst), r) for r in self.routes() if r.dst != "default"]

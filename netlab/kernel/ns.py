@@ -1,0 +1,190 @@
+"""Namespaces: create, enter and delete them. The one place that switches namespaces.
+
+Like the CNI plugins' `ns.Do`, `entered()` moves only the calling thread into a namespace and
+always moves it back. Named network namespaces live where iproute2 keeps them
+(`/run/netns/NAME`, a bind mount of the namespace file), so `ip netns exec` works on them.
+Opening a namespace never creates it: a typo fails with `NamespaceMissing`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from netlab.errors import KernelError
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWNET = 0x40000000
+
+MS_BIND = 4096
+MS_REC = 16384
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MNT_DETACH = 2
+
+NETNS_DIR = "/run/netns"
+UTSNS_DIR = "/run/netlab/uts"  # pods' UTS namespaces (their hostnames), netlab's own
+_PROC_FILE = {CLONE_NEWNET: "net", CLONE_NEWUTS: "uts", CLONE_NEWNS: "mnt"}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class NamespaceMissing(KernelError):
+    """The named namespace does not exist."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise KernelError(f"{what}: {os.strerror(err)}", detail=errno.errorcode.get(err, ""))
+
+
+def setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int) -> None:
+    _check(
+        _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None),
+        f"mount {source} on {target}",
+    )
+
+
+def umount(target: str) -> None:
+    result = _libc.umount2(target.encode(), MNT_DETACH)
+    if result != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
+        _check(result, f"umount {target}")
+
+
+def netns_path(name: str) -> str:
+    return os.path.join(NETNS_DIR, name)
+
+
+def utsns_path(name: str) -> str:
+    return os.path.join(UTSNS_DIR, name)
+
+
+def open_ns(path: str) -> int:
+    """An fd for the namespace at `path`; NamespaceMissing when there is none."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NamespaceMissing(f"namespace {path} does not exist") from None
+
+
+def ns_inode(path: str) -> int:
+    return os.stat(path).st_ino
+
+
+def current_netns_inode() -> int:
+    return os.stat("/proc/thread-self/ns/net").st_ino
+
+
+# The process's own network namespace, read before anything could switch a thread away.
+HOME_NETNS_INODE = os.stat("/proc/self/ns/net").st_ino
+
+
+@contextmanager
+def entered(path: str, nstype: int = CLONE_NEWNET) -> Iterator[None]:
+    """Run the body with this thread inside the namespace at `path`, then come back."""
+    target = open_ns(path)
+    own = os.open(f"/proc/thread-self/ns/{_PROC_FILE[nstype]}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(target, nstype)
+        try:
+            yield
+        finally:
+            setns(own, nstype)
+    finally:
+        os.close(own)
+        os.close(target)
+
+
+_netns_dir_ready = False
+
+
+def _prepare_netns_dir() -> None:
+    """Make /run/netns a shared mount, as `ip netns add` does, so mounts propagate."""
+    global _netns_dir_ready  # a per-process "done once" flag, not shared state
+    if _netns_dir_ready:
+        return
+    os.makedirs(NETNS_DIR, exist_ok=True)
+    if _libc.mount(b"", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None) != 0:
+        mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC)
+        mount("", NETNS_DIR, "none", MS_SHARED | MS_REC)
+    _netns_dir_ready = True
+
+
+def _create_ns(path: str, nstype: int, setup=None) -> None:
+    """Create a namespace of `nstype` pinned at `path` (which must not exist)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
+    except FileExistsError:
+        raise KernelError(f"namespace {path} already exists") from None
+    os.close(fd)
+    proc = f"/proc/thread-self/ns/{_PROC_FILE[nstype]}"
+    own = os.open(proc, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        unshare(nstype)
+        try:
+            if setup is not None:
+                setup()
+            mount(proc, path, "none", MS_BIND)
+        finally:
+            setns(own, nstype)
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(own)
+
+
+def create_netns(name: str) -> str:
+    _prepare_netns_dir()
+    path = netns_path(name)
+    _create_ns(path, CLONE_NEWNET)
+    return path
+
+
+def create_utsns(name: str, hostname: str) -> str:
+    """A UTS namespace whose hostname is `hostname`: the pod's own `hostname`."""
+    import socket
+
+    os.makedirs(UTSNS_DIR, exist_ok=True)
+    path = utsns_path(name)
+    _create_ns(path, CLONE_NEWUTS, setup=lambda: socket.sethostname(hostname))
+    return path
+
+
+def delete_ns_file(path: str) -> bool:
+    """Unpin a namespace (it dies with its last user). Missing is success; True if removed."""
+    if not os.path.exists(path):
+        return False
+    umount(path)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def list_netns() -> list[str]:
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
+def list_utsns() -> list[str]:
+    try:
+        return sorted(os.listdir(UTSNS_DIR))
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,106 @@
+"""A lab (one cluster) as the rest of the code sees it: its config, store, directories and lock.
+
+Created by `netlab cluster create` or implicitly by the first `netlab apply`; found again by
+name through its state directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from netlab import naming
+from netlab.api.cluster import ClusterConfig, cluster_from_document
+from netlab.errors import NotFound
+from netlab.store import Store
+from netlab.topology import Topology, from_config
+
+DEFAULT_CLUSTER = "netlab"
+CLUSTER_ENV = "NETLAB_CLUSTER"
+
+
+def default_cluster_name() -> str:
+    return os.environ.get(CLUSTER_ENV, DEFAULT_CLUSTER)
+
+
+@dataclass
+class Lab:
+    config: ClusterConfig
+    topo: Topology
+    store: Store
+    directory: str
+
+    @property
+    def name(self) -> str:
+        return self.topo.cluster
+
+    @property
+    def dns_records(self) -> str:
+        return os.path.join(self.directory, "dns", "records.json")
+
+    def pod_dir(self, namespace: str, name: str, uid: str) -> str:
+        return os.path.join(self.directory, "pods", f"{namespace}_{name}_{uid[:8]}")
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def store_path(cluster: str) -> str:
+    return os.path.join(naming.cluster_dir(cluster), "state.db")
+
+
+def exists(cluster: str) -> bool:
+    return os.path.exists(store_path(cluster))
+
+
+def names() -> list[str]:
+    root = naming.state_root()
+    try:
+        return sorted(d for d in os.listdir(root) if os.path.exists(store_path(d)))
+    except FileNotFoundError:
+        return []
+
+
+def open_lab(cluster: str) -> Lab:
+    if not exists(cluster):
+        raise NotFound(
+            f'cluster "{cluster}" does not exist',
+            detail="create it with: netlab cluster create" + ("" if cluster == DEFAULT_CLUSTER else f" --name {cluster}"),
+        )
+    store = Store(store_path(cluster))
+    config = cluster_from_document(store.get_meta("config"), store_path(cluster))
+    return Lab(config, from_config(config), store, naming.cluster_dir(cluster))
+
+
+def init_lab(config: ClusterConfig) -> Lab:
+    """Record a new cluster's config (the network is built by the first reconcile)."""
+    directory = naming.cluster_dir(config.name)
+    os.makedirs(os.path.join(directory, "dns"), exist_ok=True)
+    os.makedirs(os.path.join(directory, "pods"), exist_ok=True)
+    store = Store(store_path(config.name))
+    with store.transaction():
+        store.set_meta("config", config.to_document())
+        store.set_meta("created", time.time())
+    return Lab(config, from_config(config), store, directory)
+
+
+def remove_state(cluster: str) -> None:
+    shutil.rmtree(naming.cluster_dir(cluster), ignore_errors=True)
+
+
+@contextmanager
+def locked(cluster: str) -> Iterator[None]:
+    """One reconcile at a time per cluster (apply, delete, reset, the controller)."""
+    directory = naming.cluster_dir(cluster)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

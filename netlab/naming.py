@@ -1,0 +1,82 @@
+"""Derived names of everything netlab creates (pure).
+
+Every kernel object carries the cluster's name, and ownership is also written on the object
+itself (link aliases, route protocol), so `netlab reset` finds exactly what netlab made.
+Network namespaces are `<cluster>.<node>`, `<cluster>.fabric` and `<cluster>.<ns>.<pod>`:
+names are DNS labels, which cannot contain dots, so these never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+STATE_ROOT_ENV = "NETLAB_STATE_DIR"
+DEFAULT_STATE_ROOT = "/var/lib/netlab"
+MARKER = "netlab"  # prefix of every ownership alias
+
+FABRIC_BRIDGE = "br0"
+FABRIC_HOST_PORT = "host"
+NODE_UPLINK = "eth0"
+NODE_BRIDGE = "cni0"
+POD_IFACE = "eth0"
+
+
+def state_root() -> str:
+    return os.environ.get(STATE_ROOT_ENV, DEFAULT_STATE_ROOT)
+
+
+def cluster_dir(cluster: str) -> str:
+    return os.path.join(state_root(), cluster)
+
+
+def fabric_netns(cluster: str) -> str:
+    return f"{cluster}.fabric"
+
+
+def node_netns(cluster: str, node: str) -> str:
+    return f"{cluster}.{node}"
+
+
+def pod_netns(cluster: str, namespace: str, pod: str) -> str:
+    return f"{cluster}.{namespace}.{pod}"
+
+
+def host_link(cluster: str) -> str:
+    """The host's one veth into the lab (cluster names are at most 12 characters)."""
+    return f"{cluster}0"
+
+
+def _short(prefix: str, key: str) -> str:
+    """`prefix + key` if it fits IFNAMSIZ (15), else prefix + a hash of key."""
+    if len(prefix + key) <= 15:
+        return prefix + key
+    return prefix + hashlib.sha256(key.encode()).hexdigest()[: 15 - len(prefix)]
+
+
+def fabric_port(node: str) -> str:
+    return _short("u-", node)
+
+
+def pod_veth(cluster: str, namespace: str, pod: str, uid: str) -> str:
+    """The host-side end of a pod's veth, like Calico's cali<hash>: fixed length, unique per pod."""
+    return "veth" + hashlib.sha256(f"{cluster}/{namespace}/{pod}/{uid}".encode()).hexdigest()[:11]
+
+
+def link_marker(cluster: str) -> str:
+    return f"{MARKER}:{cluster}"
+
+
+def netns_marker(cluster: str, role: str) -> str:
+    """Written as the alias of `lo` inside each namespace netlab creates."""
+    return f"{MARKER}:{cluster}:{role}"
+
+
+def parse_netns_marker(alias: str | None) -> tuple[str, str] | None:
+    """(cluster, role) from a marker, or None when the namespace is not netlab's."""
+    if not alias or not alias.startswith(MARKER + ":"):
+        return None
+    parts = alias.split(":", 2)
+    if len(parts) != 3:
+        return None
+    return parts[1], parts[2]

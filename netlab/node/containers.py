@@ -1,0 +1,137 @@
+"""Containers — the kubelet's part after the sandbox: start programs in the pod, observe them.
+
+A container's record (kept in the pod's status) names its process (pid + start time), so
+`get pods` can tell live from exited without being the process's parent; the exit code is
+written by the launch wrapper (`kernel/procs.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from netlab.images import catalog
+from netlab.kernel import procs
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class PodContext:
+    """Where a pod lives, for starting its containers and for `netlab exec`."""
+
+    namespace: str
+    name: str
+    ip: str
+    node: str
+    hostname: str
+    netns_path: str
+    utsns_path: str
+    directory: str  # the pod's state directory: resolv.conf, hosts, logs, exit codes
+    dns_records: str  # the cluster DNS snapshot (read by the coredns image)
+
+    @property
+    def binds(self) -> tuple[tuple[str, str], ...]:
+        return (
+            (os.path.join(self.directory, "resolv.conf"), "/etc/resolv.conf"),
+            (os.path.join(self.directory, "hosts"), "/etc/hosts"),
+            (os.path.join(self.directory, "hostname"), "/etc/hostname"),
+        )
+
+    def log_path(self, container: str) -> str:
+        return os.path.join(self.directory, f"{container}.log")
+
+    def exit_path(self, container: str) -> str:
+        return os.path.join(self.directory, f"{container}.exit")
+
+
+def environment(ctx: PodContext, container) -> dict[str, str]:
+    env = {
+        "PATH": DEFAULT_PATH,
+        "HOME": "/root",
+        "HOSTNAME": ctx.hostname,
+        "NETLAB_POD_NAME": ctx.name,
+        "NETLAB_POD_NAMESPACE": ctx.namespace,
+        "NETLAB_POD_IP": ctx.ip,
+        "NETLAB_NODE_NAME": ctx.node,
+        "PYTHONUNBUFFERED": "1",
+    }
+    for var in container.env:
+        env[var.name] = var.value
+    return env
+
+
+def image_name(image: str) -> str:
+    """The repository's last path element: registry.k8s.io/coredns/coredns:v1.11 -> coredns."""
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
+def program(ctx: PodContext, container) -> tuple[str, ...]:
+    """What to run for a container; raises catalog.ImageError when nothing can be run."""
+    if image_name(container.image) == "coredns":
+        # The cluster DNS pod runs netlab's own DNS server, answering from the store snapshot.
+        return (sys.executable, "-m", "netlab.dns", "--records", ctx.dns_records)
+    ports = [(p.containerPort, p.protocol) for p in container.ports]
+    return catalog.resolve(container.image, container.command, container.args, ports, sys.executable).argv
+
+
+def _missing_binary(argv0: str, env: dict[str, str]) -> str | None:
+    if "/" in argv0:
+        found = os.access(argv0, os.X_OK) and os.path.isfile(argv0)
+    else:
+        found = shutil.which(argv0, path=env["PATH"]) is not None
+    if found:
+        return None
+    return f'exec: "{argv0}": executable file not found in $PATH'
+
+
+def start(ctx: PodContext, container, restart_count: int = 0) -> dict[str, Any]:
+    """Start one container; returns its record for the pod's status (never raises for bad images)."""
+    record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
+    env = environment(ctx, container)
+    try:
+        argv = program(ctx, container)
+    except catalog.ImageError as exc:
+        return {**record, "error": str(exc), "reason": "ErrImageNeverPull"}
+    missing = _missing_binary(argv[0], env)
+    if missing:
+        return {**record, "error": missing, "reason": "RunContainerError"}
+    cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
+    ref = procs.launch(
+        procs.Launch(
+            argv=argv,
+            env=env,
+            netns=ctx.netns_path,
+            utsns=ctx.utsns_path,
+            binds=ctx.binds,
+            log_path=ctx.log_path(container.name),
+            exit_path=ctx.exit_path(container.name),
+            cwd=cwd,
+        )
+    )
+    return {
+        **record,
+        "pid": ref.pid,
+        "procStart": ref.start_time,
+        "startedAt": time.time(),
+        "command": list(argv),
+    }
+
+
+def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
+    """The container's state as Kubernetes reports it: running, terminated or waiting."""
+    if "error" in record:
+        return {"waiting": {"reason": record.get("reason", "RunContainerError"), "message": record["error"]}}
+    ref = procs.ProcessRef(record["pid"], record["procStart"])
+    if procs.alive(ref):
+        return {"running": {"startedAt": record["startedAt"]}}
+    code = procs.read_exit_code(os.path.join(ctx_dir, f"{record['name']}.exit"))
+    if code is None:
+        return {"terminated": {"exitCode": 137, "reason": "Error", "message": "process disappeared"}}
+    return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}

@@ -1,0 +1,136 @@
+"""The lab's wiring below the pods: the fabric switch, the nodes, and the host's one veth.
+
+```
+host ── <cluster>0 ══ host ─┐  fabric netns: bridge br0 ("the physical switch")
+                           ├─ u-node-a ══ eth0  node netns: cni0 bridge, routes, iptables
+                           └─ u-node-b ══ eth0  …
+```
+Every step is idempotent ("ensure"): re-running after a crash finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Interface
+
+from netlab import naming
+from netlab.errors import EnvironmentProblem, KernelError
+from netlab.kernel import ns
+from netlab.kernel.netlink import RTPROT_NETLAB, Netlink
+from netlab.kernel.sysctl import write_in
+from netlab.topology import NodeNet, Topology
+
+# The unreachable route for the underlay sits behind the connected route of the host's veth:
+# while the lab exists the veth wins, and if the veth ever vanishes nothing leaks out.
+UNDERLAY_GUARD_METRIC = 4242
+
+NODE_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    # Bridged pod-to-pod traffic must traverse iptables, or Service DNAT would miss it
+    # (the same reason kubeadm asks for br_netfilter).
+    "net.bridge.bridge-nf-call-iptables": "1",
+}
+
+
+def ensure_netns(name: str, marker: str) -> tuple[str, bool]:
+    """The named netns with `lo` up and our marker on it; (path, created)."""
+    path = ns.netns_path(name)
+    created = False
+    if not os.path.exists(path):
+        ns.create_netns(name)
+        created = True
+    with Netlink(path) as nl:
+        alias = nl.alias("lo")
+        if not created and alias != marker:
+            owner = naming.parse_netns_marker(alias)
+            raise EnvironmentProblem(
+                f"network namespace {name} exists but is not netlab's ({'owned by ' + owner[0] if owner else 'no netlab marker'})",
+                detail="remove it (ip netns delete) or pick another cluster name",
+            )
+        if alias != marker:
+            nl.set_alias("lo", marker)
+        nl.set_up("lo")
+    return path, created
+
+
+def ensure_host_link(topo: Topology, fabric_path: str) -> None:
+    name = naming.host_link(topo.cluster)
+    marker = naming.link_marker(topo.cluster)
+    with Netlink() as host:
+        if host.index(name) is not None and host.alias(name) != marker:
+            raise EnvironmentProblem(
+                f"the host already has a link named {name} that netlab did not create",
+                detail="pick another cluster name",
+            )
+        if host.index(name) is None:
+            host.add_veth(name, naming.FABRIC_HOST_PORT, fabric_path)
+            host.set_alias(name, marker)
+        host.ensure_address(name, topo.host_interface)
+        host.set_up(name)
+        for network in (topo.pod_cidr, topo.service_cidr):
+            host.ensure_route(str(network), type="unreachable", proto=RTPROT_NETLAB)
+        host.ensure_route(
+            str(topo.underlay), type="unreachable", proto=RTPROT_NETLAB, metric=UNDERLAY_GUARD_METRIC
+        )
+    with Netlink(fabric_path) as fabric:
+        fabric.set_master(naming.FABRIC_HOST_PORT, naming.FABRIC_BRIDGE)
+        fabric.set_up(naming.FABRIC_HOST_PORT)
+
+
+def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink) -> str:
+    path, _ = ensure_netns(
+        naming.node_netns(topo.cluster, node.name), naming.netns_marker(topo.cluster, f"node:{node.name}")
+    )
+    port = naming.fabric_port(node.name)
+    if fabric.index(port) is None:
+        fabric.add_veth(port, naming.NODE_UPLINK, path)
+    fabric.set_master(port, naming.FABRIC_BRIDGE)
+    fabric.set_up(port)
+    write_in(path, NODE_SYSCTLS)
+    with Netlink(path) as nl:
+        nl.ensure_address(
+            naming.NODE_UPLINK, IPv4Interface(f"{node.underlay_ip}/{topo.underlay.prefixlen}")
+        )
+        nl.set_up(naming.NODE_UPLINK)
+        nl.ensure_bridge(naming.NODE_BRIDGE)
+        nl.ensure_address(naming.NODE_BRIDGE, IPv4Interface(f"{node.gateway}/{node.subnet.prefixlen}"))
+        nl.set_up(naming.NODE_BRIDGE)
+        # flannel host-gw: every other node's pod /24 is reached via that node's underlay IP.
+        for other in topo.nodes:
+            if other.name != node.name:
+                nl.ensure_route(str(other.subnet), gateway=str(other.underlay_ip))
+        # Service IPs need a route for the filter table's REJECT (no endpoints) to be reached;
+        # on real nodes the default route plays this part. Nothing leaves the node through it.
+        nl.ensure_route(str(topo.service_cidr), dev=naming.NODE_BRIDGE)
+    return path
+
+
+def ensure_cluster_network(topo: Topology) -> None:
+    if topo.routing != "host-gw":
+        raise EnvironmentProblem(f"routing mode {topo.routing} is not supported yet (use host-gw)")
+    fabric_path, _ = ensure_netns(
+        naming.fabric_netns(topo.cluster), naming.netns_marker(topo.cluster, "fabric")
+    )
+    with Netlink(fabric_path) as fabric:
+        fabric.ensure_bridge(naming.FABRIC_BRIDGE)
+        fabric.set_up(naming.FABRIC_BRIDGE)
+        for node in topo.nodes:
+            ensure_node(topo, node, fabric)
+    ensure_host_link(topo, fabric_path)
+
+
+def delete_host_routes(networks) -> list[str]:
+    """Remove netlab's own host routes for these networks (all of netlab's when None)."""
+    problems = []
+    wanted = {str(n) for n in networks} if networks is not None else None
+    with Netlink() as host:
+        for route in host.routes():
+            if route.proto != RTPROT_NETLAB:
+                continue
+            if wanted is not None and route.dst not in wanted:
+                continue
+            try:
+                host.delete_route(route)
+            except KernelError as exc:
+                problems.append(exc.message)
+    return problems

@@ -1,0 +1,83 @@
+"""The pod sandbox — what the CNI bridge plugin and the kubelet set up before containers run.
+
+A pod is a named network namespace with `lo` up and `eth0` (one end of a veth whose other end
+is a port of the node's `cni0` bridge, hairpin on), an address from the node's /24 and a
+default route via the bridge; plus a UTS namespace whose hostname is the pod's. Creation is
+all-or-nothing: a failure removes whatever was made.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+
+from netlab import naming
+from netlab.kernel import ns, procs
+from netlab.kernel.netlink import Netlink
+from netlab.topology import NodeNet
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    netns: str  # name, as `ip netns` lists it
+    veth: str  # host-side end, in the node namespace
+    ip: str
+
+    @property
+    def netns_path(self) -> str:
+        return ns.netns_path(self.netns)
+
+    @property
+    def utsns_path(self) -> str:
+        return ns.utsns_path(self.netns)
+
+
+def create(
+    cluster: str,
+    namespace: str,
+    name: str,
+    uid: str,
+    hostname: str,
+    node: NodeNet,
+    node_link: Netlink,
+    ip: IPv4Address,
+) -> Sandbox:
+    box = Sandbox(
+        netns=naming.pod_netns(cluster, namespace, name),
+        veth=naming.pod_veth(cluster, namespace, name, uid),
+        ip=str(ip),
+    )
+    ns.create_netns(box.netns)
+    try:
+        ns.create_utsns(box.netns, hostname)
+        # The peer is born inside the pod's namespace: no link move, no rename (DESIGN.md).
+        node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
+        node_link.set_master(box.veth, naming.NODE_BRIDGE)
+        node_link.set_hairpin(box.veth)
+        node_link.set_up(box.veth)
+        with Netlink(box.netns_path) as pod:
+            pod.set_alias("lo", naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
+            pod.set_up("lo")
+            pod.ensure_address(naming.POD_IFACE, IPv4Interface(f"{ip}/{node.subnet.prefixlen}"))
+            pod.set_up(naming.POD_IFACE)
+            pod.ensure_route("0.0.0.0/0", gateway=str(node.gateway))
+    except BaseException:
+        destroy(box.netns)
+        raise
+    return box
+
+
+def destroy(netns: str, grace: float = 2.0) -> None:
+    """Stop every process in the pod, then unpin its namespaces; the veth dies with them.
+
+    Missing pieces are fine: teardown is total and may be repeated.
+    """
+    path = ns.netns_path(netns)
+    procs.terminate(procs.pids_in_netns(path), grace)
+    ns.delete_ns_file(path)
+    ns.delete_ns_file(ns.utsns_path(netns))
+
+
+def exists(netns: str) -> bool:
+    return os.path.exists(ns.netns_path(netns))

@@ -1,0 +1,9 @@
+"""kube-proxy: Services + endpoints → the iptables rules text for one node (pure).
+
+The node layer applies the payload with iptables-restore inside the node's namespace.
+"""
+
+from netlab.proxy.render import render_rules, service_chains
+from netlab.proxy.types import Endpoint, ProxyConfig, ServicePort
+
+__all__ = ["Endpoint", "ProxyConfig", "ServicePort", "render_rules", "service_chains"]

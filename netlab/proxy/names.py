@@ -1,0 +1,53 @@
+"""kube-proxy's iptables chain names, derived exactly as upstream derives them.
+
+Upstream (pkg/proxy/iptables/proxier.go): `portProtoHash` = first 16 characters of
+base32(sha256(servicePortName + protocol)), with the protocol lower-cased ("tcp"); endpoint chains
+hash servicePortName + protocol + "ip:port". So a Service in netlab gets the same KUBE-SVC-/KUBE-SEP-
+names it would get on a real node, and iptables chain names stay within their 28-character limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+# Fixed chains (upstream constants kubeServicesChain, kubeMarkMasqChain, ...).
+KUBE_SERVICES = "KUBE-SERVICES"
+KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES"
+KUBE_NODEPORTS = "KUBE-NODEPORTS"
+KUBE_POSTROUTING = "KUBE-POSTROUTING"
+KUBE_MARK_MASQ = "KUBE-MARK-MASQ"
+KUBE_FORWARD = "KUBE-FORWARD"
+KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL"
+
+# Per-service-port chains. Only SVC and SEP are rendered today; upstream also has
+# KUBE-SVL- (Local policy), KUBE-EXT- (external destinations) and KUBE-FW- (LB source ranges),
+# all built from the same hash.
+SERVICE_CHAIN_PREFIX = "KUBE-SVC-"
+ENDPOINT_CHAIN_PREFIX = "KUBE-SEP-"
+
+
+def service_port_name(namespace: str, service: str, port_name: str) -> str:
+    """`ns/svc:port`, or `ns/svc` for an unnamed port (upstream ServicePortName.String)."""
+    suffix = f":{port_name}" if port_name else ""
+    return f"{namespace}/{service}{suffix}"
+
+
+def endpoint_string(ip: str, port: int) -> str:
+    """`ip:port` (upstream BaseEndpointInfo.String, net.JoinHostPort; IPv4 only here)."""
+    return f"{ip}:{port}"
+
+
+def service_chain(port_name: str, protocol: str) -> str:
+    """KUBE-SVC-… for a service port; `port_name` is service_port_name(), protocol e.g. "TCP"."""
+    return SERVICE_CHAIN_PREFIX + _hash16(port_name + protocol.lower())
+
+
+def endpoint_chain(port_name: str, protocol: str, endpoint: str) -> str:
+    """KUBE-SEP-… for one endpoint (`ip:port`) of a service port."""
+    return ENDPOINT_CHAIN_PREFIX + _hash16(port_name + protocol.lower() + endpoint)
+
+
+def _hash16(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).digest()
+    return base64.b32encode(digest).decode()[:16]

@@ -1,0 +1,123 @@
+"""What kube-proxy needs to know: service ports with their endpoints, and the node's proxy config.
+
+These mirror kube-proxy's own inputs (`proxy.ServicePort` + `proxy.Endpoint` built from Services and
+EndpointSlices, and the `--cluster-cidr` / `--iptables-masquerade-bit` flags), flattened to what the
+iptables renderer uses. Each object checks its own fields, so a bad value fails here with a clear
+message instead of as an iptables-restore parse error on some node.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from netlab.errors import InvalidInput
+from netlab.proxy import names
+
+PROTOCOLS = ("TCP", "UDP")
+
+# A Service with no cluster IP ("None" = headless) is skipped by kube-proxy
+# (proxyutil.ShouldSkipService): DNS answers with the pod IPs instead.
+HEADLESS_CLUSTER_IPS = ("", "None")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    ip: str
+    port: int
+    node: str  # node hosting the endpoint pod (for future Local traffic policy)
+    ready: bool = True
+    pod: str = ""  # "ns/name", for comments/debug only
+
+    def __post_init__(self) -> None:
+        problems = _ipv4_problems(self.ip, f"endpoint {self.pod or self.ip}: ip")
+        problems += _port_problems(self.port, f"endpoint {self.pod or self.ip}: port")
+        if problems:
+            raise InvalidInput(problems)
+
+    @property
+    def address(self) -> str:
+        """`ip:port`, upstream's endpoint string (BaseEndpointInfo.String)."""
+        return names.endpoint_string(self.ip, self.port)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    namespace: str
+    service: str
+    port_name: str  # "" when the port is unnamed
+    protocol: str  # "TCP" | "UDP"
+    cluster_ip: str  # "None" or "" for a headless Service (no rules)
+    port: int
+    endpoints: tuple[Endpoint, ...] = ()
+    # Room for later, as upstream's servicePortInfo has them: node_port, external_ips,
+    # internal/external traffic policy, session affinity (ClientIP + timeout).
+
+    def __post_init__(self) -> None:
+        where = f"service {self.namespace}/{self.service} port {self.port_name or self.port}"
+        problems = []
+        if self.protocol not in PROTOCOLS:
+            problems.append(f"{where}: protocol {self.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        if not self.headless:
+            problems += _ipv4_problems(self.cluster_ip, f"{where}: clusterIP")
+        problems += _port_problems(self.port, f"{where}: port")
+        if problems:
+            raise InvalidInput(problems)
+
+    @property
+    def name(self) -> str:
+        """`ns/svc:port`, upstream's ServicePortName.String(), used in hashes and comments."""
+        return names.service_port_name(self.namespace, self.service, self.port_name)
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ip in HEADLESS_CLUSTER_IPS
+
+    @property
+    def ready_endpoints(self) -> tuple[Endpoint, ...]:
+        """The endpoints traffic may go to, in upstream's order (sorted by `ip:port` string).
+
+        kube-proxy's "Cluster" traffic policy uses only ready endpoints
+        (proxy.CategorizeEndpoints); the endpoint slice cache sorts them by their string.
+        """
+        return tuple(sorted((e for e in self.endpoints if e.ready), key=lambda e: e.address))
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    cluster_cidr: str  # pod CIDR, e.g. 10.244.0.0/16 (kube-proxy --cluster-cidr)
+    masquerade_bit: int = 14  # kube-proxy --iptables-masquerade-bit; mark 0x4000
+
+    def __post_init__(self) -> None:
+        problems = []
+        try:
+            net = ipaddress.ip_network(self.cluster_cidr)
+            if net.version != 4:
+                problems.append(f"cluster CIDR {self.cluster_cidr!r} is not IPv4")
+        except ValueError as err:
+            problems.append(f"cluster CIDR {self.cluster_cidr!r} is not a network: {err}")
+        # Same range as kube-proxy's config validation (0..31).
+        if not 0 <= self.masquerade_bit <= 31:
+            problems.append(f"masquerade bit {self.masquerade_bit} is not in 0..31")
+        if problems:
+            raise InvalidInput(problems)
+
+    @property
+    def masquerade_mark(self) -> str:
+        """The SNAT mark as iptables prints it, e.g. `0x4000` for bit 14."""
+        return hex(1 << self.masquerade_bit)
+
+
+def _ipv4_problems(value: str, what: str) -> list[str]:
+    try:
+        if ipaddress.ip_address(value).version == 4:
+            return []
+        return [f"{what} {value!r} is not IPv4 (netlab renders iptables, not ip6tables)"]
+    except ValueError:
+        return [f"{what} {value!r} is not an IP address"]
+
+
+def _port_problems(value: int, what: str) -> list[str]:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return []
+    return [f"{what} {value!r} is not in 1..65535"]

@@ -1,0 +1,420 @@
+"""One reconcile: desired (store) → plan (pure) → apply (idempotent) → observed status (store).
+
+Level-triggered, like Kubernetes' controllers: every run looks at everything, so a second run
+changes nothing and a run after a crash finishes what the crashed one started. The steps, in
+order, each small: wire the cluster, schedule, make/remove pod sandboxes and start containers,
+compute endpoints, sync kube-proxy rules per node, publish DNS data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+
+from netlab import naming
+from netlab.api.models import Pod, Service
+from netlab.control import ipam
+from netlab.control.endpoints import Backend, PodView, PortEndpoints, endpoints_for, selects
+from netlab.control.scheduler import NodeInfo, node_labels, schedule
+from netlab.dns.records import (
+    EndpointRecord,
+    PodRecord,
+    PortRecord,
+    Records,
+    ServiceRecord,
+    write_records,
+)
+from netlab.errors import NetlabError
+from netlab.kernel import iptables, ns
+from netlab.kernel.netlink import Netlink
+from netlab.lab import Lab
+from netlab.node import containers, network, podfiles, sandbox
+from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
+from netlab.store import StoredObject
+
+# kubelet's container restart back-off: 10 s doubling up to 5 minutes.
+BACKOFF_BASE = 10.0
+BACKOFF_MAX = 300.0
+
+
+@dataclass
+class Outcome:
+    """What a reconcile did and what it could not do (partial failures, for exit code 1)."""
+
+    problems: list[str] = field(default_factory=list)
+    created_pods: int = 0
+    deleted_pods: int = 0
+    synced_nodes: int = 0
+
+
+def pod_model(obj: StoredObject) -> Pod:
+    return Pod.model_validate(obj.manifest)
+
+
+def service_model(obj: StoredObject) -> Service:
+    return Service.model_validate(obj.manifest)
+
+
+def pod_hostname(pod: Pod) -> str:
+    return pod.spec.hostname or pod.metadata.name
+
+
+def pod_ready(status: dict) -> bool:
+    records = status.get("containers") or []
+    return bool(records) and all(
+        "running" in containers.observe(r, status.get("dir", "")) for r in records
+    )
+
+
+def pod_view(obj: StoredObject, pod: Pod) -> PodView:
+    status = obj.status
+    return PodView(
+        namespace=obj.namespace,
+        name=obj.name,
+        labels=dict(pod.metadata.labels or {}),
+        ip=status.get("podIP"),
+        node=status.get("nodeName"),
+        ready=pod_ready(status) if status.get("podIP") else False,
+        hostname=pod_hostname(pod),
+        subdomain=pod.spec.subdomain,
+        ports=tuple(
+            (p.name, p.containerPort, p.protocol) for c in pod.spec.containers for p in c.ports
+        ),
+    )
+
+
+def service_ports(svc: Service) -> list[tuple[str, str, int, int | str]]:
+    return [
+        (p.name or "", p.protocol, p.port, p.targetPort if p.targetPort is not None else p.port)
+        for p in svc.spec.ports
+    ]
+
+
+def reconcile(lab: Lab) -> Outcome:
+    out = Outcome()
+    network.ensure_cluster_network(lab.topo)
+    _schedule(lab)
+    _sandboxes(lab, out)
+    _containers(lab, out)
+    views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+    endpoints = _endpoints(lab, views)
+    _proxy(lab, endpoints, out)
+    _dns(lab, endpoints, views)
+    return out
+
+
+# -- scheduler ---------------------------------------------------------------------------------
+
+
+def _schedule(lab: Lab) -> None:
+    objs = lab.store.list("Pod")
+    counts: dict[str, int] = {}
+    for o in objs:
+        node = o.status.get("nodeName")
+        if node:
+            counts[node] = counts.get(node, 0) + 1
+    nodes = [NodeInfo(n.name, node_labels(n.name, n.labels)) for n in lab.topo.nodes]
+    for o in objs:
+        if o.status.get("nodeName"):
+            continue
+        pod = pod_model(o)
+        decision = schedule(pod.spec.nodeName, pod.spec.nodeSelector or {}, nodes, counts)
+        if decision.node is None:
+            if o.status.get("reason") != "Unschedulable":
+                lab.store.add_event("Pod", o.namespace, o.name, "FailedScheduling", decision.reason, "Warning")
+            lab.store.set_status("Pod", o.namespace, o.name, {"reason": "Unschedulable", "message": decision.reason})
+            continue
+        counts[decision.node] = counts.get(decision.node, 0) + 1
+        lab.store.set_status("Pod", o.namespace, o.name, {"nodeName": decision.node})
+        lab.store.add_event(
+            "Pod", o.namespace, o.name, "Scheduled", f"Successfully assigned {o.namespace}/{o.name} to {decision.node}"
+        )
+
+
+# -- sandboxes ---------------------------------------------------------------------------------
+
+
+def _pod_netns_names(lab: Lab) -> set[str]:
+    """The pod namespaces of this cluster that exist in the kernel (three dotted parts)."""
+    prefix = lab.name + "."
+    return {n for n in ns.list_netns() if n.startswith(prefix) and n.count(".") == 2}
+
+
+def _sandboxes(lab: Lab, out: Outcome) -> None:
+    objs = lab.store.list("Pod")
+    wanted: dict[str, StoredObject] = {}
+    for o in objs:
+        if o.status.get("nodeName"):
+            wanted[naming.pod_netns(lab.name, o.namespace, o.name)] = o
+    existing = _pod_netns_names(lab)
+
+    # Remove what is not wanted any more, or what belongs to an earlier pod of the same name.
+    for name in sorted(existing):
+        o = wanted.get(name)
+        box = (o.status.get("sandbox") or {}) if o else {}
+        if o is None or box.get("uid") != o.uid:
+            sandbox.destroy(name)
+            out.deleted_pods += 1
+    # Also the UTS pins of pods whose network namespace vanished (interrupted teardown).
+    for name in ns.list_utsns():
+        if name.startswith(lab.name + ".") and name not in wanted and name not in existing:
+            ns.delete_ns_file(ns.utsns_path(name))
+
+    used = {IPv4Address(o.status["podIP"]) for o in objs if o.status.get("podIP")}
+    node_links: dict[str, Netlink] = {}
+    try:
+        for name, o in sorted(wanted.items()):
+            box = o.status.get("sandbox") or {}
+            if box.get("uid") == o.uid and sandbox.exists(name):
+                continue
+            node = lab.topo.node(o.status["nodeName"])
+            if node.name not in node_links:
+                node_links[node.name] = Netlink(ns.netns_path(naming.node_netns(lab.name, node.name)))
+            try:
+                _create_sandbox(lab, o, node, node_links[node.name], used)
+                out.created_pods += 1
+            except NetlabError as exc:
+                out.problems.append(f"pod/{o.name} -n {o.namespace}: {exc.message}")
+                lab.store.add_event("Pod", o.namespace, o.name, "FailedCreatePodSandBox", exc.message, "Warning")
+    finally:
+        for link in node_links.values():
+            link.close()
+
+
+def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set[IPv4Address]) -> None:
+    pod = pod_model(o)
+    old_ip = o.status.get("podIP")
+    if old_ip:
+        used.discard(IPv4Address(old_ip))
+    cursor_key = f"ipam:last:{node.name}"
+    last = lab.store.get_meta(cursor_key)
+    ip = ipam.allocate_pod_ip(node.subnet, used, IPv4Address(last) if last else None)
+    # Record the address before touching the kernel: a crash in between leaks nothing, the
+    # next reconcile sees a sandbox without our uid and rebuilds it.
+    lab.store.set_meta(cursor_key, str(ip))
+    used.add(ip)
+    hostname = pod_hostname(pod)
+    box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ip)
+    directory = lab.pod_dir(o.namespace, o.name, o.uid)
+    os.makedirs(directory, exist_ok=True)
+    _write(os.path.join(directory, "resolv.conf"), podfiles.resolv_conf(o.namespace, lab.topo.domain, str(lab.topo.dns_ip)))
+    _write(
+        os.path.join(directory, "hosts"),
+        podfiles.hosts_file(str(ip), hostname, pod.spec.subdomain, o.namespace, lab.topo.domain),
+    )
+    _write(os.path.join(directory, "hostname"), hostname + "\n")
+    lab.store.set_status(
+        "Pod",
+        o.namespace,
+        o.name,
+        {
+            "nodeName": node.name,
+            "podIP": str(ip),
+            "hostIP": str(node.underlay_ip),
+            "startTime": time.time(),
+            "dir": directory,
+            "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
+            "containers": [],
+        },
+    )
+    lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {ip} via {box.veth} on {node.name}/cni0")
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# -- containers (kubelet) ----------------------------------------------------------------------
+
+
+def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
+    netns = o.status["sandbox"]["netns"]
+    return containers.PodContext(
+        namespace=o.namespace,
+        name=o.name,
+        ip=o.status["podIP"],
+        node=o.status["nodeName"],
+        hostname=pod_hostname(pod),
+        netns_path=ns.netns_path(netns),
+        utsns_path=ns.utsns_path(netns),
+        directory=o.status["dir"],
+        dns_records=lab.dns_records,
+    )
+
+
+def _should_restart(policy: str, state: dict) -> bool:
+    if "terminated" not in state:
+        return False
+    if policy == "Always":
+        return True
+    return policy == "OnFailure" and state["terminated"]["exitCode"] != 0
+
+
+def _containers(lab: Lab, out: Outcome) -> None:
+    now = time.time()
+    for o in lab.store.list("Pod"):
+        box = o.status.get("sandbox") or {}
+        if box.get("uid") != o.uid:
+            continue
+        pod = pod_model(o)
+        ctx = pod_context(lab, o, pod)
+        records = {r["name"]: r for r in o.status.get("containers") or []}
+        changed = False
+        for container in pod.spec.containers:
+            record = records.get(container.name)
+            if record is None:
+                records[container.name] = containers.start(ctx, container)
+                changed = True
+                continue
+            if "error" in record:
+                continue
+            state = containers.observe(record, ctx.directory)
+            if not _should_restart(pod.spec.restartPolicy, state):
+                continue
+            restarts = record.get("restartCount", 0)
+            delay = min(BACKOFF_BASE * 2 ** max(restarts - 1, 0), BACKOFF_MAX) if restarts else 0
+            finished = record.get("finishedAt") or now
+            if now - finished < delay:
+                if "finishedAt" not in record:
+                    record["finishedAt"] = finished
+                    changed = True
+                continue
+            records[container.name] = containers.start(ctx, container, restarts + 1)
+            lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
+            changed = True
+        if changed:
+            status = dict(o.status)
+            status["containers"] = [records[c.name] for c in pod.spec.containers if c.name in records]
+            lab.store.set_status("Pod", o.namespace, o.name, status)
+
+
+# -- endpoints, kube-proxy, DNS ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceEndpoints:
+    obj: StoredObject
+    service: Service
+    cluster_ip: str | None
+    ports: tuple[PortEndpoints, ...]
+
+
+def cluster_ip_of(obj: StoredObject, svc: Service) -> str | None:
+    if svc.spec.clusterIP == "None" or svc.spec.type == "ExternalName":
+        return None
+    return obj.status.get("clusterIP") or svc.spec.clusterIP
+
+
+def _endpoints(lab: Lab, views: list[PodView]) -> list[ServiceEndpoints]:
+    result = []
+    for o in lab.store.list("Service"):
+        svc = service_model(o)
+        ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
+        result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports))
+    return result
+
+
+def _proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
+    ports = []
+    for se in endpoints:
+        if se.cluster_ip is None:
+            continue
+        for pe in se.ports:
+            ports.append(
+                ServicePort(
+                    namespace=se.obj.namespace,
+                    service=se.obj.name,
+                    port_name=pe.name,
+                    protocol=pe.protocol,
+                    cluster_ip=se.cluster_ip,
+                    port=pe.port,
+                    endpoints=tuple(
+                        Endpoint(ip=b.ip, port=b.port, node=b.node, ready=b.ready, pod=b.pod) for b in pe.backends
+                    ),
+                )
+            )
+    return ports
+
+
+def _proxy(lab: Lab, endpoints: list[ServiceEndpoints], out: Outcome) -> None:
+    ports = _proxy_ports(endpoints)
+    config = ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr))
+    for node in lab.topo.nodes:
+        path = ns.netns_path(naming.node_netns(lab.name, node.name))
+        payload = render_rules(ports, config)
+        # Skip the restore when this exact payload is already loaded in this exact namespace.
+        stamp = {"inode": ns.ns_inode(path), "sha": hashlib.sha256(payload.encode()).hexdigest()}
+        key = f"rules:{node.name}"
+        if lab.store.get_meta(key) == stamp:
+            continue
+        started = time.monotonic()
+        try:
+            iptables.restore(path, payload)
+        except NetlabError as exc:
+            out.problems.append(f"node/{node.name}: {exc.message}: {exc.detail}")
+            continue
+        lab.store.set_meta(key, stamp)
+        out.synced_nodes += 1
+        lab.store.add_event(
+            "Node", "", node.name, "RulesSynced",
+            f"iptables-restore: {len(ports)} service ports in {(time.monotonic() - started) * 1000:.0f} ms",
+        )
+
+
+def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView]) -> Records:
+    services = []
+    for se in endpoints:
+        backends = {}
+        for pe in se.ports:
+            for b in pe.backends:
+                backends.setdefault(b.ip, b)
+        if not se.ports and se.service.spec.selector:
+            # A headless Service without ports still has endpoints (its pods' addresses).
+            for v in views:
+                if v.namespace == se.obj.namespace and v.ip and v.node and selects(se.service.spec.selector, v.labels):
+                    backends.setdefault(
+                        v.ip,
+                        Backend(
+                            ip=v.ip, port=0, node=v.node, pod=f"{v.namespace}/{v.name}", ready=v.ready,
+                            hostname=v.hostname if v.subdomain == se.obj.name else None,
+                        ),
+                    )
+        services.append(
+            ServiceRecord(
+                namespace=se.obj.namespace,
+                name=se.obj.name,
+                type=se.service.spec.type,
+                cluster_ip=se.cluster_ip,
+                external_name=se.service.spec.externalName,
+                ports=tuple(PortRecord(pe.name, pe.port, pe.protocol) for pe in se.ports),
+                endpoints=tuple(
+                    EndpointRecord(ip=b.ip, ready=b.ready, hostname=b.hostname, pod=b.pod)
+                    for b in sorted(backends.values(), key=lambda b: IPv4Address(b.ip))
+                ),
+                publish_not_ready=bool(se.service.spec.publishNotReadyAddresses),
+            )
+        )
+    pods = tuple(
+        PodRecord(namespace=v.namespace, name=v.name, ip=v.ip, hostname=v.hostname, subdomain=v.subdomain)
+        for v in views
+        if v.ip
+    )
+    return Records(domain=lab.topo.domain, services=tuple(services), pods=pods)
+
+
+def _dns(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView]) -> None:
+    records = dns_records(lab, endpoints, views)
+    text = records.to_json()
+    try:
+        with open(lab.dns_records) as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    write_records(lab.dns_records, records)

@@ -1,0 +1,140 @@
+"""Observed state in Kubernetes' shapes: pod phase and STATUS column, container statuses,
+and the objects as `kubectl get -o yaml` would print them.
+
+Read-only: it looks at the store and at whether recorded processes are alive, never changes
+anything, so `get` shows what is true now even without a controller running.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from netlab.api.models import Pod
+from netlab.kernel import ns
+from netlab.node import containers
+from netlab.store import StoredObject
+
+
+@dataclass(frozen=True)
+class PodState:
+    phase: str  # Pending | Running | Succeeded | Failed | Unknown
+    display: str  # kubectl's STATUS column: Running, ContainerCreating, Completed, Error, ...
+    ready: int
+    total: int
+    restarts: int
+    container_statuses: tuple[dict[str, Any], ...]
+
+
+def timestamp(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pod_state(obj: StoredObject, pod: Pod) -> PodState:
+    status = obj.status
+    total = len(pod.spec.containers)
+    if not status.get("nodeName"):
+        return PodState("Pending", "Pending", 0, total, 0, ())
+    box = status.get("sandbox") or {}
+    if box.get("uid") != obj.uid:
+        return PodState("Pending", "ContainerCreating", 0, total, 0, ())
+    if not os.path.exists(ns.netns_path(box["netns"])):
+        return PodState("Unknown", "Unknown", 0, total, 0, ())
+    records = {r["name"]: r for r in status.get("containers") or []}
+    statuses = []
+    for c in pod.spec.containers:
+        record = records.get(c.name)
+        last = None
+        if record is None:
+            state: dict[str, Any] = {"waiting": {"reason": "ContainerCreating"}}
+        else:
+            state = containers.observe(record, status.get("dir", ""))
+            if "terminated" in state and record.get("finishedAt") and pod.spec.restartPolicy != "Never":
+                # Exited and waiting out the kubelet's restart back-off.
+                last = state
+                state = {"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off restarting failed container {c.name}"}}
+        entry = {
+            "name": c.name,
+            "image": c.image,
+            "ready": "running" in state,
+            "started": "running" in state,
+            "restartCount": record.get("restartCount", 0) if record else 0,
+            "state": state,
+        }
+        if last:
+            entry["lastState"] = last
+        statuses.append(entry)
+    ready = sum(1 for s in statuses if s["ready"])
+    restarts = sum(s["restartCount"] for s in statuses)
+    phase, display = _phase(pod.spec.restartPolicy, statuses)
+    return PodState(phase, display, ready, total, restarts, tuple(statuses))
+
+
+def _phase(policy: str, statuses: list[dict[str, Any]]) -> tuple[str, str]:
+    states = [s["state"] for s in statuses]
+    waiting = [s["waiting"]["reason"] for s in states if "waiting" in s]
+    terminated = [s["terminated"] for s in states if "terminated" in s]
+    if waiting:
+        return ("Running" if any("running" in s for s in states) else "Pending"), waiting[0]
+    if terminated and len(terminated) == len(states):
+        ok = all(t["exitCode"] == 0 for t in terminated)
+        if policy == "Never" or (policy == "OnFailure" and ok):
+            return ("Succeeded", "Completed") if ok else ("Failed", "Error")
+        return "Running", "Completed" if ok else "Error"
+    if terminated:
+        return "Running", "NotReady"
+    return "Running", "Running"
+
+
+def age(created: float, now: float) -> str:
+    """kubectl's short duration: 45s, 12m, 3h, 5d."""
+    seconds = max(0, int(now - created))
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h"
+    return f"{hours // 24}d"
+
+
+def metadata(obj: StoredObject) -> dict[str, Any]:
+    meta = dict(obj.manifest.get("metadata") or {})
+    if obj.namespace:
+        meta["namespace"] = obj.namespace
+    meta["uid"] = obj.uid
+    meta["creationTimestamp"] = timestamp(obj.created)
+    return meta
+
+
+def pod_object(obj: StoredObject, pod: Pod) -> dict[str, Any]:
+    state = pod_state(obj, pod)
+    spec = dict(obj.manifest.get("spec") or {})
+    spec.setdefault("restartPolicy", pod.spec.restartPolicy)
+    if obj.status.get("nodeName"):
+        spec["nodeName"] = obj.status["nodeName"]
+    status: dict[str, Any] = {"phase": state.phase}
+    if obj.status.get("reason"):
+        status["conditions"] = [
+            {"type": "PodScheduled", "status": "False", "reason": obj.status["reason"], "message": obj.status.get("message", "")}
+        ]
+    if obj.status.get("hostIP"):
+        status["hostIP"] = obj.status["hostIP"]
+    if obj.status.get("podIP"):
+        status["podIP"] = obj.status["podIP"]
+        status["podIPs"] = [{"ip": obj.status["podIP"]}]
+    if obj.status.get("startTime"):
+        status["startTime"] = timestamp(obj.status["startTime"])
+    if state.container_statuses:
+        status["containerStatuses"] = list(state.container_statuses)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata(obj), "spec": spec, "status": status}
+
+
+def as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}

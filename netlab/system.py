@@ -1,0 +1,56 @@
+"""The objects every cluster starts with: its namespaces and the cluster DNS (pure)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from netlab.api.cluster import ClusterConfig
+
+COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
+
+
+def system_objects(config: ClusterConfig) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(kind, namespace, name, manifest) for the objects kubeadm would have created."""
+    for name in ("default", "kube-system", "kube-public"):
+        yield "Namespace", "", name, namespace_manifest(name)
+    labels = {"k8s-app": "kube-dns"}
+    yield "Pod", "kube-system", "coredns", {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
+        "spec": {
+            "containers": [
+                {
+                    "name": "coredns",
+                    "image": COREDNS_IMAGE,
+                    "ports": [
+                        {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                        {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                    ],
+                }
+            ]
+        },
+    }
+    # The Service every pod's resolv.conf points at (kubeadm's kube-dns, clusterDNS address).
+    yield "Service", "kube-system", "kube-dns", {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
+        "spec": {
+            "selector": labels,
+            "clusterIP": str(config.clusterDNS),
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+            ],
+        },
+    }
+
+
+def namespace_manifest(name: str) -> dict[str, Any]:
+    # Kubernetes labels every namespace with its own name (used by namespaceSelector).
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+    }

@@ -1,0 +1,198 @@
+"""Read-side views of a lab: rows for `get`, documents for `-o json|yaml`, facts for `describe`.
+
+Pure over the store plus process liveness; the CLI only formats what these return.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from netlab.api.labels import Selector
+from netlab.api.models import Pod, Service
+from netlab.lab import Lab
+from netlab.reconcile import ServiceEndpoints, _endpoints, pod_model, pod_view, service_model
+from netlab.status import age, as_list, metadata, pod_object, pod_state, timestamp
+from netlab.store import StoredObject
+
+
+def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredObject]:
+    if selector is None:
+        return objs
+    return [o for o in objs if selector.matches((o.manifest.get("metadata") or {}).get("labels") or {})]
+
+
+def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool) -> tuple[list[str], list[list[Any]], list[dict]]:
+    now = time.time()
+    headers = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE"] if wide else [])
+    rows, docs = [], []
+    for o in _select(lab.store.list("Pod", namespace), selector):
+        pod = pod_model(o)
+        st = pod_state(o, pod)
+        row = [o.name, f"{st.ready}/{st.total}", st.display, st.restarts, age(o.created, now)]
+        if wide:
+            row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>"]
+        rows.append(([o.namespace] if namespace is None else []) + row)
+        docs.append(pod_object(o, pod))
+    if namespace is None:
+        headers = ["NAMESPACE"] + headers
+    return headers, rows, docs
+
+
+def service_endpoints(lab: Lab) -> list[ServiceEndpoints]:
+    views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+    return _endpoints(lab, views)
+
+
+def _ports_text(svc: Service) -> str:
+    if not svc.spec.ports:
+        return "<none>"
+    return ",".join(
+        f"{p.port}:{p.nodePort}/{p.protocol}" if p.nodePort else f"{p.port}/{p.protocol}" for p in svc.spec.ports
+    )
+
+
+def service_object(se: ServiceEndpoints) -> dict[str, Any]:
+    o, svc = se.obj, se.service
+    spec = dict(o.manifest.get("spec") or {})
+    spec.setdefault("type", svc.spec.type)
+    if se.cluster_ip:
+        spec["clusterIP"] = se.cluster_ip
+        spec["clusterIPs"] = [se.cluster_ip]
+    spec["ports"] = [
+        {**p, "protocol": p.get("protocol", "TCP"), "targetPort": p.get("targetPort", p["port"])} for p in spec.get("ports", [])
+    ]
+    spec.setdefault("sessionAffinity", "None")
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(o), "spec": spec, "status": {"loadBalancer": {}}}
+
+
+def services(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    headers = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"] + (["SELECTOR"] if wide else [])
+    keep = {o.key for o in _select(lab.store.list("Service", namespace), selector)}
+    rows, docs = [], []
+    for se in service_endpoints(lab):
+        if se.obj.key not in keep:
+            continue
+        svc = se.service
+        external = svc.spec.externalName if svc.spec.type == "ExternalName" else "<none>"
+        row = [se.obj.name, svc.spec.type, se.cluster_ip or "None", external, _ports_text(svc), age(se.obj.created, now)]
+        if wide:
+            row.append(",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items()) or "<none>")
+        rows.append(([se.obj.namespace] if namespace is None else []) + row)
+        docs.append(service_object(se))
+    if namespace is None:
+        headers = ["NAMESPACE"] + headers
+    return headers, rows, docs
+
+
+def endpoints_text(se: ServiceEndpoints) -> str:
+    addrs = []
+    for pe in se.ports:
+        for b in pe.backends:
+            if b.ready:
+                text = f"{b.ip}:{b.port}"
+                if text not in addrs:
+                    addrs.append(text)
+    if not addrs:
+        return "<none>"
+    if len(addrs) > 3:
+        return ",".join(addrs[:3]) + f" + {len(addrs) - 3} more..."
+    return ",".join(addrs)
+
+
+def endpoints_object(se: ServiceEndpoints) -> dict[str, Any]:
+    # One subset per distinct backend port set, as the Endpoints API groups them.
+    subsets: dict[tuple, dict[str, Any]] = {}
+    for pe in se.ports:
+        for b in pe.backends:
+            key = (b.port,)
+            subset = subsets.setdefault(key, {"addresses": [], "notReadyAddresses": [], "ports": []})
+            address = {"ip": b.ip, "nodeName": b.node, "targetRef": {"kind": "Pod", "namespace": b.pod.split("/")[0], "name": b.pod.split("/")[1]}}
+            if b.hostname:
+                address["hostname"] = b.hostname
+            bucket = subset["addresses"] if b.ready else subset["notReadyAddresses"]
+            if address not in bucket:
+                bucket.append(address)
+            port = {"name": pe.name, "port": b.port, "protocol": pe.protocol} if pe.name else {"port": b.port, "protocol": pe.protocol}
+            if port not in subset["ports"]:
+                subset["ports"].append(port)
+    meta = metadata(se.obj)
+    meta.pop("uid", None)
+    items = [{k: v for k, v in s.items() if v} for s in subsets.values()]
+    return {"apiVersion": "v1", "kind": "Endpoints", "metadata": meta, "subsets": items}
+
+
+def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    headers = ["NAME", "ENDPOINTS", "AGE"]
+    keep = {o.key for o in _select(lab.store.list("Service", namespace), selector)}
+    rows, docs = [], []
+    for se in service_endpoints(lab):
+        if se.obj.key not in keep or not se.service.spec.selector:
+            continue
+        rows.append(([se.obj.namespace] if namespace is None else []) + [se.obj.name, endpoints_text(se), age(se.obj.created, now)])
+        docs.append(endpoints_object(se))
+    if namespace is None:
+        headers = ["NAMESPACE"] + headers
+    return headers, rows, docs
+
+
+def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab import naming
+    from netlab.control.scheduler import node_labels
+    from netlab.kernel import ns
+    import os
+
+    created = lab.store.get_meta("created") or time.time()
+    now = time.time()
+    headers = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] + (["INTERNAL-IP", "POD-CIDR", "NETNS"] if wide else [])
+    rows, docs = [], []
+    from netlab import __version__
+
+    for n in lab.topo.nodes:
+        labels = node_labels(n.name, n.labels)
+        if selector is not None and not selector.matches(labels):
+            continue
+        netns = naming.node_netns(lab.name, n.name)
+        ready = os.path.exists(ns.netns_path(netns))
+        row = [n.name, "Ready" if ready else "NotReady", "<none>", age(created, now), f"netlab-{__version__}"]
+        if wide:
+            row += [str(n.underlay_ip), str(n.subnet), netns]
+        rows.append(row)
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": n.name, "labels": labels, "creationTimestamp": timestamp(created)},
+                "spec": {"podCIDR": str(n.subnet), "podCIDRs": [str(n.subnet)]},
+                "status": {
+                    "addresses": [{"type": "InternalIP", "address": str(n.underlay_ip)}, {"type": "Hostname", "address": n.name}],
+                    "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                },
+            }
+        )
+    return headers, rows, docs
+
+
+def namespaces(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    rows, docs = [], []
+    for o in _select(lab.store.list("Namespace"), selector):
+        rows.append([o.name, "Active", age(o.created, now)])
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata(o), "status": {"phase": "Active"}})
+    return ["NAME", "STATUS", "AGE"], rows, docs
+
+
+RESOURCES = {
+    "pods": pods, "pod": pods, "po": pods,
+    "services": services, "service": services, "svc": services,
+    "endpoints": endpoints, "ep": endpoints,
+    "nodes": nodes, "node": nodes, "no": nodes,
+    "namespaces": namespaces, "namespace": namespaces, "ns": namespaces,
+}  # fmt: skip
+
+CLUSTER_SCOPED = {"nodes", "node", "no", "namespaces", "namespace", "ns"}
+
+
+__all__ = ["RESOURCES", "CLUSTER_SCOPED", "as_list", "service_endpoints", "Pod", "service_model"]
