@@ -405,7 +405,8 @@ def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView
         for v in views
         if v.ip
     )
-    return Records(domain=lab.topo.domain, services=tuple(services), pods=pods)
+    namespaces = tuple(o.name for o in lab.store.list("Namespace"))
+    return Records(domain=lab.topo.domain, services=tuple(services), pods=pods, namespaces=namespaces)
 
 
 def _dns(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView]) -> None:

@@ -108,6 +108,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
                                                 do_handshake_on_connect=False)
         return sock, client
 
+    def handle_error(self, request, client_address) -> None:
+        # Only a failed TLS handshake gets here (handle() catches the rest); Go logs one line.
+        print(f"http: TLS handshake error from {client_address[0]}:{client_address[1]}: "
+              f"{sys.exc_info()[1]}", file=sys.stderr, flush=True)
+
     def begin(self) -> None:
         with self._busy:
             self._in_flight += 1

@@ -29,6 +29,10 @@ NODE_SYSCTLS = {
     # Bridged pod-to-pod traffic must traverse iptables, or Service DNAT would miss it
     # (the same reason kubeadm asks for br_netfilter).
     "net.bridge.bridge-nf-call-iptables": "1",
+    # kube-proxy REJECTs connections to a Service without endpoints; the kernel's per-client
+    # ICMP rate limit would swallow those port-unreachables and turn "connection refused"
+    # into a timeout for a client that tries twice within a second.
+    "net.ipv4.icmp_ratelimit": "0",
 }
 
 

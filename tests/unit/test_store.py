@@ -1,0 +1,55 @@
+"""The store: kubectl's verbs, transactions, status, bookkeeping."""
+
+import pytest
+
+from netlab.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "state.db"))
+    yield s
+    s.close()
+
+
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+
+
+def test_put_reports_created_unchanged_configured(store):
+    assert store.put("Pod", "default", "a", POD) == "created"
+    assert store.put("Pod", "default", "a", dict(POD)) == "unchanged"
+    changed = {**POD, "metadata": {"name": "a", "labels": {"app": "x"}}}
+    assert store.put("Pod", "default", "a", changed) == "configured"
+    assert store.get("Pod", "default", "a").manifest == changed
+
+
+def test_uid_survives_updates_and_status_is_separate(store):
+    store.put("Pod", "default", "a", POD)
+    uid = store.get("Pod", "default", "a").uid
+    store.set_status("Pod", "default", "a", {"podIP": "10.244.1.2"})
+    store.put("Pod", "default", "a", {**POD, "metadata": {"name": "a", "labels": {"x": "y"}}})
+    obj = store.get("Pod", "default", "a")
+    assert obj.uid == uid and obj.status == {"podIP": "10.244.1.2"}
+
+
+def test_a_failed_transaction_writes_nothing(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("Pod", "default", "a", POD)
+            with store.transaction():  # nested blocks join the outer one
+                store.put("Pod", "default", "b", POD)
+            raise RuntimeError("boom")
+    assert store.list("Pod") == []
+
+
+def test_list_delete_meta_events(store):
+    store.put("Pod", "default", "b", POD)
+    store.put("Pod", "kube-system", "a", POD)
+    assert [o.name for o in store.list("Pod")] == ["b", "a"]  # by namespace, then name
+    assert [o.name for o in store.list("Pod", "default")] == ["b"]
+    assert store.delete("Pod", "default", "b") and not store.delete("Pod", "default", "b")
+    store.set_meta("k", {"a": 1})
+    assert store.get_meta("k") == {"a": 1} and store.get_meta("missing", 7) == 7
+    store.add_event("Pod", "default", "b", "Scheduled", "to node-a")
+    (eid, event), = store.events()
+    assert event.reason == "Scheduled" and store.events(eid) == []
