@@ -153,11 +153,12 @@ if [[ -w "$REPO" ]]; then MODE=editable; else MODE=copy; fi
 EXTRA=""
 [[ "$WITH_TEST" -eq 1 ]] && EXTRA="[test]"
 
-# Skip pip when nothing it depends on changed since the last run (pip itself takes seconds and
-# needs the network even when everything is installed).
+# Skip pip when nothing it depends on changed since the last run (pip takes seconds and needs the
+# network even when everything is installed). The stamp holds the digest and the extras
+# installed with it: an install with [test] also satisfies a plain run, not the other way round.
 source_digest() {
     {
-        echo "$MODE $REPO $EXTRA"
+        echo "$MODE $REPO"
         sha256sum "$REPO/pyproject.toml"
         if [[ "$MODE" == copy ]]; then
             (cd "$REPO" && find netlab -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum)
@@ -166,8 +167,10 @@ source_digest() {
 }
 STAMP="$VENV/.netlab-installed"
 DIGEST="$(source_digest)"
-if [[ -x "$VENV/bin/netlab" && -f "$STAMP" && "$(cat "$STAMP")" == "$DIGEST" ]]; then
-    say "netlab$EXTRA: already installed from $REPO ($MODE)"
+read -r stamp_digest stamp_extra 2>/dev/null <"$STAMP" || true
+if [[ -x "$VENV/bin/netlab" && "${stamp_digest:-}" == "$DIGEST" \
+      && ( -z "$EXTRA" || "${stamp_extra:-}" == "$EXTRA" ) ]]; then
+    say "netlab${stamp_extra:-}: already installed from $REPO ($MODE)"
 else
     rm -f "$STAMP"
     if [[ "$MODE" == editable ]]; then
@@ -181,7 +184,7 @@ else
         [[ -f "$REPO/README.md" ]] && cp -a "$REPO/README.md" "$tmp/"
         "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$tmp$EXTRA"
     fi
-    echo "$DIGEST" >"$STAMP"
+    echo "$DIGEST $EXTRA" >"$STAMP"
 fi
 
 if [[ -e "$LINK" && ! -L "$LINK" ]]; then
@@ -196,7 +199,9 @@ say "$LINK -> $VENV/bin/netlab"
 if [[ -d /proc/sys/net/bridge ]]; then
     say "br_netfilter: loaded"
 elif modprobe br_netfilter 2>/dev/null && [[ -d /proc/sys/net/bridge ]]; then
-    say "br_netfilter: loaded it now (to load it at every boot: echo br_netfilter > /etc/modules-load.d/netlab.conf)"
+    # Also after a reboot (a VM, a workstation): systemd-modules-load reads this directory.
+    echo br_netfilter >/etc/modules-load.d/netlab.conf
+    say "br_netfilter: loaded, and listed in /etc/modules-load.d/netlab.conf for the next boot"
 else
     # Containers (docker, nspawn, WSL) cannot load kernel modules; the host has to. netlab itself
     # reports this again when a lab needs it, so set-up carries on.

@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
         `pod/NAME created|configured|unchanged`; nothing is applied if any document is invalid.
         """
         clusters.require_root()
+        clusters.require_tools()
         loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
         for warning in loaded.warnings:
             note(f"Warning: {warning}")

@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_() -> None:
         """The labs on this machine."""
+        clusters.require_root()
         rows = []
         for name in labs.names():
             lab = open_lab(name)

@@ -100,6 +100,7 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """Print a container's output (stdout and stderr)."""
+        require_root()
         lab, obj, model = _find(cluster, namespace, pod)
         c = _container(model, container)
         directory = obj.status.get("dir")

@@ -10,6 +10,7 @@ import typer
 from netlab import naming
 from netlab.api.labels import parse_label_selector
 from netlab.cli.common import ClusterOption, NamespaceOption, Output, OutputOption, note, out, print_document, print_table
+from netlab.clusters import require_root
 from netlab.errors import NotFound
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name."""
+        require_root()
         view = views.RESOURCES.get(resource.lower())
         if view is None:
             raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces")
@@ -62,6 +64,7 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """Show one pod or Service in detail: node, IP, veth pair, routes, containers, chains, events."""
+        require_root()
         lab = open_lab(cluster)
         kind = {"pod": "Pod", "pods": "Pod", "po": "Pod", "svc": "Service", "service": "Service", "services": "Service"}.get(resource.lower())
         if kind is None:

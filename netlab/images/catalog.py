@@ -236,7 +236,8 @@ def _curl_argv(args: tuple[str, ...]) -> tuple[str, ...]:
 
 def _merge_ports(first: list[tuple[int, str]],
                  declared: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
-    merged = [(int(port), protocol.upper()) for port, protocol in [*first, *declared]]
+    # An empty protocol is Kubernetes' default, TCP.
+    merged = [(int(port), (protocol or "TCP").upper()) for port, protocol in [*first, *declared]]
     return list(dict.fromkeys(merged))
 
 

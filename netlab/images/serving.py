@@ -40,8 +40,8 @@ def wait_forever() -> None:
 
 
 def udp_socket(address: str, port: int) -> socket.socket:
+    # No SO_REUSEADDR: on Linux it would let a second UDP socket share the port silently.
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((address, port))
     return sock
 

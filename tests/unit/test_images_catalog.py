@@ -207,6 +207,10 @@ def test_unknown_image_with_ports_gets_the_web_server_on_them():
                               "built-in web server on 8080/TCP, 53/UDP")
 
 
+def test_a_port_without_protocol_is_tcp():
+    assert run("team/shop", ports=[(8080, "")]).argv == BUILTIN + ("web", "--port", "8080/TCP")
+
+
 def test_unknown_image_with_a_command_runs_it_even_with_ports():
     program = run("python:3.12", ["python3", "-m", "http.server", "8000"], ports=[(8000, "TCP")])
     assert program == Program(("python3", "-m", "http.server", "8000"), False,

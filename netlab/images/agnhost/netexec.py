@@ -94,8 +94,8 @@ class Netexec:
             try:
                 status = golang.parse_int(code_text)
             except ValueError:
-                return tinyhttp.Response(
-                    200, f"argument 'code' must be an integer or empty, got {golang.quote(code_text)}\n")
+                return tinyhttp.Response(200, "argument 'code' must be an integer or empty, "
+                                              f"got {golang.quote(code_text)}\n")
             if not 100 <= status <= 999:
                 raise tinyhttp.Abort  # Go's WriteHeader panics on such a code
             if status < 200:
@@ -154,7 +154,8 @@ class Netexec:
         self.server.closing = True
         self.server.shutdown()
         drained = self.server.wait_idle(timeout)
-        log(f"Graceful shutdown completed with: {'<nil>' if drained else 'context deadline exceeded'}")
+        outcome = "<nil>" if drained else "context deadline exceeded"
+        log(f"Graceful shutdown completed with: {outcome}")
         serving.exit_now(code)
 
     def healthz(self, request):
@@ -191,8 +192,8 @@ class Netexec:
             try:
                 status = golang.parse_int(code_text)
             except ValueError:
-                return tinyhttp.Response(
-                    200, f"argument 'code' must be an integer or empty, got {golang.quote(code_text)}\n")
+                return tinyhttp.Response(200, "argument 'code' must be an integer or empty, "
+                                              f"got {golang.quote(code_text)}\n")
         return redirect_response(request, location, status)
 
     def shell(self, request):

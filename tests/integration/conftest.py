@@ -1,0 +1,365 @@
+"""Real labs for the integration tests: one per test module, unique name and ranges.
+
+Other people run labs on the same machine (the default `netlab` one among them), so every lab
+made here gets a fresh name and address ranges that overlap no other lab and no host route,
+acts only through `--cluster NAME`, and its teardown proves that nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import pytest
+import yaml
+
+from netlab import naming
+
+T = TypeVar("T")
+
+RTPROT_NETLAB = 212  # netlab's route protocol number (guard routes on the host)
+NETNS_DIR = "/run/netns"
+CLI_TIMEOUT = 60.0
+# Serialises lab creation among concurrent runs of this suite: netlab checks overlaps, but two
+# creates racing for the same ranges could both pass the check.
+CREATE_LOCK = "/run/lock/netlab-integration-tests.lock"
+
+
+# -- running the CLI ---------------------------------------------------------------------------
+
+
+def nl(
+    *args: str,
+    input: str | bytes | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float = CLI_TIMEOUT,
+) -> subprocess.CompletedProcess:
+    """Run `netlab ARGS...` as a subprocess; with check, a non-zero exit fails the test loudly."""
+    argv = [sys.executable, "-m", "netlab", *args]
+    text = not isinstance(input, bytes)
+    result = subprocess.run(
+        argv, input=input, capture_output=True, text=text, env={**os.environ, **(env or {})}, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"`netlab {' '.join(args)}` exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        )
+    return result
+
+
+def wait_until(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll `fn` until it returns something truthy; fail with its last value at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or fn!r}; last value: {value!r}")
+        time.sleep(interval)
+
+
+def sh(*argv: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    """A host command (ip, iptables-save, …), for looking at the kernel from outside."""
+    result = subprocess.run(list(argv), capture_output=True, text=True, input=input, timeout=CLI_TIMEOUT)
+    if check and result.returncode != 0:
+        raise AssertionError(f"`{' '.join(argv)}` exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def ip_json(*args: str) -> list[dict[str, Any]]:
+    return json.loads(sh("ip", "-j", *args).stdout or "[]")
+
+
+# -- the kernel, as seen from the host -------------------------------------------------------------
+
+
+def netns_names() -> set[str]:
+    try:
+        return set(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return set()
+
+
+def netns_inode(name: str) -> int | None:
+    try:
+        return os.stat(os.path.join(NETNS_DIR, name)).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def pids_in_netns(inodes: set[int]) -> list[int]:
+    """Processes whose network namespace is one of `inodes`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino in inodes:
+                found.append(int(entry))
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+    return found
+
+
+def host_link_names() -> set[str]:
+    return {link["ifname"] for link in ip_json("link", "show")}
+
+
+def host_guard_routes() -> set[IPv4Network]:
+    """Destinations of netlab's host routes (protocol 212)."""
+    return {
+        IPv4Network(r["dst"]) for r in ip_json("route", "show", "proto", str(RTPROT_NETLAB)) if "/" in r["dst"]
+    }
+
+
+def host_routed_networks() -> list[IPv4Network]:
+    nets = []
+    for r in ip_json("route", "show"):
+        dst = r["dst"]
+        if dst != "default":
+            nets.append(IPv4Network(dst if "/" in dst else f"{dst}/32", strict=False))
+    return nets
+
+
+# -- a lab -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranges:
+    pod: IPv4Network
+    service: IPv4Network
+    underlay: IPv4Network
+
+    @classmethod
+    def pick(cls, k: int) -> "Ranges":
+        # Pods 10.112-175.x, Services 10.176-239.x: clear of the default lab's 10.96.0.0/12 and
+        # 10.244.0.0/16; underlays 172.30.x next to the default 172.31.255.0/24.
+        return cls(
+            IPv4Network(f"10.{112 + k}.0.0/16"),
+            IPv4Network(f"10.{176 + k}.0.0/16"),
+            IPv4Network(f"172.30.{k}.0/24"),
+        )
+
+    def all(self) -> tuple[IPv4Network, ...]:
+        return (self.pod, self.service, self.underlay)
+
+    def clashes(self, taken: list[IPv4Network]) -> bool:
+        return any(mine.overlaps(other) for mine in self.all() for other in taken)
+
+
+RANGE_CHOICES = 64
+
+
+def new_cluster_name() -> str:
+    return "t" + secrets.token_hex(3)  # 7 characters; netlab allows 12
+
+
+def cluster_document(name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b")) -> dict[str, Any]:
+    return {
+        "apiVersion": "netlab.dev/v1alpha1",
+        "kind": "Cluster",
+        "metadata": {"name": name},
+        "spec": {
+            "nodes": [{"name": n} for n in nodes],
+            "podCIDR": str(ranges.pod),
+            "serviceCIDR": str(ranges.service),
+            "underlayCIDR": str(ranges.underlay),
+        },
+    }
+
+
+def existing_lab_ranges() -> list[IPv4Network]:
+    """Every range of every lab `netlab cluster list` shows."""
+    listed = nl("cluster", "list").stdout.splitlines()
+    nets = []
+    for line in listed[1:]:
+        nets += [IPv4Network(word) for word in line.split() if "/" in word]
+    return nets
+
+
+class Lab:
+    """One real cluster; every CLI call is pinned to it by `--cluster NAME`."""
+
+    def __init__(self, name: str, ranges: Ranges, workdir: Path) -> None:
+        self.name = name
+        self.ranges = ranges
+        self.workdir = workdir
+        self._files = 0
+
+    # --- CLI ---
+
+    def nl(self, command: str, *args: str, input: str | bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        """`netlab COMMAND --cluster NAME ARGS...` (the option first: exec takes no options after the pod)."""
+        return nl(command, "--cluster", self.name, *args, input=input, check=check, env={"NETLAB_CLUSTER": self.name})
+
+    def write(self, text: str, stem: str = "manifest") -> Path:
+        self._files += 1
+        path = self.workdir / f"{stem}-{self._files}.yaml"
+        path.write_text(text)
+        return path
+
+    def apply(self, text: str, stem: str = "manifest", check: bool = True) -> subprocess.CompletedProcess:
+        """Apply YAML text through a file (so errors name a file)."""
+        return self.nl("apply", "-f", str(self.write(text, stem)), check=check)
+
+    def apply_objects(self, *docs: dict[str, Any], stem: str = "manifest") -> subprocess.CompletedProcess:
+        return self.apply(yaml.safe_dump_all(docs, sort_keys=False), stem)
+
+    def exec(
+        self, pod: str, *command: str, container: str | None = None, stdin: str | None = None, check: bool = True, namespace: str | None = None
+    ) -> subprocess.CompletedProcess:
+        opts = ["-i"] if stdin is not None else []
+        if container:
+            opts += ["-c", container]
+        if namespace:
+            opts += ["-n", namespace]
+        return self.nl("exec", *opts, pod, "--", *command, input=stdin, check=check)
+
+    def get_json(self, *args: str) -> dict[str, Any]:
+        return json.loads(self.nl("get", *args, "-o", "json").stdout)
+
+    def pod(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        return self.get_json("pods", name, "-n", namespace)
+
+    def pod_ip(self, name: str, namespace: str = "default") -> str:
+        return self.pod(name, namespace)["status"]["podIP"]
+
+    def cluster_ip(self, service: str, namespace: str = "default") -> str:
+        return self.get_json("svc", service, "-n", namespace)["spec"]["clusterIP"]
+
+    def wait_running(self, *names: str, namespace: str = "default", timeout: float = 10.0) -> None:
+        def all_running():
+            items = {p["metadata"]["name"]: p for p in self.get_json("pods", "-n", namespace)["items"]}
+            return all(
+                n in items
+                and items[n]["status"]["phase"] == "Running"
+                and all(c["ready"] for c in items[n]["status"].get("containerStatuses", [{"ready": False}]))
+                for n in names
+            )
+
+        wait_until(all_running, timeout, what=f"pods {names} Running")
+
+    # --- the kernel ---
+
+    @property
+    def dns_ip(self) -> str:
+        return str(self.ranges.service.network_address + 10)
+
+    def netns(self) -> set[str]:
+        return {n for n in netns_names() if n.startswith(self.name + ".")}
+
+    def pod_netns(self, pod: str, namespace: str = "default") -> str:
+        return f"{self.name}.{namespace}.{pod}"
+
+    def node_netns(self, node: str) -> str:
+        return f"{self.name}.{node}"
+
+    def in_netns(self, netns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        return sh("ip", "netns", "exec", netns, *argv, check=check)
+
+
+def create_lab(workdir: Path, attempts: int = 8) -> Lab:
+    """A new cluster whose name and ranges clash with nothing on this machine."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(CREATE_LOCK), exist_ok=True)
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    last = None
+    with open(CREATE_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        taken = existing_lab_ranges() + host_routed_networks()
+        for k in rng.sample(range(RANGE_CHOICES), attempts):
+            ranges = Ranges.pick(k)
+            if ranges.clashes(taken):
+                continue
+            name = new_cluster_name()
+            config = workdir / f"cluster-{name}.yaml"
+            config.write_text(yaml.safe_dump(cluster_document(name, ranges), sort_keys=False))
+            last = nl("cluster", "create", "--config", str(config), check=False)
+            if last.returncode == 0:
+                return Lab(name, ranges, workdir)
+            if "overlaps" not in last.stderr:  # not a race with another lab: a real failure
+                break
+    detail = f"\n--- stderr\n{last.stderr}" if last is not None else " (every candidate range was taken)"
+    raise AssertionError(f"could not create a test lab{detail}")
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a lab owns in the kernel, captured before deleting it."""
+
+    netns: frozenset[str]
+    inodes: frozenset[int]
+
+
+def footprint(lab: Lab) -> Footprint:
+    names = lab.netns()
+    inodes = {i for n in names if (i := netns_inode(n)) is not None}
+    return Footprint(frozenset(names), frozenset(inodes))
+
+
+def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
+    """Everything of cluster `name` still present; empty when teardown was total."""
+    problems = []
+    netns = sorted(n for n in netns_names() if n.startswith(name + "."))
+    if netns:
+        problems.append(f"network namespaces left: {netns}")
+    if f"{name}0" in host_link_names():
+        problems.append(f"host link {name}0 left")
+    routes = sorted(str(n) for n in host_guard_routes() if n in ranges.all())
+    if routes:
+        problems.append(f"host routes (proto {RTPROT_NETLAB}) left: {routes}")
+    pids = pids_in_netns(set(before.inodes))
+    if pids:
+        problems.append(f"processes still in the lab's namespaces: {pids}")
+    if os.path.exists(naming.cluster_dir(name)):
+        problems.append(f"state directory left: {naming.cluster_dir(name)}")
+    return problems
+
+
+def delete_lab(lab: Lab) -> None:
+    before = footprint(lab)
+    result = nl("cluster", "delete", "--name", lab.name, check=False)
+    problems = leftovers(lab.name, lab.ranges, before)
+    if result.returncode != 0:
+        problems.insert(0, f"`netlab cluster delete --name {lab.name}` exited {result.returncode}: {result.stderr}")
+    # The processes got SIGTERM; give them the same grace netlab does before calling it a leak.
+    if any(p.startswith("processes") for p in problems):
+        wait_until(lambda: not pids_in_netns(set(before.inodes)), timeout=3.0, what="lab processes to exit")
+        problems = leftovers(lab.name, lab.ranges, before)
+    assert not problems, f"cluster {lab.name} was not removed completely:\n" + "\n".join(problems)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    """A fresh two-node lab for one test module; deleted (and checked to be gone) afterwards."""
+    made = create_lab(tmp_path_factory.mktemp("lab"))
+    try:
+        yield made
+    finally:
+        delete_lab(made)
+
+
+@pytest.fixture(name="nl", scope="session")
+def nl_fixture() -> Callable[..., subprocess.CompletedProcess]:
+    return nl
+
+
+@pytest.fixture(name="wait_until", scope="session")
+def wait_until_fixture() -> Callable[..., Any]:
+    return wait_until
