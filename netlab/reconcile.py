@@ -156,6 +156,12 @@ def _sandboxes(lab: Lab, out: Outcome) -> None:
         o = wanted.get(name)
         box = (o.status.get("sandbox") or {}) if o else {}
         if o is None or box.get("uid") != o.uid:
+            mark = sandbox.owner(name)
+            if mark is not None and mark[0] != lab.name:
+                continue
+            if mark is None and o is None:
+                out.problems.append(f"netns {name} looks like one of this lab's pods but has no netlab mark; left alone")
+                continue
             sandbox.destroy(name)
             out.deleted_pods += 1
     # Also the UTS pins of pods whose network namespace vanished (interrupted teardown).

@@ -165,6 +165,9 @@ source_digest() {
         fi
     } | sha256sum | cut -d' ' -f1
 }
+pip_failed() {
+    die "pip could not install netlab (its output is above). It downloads from PyPI: behind a proxy or a TLS-inspecting firewall set PIP_INDEX_URL or PIP_CERT (pip's own settings; sudo -E keeps them), then re-run."
+}
 STAMP="$VENV/.netlab-installed"
 DIGEST="$(source_digest)"
 read -r stamp_digest stamp_extra 2>/dev/null <"$STAMP" || true
@@ -175,14 +178,14 @@ else
     rm -f "$STAMP"
     if [[ "$MODE" == editable ]]; then
         say "pip install -e $REPO$EXTRA"
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$REPO$EXTRA"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$REPO$EXTRA" || pip_failed
     else
         say "$REPO is read-only: installing a copy (re-run this script after changing the code)"
         tmp="$(mktemp -d)"
         trap 'rm -rf "$tmp"' EXIT
         cp -a "$REPO/pyproject.toml" "$REPO/netlab" "$tmp/"
         [[ -f "$REPO/README.md" ]] && cp -a "$REPO/README.md" "$tmp/"
-        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$tmp$EXTRA"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$tmp$EXTRA" || pip_failed
     fi
     echo "$DIGEST $EXTRA" >"$STAMP"
 fi

@@ -12,7 +12,7 @@ from netlab import clusters
 from netlab.api.loader import load_manifests
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out
 from netlab.errors import NetlabError
-from netlab.lab import locked, open_lab
+from netlab.lab import DEFAULT_CLUSTER, exists, locked, open_lab
 from netlab.reconcile import Outcome
 
 KINDS = {
@@ -55,6 +55,8 @@ def register(app: typer.Typer) -> None:
         loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
         for warning in loaded.warnings:
             note(f"Warning: {warning}")
+        if not exists(cluster) and cluster == DEFAULT_CLUSTER:
+            note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
         lab = clusters.open_or_create(cluster)
         with locked(cluster):
             changes, outcome = ops.apply(lab, loaded.objects, loaded.sources)

@@ -50,15 +50,16 @@ def create(
     )
     ns.create_netns(box.netns)
     try:
-        ns.create_utsns(box.netns, hostname)
-        # The peer is born inside the pod's namespace: no link move, no rename (DESIGN.md).
-        node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
-        node_link.set_master(box.veth, naming.NODE_BRIDGE)
-        node_link.set_hairpin(box.veth)
-        node_link.set_up(box.veth)
         with Netlink(box.netns_path) as pod:
+            # The ownership mark first, so even an interrupted create is found by `reset`.
             pod.set_alias("lo", naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
             pod.set_up("lo")
+            ns.create_utsns(box.netns, hostname)
+            # The peer is born inside the pod's namespace: no link move, no rename (DESIGN.md).
+            node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
+            node_link.set_master(box.veth, naming.NODE_BRIDGE)
+            node_link.set_hairpin(box.veth)
+            node_link.set_up(box.veth)
             pod.ensure_address(naming.POD_IFACE, IPv4Interface(f"{ip}/{node.subnet.prefixlen}"))
             pod.set_up(naming.POD_IFACE)
             pod.ensure_route("0.0.0.0/0", gateway=str(node.gateway))
@@ -81,3 +82,12 @@ def destroy(netns: str, grace: float = 2.0) -> None:
 
 def exists(netns: str) -> bool:
     return os.path.exists(ns.netns_path(netns))
+
+
+def owner(netns: str) -> tuple[str, str] | None:
+    """(cluster, role) from the namespace's ownership mark; None if it is not netlab's."""
+    try:
+        with Netlink(ns.netns_path(netns)) as nl:
+            return naming.parse_netns_marker(nl.alias("lo"))
+    except (OSError, ns.NamespaceMissing):
+        return None

@@ -228,6 +228,14 @@ class Lab:
             opts += ["-n", namespace]
         return self.nl("exec", *opts, pod, "--", *command, input=stdin, check=check)
 
+    def curl(self, pod: str, url: str, namespace: str | None = None) -> dict[str, str]:
+        """GET `url` from inside `pod`; the built-in web server's answer
+        (`pod=pod-a namespace=default ip=… node=… client=IP:PORT`) as a dict."""
+        body = self.exec(pod, "curl", "-sS", "-m", "3", url, namespace=namespace).stdout
+        fields = dict(word.split("=", 1) for word in body.split() if "=" in word)
+        assert "pod" in fields, f"unexpected answer from {url}: {body!r}"
+        return fields
+
     def get_json(self, *args: str) -> dict[str, Any]:
         return json.loads(self.nl("get", *args, "-o", "json").stdout)
 
@@ -266,6 +274,10 @@ class Lab:
 
     def node_netns(self, node: str) -> str:
         return f"{self.name}.{node}"
+
+    def ip_json(self, *args: str, netns: str | None = None) -> list[dict[str, Any]]:
+        """`ip -j ARGS` on the host, or in one of the lab's namespaces (`ip -n NETNS`)."""
+        return ip_json(*(("-n", netns) if netns else ()), *args)
 
     def in_netns(self, netns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
         return sh("ip", "netns", "exec", netns, *argv, check=check)
@@ -353,6 +365,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         yield made
     finally:
         delete_lab(made)
+
+
+@pytest.fixture
+def free_ranges() -> Ranges:
+    """Ranges no lab and no host route uses right now (for clusters a test makes itself)."""
+    taken = existing_lab_ranges() + host_routed_networks()
+    for k in random.sample(range(RANGE_CHOICES), RANGE_CHOICES):
+        if not (ranges := Ranges.pick(k)).clashes(taken):
+            return ranges
+    raise AssertionError("no free test ranges on this machine")
+
+
+@pytest.fixture(name="leftovers", scope="session")
+def leftovers_fixture() -> Callable[[str, Ranges], list[str]]:
+    """What is left of a cluster in the kernel and on disk (empty when there is nothing)."""
+    return lambda name, ranges: leftovers(name, ranges, Footprint(frozenset(), frozenset()))
 
 
 @pytest.fixture(name="nl", scope="session")
