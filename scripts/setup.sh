@@ -37,7 +37,7 @@ for arg in "$@"; do
     esac
 done
 
-[[ "$(id -u)" -eq 0 ]] || die "setup needs root (it installs packages and writes $VENV, $LINK): run  sudo $0 $*"
+[[ "$(id -u)" -eq 0 ]] || die "setup needs root (it installs packages and writes $VENV, $LINK): run: sudo $0${*:+ $*}"
 
 # ---------------------------------------------------------------------------------------------
 # System packages
@@ -65,7 +65,10 @@ apt_install() {
 
 has_candidate() {
     # A package name apt can install (after apt_update_once).
-    apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'
+    # (No `| grep -q`: with pipefail, grep quitting early makes apt-cache die of SIGPIPE.)
+    local policy
+    policy="$(apt-cache policy "$1" 2>/dev/null)"
+    [[ "$policy" =~ Candidate:\ [^\(] ]]
 }
 
 install_system_packages() {
@@ -83,8 +86,9 @@ install_system_packages() {
     apt_update_once
     if [[ "$dns_ok" -eq 0 ]]; then
         for pkg in "${DNS_PACKAGES[@]}"; do
-            if has_candidate "$pkg"; then missing+=("$pkg"); break; fi
+            if has_candidate "$pkg"; then missing+=("$pkg"); dns_ok=1; break; fi
         done
+        [[ "$dns_ok" -eq 1 ]] || warn "neither ${DNS_PACKAGES[*]} can be installed: dig will be missing"
     fi
     apt_install "${missing[@]}"
 }

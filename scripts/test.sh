@@ -23,7 +23,7 @@ targets=(tests)
 for arg in "$@"; do
     if [[ "$arg" != -* && ( -e "${arg%%::*}" ) ]]; then targets=(); break; fi
 done
-printf '==> %s\n' "$VENV/bin/python -m pytest ${targets[*]} -ra $*" >&2
+printf '==> %s\n' "$VENV/bin/python -m pytest ${targets[*]:+${targets[*]} }-ra $*" >&2
 status=0
 "$VENV/bin/python" -m pytest "${targets[@]}" -ra "$@" || status=$?
 

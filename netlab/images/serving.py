@@ -6,10 +6,13 @@ set NETLAB_BIND_ADDRESS=127.0.0.1 so a server started outside a pod stays on the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Callable, Iterator
 
 BIND_ADDRESS_ENV = "NETLAB_BIND_ADDRESS"
 
@@ -31,6 +34,41 @@ def exit_zero_on_termination() -> None:
     """SIGTERM (the kubelet stopping the container) and SIGINT end the program with status 0."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: exit_now(0))
+
+
+@contextlib.contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Block SIGTERM/SIGINT in this thread for a `with` block; threads started inside inherit it.
+
+    The kernel hands a process signal to any thread that does not block it, and Python runs
+    handlers only in the main thread: a signal landing on a worker would leave the main thread
+    asleep in signal.pause(). Workers started this way leave every signal to the main thread.
+    """
+    with _signal_mask(signal.SIG_BLOCK):
+        yield
+
+
+@contextlib.contextmanager
+def signals_unblocked() -> Iterator[None]:
+    """The opposite, for starting a child process: children inherit the mask, and a shell run
+    by /shell must stay killable by SIGTERM."""
+    with _signal_mask(signal.SIG_UNBLOCK):
+        yield
+
+
+@contextlib.contextmanager
+def _signal_mask(how: int) -> Iterator[None]:
+    old = signal.pthread_sigmask(how, {signal.SIGTERM, signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def start_worker(target: Callable[..., object], *args: object) -> None:
+    """A daemon thread that never receives SIGTERM/SIGINT (see signals_blocked)."""
+    with signals_blocked():
+        threading.Thread(target=target, args=args, daemon=True).start()
 
 
 def wait_forever() -> None:

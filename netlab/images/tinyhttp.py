@@ -19,6 +19,8 @@ import urllib.parse
 from collections.abc import Callable
 from http import HTTPStatus
 
+from netlab.images import serving
+
 MAX_LINE = 65536
 MAX_HEADERS = 100
 
@@ -99,6 +101,10 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self._busy = threading.Condition()
         self._in_flight = 0
         super().__init__(address, _Connection)
+
+    def process_request(self, request, client_address) -> None:
+        with serving.signals_blocked():  # the connection thread leaves signals to main
+            super().process_request(request, client_address)
 
     def get_request(self):
         sock, client = super().get_request()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import time
 
 from netlab.images import serving, tinyhttp
@@ -92,6 +91,6 @@ def main(argv: list[str]) -> int:
             return 1
         log(f"listening on {address}:{port}/{protocol}")
     for serve in servers:
-        threading.Thread(target=serve, daemon=True).start()
+        serving.start_worker(serve)
     serving.wait_forever()
     return 0

@@ -250,3 +250,9 @@ def test_bad_flag_fails_like_cobra(tmp_path):
         assert "Error: unrecognized arguments: --no-such-flag" in program.output()
     finally:
         program.stop()
+
+
+def test_shell_commands_can_be_terminated(start):
+    # The shell must not inherit the signal mask of netexec's connection threads.
+    body = http_get(start().http_port, "/shell?cmd=grep%20SigBlk%20/proc/self/status")[2]
+    assert json.loads(body)["output"] == "SigBlk:\t0000000000000000\n"

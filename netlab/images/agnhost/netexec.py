@@ -144,8 +144,7 @@ class Netexec:
         time.sleep(max(wait, 0) / 1e9)
         if timeout <= 0:
             serving.exit_now(code)  # as upstream: no answer at all
-        threading.Thread(target=self._graceful_exit, args=(code, timeout / 1e9),
-                         daemon=True).start()
+        serving.start_worker(self._graceful_exit, code, timeout / 1e9)
         return tinyhttp.Response(200)
 
     def _graceful_exit(self, code: int, timeout: float) -> None:
@@ -203,14 +202,16 @@ class Netexec:
         log(f"GET /shell?cmd={command}")
         output: dict[str, str] = {}
         try:
-            done = subprocess.run([SHELL, "-c", command], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, check=False)
-            if done.stdout:
-                output["output"] = done.stdout.decode("utf-8", "replace")
-            if done.returncode > 0:
-                output["error"] = f"exit status {done.returncode}"
-            elif done.returncode < 0:
-                output["error"] = f"signal: {signal.Signals(-done.returncode).name[3:].lower()}"
+            with serving.signals_unblocked():
+                child = subprocess.Popen([SHELL, "-c", command], stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT)
+            combined, _ = child.communicate()
+            if combined:
+                output["output"] = combined.decode("utf-8", "replace")
+            if child.returncode > 0:
+                output["error"] = f"exit status {child.returncode}"
+            elif child.returncode < 0:
+                output["error"] = f"signal: {signal.strsignal(-child.returncode).lower()}"
         except OSError as exc:
             output["error"] = f"fork/exec {SHELL}: {golang.errno_text(exc)}"
         log("Output: map[" + " ".join(f"{k}:{v}" for k, v in sorted(output.items())) + "]")
@@ -458,7 +459,7 @@ def main(argv: list[str]) -> int:
                 golang.fatal(f"Error occurred: failed to create listener for UDP address "
                              f"{golang.join_host_port(address, options.udp_port)}:{exc}")
             log(f"Started UDP server on port {address} {options.udp_port}")
-            threading.Thread(target=serve_udp, args=(sock,), daemon=True).start()
+            serving.start_worker(serve_udp, sock)
             app.ready.set()
     if options.sctp_port != -1:
         try:
@@ -470,7 +471,7 @@ def main(argv: list[str]) -> int:
             golang.fatal(f"Error occurred: failed to create listener for SCTP address "
                          f":{options.sctp_port}:{exc}")
         log("Started SCTP server")
-        threading.Thread(target=serve_sctp, args=(listener,), daemon=True).start()
+        serving.start_worker(serve_sctp, listener)
         app.ready.set()
 
     ssl_context = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import threading
 
 from netlab.images import serving, tinyhttp
 from netlab.images.agnhost import golang
@@ -67,14 +66,14 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             golang.fatal(f"Error from net.Listen(): listen tcp :{options.port}: bind: "
                          f"{golang.errno_text(exc)}")
-        threading.Thread(target=serve_tcp, args=(listener, name.encode()), daemon=True).start()
+        serving.start_worker(serve_tcp, listener, name.encode())
     if options.udp:
         try:
             sock = serving.udp_socket(address, options.port)
         except OSError as exc:
             golang.fatal(f"Error from ListenUDP(): listen udp :{options.port}: bind: "
                          f"{golang.errno_text(exc)}")
-        threading.Thread(target=serve_udp, args=(sock, name.encode()), daemon=True).start()
+        serving.start_worker(serve_udp, sock, name.encode())
     if options.http:
         close = (("Connection", "close"),) if options.close else ()
 
@@ -86,7 +85,7 @@ def main(argv: list[str]) -> int:
             server = tinyhttp.Server((address, options.port), answer)
         except OSError as exc:
             golang.fatal(f"listen tcp :{options.port}: bind: {golang.errno_text(exc)}")
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serving.start_worker(server.serve_forever)
     log(f"Serving on port {options.port}.")
     serving.wait_forever()
     return 0
