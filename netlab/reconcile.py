@@ -100,7 +100,7 @@ def reconcile(lab: Lab) -> Outcome:
     _sandboxes(lab, out)
     _containers(lab, out)
     views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
-    endpoints = _endpoints(lab, views)
+    endpoints = service_endpoints(lab, views)
     _proxy(lab, endpoints, out)
     _dns(lab, endpoints, views)
     return out
@@ -317,7 +317,7 @@ def cluster_ip_of(obj: StoredObject, svc: Service) -> str | None:
     return obj.status.get("clusterIP") or svc.spec.clusterIP
 
 
-def _endpoints(lab: Lab, views: list[PodView]) -> list[ServiceEndpoints]:
+def service_endpoints(lab: Lab, views: list[PodView]) -> list[ServiceEndpoints]:
     result = []
     for o in lab.store.list("Service"):
         svc = service_model(o)
@@ -326,7 +326,7 @@ def _endpoints(lab: Lab, views: list[PodView]) -> list[ServiceEndpoints]:
     return result
 
 
-def _proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
+def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
     ports = []
     for se in endpoints:
         if se.cluster_ip is None:
@@ -349,7 +349,7 @@ def _proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
 
 
 def _proxy(lab: Lab, endpoints: list[ServiceEndpoints], out: Outcome) -> None:
-    ports = _proxy_ports(endpoints)
+    ports = proxy_ports(endpoints)
     config = ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr))
     for node in lab.topo.nodes:
         path = ns.netns_path(naming.node_netns(lab.name, node.name))

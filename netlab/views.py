@@ -5,13 +5,18 @@ Pure over the store plus process liveness; the CLI only formats what these retur
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 from netlab.api.labels import Selector
-from netlab.api.models import Pod, Service
+from netlab.api.models import Service
 from netlab.lab import Lab
-from netlab.reconcile import ServiceEndpoints, _endpoints, pod_model, pod_view, service_model
+from netlab import __version__, naming
+from netlab.control.scheduler import node_labels
+from netlab.kernel import ns
+from netlab.reconcile import ServiceEndpoints, pod_model, pod_view
+from netlab.reconcile import service_endpoints as _service_endpoints
 from netlab.status import age, as_list, metadata, pod_object, pod_state, timestamp
 from netlab.store import StoredObject
 
@@ -41,7 +46,7 @@ def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool)
 
 def service_endpoints(lab: Lab) -> list[ServiceEndpoints]:
     views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
-    return _endpoints(lab, views)
+    return _service_endpoints(lab, views)
 
 
 def _ports_text(svc: Service) -> str:
@@ -139,17 +144,10 @@ def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: 
 
 
 def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
-    from netlab import naming
-    from netlab.control.scheduler import node_labels
-    from netlab.kernel import ns
-    import os
-
     created = lab.store.get_meta("created") or time.time()
     now = time.time()
     headers = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] + (["INTERNAL-IP", "POD-CIDR", "NETNS"] if wide else [])
     rows, docs = [], []
-    from netlab import __version__
-
     for n in lab.topo.nodes:
         labels = node_labels(n.name, n.labels)
         if selector is not None and not selector.matches(labels):
@@ -194,5 +192,3 @@ RESOURCES = {
 
 CLUSTER_SCOPED = {"nodes", "node", "no", "namespaces", "namespace", "ns"}
 
-
-__all__ = ["RESOURCES", "CLUSTER_SCOPED", "as_list", "service_endpoints", "Pod", "service_model"]

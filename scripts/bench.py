@@ -423,17 +423,16 @@ def _rows(samples: dict[tuple[str, int], list[float]], size: int) -> list[Row]:
 
 # -- output ------------------------------------------------------------------------------------
 
-HEADERS = ["measurement", "N", "total ms (median)", "total ms (min)", "per pod ms (median)", "per pod ms (min)", "target"]
+HEADERS = ["measurement", "N", "total ms (median / min)", "per pod ms (median / min)", "target"]
+TEXT_COLUMNS = (0, 4)
 
 
 def table_cells(row: Row) -> list[str]:
     return [
         row.label,
         str(row.size),
-        f"{row.median_ms:.1f}",
-        f"{row.min_ms:.1f}",
-        f"{row.per_pod(row.median_ms):.2f}",
-        f"{row.per_pod(row.min_ms):.2f}",
+        f"{row.median_ms:.1f} / {row.min_ms:.1f}",
+        f"{row.per_pod(row.median_ms):.2f} / {row.per_pod(row.min_ms):.2f}",
         row.verdict,
     ]
 
@@ -445,7 +444,8 @@ def print_table(rows: Sequence[Row], header: str) -> None:
 
         table = Table(title=header, title_justify="left")
         for i, name in enumerate(HEADERS):
-            table.add_column(name, justify="left" if i in (0, 6) else "right")
+            # Figures never wrap; on a narrow terminal the measurement's name does.
+            table.add_column(name, justify="left" if i in TEXT_COLUMNS else "right", no_wrap=i > 0)
         for row in rows:
             table.add_row(*table_cells(row))
         Console().print(table)
@@ -456,7 +456,7 @@ def print_table(rows: Sequence[Row], header: str) -> None:
     for line in cells:
         print(
             "  ".join(
-                c.ljust(w) if i in (0, 6) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))
+                c.ljust(w) if i in TEXT_COLUMNS else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))
             ).rstrip()
         )
 

@@ -16,7 +16,7 @@ from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.lab import open_lab
 from netlab.proxy import service_chains
-from netlab.reconcile import _proxy_ports, pod_model
+from netlab.reconcile import pod_model, proxy_ports
 from netlab.status import age, pod_state
 from netlab import views
 
@@ -148,7 +148,7 @@ def _describe_service(lab, obj) -> list[str]:
         _field("Type", svc.spec.type),
         _field("IP", se.cluster_ip or "None"),
     ]
-    chains = {(p.port_name, p.protocol): p for p in _proxy_ports([se])}
+    chains = {(p.port_name, p.protocol): p for p in proxy_ports([se])}
     for p, pe in zip(svc.spec.ports, se.ports):
         lines.append(_field("Port", f"{p.name or '<unset>'}  {p.port}/{p.protocol}"))
         lines.append(_field("TargetPort", f"{p.targetPort if p.targetPort is not None else p.port}/{p.protocol}"))
