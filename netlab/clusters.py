@@ -149,15 +149,18 @@ def _owned_netns(cluster: str | None) -> list[tuple[str, str, str]]:
 def _remove(cluster: str | None, networks: list[IPv4Network] | None) -> Removed:
     removed = Removed()
     owned = _owned_netns(cluster)
-    # Pods first (their processes are stopped), then nodes, then the fabric.
-    order = {"pod": 0, "node": 1, "fabric": 2}
-    owned.sort(key=lambda item: order.get(item[2].split(":", 1)[0], 3))
+    # Pods first (their processes are stopped), then nodes and the fabric.
+    pods = [name for name, _, role in owned if role.startswith("pod:")]
+    try:
+        sandbox.destroy_many(pods)
+        removed.namespaces += pods
+    except (KernelError, OSError) as exc:
+        removed.problems.append(f"pod namespaces: {exc}")
     for name, _, role in owned:
+        if role.startswith("pod:"):
+            continue
         try:
-            if role.startswith("pod:"):
-                sandbox.destroy(name)
-            else:
-                ns.delete_ns_file(ns.netns_path(name))
+            ns.delete_ns_file(ns.netns_path(name))
             removed.namespaces.append(name)
         except (KernelError, OSError) as exc:
             removed.problems.append(f"netns {name}: {exc}")

@@ -152,6 +152,7 @@ def _sandboxes(lab: Lab, out: Outcome) -> None:
     existing = _pod_netns_names(lab)
 
     # Remove what is not wanted any more, or what belongs to an earlier pod of the same name.
+    doomed = []
     for name in sorted(existing):
         o = wanted.get(name)
         box = (o.status.get("sandbox") or {}) if o else {}
@@ -162,8 +163,9 @@ def _sandboxes(lab: Lab, out: Outcome) -> None:
             if mark is None and o is None:
                 out.problems.append(f"netns {name} looks like one of this lab's pods but has no netlab mark; left alone")
                 continue
-            sandbox.destroy(name)
-            out.deleted_pods += 1
+            doomed.append(name)
+    sandbox.destroy_many(doomed)
+    out.deleted_pods += len(doomed)
     # Also the UTS pins of pods whose network namespace vanished (interrupted teardown).
     for name in ns.list_utsns():
         if name.startswith(lab.name + ".") and name not in wanted and name not in existing:

@@ -99,11 +99,17 @@ class Row:
         return total_ms / self.size
 
     @property
+    def target_met(self) -> bool | None:
+        """Judged on the median; None when the row has no target."""
+        if self.target is None:
+            return None
+        return self.target.met(self.median_ms, self.per_pod(self.median_ms))
+
+    @property
     def verdict(self) -> str:
         if self.target is None:
             return ""
-        ok = self.target.met(self.median_ms, self.per_pod(self.median_ms))
-        return f"{'✓' if ok else '✗'} {self.target}"
+        return f"{'✓' if self.target_met else '✗'} {self.target}"
 
     def to_json(self) -> dict:
         return {
@@ -115,7 +121,7 @@ class Row:
             "median_per_pod_ms": round(self.per_pod(self.median_ms), 3),
             "min_per_pod_ms": round(self.per_pod(self.min_ms), 3),
             "target": str(self.target) if self.target else None,
-            "target_met": self.target.met(self.median_ms, self.per_pod(self.median_ms)) if self.target else None,
+            "target_met": self.target_met,
         }
 
 
@@ -273,16 +279,20 @@ def netlab_plumbing(size: int) -> tuple[float, float]:
         destroy()  # repeated teardown is a no-op; this covers a failed check
 
 
-def ip_pod_commands(i: int, pod_ns: str) -> list[str]:
+def ip_pod_steps(i: int, pod_ns: str) -> tuple[list[str], list[str]]:
+    """The `ip` commands that plumb pod `i`: (in the node namespace, in the pod's namespace)."""
     veth = f"veth{i}"
-    return [
-        f"-n {SCRATCH_NODE} link add {veth} type veth peer name eth0 netns {pod_ns}",
-        f"-n {SCRATCH_NODE} link set {veth} master cni0 up",
-        f"-n {pod_ns} addr add {pod_ip(i)}/{SCRATCH_SUBNET.prefixlen} dev eth0",
-        f"-n {pod_ns} link set eth0 up",
-        f"-n {pod_ns} link set lo up",
-        f"-n {pod_ns} route add default via {SCRATCH_GATEWAY}",
+    node_side = [
+        f"link add {veth} type veth peer name eth0 netns {pod_ns}",
+        f"link set {veth} master cni0 up",
     ]
+    pod_side = [
+        f"addr add {pod_ip(i)}/{SCRATCH_SUBNET.prefixlen} dev eth0",
+        "link set eth0 up",
+        "link set lo up",
+        f"route add default via {SCRATCH_GATEWAY}",
+    ]
+    return node_side, pod_side
 
 
 def run_script(text: str) -> None:
@@ -295,10 +305,13 @@ def run_script(text: str) -> None:
 def ip_plumbing(size: int) -> tuple[float, float]:
     """(create, destroy) seconds with one `ip` process per step, as a shell script would do."""
     names = [f"{PREFIX}p{i}" for i in range(size)]
-    create = "".join(
-        f"ip netns add {name}\n" + "".join(f"ip {c}\n" for c in ip_pod_commands(i, name))
-        for i, name in enumerate(names)
-    )
+    lines = []
+    for i, name in enumerate(names):
+        node_side, pod_side = ip_pod_steps(i, name)
+        lines += [f"ip netns add {name}"]
+        lines += [f"ip -n {SCRATCH_NODE} {c}" for c in node_side]
+        lines += [f"ip -n {name} {c}" for c in pod_side]
+    create = "\n".join(lines) + "\n"
     destroy = "".join(f"ip netns del {name}\n" for name in names)
     settle()
     try:
@@ -314,15 +327,11 @@ def ip_batch_plumbing(size: int) -> tuple[float, float]:
     """(create, destroy) seconds with `ip -batch`: one process for all namespaces, one for the
     node side, one per pod (a batch cannot switch namespace per line: `-n` is global)."""
     names = [f"{PREFIX}b{i}" for i in range(size)]
-    node_side, pod_side = [], []
-    for i, name in enumerate(names):
-        node_cmds, pod_cmds = ip_pod_commands(i, name)[:2], ip_pod_commands(i, name)[2:]
-        node_side += [c.split(" ", 2)[2] for c in node_cmds]
-        pod_side.append((name, [c.split(" ", 2)[2] for c in pod_cmds]))
+    steps = [ip_pod_steps(i, name) for i, name in enumerate(names)]
     script = ["ip -batch - <<'EOF'", *(f"netns add {n}" for n in names), "EOF"]
-    script += [f"ip -n {SCRATCH_NODE} -batch - <<'EOF'", *node_side, "EOF"]
-    for name, cmds in pod_side:
-        script += [f"ip -n {name} -batch - <<'EOF'", *cmds, "EOF"]
+    script += [f"ip -n {SCRATCH_NODE} -batch - <<'EOF'", *(c for node_side, _ in steps for c in node_side), "EOF"]
+    for name, (_, pod_side) in zip(names, steps):
+        script += [f"ip -n {name} -batch - <<'EOF'", *pod_side, "EOF"]
     create = "\n".join(script) + "\n"
     destroy = "ip -batch - <<'EOF'\n" + "".join(f"netns del {n}\n" for n in names) + "EOF\n"
     settle()
@@ -361,7 +370,8 @@ def bench(lab: LabSpec, sizes: Sequence[int], repeat: int, keep: bool, workdir: 
 
     config = workdir / "cluster.yaml"
     config.write_text(lab.config_yaml())
-    note(f"creating cluster {lab.name} (pods {lab.pod_cidr}, services {lab.service_cidr}, underlay {lab.underlay_cidr}) ...")
+    note(f"creating cluster {lab.name} (pods {lab.pod_cidr}, services {lab.service_cidr}, "
+         f"underlay {lab.underlay_cidr}) ...")
     netlab("cluster", "create", "--config", str(config))
     scratch_node_up()
 
@@ -372,9 +382,10 @@ def bench(lab: LabSpec, sizes: Sequence[int], repeat: int, keep: bool, workdir: 
         manifest.write_text(pods_manifest(size))
         for r in range(repeat):
             note(f"N={size}: run {r + 1}/{repeat}")
-            add("apply N pods (CLI)", size, timed(lambda: netlab("apply", "-f", str(manifest), "--cluster", lab.name)))
+            cli_args = ("-f", str(manifest), "--cluster", lab.name)
+            add("apply N pods (CLI)", size, timed(lambda: netlab("apply", *cli_args)))
             check_running(lab.name, size)
-            add("delete N pods (CLI)", size, timed(lambda: netlab("delete", "-f", str(manifest), "--cluster", lab.name)))
+            add("delete N pods (CLI)", size, timed(lambda: netlab("delete", *cli_args)))
             check_gone(lab.name)
             for label, plumbing in (
                 ("netlab", netlab_plumbing),
@@ -423,7 +434,7 @@ def _rows(samples: dict[tuple[str, int], list[float]], size: int) -> list[Row]:
 
 # -- output ------------------------------------------------------------------------------------
 
-HEADERS = ["measurement", "N", "total ms (median / min)", "per pod ms (median / min)", "target"]
+HEADERS = ["measurement", "N", "total ms", "per pod ms", "target"]  # figures: median / min
 TEXT_COLUMNS = (0, 4)
 
 
@@ -445,7 +456,12 @@ def print_table(rows: Sequence[Row], header: str) -> None:
         table = Table(title=header, title_justify="left")
         for i, name in enumerate(HEADERS):
             # Figures never wrap; on a narrow terminal the measurement's name does.
-            table.add_column(name, justify="left" if i in TEXT_COLUMNS else "right", no_wrap=i > 0)
+            table.add_column(
+                name,
+                justify="left" if i in TEXT_COLUMNS else "right",
+                no_wrap=i not in TEXT_COLUMNS,
+                min_width=24 if i == 0 else None,
+            )
         for row in rows:
             table.add_row(*table_cells(row))
         Console().print(table)
@@ -516,6 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         note(f"error: {exc}")
         return 1
+    except KeyboardInterrupt:
+        note("interrupted; removing what the benchmark made")
+        return 130
     finally:
         remove_scratch()
         # Only a lab that exists: `cluster delete` of a name without state would also take the
@@ -531,15 +550,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         header = (
             f"netlab bench — {time.strftime('%Y-%m-%d')}, {info['cpus']} CPUs, kernel {info['kernel']}, "
-            f"Python {info['python']}, {info['ip']}; {args.repeat} runs each"
+            f"Python {info['python']}, {info['ip']}\n"
+            f"figures: median / min of {args.repeat} runs"
         )
         print_table(rows, header)
-    missed = [r.label for r in rows if r.target and not r.target.met(r.median_ms, r.per_pod(r.median_ms))]
+    missed = [r.label for r in rows if r.target_met is False]
     if missed:
         note(f"target missed: {', '.join(missed)}")
     if args.keep:
-        note(f"kept cluster {lab.name}: netlab get pods --cluster {lab.name}; remove it with netlab cluster delete --name {lab.name}")
+        note(f"kept cluster {lab.name}: netlab get pods --cluster {lab.name}; "
+             f"remove it with netlab cluster delete --name {lab.name}")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -41,6 +41,9 @@ class Netlink:
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path
+        # Link indexes by name, valid for this socket's short life (one reconcile): the
+        # name lookups were 40% of a pod's plumbing (scripts/bench.py).
+        self._indexes: dict[str, int] = {}
         if path is None:
             self._ipr = IPRoute()
         else:
@@ -59,8 +62,13 @@ class Netlink:
     # -- links -----------------------------------------------------------------------------
 
     def index(self, name: str) -> int | None:
+        if name in self._indexes:
+            return self._indexes[name]
         found = self._ipr.link_lookup(ifname=name)
-        return found[0] if found else None
+        if found:
+            self._indexes[name] = found[0]
+            return found[0]
+        return None
 
     def _require(self, name: str) -> int:
         idx = self.index(name)
@@ -126,6 +134,7 @@ class Netlink:
         idx = self.index(name)
         if idx is None:
             return False
+        self._indexes.pop(name, None)
         try:
             self._ipr.link("del", index=idx)
         except NetlinkError as exc:

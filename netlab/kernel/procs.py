@@ -124,16 +124,21 @@ def pids_in_netns(netns_path: str) -> list[int]:
         inode = ns.ns_inode(netns_path)
     except FileNotFoundError:
         return []
-    pids = []
+    return pids_by_netns().get(inode, [])
+
+
+def pids_by_netns() -> dict[int, list[int]]:
+    """Processes grouped by the inode of their network namespace (one scan of /proc)."""
+    groups: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
-                pids.append(int(entry))
+            inode = os.stat(f"/proc/{entry}/ns/net").st_ino
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
-    return pids
+        groups.setdefault(inode, []).append(int(entry))
+    return groups
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -70,14 +70,26 @@ def create(
 
 
 def destroy(netns: str, grace: float = 2.0) -> None:
-    """Stop every process in the pod, then unpin its namespaces; the veth dies with them.
+    destroy_many([netns], grace)
 
+
+def destroy_many(names: list[str], grace: float = 2.0) -> None:
+    """Stop every process in these pods, then unpin their namespaces; veths die with them.
+
+    All pods are signalled before any is waited for, so N pods cost one grace period, not N.
     Missing pieces are fine: teardown is total and may be repeated.
     """
-    path = ns.netns_path(netns)
-    procs.terminate(procs.pids_in_netns(path), grace)
-    ns.delete_ns_file(path)
-    ns.delete_ns_file(ns.utsns_path(netns))
+    by_netns = procs.pids_by_netns()
+    pids: list[int] = []
+    for name in names:
+        try:
+            pids += by_netns.get(ns.ns_inode(ns.netns_path(name)), [])
+        except FileNotFoundError:
+            continue
+    procs.terminate(pids, grace)
+    for name in names:
+        ns.delete_ns_file(ns.netns_path(name))
+        ns.delete_ns_file(ns.utsns_path(name))
 
 
 def exists(netns: str) -> bool:
