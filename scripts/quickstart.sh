@@ -18,6 +18,11 @@ show() {
     "$@"
 }
 
+if [[ "$(id -u)" -ne 0 ]]; then
+    printf 'ERROR: run as root (it installs netlab and builds a lab): sudo %s\n' "$0${*:+ $*}" >&2
+    exit 1
+fi
+
 bash "$REPO/scripts/setup.sh"
 cd "$REPO"
 

@@ -10,6 +10,11 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${NETLAB_VENV:-/opt/netlab/venv}"
 
+if [[ "$(id -u)" -ne 0 ]]; then
+    printf 'ERROR: run as root (tests build real labs): sudo %s\n' "$0${*:+ $*}" >&2
+    exit 1
+fi
+
 bash "$REPO/scripts/setup.sh" --test
 
 if [[ -n "${CI:-}" ]]; then

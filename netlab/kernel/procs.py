@@ -64,6 +64,11 @@ def alive(ref: ProcessRef) -> bool:
 
 def _enter_pod(launch: Launch, net_fd: int, uts_fd: int) -> None:
     """Runs in the forked child before exec: join the pod, then give it its own /etc files."""
+    # Like runc: a container starts with default signal handling and nothing blocked, whatever
+    # the process that started netlab ignored (nohup, unshare --fork, a CI runner).
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     ns.setns(net_fd, ns.CLONE_NEWNET)
     ns.setns(uts_fd, ns.CLONE_NEWUTS)
     ns.unshare(ns.CLONE_NEWNS)

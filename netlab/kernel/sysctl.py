@@ -7,7 +7,7 @@ the host's namespace: netlab never changes a host sysctl.
 
 from __future__ import annotations
 
-from netlab.errors import KernelError
+from netlab.errors import EnvironmentProblem, KernelError
 from netlab.kernel import ns
 
 
@@ -21,7 +21,13 @@ def write_in(netns_path: str, settings: dict[str, str]) -> None:
                 with open(path, "w") as f:
                     f.write(value)
             except FileNotFoundError:
-                raise KernelError(
+                raise EnvironmentProblem(
                     f"sysctl {key} is not available in this kernel",
-                    detail="net.bridge.* needs the br_netfilter module: modprobe br_netfilter",
+                    detail="net.bridge.* needs the br_netfilter module: modprobe br_netfilter (on the host)",
+                ) from None
+            except OSError as exc:
+                raise EnvironmentProblem(
+                    f"cannot set {key} inside the lab's namespace: {exc.strerror}",
+                    detail="/proc/sys is read-only here: run netlab on the host, in a VM, or in a "
+                    "container started with --privileged (docker) or --private-network (systemd-nspawn)",
                 ) from None
