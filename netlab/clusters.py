@@ -150,6 +150,14 @@ def _remove(cluster: str | None, networks: list[IPv4Network] | None) -> Removed:
     removed = Removed()
     owned = _owned_netns(cluster)
     # Pods first (their processes are stopped), then nodes and the fabric.
+    # Empty pin files (a create killed before its bind mount) are no namespaces and carry no
+    # mark; they are removed when their name belongs to a lab being removed.
+    prefixes = {c for _, c, _ in owned} | set(names()) | ({cluster} if cluster else set())
+    for name in ns.list_netns():
+        path = ns.netns_path(name)
+        if any(name.startswith(p + ".") for p in prefixes) and not ns.is_pinned(path):
+            ns.delete_ns_file(path)
+            removed.namespaces.append(name)
     pods = [name for name, _, role in owned if role.startswith("pod:")]
     try:
         sandbox.destroy_many(pods)

@@ -157,6 +157,9 @@ def _sandboxes(lab: Lab, out: Outcome) -> None:
         o = wanted.get(name)
         box = (o.status.get("sandbox") or {}) if o else {}
         if o is None or box.get("uid") != o.uid:
+            if not ns.is_pinned(ns.netns_path(name)):
+                doomed.append(name)  # an empty pin file left by a killed create: debris
+                continue
             mark = sandbox.owner(name)
             if mark is not None and mark[0] != lab.name:
                 continue

@@ -49,7 +49,7 @@ class RootGuard:
         # An expected failure is reported as "skipped" with `wasxfail`; that one did run.
         if report.skipped and not hasattr(report, "wasxfail") and item.get_closest_marker("root"):
             longrepr = report.longrepr
-            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            reason = longrepr[2].removeprefix("Skipped: ") if isinstance(longrepr, tuple) else str(longrepr)
             self.skipped.append((item.nodeid, reason))
         return report
 

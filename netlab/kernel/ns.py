@@ -128,7 +128,11 @@ def _create_ns(path: str, nstype: int, setup=None) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     except FileExistsError:
-        raise KernelError(f"namespace {path} already exists") from None
+        if is_pinned(path):
+            raise KernelError(f"namespace {path} already exists") from None
+        # An empty pin file: a create that was killed before its bind mount. Take its place.
+        os.unlink(path)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     os.close(fd)
     proc = f"/proc/thread-self/ns/{_PROC_FILE[nstype]}"
     own = os.open(proc, os.O_RDONLY | os.O_CLOEXEC)
@@ -145,6 +149,14 @@ def _create_ns(path: str, nstype: int, setup=None) -> None:
         raise
     finally:
         os.close(own)
+
+
+def is_pinned(path: str) -> bool:
+    """Whether `path` holds a namespace (a bind mount of nsfs), not just the empty file."""
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except FileNotFoundError:
+        return False
 
 
 def create_netns(name: str) -> str:

@@ -10,7 +10,6 @@ Every step is idempotent ("ensure"): re-running after a crash finishes the job.
 
 from __future__ import annotations
 
-import os
 from ipaddress import IPv4Interface
 
 from netlab import naming
@@ -40,7 +39,7 @@ def ensure_netns(name: str, marker: str) -> tuple[str, bool]:
     """The named netns with `lo` up and our marker on it; (path, created)."""
     path = ns.netns_path(name)
     created = False
-    if not os.path.exists(path):
+    if not ns.is_pinned(path):
         ns.create_netns(name)
         created = True
     with Netlink(path) as nl:

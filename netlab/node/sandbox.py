@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 
 from netlab import naming
+from netlab.errors import KernelError
 from netlab.kernel import ns, procs
 from netlab.kernel.netlink import Netlink
 from netlab.topology import NodeNet
@@ -55,6 +56,9 @@ def create(
             pod.set_alias("lo", naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
             pod.set_up("lo")
             ns.create_utsns(box.netns, hostname)
+            # A namespace removed a moment ago may still hold this veth's twin while the kernel
+            # frees it in the background (same pod uid, same derived name): remove it first.
+            node_link.delete_link(box.veth)
             # The peer is born inside the pod's namespace: no link move, no rename (DESIGN.md).
             node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
             node_link.set_master(box.veth, naming.NODE_BRIDGE)
@@ -79,21 +83,25 @@ def destroy_many(names: list[str], grace: float = 2.0) -> None:
     All pods are signalled before any is waited for, so N pods cost one grace period, not N.
     Missing pieces are fine: teardown is total and may be repeated.
     """
-    by_netns = procs.pids_by_netns()
-    pids: list[int] = []
+    inodes = set()
     for name in names:
-        try:
-            pids += by_netns.get(ns.ns_inode(ns.netns_path(name)), [])
-        except FileNotFoundError:
-            continue
-    procs.terminate(pids, grace)
+        if ns.is_pinned(ns.netns_path(name)):
+            inodes.add(ns.ns_inode(ns.netns_path(name)))
+    # A process forked while we were signalling would outlive its pod: look again until none
+    # is left (bounded), before the namespaces are unpinned and can no longer be found.
+    for _ in range(3):
+        by_netns = procs.pids_by_netns()
+        pids = [pid for inode in inodes for pid in by_netns.get(inode, [])]
+        if not pids:
+            break
+        procs.terminate(pids, grace)
     for name in names:
         ns.delete_ns_file(ns.netns_path(name))
         ns.delete_ns_file(ns.utsns_path(name))
 
 
 def exists(netns: str) -> bool:
-    return os.path.exists(ns.netns_path(netns))
+    return ns.is_pinned(ns.netns_path(netns))
 
 
 def owner(netns: str) -> tuple[str, str] | None:
@@ -101,5 +109,5 @@ def owner(netns: str) -> tuple[str, str] | None:
     try:
         with Netlink(ns.netns_path(netns)) as nl:
             return naming.parse_netns_marker(nl.alias("lo"))
-    except (OSError, ns.NamespaceMissing):
+    except (OSError, KernelError):  # missing, or an empty pin left by a killed create
         return None

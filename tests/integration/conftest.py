@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -29,6 +29,7 @@ T = TypeVar("T")
 
 RTPROT_NETLAB = 212  # netlab's route protocol number (guard routes on the host)
 NETNS_DIR = "/run/netns"
+UTSNS_DIR = "/run/netlab/uts"  # where netlab pins pods' UTS namespaces (their hostnames)
 CLI_TIMEOUT = 60.0
 # Serialises lab creation among concurrent runs of this suite: netlab checks overlaps, but two
 # creates racing for the same ranges could both pass the check.
@@ -47,9 +48,11 @@ def nl(
 ) -> subprocess.CompletedProcess:
     """Run `netlab ARGS...` as a subprocess; with check, a non-zero exit fails the test loudly."""
     argv = [sys.executable, "-m", "netlab", *args]
+    # Never inherit a cluster choice: a stray NETLAB_CLUSTER must not point a test at someone's lab.
+    inherited = {k: v for k, v in os.environ.items() if k != "NETLAB_CLUSTER"}
     text = not isinstance(input, bytes)
     result = subprocess.run(
-        argv, input=input, capture_output=True, text=text, env={**os.environ, **(env or {})}, timeout=timeout
+        argv, input=input, capture_output=True, text=text, env={**inherited, **(env or {})}, timeout=timeout
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -112,6 +115,17 @@ def pids_in_netns(inodes: set[int]) -> list[int]:
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
     return found
+
+
+def describe_process(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return f"{pid} (gone)"
+    return f"{pid} [{state}] {argv}"
 
 
 def host_link_names() -> set[str]:
@@ -202,7 +216,10 @@ class Lab:
     # --- CLI ---
 
     def nl(self, command: str, *args: str, input: str | bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        """`netlab COMMAND --cluster NAME ARGS...` (the option first: exec takes no options after the pod)."""
+        """`netlab COMMAND --cluster NAME ARGS...` for the per-cluster commands (apply, get, exec, …).
+
+        The option goes first because `exec` takes no options after the pod name.
+        """
         return nl(command, "--cluster", self.name, *args, input=input, check=check, env={"NETLAB_CLUSTER": self.name})
 
     def write(self, text: str, stem: str = "manifest") -> Path:
@@ -214,9 +231,6 @@ class Lab:
     def apply(self, text: str, stem: str = "manifest", check: bool = True) -> subprocess.CompletedProcess:
         """Apply YAML text through a file (so errors name a file)."""
         return self.nl("apply", "-f", str(self.write(text, stem)), check=check)
-
-    def apply_objects(self, *docs: dict[str, Any], stem: str = "manifest") -> subprocess.CompletedProcess:
-        return self.apply(yaml.safe_dump_all(docs, sort_keys=False), stem)
 
     def exec(
         self, pod: str, *command: str, container: str | None = None, stdin: str | None = None, check: bool = True, namespace: str | None = None
@@ -279,6 +293,11 @@ class Lab:
         """`ip -j ARGS` on the host, or in one of the lab's namespaces (`ip -n NETNS`)."""
         return ip_json(*(("-n", netns) if netns else ()), *args)
 
+    def pids_in(self, netns: str) -> list[int]:
+        """Processes living in one of the lab's namespaces."""
+        inode = netns_inode(netns)
+        return pids_in_netns({inode}) if inode is not None else []
+
     def in_netns(self, netns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
         return sh("ip", "netns", "exec", netns, *argv, check=check)
 
@@ -328,6 +347,12 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
     netns = sorted(n for n in netns_names() if n.startswith(name + "."))
     if netns:
         problems.append(f"network namespaces left: {netns}")
+    try:
+        uts = sorted(n for n in os.listdir(UTSNS_DIR) if n.startswith(name + "."))
+    except FileNotFoundError:
+        uts = []
+    if uts:
+        problems.append(f"UTS namespace pins left in {UTSNS_DIR}: {uts}")
     if f"{name}0" in host_link_names():
         problems.append(f"host link {name}0 left")
     routes = sorted(str(n) for n in host_guard_routes() if n in ranges.all())
@@ -335,7 +360,7 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
         problems.append(f"host routes (proto {RTPROT_NETLAB}) left: {routes}")
     pids = pids_in_netns(set(before.inodes))
     if pids:
-        problems.append(f"processes still in the lab's namespaces: {pids}")
+        problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):
         problems.append(f"state directory left: {naming.cluster_dir(name)}")
     return problems
@@ -349,7 +374,9 @@ def delete_lab(lab: Lab) -> None:
         problems.insert(0, f"`netlab cluster delete --name {lab.name}` exited {result.returncode}: {result.stderr}")
     # The processes got SIGTERM; give them the same grace netlab does before calling it a leak.
     if any(p.startswith("processes") for p in problems):
-        wait_until(lambda: not pids_in_netns(set(before.inodes)), timeout=3.0, what="lab processes to exit")
+        deadline = time.monotonic() + 3.0
+        while pids_in_netns(set(before.inodes)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         problems = leftovers(lab.name, lab.ranges, before)
     assert not problems, f"cluster {lab.name} was not removed completely:\n" + "\n".join(problems)
 
@@ -365,6 +392,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
         yield made
     finally:
         delete_lab(made)
+
+
+@pytest.fixture
+def fresh_lab(tmp_path: Path):
+    """A lab for one test that deletes it itself; whatever is left is removed and checked."""
+    made = create_lab(tmp_path / "lab")
+    try:
+        yield made
+    finally:
+        if os.path.exists(naming.cluster_dir(made.name)):
+            delete_lab(made)
+        else:
+            problems = leftovers(made.name, made.ranges, Footprint(frozenset(), frozenset()))
+            assert not problems, f"cluster {made.name} left:\n" + "\n".join(problems)
 
 
 @pytest.fixture

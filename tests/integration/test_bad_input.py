@@ -113,7 +113,7 @@ def _snapshot(lab) -> dict:
 
 
 @pytest.fixture(scope="module")
-def kept(lab):
+def baseline(lab):
     """A lab with a pod and a Service in it, and how it looked before any bad input."""
     lab.apply(KEEPER, "keeper")
     lab.wait_running("keeper")
@@ -121,8 +121,8 @@ def kept(lab):
 
 
 @pytest.mark.parametrize("story, manifest, field", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_with_the_file_and_field_and_changes_nothing(kept, story, manifest, field):
-    kept, before = kept
+def test_bad_input_is_refused_with_the_file_and_field_and_changes_nothing(baseline, story, manifest, field):
+    kept, before = baseline
     # The bad document comes after a good one: applying is all or nothing.
     path = kept.write(GOOD_POD + manifest(kept), "bad")
 

@@ -52,6 +52,8 @@ def test_a_node_forwards_owns_cni0_and_routes_to_the_other_nodes_pods_via_its_un
 
     # /proc/sys/net shows the reader's network namespace: this is node-a's own setting.
     assert lab.in_netns(node_a, "cat", "/proc/sys/net/ipv4/ip_forward").stdout.strip() == "1"
+    # Bridged pod-to-pod packets must pass iptables, or Service DNAT misses same-node traffic.
+    assert lab.in_netns(node_a, "cat", "/proc/sys/net/bridge/bridge-nf-call-iptables").stdout.strip() == "1"
     (cni0,) = lab.ip_json("addr", "show", "dev", "cni0", netns=node_a)
     assert _inet(cni0) == [f"{subnet_a.network_address + 1}/{subnet_a.prefixlen}"]
     to_b = [r for r in lab.ip_json("route", "show", netns=node_a) if r["dst"] == str(subnet_b)]
