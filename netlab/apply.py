@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Sequence
 
-from netlab.api.models import ApiObject, Namespace, Pod, Service
+from netlab.api.kinds import ApiObject
+from netlab.api.models import Namespace, Pod, Service
 from netlab.control import ipam
 from netlab.control.endpoints import selects
 from netlab.errors import InvalidInput, NotFound
@@ -20,8 +21,12 @@ from netlab.lab import Lab
 from netlab.reconcile import Outcome, reconcile
 from netlab.system import namespace_manifest
 
-RESOURCE = {"Pod": "pod", "Service": "service", "Namespace": "namespace"}
-ORDER = {"Namespace": 0, "Service": 1, "Pod": 2}
+RESOURCE = {
+    "Pod": "pod", "Service": "service", "Namespace": "namespace",
+    "Deployment": "deployment.apps", "ReplicaSet": "replicaset.apps", "StatefulSet": "statefulset.apps",
+}  # fmt: skip
+# kubectl's order: namespaces before what lives in them, Services before the pods behind them.
+ORDER = {"Namespace": 0, "Service": 1, "Deployment": 2, "StatefulSet": 2, "ReplicaSet": 3, "Pod": 4}
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,6 @@ def apply(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str] | None = 
     if problems:
         raise InvalidInput(problems)
     verbs: dict[int, str] = {}
-    # Namespaces before what lives in them, Services before Pods (kubectl's own order).
     ordered = sorted(range(len(objects)), key=lambda i: ORDER[objects[i].kind])
     with lab.store.transaction():
         used = {IPv4Address(ip) for o in lab.store.list("Service") if (ip := o.status.get("clusterIP"))}
@@ -178,7 +182,7 @@ def delete(lab: Lab, refs: Sequence[tuple[str, str, str]], *, ignore_not_found: 
     with lab.store.transaction():
         for kind, namespace, name in refs:
             if kind == "Namespace":
-                for inner in ("Pod", "Service"):
+                for inner in ("Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet"):
                     for o in lab.store.list(inner, name):
                         lab.store.delete(inner, name, o.name)
             if lab.store.delete(kind, namespace, name):

@@ -30,6 +30,7 @@ from netlab.dns.records import (
 from netlab.errors import NetlabError
 from netlab.kernel import iptables, ns
 from netlab.kernel.netlink import Netlink
+from netlab import controllers
 from netlab.lab import Lab
 from netlab.node import containers, network, podfiles, sandbox
 from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
@@ -93,17 +94,37 @@ def service_ports(svc: Service) -> list[tuple[str, str, int, int | str]]:
     ]
 
 
+# Workload controllers take one step per round (a rollout moves within maxSurge and
+# maxUnavailable); rounds repeat while they make progress, so one `apply` usually finishes.
+MAX_ROUNDS = 30
+
+
 def reconcile(lab: Lab) -> Outcome:
     out = Outcome()
-    network.ensure_cluster_network(lab.topo)
-    _schedule(lab)
-    _sandboxes(lab, out)
-    _containers(lab, out)
+    down = frozenset(controllers.failed_nodes(lab))
+    network.ensure_cluster_network(lab.topo, down)
+    for _ in range(MAX_ROUNDS):
+        changed = controllers.run(lab, readiness(lab))
+        _schedule(lab)
+        # Publish before tearing down: traffic leaves a deleted pod before its processes stop.
+        _publish(lab, down, out)
+        _sandboxes(lab, down, out)
+        _containers(lab, out)
+        if not changed:
+            break
+    _publish(lab, down, out)
+    return out
+
+
+def readiness(lab: Lab) -> dict[tuple[str, str], bool]:
+    return {(o.namespace, o.name): pod_ready(o.status) for o in lab.store.list("Pod")}
+
+
+def _publish(lab: Lab, down: frozenset[str], out: Outcome) -> None:
     views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
     endpoints = service_endpoints(lab, views)
-    _proxy(lab, endpoints, out)
+    _proxy(lab, endpoints, down, out)
     _dns(lab, endpoints, views)
-    return out
 
 
 # -- scheduler ---------------------------------------------------------------------------------
@@ -116,7 +137,8 @@ def _schedule(lab: Lab) -> None:
         node = o.status.get("nodeName")
         if node:
             counts[node] = counts.get(node, 0) + 1
-    nodes = [NodeInfo(n.name, node_labels(n.name, n.labels)) for n in lab.topo.nodes]
+    cordoned = controllers.unschedulable_nodes(lab)
+    nodes = [NodeInfo(n.name, node_labels(n.name, n.labels), n.name not in cordoned) for n in lab.topo.nodes]
     for o in objs:
         if o.status.get("nodeName"):
             continue
@@ -143,11 +165,11 @@ def _pod_netns_names(lab: Lab) -> set[str]:
     return {n for n in ns.list_netns() if n.startswith(prefix) and n.count(".") == 2}
 
 
-def _sandboxes(lab: Lab, out: Outcome) -> None:
+def _sandboxes(lab: Lab, down: frozenset[str], out: Outcome) -> None:
     objs = lab.store.list("Pod")
     wanted: dict[str, StoredObject] = {}
     for o in objs:
-        if o.status.get("nodeName"):
+        if o.status.get("nodeName") and o.status["nodeName"] not in down:
             wanted[naming.pod_netns(lab.name, o.namespace, o.name)] = o
     existing = _pod_netns_names(lab)
 
@@ -353,10 +375,12 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
     return ports
 
 
-def _proxy(lab: Lab, endpoints: list[ServiceEndpoints], out: Outcome) -> None:
+def _proxy(lab: Lab, endpoints: list[ServiceEndpoints], down: frozenset[str], out: Outcome) -> None:
     ports = proxy_ports(endpoints)
     config = ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr))
     for node in lab.topo.nodes:
+        if node.name in down:
+            continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
         payload = render_rules(ports, config)
         # Skip the restore when this exact payload is already loaded in this exact namespace.

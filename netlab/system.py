@@ -14,21 +14,30 @@ def system_objects(config: ClusterConfig) -> Iterator[tuple[str, str, str, dict[
     for name in ("default", "kube-system", "kube-public"):
         yield "Namespace", "", name, namespace_manifest(name)
     labels = {"k8s-app": "kube-dns"}
-    yield "Pod", "kube-system", "coredns", {
-        "apiVersion": "v1",
-        "kind": "Pod",
+    # kubeadm runs CoreDNS as a Deployment of two replicas; so does netlab, so cluster DNS
+    # survives a failed node (its replica is re-created on a healthy one).
+    yield "Deployment", "kube-system", "coredns", {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
         "spec": {
-            "containers": [
-                {
-                    "name": "coredns",
-                    "image": COREDNS_IMAGE,
-                    "ports": [
-                        {"name": "dns", "containerPort": 53, "protocol": "UDP"},
-                        {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
-                    ],
-                }
-            ]
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "coredns",
+                            "image": COREDNS_IMAGE,
+                            "ports": [
+                                {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+                                {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+                            ],
+                        }
+                    ]
+                },
+            },
         },
     }
     # The Service every pod's resolv.conf points at (kubeadm's kube-dns, clusterDNS address).

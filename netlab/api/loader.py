@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from netlab.api import names
 from netlab.api.field import problems_from_validation_error
 from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
-from netlab.api.models import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, ignored_fields, obj_key
+from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key
+from netlab.api.models import ignored_fields
 from netlab.errors import InvalidInput
 
 __all__ = [
@@ -41,7 +42,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # with a warning instead of failing the whole apply. Anything else is most likely a typo.
 SKIPPED_KINDS = frozenset(
     {
-        "ConfigMap", "Secret", "ServiceAccount", "Deployment", "ReplicaSet", "StatefulSet",
+        "ConfigMap", "Secret", "ServiceAccount",
         "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate", "Ingress",
         "IngressClass", "NetworkPolicy", "Endpoints", "EndpointSlice", "PersistentVolume",
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",

@@ -19,7 +19,27 @@ KINDS = {
     "pod": "Pod", "pods": "Pod", "po": "Pod",
     "service": "Service", "services": "Service", "svc": "Service",
     "namespace": "Namespace", "namespaces": "Namespace", "ns": "Namespace",
+    "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+    "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
+    "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
 }  # fmt: skip
+
+
+def parse_refs(args: list[str]) -> list[tuple[str, str]]:
+    """kubectl's two spellings: `KIND NAME...` and `KIND/NAME...`."""
+    usage = "expected KIND NAME... or KIND/NAME... with KIND one of pod, svc, namespace, deploy, rs, sts"
+    if "/" in args[0]:
+        pairs = [a.split("/", 1) for a in args]
+    elif len(args) >= 2:
+        pairs = [[args[0], name] for name in args[1:]]
+    else:
+        raise typer.BadParameter(usage, param_hint="ARGS")
+    refs = []
+    for kind, name in pairs:
+        if kind.lower() not in KINDS or not name:
+            raise typer.BadParameter(usage, param_hint="ARGS")
+        refs.append((KINDS[kind.lower()], name))
+    return refs
 
 
 class PartialFailure(NetlabError):
@@ -66,7 +86,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("delete")
     def delete(
-        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace)"),
+        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace, deploy, rs, sts); KIND/NAME works too"),
         filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", help="Delete the objects in these files."),
         namespace: str = NamespaceOption,
         ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Succeed when an object is already gone."),
@@ -79,10 +99,7 @@ def register(app: typer.Typer) -> None:
             loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
             refs += [(o.kind, o.metadata.namespace or "" if o.kind != "Namespace" else "", o.metadata.name) for o in loaded.objects]
         if args:
-            kind = KINDS.get(args[0].lower())
-            if kind is None or len(args) < 2:
-                raise typer.BadParameter("expected KIND NAME... with KIND one of pod, service, namespace", param_hint="ARGS")
-            refs += [(kind, "" if kind == "Namespace" else namespace, name) for name in args[1:]]
+            refs += [(kind, "" if kind == "Namespace" else namespace, name) for kind, name in parse_refs(args)]
         if not refs:
             raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
         lab = open_lab(cluster)

@@ -108,7 +108,8 @@ def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink) -> str:
     return path
 
 
-def ensure_cluster_network(topo: Topology) -> None:
+def ensure_cluster_network(topo: Topology, down: frozenset[str] = frozenset()) -> None:
+    """Wire the fabric, the host link and every node except those `down` (failed nodes)."""
     if topo.routing != "host-gw":
         raise EnvironmentProblem(f"routing mode {topo.routing} is not supported yet (use host-gw)")
     fabric_path, _ = ensure_netns(
@@ -118,7 +119,8 @@ def ensure_cluster_network(topo: Topology) -> None:
         fabric.ensure_bridge(naming.FABRIC_BRIDGE)
         fabric.set_up(naming.FABRIC_BRIDGE)
         for node in topo.nodes:
-            ensure_node(topo, node, fabric)
+            if node.name not in down:
+                ensure_node(topo, node, fabric)
     ensure_host_link(topo, fabric_path)
 
 

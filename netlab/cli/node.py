@@ -1,0 +1,106 @@
+"""`netlab node fail|recover|cordon|uncordon|drain` and `netlab scale`."""
+
+from __future__ import annotations
+
+import copy
+
+import typer
+
+from netlab import nodes
+from netlab.cli.apply import KINDS, report
+from netlab.cli.common import ClusterOption, NamespaceOption, out
+from netlab.clusters import require_root
+from netlab.errors import NotFound
+from netlab.lab import locked, open_lab
+from netlab.reconcile import reconcile
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Fail, recover, cordon, uncordon and drain nodes.", no_args_is_help=True)
+    app.add_typer(group, name="node")
+
+    @group.command("fail")
+    def fail(node: str = typer.Argument(..., help="Node name, e.g. node-b."), cluster: str = ClusterOption) -> None:
+        """Power a node off: its namespace and every pod on it vanish (seed 001's fire).
+
+        Deployment and StatefulSet pods are re-created on healthy nodes with new IPs; bare pods are not.
+        """
+        require_root()
+        lab = open_lab(cluster)
+        with locked(cluster):
+            outcome = nodes.fail(lab, node)
+        out.print(f"node/{node} failed", markup=False)
+        report(outcome)
+
+    @group.command("recover")
+    def recover(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
+        """Power a failed node on again (its bare pods get new sandboxes, with new IPs)."""
+        require_root()
+        lab = open_lab(cluster)
+        with locked(cluster):
+            outcome = nodes.recover(lab, node)
+        out.print(f"node/{node} recovered", markup=False)
+        report(outcome)
+
+    @group.command("cordon")
+    def cordon(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
+        """Mark a node unschedulable: running pods stay, new pods go elsewhere."""
+        require_root()
+        lab = open_lab(cluster)
+        with locked(cluster):
+            nodes.cordon(lab, node, True)
+        out.print(f"node/{node} cordoned", markup=False)
+
+    @group.command("uncordon")
+    def uncordon(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
+        """Make a node schedulable again."""
+        require_root()
+        lab = open_lab(cluster)
+        with locked(cluster):
+            nodes.cordon(lab, node, False)
+        out.print(f"node/{node} uncordoned", markup=False)
+
+    @group.command("drain")
+    def drain(
+        node: str = typer.Argument(...),
+        force: bool = typer.Option(False, "--force", help="Also delete pods no controller will re-create."),
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Cordon a node and evict its pods (controllers re-create them on other nodes)."""
+        require_root()
+        lab = open_lab(cluster)
+        with locked(cluster):
+            evicted, outcome = nodes.drain(lab, node, force)
+        for name in evicted:
+            out.print(f"pod/{name.split('/')[1]} evicted", markup=False)
+        out.print(f"node/{node} drained", markup=False)
+        report(outcome)
+
+    @app.command("scale")
+    def scale(
+        target: str = typer.Argument(..., help="deploy/NAME, rs/NAME or sts/NAME"),
+        replicas: int = typer.Option(..., "--replicas", min=0, help="The new number of replicas."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."""
+        require_root()
+        kind_text, _, name = target.partition("/")
+        kind = KINDS.get(kind_text.lower())
+        if kind not in ("Deployment", "ReplicaSet", "StatefulSet") or not name:
+            raise typer.BadParameter("expected deploy/NAME, rs/NAME or sts/NAME", param_hint="TARGET")
+        lab = open_lab(cluster)
+        with locked(cluster):
+            obj = lab.store.get(kind, namespace, name)
+            if obj is None:
+                raise NotFound(f'{kind.lower()}s.apps "{name}" not found in namespace "{namespace}"')
+            manifest = copy.deepcopy(obj.manifest)
+            manifest["spec"]["replicas"] = replicas
+            with lab.store.transaction():
+                lab.store.put(kind, namespace, name, manifest)
+            outcome = reconcile(lab)
+        out.print(f"{kind.lower()}.apps/{name} scaled", markup=False)
+        report(outcome)
+
+
+
