@@ -12,7 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from netlab import naming
+from netlab import controller, naming
 from netlab.api.cluster import ClusterConfig, cluster_from_document
 from netlab.errors import EnvironmentProblem, InvalidInput, KernelError
 from netlab.kernel import ns
@@ -216,6 +216,7 @@ def _remove_cluster(cluster: str) -> Removed:
 
 def delete(cluster: str) -> Removed:
     require_root()
+    controller.stop(cluster)
     with locked(cluster):
         return _remove_cluster(cluster)
 
@@ -223,6 +224,7 @@ def delete(cluster: str) -> Removed:
 def reset() -> Removed:
     """Remove every object netlab owns on this machine, with or without state; idempotent."""
     require_root()
+    controller.stop_all()
     removed = _remove(None, None)
     root = naming.state_root()
     if os.path.isdir(root):

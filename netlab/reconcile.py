@@ -28,7 +28,7 @@ from netlab.dns.records import (
     write_records,
 )
 from netlab.errors import NetlabError
-from netlab.kernel import iptables, ns
+from netlab.kernel import iptables, ns, procs
 from netlab.kernel.netlink import Netlink
 from netlab import controllers
 from netlab.lab import Lab
@@ -281,14 +281,6 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
     )
 
 
-def _should_restart(policy: str, state: dict) -> bool:
-    if "terminated" not in state:
-        return False
-    if policy == "Always":
-        return True
-    return policy == "OnFailure" and state["terminated"]["exitCode"] != 0
-
-
 def _containers(lab: Lab, out: Outcome) -> None:
     now = time.time()
     for o in lab.store.list("Pod"):
@@ -308,15 +300,20 @@ def _containers(lab: Lab, out: Outcome) -> None:
             if "error" in record:
                 continue
             state = containers.observe(record, ctx.directory)
-            if not _should_restart(pod.spec.restartPolicy, state):
+            if "terminated" not in state:
                 continue
+            if "finishedAt" not in record:
+                # Nothing of an exited container may keep running (say, the child of a killed
+                # wrapper still holding the port the restarted container needs).
+                procs.kill_leftovers(record["pid"], ctx.netns_path)
+                record["finishedAt"] = now
+                changed = True
+            if not containers.should_restart(pod.spec.restartPolicy, state):
+                continue
+            # kubelet's back-off: the first restart at once, then 10 s doubling up to 5 minutes.
             restarts = record.get("restartCount", 0)
             delay = min(BACKOFF_BASE * 2 ** max(restarts - 1, 0), BACKOFF_MAX) if restarts else 0
-            finished = record.get("finishedAt") or now
-            if now - finished < delay:
-                if "finishedAt" not in record:
-                    record["finishedAt"] = finished
-                    changed = True
+            if now - record["finishedAt"] < delay:
                 continue
             records[container.name] = containers.start(ctx, container, restarts + 1)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")

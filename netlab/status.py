@@ -53,7 +53,7 @@ def pod_state(obj: StoredObject, pod: Pod) -> PodState:
             state: dict[str, Any] = {"waiting": {"reason": "ContainerCreating"}}
         else:
             state = containers.observe(record, status.get("dir", ""))
-            if "terminated" in state and record.get("finishedAt") and pod.spec.restartPolicy != "Never":
+            if record.get("finishedAt") and containers.should_restart(pod.spec.restartPolicy, state):
                 # Exited and waiting out the kubelet's restart back-off.
                 last = state
                 state = {"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off restarting failed container {c.name}"}}

@@ -5,7 +5,6 @@ Pure over the store plus process liveness; the CLI only formats what these retur
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -15,7 +14,10 @@ from netlab.lab import Lab
 from netlab import __version__, naming
 from netlab.control.scheduler import node_labels
 from netlab.kernel import ns
-from netlab.reconcile import ServiceEndpoints, pod_model, pod_view
+from netlab.api.workloads import Deployment
+from netlab.control.workloads import template_hash
+from netlab.controllers import HASH_LABEL, owner_of
+from netlab.reconcile import ServiceEndpoints, pod_model, pod_ready, pod_view
 from netlab.reconcile import service_endpoints as _service_endpoints
 from netlab.status import age, as_list, metadata, pod_object, pod_state, timestamp
 from netlab.store import StoredObject
@@ -145,6 +147,7 @@ def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: 
 
 def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
     created = lab.store.get_meta("created") or time.time()
+    states = lab.store.get_meta("nodes") or {}
     now = time.time()
     headers = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] + (["INTERNAL-IP", "POD-CIDR", "NETNS"] if wide else [])
     rows, docs = [], []
@@ -153,8 +156,10 @@ def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool
         if selector is not None and not selector.matches(labels):
             continue
         netns = naming.node_netns(lab.name, n.name)
-        ready = os.path.exists(ns.netns_path(netns))
-        row = [n.name, "Ready" if ready else "NotReady", "<none>", age(created, now), f"netlab-{__version__}"]
+        ready = ns.is_pinned(ns.netns_path(netns))
+        state = states.get(n.name, {})
+        status = ("Ready" if ready and not state.get("failed") else "NotReady") + (",SchedulingDisabled" if state.get("unschedulable") else "")
+        row = [n.name, status, "<none>", age(created, now), f"netlab-{__version__}"]
         if wide:
             row += [str(n.underlay_ip), str(n.subnet), netns]
         rows.append(row)
@@ -163,7 +168,7 @@ def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool
                 "apiVersion": "v1",
                 "kind": "Node",
                 "metadata": {"name": n.name, "labels": labels, "creationTimestamp": timestamp(created)},
-                "spec": {"podCIDR": str(n.subnet), "podCIDRs": [str(n.subnet)]},
+                "spec": {"podCIDR": str(n.subnet), "podCIDRs": [str(n.subnet)], **({"unschedulable": True} if state.get("unschedulable") else {})},
                 "status": {
                     "addresses": [{"type": "InternalIP", "address": str(n.underlay_ip)}, {"type": "Hostname", "address": n.name}],
                     "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
@@ -182,7 +187,76 @@ def namespaces(lab: Lab, namespace: str | None, selector: Selector | None, wide:
     return ["NAME", "STATUS", "AGE"], rows, docs
 
 
+def _owned_pods(lab: Lab, namespace: str, kind: str, name: str) -> list[StoredObject]:
+    return [p for p in lab.store.list("Pod", namespace) if owner_of(p) == (kind, name)]
+
+
+def _ready(p: StoredObject) -> bool:
+    return pod_ready(p.status) if p.status.get("podIP") else False
+
+
+def _workload_doc(o: StoredObject, status: dict[str, Any]) -> dict[str, Any]:
+    return {**o.manifest, "metadata": metadata(o), "status": status}
+
+
+def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    headers = ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] + (["CONTAINERS", "IMAGES", "SELECTOR"] if wide else [])
+    rows, docs = [], []
+    for o in _select(lab.store.list("Deployment", namespace), selector):
+        spec = o.manifest["spec"]
+        want = spec.get("replicas", 1)
+        current = template_hash(Deployment.model_validate(o.manifest).spec.template.to_dict())
+        pods = [p for rs in lab.store.list("ReplicaSet", o.namespace) if owner_of(rs) == ("Deployment", o.name)
+                for p in _owned_pods(lab, o.namespace, "ReplicaSet", rs.name)]
+        ready = sum(1 for p in pods if _ready(p))
+        updated = sum(1 for p in pods if (p.manifest["metadata"].get("labels") or {}).get(HASH_LABEL) == current)
+        row = [o.name, f"{ready}/{want}", updated, ready, age(o.created, now)]
+        if wide:
+            containers = spec["template"]["spec"]["containers"]
+            row += [",".join(c["name"] for c in containers), ",".join(c["image"] for c in containers),
+                    ",".join(f"{k}={v}" for k, v in spec["selector"].get("matchLabels", {}).items())]
+        rows.append(([o.namespace] if namespace is None else []) + row)
+        docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready, "updatedReplicas": updated, "availableReplicas": ready}))
+    if namespace is None:
+        headers = ["NAMESPACE"] + headers
+    return headers, rows, docs
+
+
+def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    headers = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    rows, docs = [], []
+    for o in _select(lab.store.list("ReplicaSet", namespace), selector):
+        pods = _owned_pods(lab, o.namespace, "ReplicaSet", o.name)
+        ready = sum(1 for p in pods if _ready(p))
+        want = o.manifest["spec"].get("replicas", 1)
+        rows.append(([o.namespace] if namespace is None else []) + [o.name, want, len(pods), ready, age(o.created, now)])
+        docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
+    if namespace is None:
+        headers = ["NAMESPACE"] + headers
+    return headers, rows, docs
+
+
+def statefulsets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    headers = ["NAME", "READY", "AGE"]
+    rows, docs = [], []
+    for o in _select(lab.store.list("StatefulSet", namespace), selector):
+        pods = _owned_pods(lab, o.namespace, "StatefulSet", o.name)
+        ready = sum(1 for p in pods if _ready(p))
+        want = o.manifest["spec"].get("replicas", 1)
+        rows.append(([o.namespace] if namespace is None else []) + [o.name, f"{ready}/{want}", age(o.created, now)])
+        docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
+    if namespace is None:
+        headers = ["NAMESPACE"] + headers
+    return headers, rows, docs
+
+
 RESOURCES = {
+    "deployments": deployments, "deployment": deployments, "deploy": deployments,
+    "replicasets": replicasets, "replicaset": replicasets, "rs": replicasets,
+    "statefulsets": statefulsets, "statefulset": statefulsets, "sts": statefulsets,
     "pods": pods, "pod": pods, "po": pods,
     "services": services, "service": services, "svc": services,
     "endpoints": endpoints, "ep": endpoints,

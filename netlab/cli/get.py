@@ -24,22 +24,26 @@ from netlab import views
 def register(app: typer.Typer) -> None:
     @app.command("get")
     def get(
-        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns)"),
+        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns), deployments (deploy), replicasets (rs), statefulsets (sts)"),
         name: Optional[str] = typer.Argument(None, help="Only this object."),
         namespace: str = NamespaceOption,
         all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Objects of every namespace."),
         selector: Optional[str] = typer.Option(None, "-l", "--selector", help="Label selector, e.g. app=web,tier!=db"),
         output: Output = OutputOption,
+        watch: bool = typer.Option(False, "-w", "--watch", help="After listing, print each change as it happens (Ctrl-C to stop)."),
         cluster: str = ClusterOption,
     ) -> None:
         """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name."""
         require_root()
         view = views.RESOURCES.get(resource.lower())
         if view is None:
-            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces")
+            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets")
         lab = open_lab(cluster)
         scope = None if all_namespaces or resource.lower() in views.CLUSTER_SCOPED else namespace
         sel = parse_label_selector(selector) if selector else None
+        if watch:
+            _watch(lab, view, scope, sel, output == Output.wide, name)
+            return
         headers, rows, docs = view(lab, scope, sel, output == Output.wide)
         if name is not None:
             pairs = [(r, d) for r, d in zip(rows, docs) if d["metadata"]["name"] == name]
@@ -80,6 +84,40 @@ def register(app: typer.Typer) -> None:
             lines.append(f"  {e.type:<8} {e.reason:<22} {age(e.ts, now):>5} ago  {e.message}")
         for line in lines:
             out.print(line, markup=False)
+
+
+def _watch(lab, view, scope, sel, wide: bool, name: str | None) -> None:
+    """kubectl get -w: the table once, then one line per row that changed, until Ctrl-C.
+
+    The store is polled (every 0.2 s): a row also changes when a process dies, which no write
+    announces. AGE is left out of the comparison, or every row would change every second.
+    """
+    seen: dict[tuple, list] = {}
+    widths: list[int] | None = None
+    try:
+        while True:
+            headers, rows, docs = view(lab, scope, sel, wide)
+            age_col = headers.index("AGE") if "AGE" in headers else None
+            current = {}
+            for row, doc in zip(rows, docs):
+                if name is not None and doc["metadata"]["name"] != name:
+                    continue
+                key = (doc["metadata"].get("namespace"), doc["metadata"]["name"])
+                current[key] = [str(c) for c in row]
+            if widths is None:
+                widths = [max([len(h)] + [len(r[i]) for r in current.values()]) + 3 for i, h in enumerate(headers)]
+                out.print("".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), markup=False)
+            for key, row in current.items():
+                compare = [c for i, c in enumerate(row) if i != age_col]
+                if seen.get(key) != compare:
+                    seen[key] = compare
+                    out.print("".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), markup=False)
+            for key in [k for k in seen if k not in current]:
+                del seen[key]
+                note(f"{key[1]} deleted")
+            time.sleep(0.2)  # polling interval of the watch, not a synchronisation
+    except KeyboardInterrupt:
+        return
 
 
 def _field(label: str, value: object) -> str:

@@ -14,6 +14,7 @@ import typer
 from netlab import __version__
 from netlab.cli import apply as apply_cmd
 from netlab.cli import cluster as cluster_cmd
+from netlab.cli import controller as controller_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
 from netlab.cli import node as node_cmd
@@ -49,6 +50,7 @@ apply_cmd.register(app)
 get_cmd.register(app)
 exec_cmd.register(app)
 node_cmd.register(app)
+controller_cmd.register(app)
 cluster_cmd.register(app)
 
 

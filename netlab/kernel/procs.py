@@ -172,5 +172,16 @@ def terminate(pids: Iterable[int], grace: float = 2.0) -> None:
         _signal(pid, signal.SIGKILL)
 
 
+def kill_leftovers(group: int, netns_path: str) -> None:
+    """SIGKILL what is left of a container's process group inside its pod (e.g. a child whose
+    wrapper was killed), before the container starts again."""
+    for pid in pids_in_netns(netns_path):
+        try:
+            if os.getpgid(pid) == group:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
 def still_running(refs: Sequence[ProcessRef]) -> list[int]:
     return [ref.pid for ref in refs if alive(ref)]

@@ -135,3 +135,12 @@ def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
     if code is None:
         return {"terminated": {"exitCode": 137, "reason": "Error", "message": "process disappeared"}}
     return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}
+
+
+def should_restart(policy: str, state: dict[str, Any]) -> bool:
+    """restartPolicy: Always restarts any exit, OnFailure a non-zero one, Never none."""
+    if "terminated" not in state:
+        return False
+    if policy == "Always":
+        return True
+    return policy == "OnFailure" and state["terminated"]["exitCode"] != 0
