@@ -32,7 +32,7 @@ from netlab.kernel import iptables, ns, procs
 from netlab.kernel.netlink import Netlink
 from netlab import controllers
 from netlab.lab import Lab
-from netlab.node import containers, network, podfiles, sandbox
+from netlab.node import containers, network, podfiles, probes, sandbox
 from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
 from netlab.store import StoredObject
 
@@ -65,9 +65,7 @@ def pod_hostname(pod: Pod) -> str:
 
 def pod_ready(status: dict) -> bool:
     records = status.get("containers") or []
-    return bool(records) and all(
-        "running" in containers.observe(r, status.get("dir", "")) for r in records
-    )
+    return bool(records) and all(containers.ready(r, status.get("dir", "")) for r in records)
 
 
 def pod_view(obj: StoredObject, pod: Pod) -> PodView:
@@ -300,6 +298,9 @@ def _containers(lab: Lab, out: Outcome) -> None:
             if "error" in record:
                 continue
             state = containers.observe(record, ctx.directory)
+            if "running" in state:
+                changed |= _probe(lab, o, ctx, container, record, now)
+                continue
             if "terminated" not in state:
                 continue
             if "finishedAt" not in record:
@@ -322,6 +323,25 @@ def _containers(lab: Lab, out: Outcome) -> None:
             status = dict(o.status)
             status["containers"] = [records[c.name] for c in pod.spec.containers if c.name in records]
             lab.store.set_status("Pod", o.namespace, o.name, status)
+
+
+def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> bool:
+    """Run the container's due probes; a failed liveness probe kills it (restartPolicy decides)."""
+    changed = False
+    node_netns = ns.netns_path(naming.node_netns(lab.name, ctx.node))
+    for kind, probe in (("readiness", container.readinessProbe), ("liveness", container.livenessProbe)):
+        if probe is None or kind not in record or not probes.due(record[kind], probe, record["startedAt"], now):
+            continue
+        ok, message = probes.run(probe, container, ctx.ip, node_netns, containers.launch_spec(ctx, container))
+        before = record[kind]["ok"]
+        record[kind] = probes.update(record[kind], probe, ok, message, now)
+        changed = True
+        if not ok:
+            lab.store.add_event("Pod", o.namespace, o.name, "Unhealthy", f"{kind.capitalize()} probe failed: {message}", "Warning")
+        if kind == "liveness" and before and not record[kind]["ok"]:
+            lab.store.add_event("Pod", o.namespace, o.name, "Killing", f"Container {container.name} failed liveness probe, will be restarted")
+            procs.terminate([record["pid"]], grace=1.0)
+    return changed
 
 
 # -- endpoints, kube-proxy, DNS ----------------------------------------------------------------

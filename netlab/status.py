@@ -60,7 +60,7 @@ def pod_state(obj: StoredObject, pod: Pod) -> PodState:
         entry = {
             "name": c.name,
             "image": c.image,
-            "ready": "running" in state,
+            "ready": "running" in state and bool(record) and containers.ready(record, status.get("dir", "")),
             "started": "running" in state,
             "restartCount": record.get("restartCount", 0) if record else 0,
             "state": state,

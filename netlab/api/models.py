@@ -211,6 +211,64 @@ class EnvVar(ApiModel):
     valueFrom: dict[str, Any] | None = None
 
 
+def _probe_port(value: Any) -> Any:
+    """A probe's port: a number 1-65535 or the name of one of the container's ports."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _port_range(value)
+    if isinstance(value, str):
+        errors = names.iana_svc_name_errors(value)
+        if errors:
+            raise field_error(invalid_value(value, "; ".join(errors)))
+        return value
+    raise field_error(invalid_value(value, "must be a port number or a port name"))
+
+
+ProbePort = Annotated[Any, AfterValidator(_probe_port)]
+
+
+class HTTPGetAction(ApiModel):
+    path: StrictStr = "/"
+    port: ProbePort
+    host: StrictStr | None = None
+    scheme: Literal["HTTP"] = "HTTP"
+
+
+class TCPSocketAction(ApiModel):
+    port: ProbePort
+    host: StrictStr | None = None
+
+
+class ExecAction(ApiModel):
+    command: list[StrictStr]
+
+
+class Probe(ApiModel):
+    """A kubelet probe: one handler, checked every periodSeconds from the node."""
+
+    httpGet: HTTPGetAction | None = None
+    tcpSocket: TCPSocketAction | None = None
+    exec: ExecAction | None = None
+    initialDelaySeconds: StrictInt = 0
+    periodSeconds: StrictInt = 10
+    timeoutSeconds: StrictInt = 1
+    successThreshold: StrictInt = 1
+    failureThreshold: StrictInt = 3
+
+    @model_validator(mode="after")
+    def _one_handler(self) -> Probe:
+        problems = ProblemList()
+        handlers = [h for h in ("httpGet", "tcpSocket", "exec") if getattr(self, h) is not None]
+        if len(handlers) != 1:
+            problems.add((), required_value("must specify exactly one of httpGet, tcpSocket, exec"))
+        for name in ("periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"):
+            if getattr(self, name) < 1:
+                problems.add((name,), invalid_value(getattr(self, name), "must be greater than or equal to 1"))
+        if self.initialDelaySeconds < 0:
+            problems.add(("initialDelaySeconds",), invalid_value(self.initialDelaySeconds, "must be greater than or equal to 0"))
+        problems.raise_if_any()
+        return self
+
+
 class Container(ApiModel):
     name: DNS1123Label
     image: StrictStr
@@ -219,6 +277,8 @@ class Container(ApiModel):
     env: list[EnvVar] = []
     ports: list[ContainerPort] = []
     workingDir: StrictStr | None = None
+    readinessProbe: Probe | None = None
+    livenessProbe: Probe | None = None
 
     @field_validator("image")
     @classmethod

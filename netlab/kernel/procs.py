@@ -115,6 +115,28 @@ def exec_in_pod(spec: Launch) -> None:
     os.execvpe(spec.argv[0], list(spec.argv), dict(spec.env))
 
 
+def run_in_pod(spec: Launch, argv: tuple[str, ...], timeout: float) -> int:
+    """Run `argv` inside the pod and wait for it (an exec probe); its exit code."""
+    net_fd = ns.open_ns(spec.netns)
+    uts_fd = ns.open_ns(spec.utsns)
+    try:
+        result = subprocess.run(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(spec.env),
+            timeout=timeout,
+            preexec_fn=lambda: _enter_pod(spec, net_fd, uts_fd),
+        )
+    except FileNotFoundError:
+        return 127
+    finally:
+        os.close(net_fd)
+        os.close(uts_fd)
+    return result.returncode
+
+
 def read_exit_code(path: str) -> int | None:
     try:
         with open(path) as f:

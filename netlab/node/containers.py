@@ -16,6 +16,7 @@ from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
+from netlab.node import probes
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -115,13 +116,37 @@ def start(ctx: PodContext, container, restart_count: int = 0) -> dict[str, Any]:
             cwd=cwd,
         )
     )
-    return {
+    started = {
         **record,
         "pid": ref.pid,
         "procStart": ref.start_time,
         "startedAt": time.time(),
         "command": list(argv),
     }
+    if container.readinessProbe is not None:
+        started["readiness"] = probes.initial("readiness")
+    if container.livenessProbe is not None:
+        started["liveness"] = probes.initial("liveness")
+    return started
+
+
+def launch_spec(ctx: PodContext, container) -> procs.Launch:
+    """How to enter the pod as this container (for exec probes and `netlab exec`)."""
+    return procs.Launch(
+        argv=(),
+        env=environment(ctx, container),
+        netns=ctx.netns_path,
+        utsns=ctx.utsns_path,
+        binds=ctx.binds,
+        log_path="",
+        exit_path="",
+        cwd=container.workingDir or "/",
+    )
+
+
+def ready(record: dict[str, Any], directory: str) -> bool:
+    """Running, and passing its readiness probe if it has one."""
+    return "running" in observe(record, directory) and record.get("readiness", {"ok": True})["ok"]
 
 
 def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
