@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Sequence
 
-from netlab.api.models import ApiObject, Namespace, Pod, Service
+from netlab.api.kinds import ApiObject
+from netlab.api.models import Namespace, Pod, Service
 from netlab.control import ipam
 from netlab.control.endpoints import selects
 from netlab.errors import InvalidInput, NotFound
@@ -20,8 +21,12 @@ from netlab.lab import Lab
 from netlab.reconcile import Outcome, reconcile
 from netlab.system import namespace_manifest
 
-RESOURCE = {"Pod": "pod", "Service": "service", "Namespace": "namespace"}
-ORDER = {"Namespace": 0, "Service": 1, "Pod": 2}
+RESOURCE = {"Pod": "pod", "Service": "service", "Namespace": "namespace", "NetworkPolicy": "networkpolicy.networking.k8s.io"}
+# How the apiserver names a kind in "not found" (the plural resource).
+PLURAL = {"NetworkPolicy": "networkpolicies.networking.k8s.io"}
+ORDER = {"Namespace": 0, "NetworkPolicy": 1, "Service": 1, "Pod": 2}
+# What lives in a namespace and goes when it is deleted.
+NAMESPACED = ("Pod", "Service", "NetworkPolicy")
 
 
 @dataclass(frozen=True)
@@ -172,13 +177,13 @@ def delete(lab: Lab, refs: Sequence[tuple[str, str, str]], *, ignore_not_found: 
     missing = [r for r in refs if lab.store.get(*r) is None]
     if missing and not ignore_not_found:
         raise NotFound(
-            "; ".join(f'{RESOURCE[k]}s "{n}" not found' + (f" in namespace {ns}" if ns else "") for k, ns, n in missing)
+            "; ".join(f'{PLURAL.get(k, RESOURCE[k] + "s")} "{n}" not found' + (f" in namespace {ns}" if ns else "") for k, ns, n in missing)
         )
     changes = []
     with lab.store.transaction():
         for kind, namespace, name in refs:
             if kind == "Namespace":
-                for inner in ("Pod", "Service"):
+                for inner in NAMESPACED:
                     for o in lab.store.list(inner, name):
                         lab.store.delete(inner, name, o.name)
             if lab.store.delete(kind, namespace, name):

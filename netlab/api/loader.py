@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from netlab.api import names
 from netlab.api.field import problems_from_validation_error
 from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
-from netlab.api.models import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, ignored_fields, obj_key
+from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key
+from netlab.api.models import ignored_fields
 from netlab.errors import InvalidInput
 
 __all__ = [
@@ -43,7 +44,7 @@ SKIPPED_KINDS = frozenset(
     {
         "ConfigMap", "Secret", "ServiceAccount", "Deployment", "ReplicaSet", "StatefulSet",
         "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate", "Ingress",
-        "IngressClass", "NetworkPolicy", "Endpoints", "EndpointSlice", "PersistentVolume",
+        "IngressClass", "Endpoints", "EndpointSlice", "PersistentVolume",
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",
         "ClusterRoleBinding", "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange",
         "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",

@@ -19,6 +19,7 @@ KINDS = {
     "pod": "Pod", "pods": "Pod", "po": "Pod",
     "service": "Service", "services": "Service", "svc": "Service",
     "namespace": "Namespace", "namespaces": "Namespace", "ns": "Namespace",
+    "networkpolicy": "NetworkPolicy", "networkpolicies": "NetworkPolicy", "netpol": "NetworkPolicy",
 }  # fmt: skip
 
 
@@ -45,7 +46,7 @@ def register(app: typer.Typer) -> None:
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces).
+        """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies).
 
         The default cluster is created on first use. Prints kubectl's
         `pod/NAME created|configured|unchanged`; nothing is applied if any document is invalid.
@@ -66,7 +67,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("delete")
     def delete(
-        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace)"),
+        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace, netpol)"),
         filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", help="Delete the objects in these files."),
         namespace: str = NamespaceOption,
         ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Succeed when an object is already gone."),
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
         if args:
             kind = KINDS.get(args[0].lower())
             if kind is None or len(args) < 2:
-                raise typer.BadParameter("expected KIND NAME... with KIND one of pod, service, namespace", param_hint="ARGS")
+                raise typer.BadParameter("expected KIND NAME... with KIND one of pod, service, namespace, netpol", param_hint="ARGS")
             refs += [(kind, "" if kind == "Namespace" else namespace, name) for name in args[1:]]
         if not refs:
             raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
