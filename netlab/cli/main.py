@@ -16,6 +16,7 @@ from netlab.cli import apply as apply_cmd
 from netlab.cli import cluster as cluster_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
+from netlab.cli import policy as policy_cmd
 from netlab.cli.common import err
 from netlab.errors import NetlabError
 
@@ -48,6 +49,7 @@ apply_cmd.register(app)
 get_cmd.register(app)
 exec_cmd.register(app)
 cluster_cmd.register(app)
+policy_cmd.register(app)
 
 
 def main() -> None:
