@@ -28,7 +28,7 @@ from netlab.api.field import (
     unsupported_value,
 )
 from netlab.api.labels import Requirement, Selector
-from netlab.api.models import ApiModel, IanaSvcName, Labels, ObjectMeta, PortNumber, Protocol
+from netlab.api.models import ApiModel, Labels, ObjectMeta, PortNumber, Protocol
 
 API_VERSION = "networking.k8s.io/v1"
 POLICY_TYPES = ("Ingress", "Egress")

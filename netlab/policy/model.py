@@ -177,9 +177,6 @@ class PolicyInputs:
     def pod(self, key: str) -> PolicyPod | None:
         return next((p for p in self.pods if p.key == key), None)
 
-    def pod_by_ip(self, ip: str) -> PolicyPod | None:
-        return next((p for p in self.pods if p.ip == ip), None)
-
 
 # --- from the API object -----------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from netlab.policy.model import (
     Policy,
     PolicyInputs,
     PolicyPod,
+    PolicyPort,
     PortRange,
     isolating,
     peer_pods,
@@ -114,7 +115,14 @@ def _pod_rules(chain: str, pod: PolicyPod, direction: Direction, policies: list[
     return _unique(lines)
 
 
-def _allowed(pod, direction, policy, peers, ports, inputs) -> list[tuple[str | None, PortRange | None]]:
+def _allowed(
+    pod: PolicyPod,
+    direction: Direction,
+    policy: Policy,
+    peers: tuple[Peer, ...],
+    ports: tuple[PolicyPort, ...],
+    inputs: PolicyInputs,
+) -> list[tuple[str | None, PortRange | None]]:
     """(other end's address or None for anyone, port range or None for anything) pairs."""
     if direction == "ingress":
         # Ports name the isolated pod's own ports; peers are sources.

@@ -103,6 +103,12 @@ def test_deny_all_ingress_cuts_namespace_x_off_and_denied_tcp_times_out(np):
     expect(np, lambda s, d: not d.startswith("x/"))
     # Dropped, not rejected: a denied connection times out (curl exit 28), never "refused".
     assert curl_exit(np, "y/a", f"http://{np.pod_ip('b', 'x')}/") == CURL_TIMEOUT
+    # The pod's own node still reaches it (kubelet probes); the other node does not.
+    home = np.pod("b", "x")["spec"]["nodeName"]
+    other = next(n for n in ("node-a", "node-b") if n != home)
+    node_curl = ("curl", "-sS", "-o", "/dev/null", "-m", "2", f"http://{np.pod_ip('b', 'x')}/")
+    assert np.in_netns(np.node_netns(home), *node_curl, check=False).returncode == CURL_OK
+    assert np.in_netns(np.node_netns(other), *node_curl, check=False).returncode == CURL_TIMEOUT
 
 
 def test_deny_all_egress_blocks_what_leaves_x_and_dns_works_once_allowed(np):

@@ -18,7 +18,10 @@ import pytest
 import yaml
 
 from netlab.api import NetworkPolicy
+from netlab.errors import InvalidInput
+from netlab.policy.describe import describe_lines
 from netlab.policy.explain import explain, explanation_lines
+from netlab.policy.matrix import Matrix, differences, parse
 from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
 from netlab.policy.render import POLICY_CHAIN, pod_chain, render_policy
 from netlab.proxy import FilterRules, ProxyConfig, render_rules
@@ -399,3 +402,49 @@ def test_real_iptables_restore_accepts_the_payload(case):
         assert done.returncode == 0, done.stderr
         if render(case, node).chains:
             assert done.stdout.count(f'-A FORWARD -m comment --comment "kubernetes network policy" -j {POLICY_CHAIN}') == 1
+
+
+# --- the matrix table and describe ----------------------------------------------------------------
+
+
+def test_a_printed_matrix_reads_back_in_either_symbol_set():
+    printed = Matrix(("x/a", "x/b"), {("x/a", "x/a"): True, ("x/a", "x/b"): False, ("x/b", "x/a"): True, ("x/b", "x/b"): True})
+    assert parse("\n".join(printed.lines()), "t") == printed
+    assert parse("\n".join(printed.lines("✓", "✗")), "t") == printed
+    assert printed.lines() == ["-   x/a x/b", "x/a .   X", "x/b .   ."]
+
+
+def test_a_bad_truth_table_names_its_lines():
+    with pytest.raises(InvalidInput) as info:
+        parse("-  x/a x/b\nx/a . ?\nx/c . .\n", "want.txt")
+    assert info.value.problems == [
+        "want.txt: line 2: '?' is neither connected (. ✓) nor blocked (X ✗)",
+        "want.txt: line 3: x/c is not one of the columns (x/a x/b)",
+    ]
+
+
+def test_differences_name_each_cell_and_missing_pods():
+    want = Matrix(("x/a", "x/b"), {("x/a", "x/a"): True, ("x/a", "x/b"): False, ("x/b", "x/a"): True, ("x/b", "x/b"): True})
+    got = Matrix(("x/a", "x/b"), {**want.cells, ("x/a", "x/b"): True})
+    assert differences(want, got) == ["x/a -> x/b: expected blocked, got connected"]
+    assert differences(want, Matrix(("x/a",), {("x/a", "x/a"): True})) == [
+        "x/b: expected in the table, but it is not a running pod here"
+    ]
+
+
+def test_describe_says_which_pods_a_policy_and_its_peers_mean_now():
+    state = inputs(AND_PEER)
+    lines = describe_lines(state.policies[0], state)
+    assert lines == [
+        "Spec:",
+        "  PodSelector:     pod=a",
+        "  Selects:         a (1 of 3 running pods in namespace x)",
+        "  Allowing ingress traffic:",
+        "    To Port: <any> (traffic allowed to all ports)",
+        "    From:",
+        "      NamespaceSelector: ns=y",
+        "      PodSelector: pod=b",
+        "        = now: y/b",
+        "  Not affecting egress traffic",
+        "  Policy Types: Ingress",
+    ]
