@@ -23,10 +23,18 @@ from netlab.system import namespace_manifest
 
 RESOURCE = {
     "Pod": "pod", "Service": "service", "Namespace": "namespace",
+    "NetworkPolicy": "networkpolicy.networking.k8s.io",
     "Deployment": "deployment.apps", "ReplicaSet": "replicaset.apps", "StatefulSet": "statefulset.apps",
 }  # fmt: skip
+# How the apiserver names a kind in "not found" (the plural resource).
+PLURAL = {
+    "NetworkPolicy": "networkpolicies.networking.k8s.io",
+    "Deployment": "deployments.apps", "ReplicaSet": "replicasets.apps", "StatefulSet": "statefulsets.apps",
+}  # fmt: skip
 # kubectl's order: namespaces before what lives in them, Services before the pods behind them.
-ORDER = {"Namespace": 0, "Service": 1, "Deployment": 2, "StatefulSet": 2, "ReplicaSet": 3, "Pod": 4}
+ORDER = {"Namespace": 0, "NetworkPolicy": 1, "Service": 1, "Deployment": 2, "StatefulSet": 2, "ReplicaSet": 3, "Pod": 4}
+# What lives in a namespace and goes when it is deleted.
+NAMESPACED = ("Pod", "Service", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet")
 
 
 @dataclass(frozen=True)
@@ -176,13 +184,13 @@ def delete(lab: Lab, refs: Sequence[tuple[str, str, str]], *, ignore_not_found: 
     missing = [r for r in refs if lab.store.get(*r) is None]
     if missing and not ignore_not_found:
         raise NotFound(
-            "; ".join(f'{RESOURCE[k]}s "{n}" not found' + (f" in namespace {ns}" if ns else "") for k, ns, n in missing)
+            "; ".join(f'{PLURAL.get(k, RESOURCE[k] + "s")} "{n}" not found' + (f" in namespace {ns}" if ns else "") for k, ns, n in missing)
         )
     changes = []
     with lab.store.transaction():
         for kind, namespace, name in refs:
             if kind == "Namespace":
-                for inner in ("Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet"):
+                for inner in NAMESPACED:
                     for o in lab.store.list(inner, name):
                         lab.store.delete(inner, name, o.name)
             if lab.store.delete(kind, namespace, name):

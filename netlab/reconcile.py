@@ -16,6 +16,7 @@ from ipaddress import IPv4Address
 
 from netlab import naming
 from netlab.api.models import Pod, Service
+from netlab.api.networkpolicy import NetworkPolicy
 from netlab.control import ipam
 from netlab.control.endpoints import Backend, PodView, PortEndpoints, endpoints_for, selects
 from netlab.control.scheduler import NodeInfo, node_labels, schedule
@@ -33,6 +34,8 @@ from netlab.kernel.netlink import Netlink
 from netlab import controllers
 from netlab.lab import Lab
 from netlab.node import containers, network, podfiles, probes, sandbox
+from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
+from netlab.policy.render import render_policy
 from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
 from netlab.store import StoredObject
 
@@ -121,7 +124,7 @@ def readiness(lab: Lab) -> dict[tuple[str, str], bool]:
 def _publish(lab: Lab, down: frozenset[str], out: Outcome) -> None:
     views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
     endpoints = service_endpoints(lab, views)
-    _proxy(lab, endpoints, down, out)
+    _proxy(lab, endpoints, policy_inputs(lab, views), down, out)
     _dns(lab, endpoints, views)
 
 
@@ -392,14 +395,27 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
     return ports
 
 
-def _proxy(lab: Lab, endpoints: list[ServiceEndpoints], down: frozenset[str], out: Outcome) -> None:
+def policy_inputs(lab: Lab, views: list[PodView]) -> PolicyInputs:
+    """What the NetworkPolicy agent looks at: pods with an address, namespace labels, policies."""
+    return PolicyInputs(
+        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports) for v in views if v.ip and v.node),
+        namespaces={o.name: (o.manifest.get("metadata") or {}).get("labels") or {} for o in lab.store.list("Namespace")},
+        policies=tuple(policy_from_api(NetworkPolicy.model_validate(o.manifest)) for o in lab.store.list("NetworkPolicy")),
+    )
+
+
+def _proxy(
+    lab: Lab, endpoints: list[ServiceEndpoints], policy: PolicyInputs, down: frozenset[str], out: Outcome
+) -> None:
     ports = proxy_ports(endpoints)
     config = ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr))
     for node in lab.topo.nodes:
         if node.name in down:
             continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
-        payload = render_rules(ports, config)
+        # kube-proxy's rules and the NetworkPolicy agent's chains go in one atomic restore.
+        node_policy = render_policy(policy, node.name)
+        payload = render_rules(ports, config, node_policy)
         # Skip the restore when this exact payload is already loaded in this exact namespace.
         stamp = {"inode": ns.ns_inode(path), "sha": hashlib.sha256(payload.encode()).hexdigest()}
         key = f"rules:{node.name}"
@@ -415,7 +431,8 @@ def _proxy(lab: Lab, endpoints: list[ServiceEndpoints], down: frozenset[str], ou
         out.synced_nodes += 1
         lab.store.add_event(
             "Node", "", node.name, "RulesSynced",
-            f"iptables-restore: {len(ports)} service ports in {(time.monotonic() - started) * 1000:.0f} ms",
+            f"iptables-restore: {len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains"
+            f" in {(time.monotonic() - started) * 1000:.0f} ms",
         )
 
 

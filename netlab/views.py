@@ -10,6 +10,7 @@ from typing import Any
 
 from netlab.api.labels import Selector
 from netlab.api.models import Service
+from netlab.api.networkpolicy import NetworkPolicy
 from netlab.lab import Lab
 from netlab import __version__, naming
 from netlab.control.scheduler import node_labels
@@ -253,6 +254,19 @@ def statefulsets(lab: Lab, namespace: str | None, selector: Selector | None, wid
     return headers, rows, docs
 
 
+def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    """kubectl's columns for NetworkPolicy: NAME POD-SELECTOR AGE."""
+    now = time.time()
+    rows, docs = [], []
+    for o in _select(lab.store.list("NetworkPolicy", namespace), selector):
+        np = NetworkPolicy.model_validate(o.manifest)
+        pod_selector = str(np.spec.podSelector.selector()) or "<none>"
+        rows.append(([o.namespace] if namespace is None else []) + [o.name, pod_selector, age(o.created, now)])
+        docs.append({**o.manifest, "metadata": metadata(o)})
+    headers = ["NAME", "POD-SELECTOR", "AGE"]
+    return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
+
+
 RESOURCES = {
     "deployments": deployments, "deployment": deployments, "deploy": deployments,
     "replicasets": replicasets, "replicaset": replicasets, "rs": replicasets,
@@ -262,6 +276,7 @@ RESOURCES = {
     "endpoints": endpoints, "ep": endpoints,
     "nodes": nodes, "node": nodes, "no": nodes,
     "namespaces": namespaces, "namespace": namespaces, "ns": namespaces,
+    "networkpolicies": networkpolicies, "networkpolicy": networkpolicies, "netpol": networkpolicies,
 }  # fmt: skip
 
 CLUSTER_SCOPED = {"nodes", "node", "no", "namespaces", "namespace", "ns"}

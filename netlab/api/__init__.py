@@ -9,11 +9,9 @@ from netlab.api.cluster import (
 )
 from netlab.api.field import FieldProblem
 from netlab.api.labels import Requirement, Selector, parse_label_selector, selector_from_dict
+from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key, object_from_dict
 from netlab.api.loader import LoadResult, load_manifests, parse_documents
 from netlab.api.models import (
-    MODELLED_KINDS,
-    NAMESPACED_KINDS,
-    ApiObject,
     Container,
     ContainerPort,
     EnvVar,
@@ -25,9 +23,8 @@ from netlab.api.models import (
     ServicePort,
     ServiceSpec,
     ignored_fields,
-    obj_key,
-    object_from_dict,
 )
+from netlab.api.networkpolicy import NetworkPolicy
 
 __all__ = [
     "MODELLED_KINDS",
@@ -41,6 +38,7 @@ __all__ = [
     "FieldProblem",
     "LoadResult",
     "Namespace",
+    "NetworkPolicy",
     "ObjectMeta",
     "Pod",
     "PodSpec",

@@ -44,7 +44,7 @@ SKIPPED_KINDS = frozenset(
     {
         "ConfigMap", "Secret", "ServiceAccount",
         "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate", "Ingress",
-        "IngressClass", "NetworkPolicy", "Endpoints", "EndpointSlice", "PersistentVolume",
+        "IngressClass", "Endpoints", "EndpointSlice", "PersistentVolume",
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",
         "ClusterRoleBinding", "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange",
         "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",

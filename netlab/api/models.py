@@ -512,28 +512,3 @@ class Namespace(ApiModel):
     apiVersion: Literal["v1"] = "v1"
     kind: Literal["Namespace"] = "Namespace"
     metadata: ObjectMeta
-
-
-# --- helpers over all kinds ---------------------------------------------------------------------
-
-ApiObject = Pod | Service | Namespace
-
-MODELLED_KINDS: Mapping[str, type[Pod] | type[Service] | type[Namespace]] = {
-    "Pod": Pod,
-    "Service": Service,
-    "Namespace": Namespace,
-}
-NAMESPACED_KINDS = frozenset({"Pod", "Service"})
-
-
-def object_from_dict(data: Mapping[str, Any]) -> ApiObject:
-    """Rebuild an object from its `to_dict()` form (raises pydantic's ValidationError)."""
-    kind = data.get("kind")
-    if kind not in MODELLED_KINDS:
-        raise ValueError(f"kind {kind!r} is not one of {', '.join(MODELLED_KINDS)}")
-    return MODELLED_KINDS[kind].model_validate(data)
-
-
-def obj_key(obj: ApiObject) -> tuple[str, str, str]:
-    """(kind, namespace or "", name): the identity of an object, as the apiserver keys it."""
-    return (obj.kind, obj.metadata.namespace or "", obj.metadata.name)

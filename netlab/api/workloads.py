@@ -6,50 +6,13 @@ template's labels, replicas are non-negative, and a template's restartPolicy mus
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import StrictInt, StrictStr, model_validator
 
-from netlab.api.field import ProblemList, invalid_value, required_value, unsupported_value
-from netlab.api.labels import Requirement, Selector
+from netlab.api.field import ProblemList, invalid_value, unsupported_value
+from netlab.api.selectors import LabelSelector
 from netlab.api.models import Annotations, ApiModel, DNS1123Label, Labels, ObjectMeta, PodSpec
-
-
-class LabelSelectorRequirement(ApiModel):
-    key: StrictStr
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[StrictStr] = []
-
-    @model_validator(mode="after")
-    def _values_fit_operator(self) -> LabelSelectorRequirement:
-        problems = ProblemList()
-        if self.operator in ("In", "NotIn") and not self.values:
-            problems.add(("values",), required_value("must be specified when `operator` is 'In' or 'NotIn'"))
-        if self.operator in ("Exists", "DoesNotExist") and self.values:
-            problems.add(("values",), invalid_value(self.values, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
-        problems.raise_if_any()
-        return self
-
-
-class LabelSelector(ApiModel):
-    """metav1.LabelSelector: matchLabels AND matchExpressions."""
-
-    matchLabels: Labels = {}
-    matchExpressions: list[LabelSelectorRequirement] = []
-
-    def selector(self) -> Selector:
-        ops = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
-        reqs = [Requirement(k, "=", (v,)) for k, v in sorted(self.matchLabels.items())]
-        reqs += [Requirement(e.key, ops[e.operator], tuple(e.values)) for e in self.matchExpressions]  # type: ignore[arg-type]
-        return Selector(tuple(reqs))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return self.selector().matches(labels)
-
-    @property
-    def empty(self) -> bool:
-        return not self.matchLabels and not self.matchExpressions
 
 
 class TemplateMeta(ApiModel):

@@ -22,6 +22,7 @@ KINDS = {
     "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
     "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
     "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
+    "networkpolicy": "NetworkPolicy", "networkpolicies": "NetworkPolicy", "netpol": "NetworkPolicy",
 }  # fmt: skip
 
 
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces).
+        """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies).
 
         The default cluster is created on first use. Prints kubectl's
         `pod/NAME created|configured|unchanged`; nothing is applied if any document is invalid.
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("delete")
     def delete(
-        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace, deploy, rs, sts); KIND/NAME works too"),
+        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace, netpol, deploy, rs, sts); KIND/NAME works too"),
         filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", help="Delete the objects in these files."),
         namespace: str = NamespaceOption,
         ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Succeed when an object is already gone."),

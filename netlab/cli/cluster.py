@@ -8,8 +8,8 @@ import typer
 
 from netlab import clusters, lab as labs
 from netlab.api.cluster import default_cluster, load_cluster_config
-from netlab.cli.common import ClusterOption, note, out, print_table
-from netlab.errors import InvalidInput
+from netlab.cli.common import note, out, print_table
+from netlab.errors import InvalidInput, NetlabError
 from netlab.lab import DEFAULT_CLUSTER, open_lab
 
 
@@ -62,7 +62,13 @@ def register(app: typer.Typer) -> None:
         clusters.require_root()
         rows = []
         for name in labs.names():
-            lab = open_lab(name)
+            try:
+                lab = open_lab(name)
+            except NetlabError as exc:
+                # One unreadable lab (say, written by a newer netlab) must not hide the others.
+                note(f"warning: cluster {name}: {exc.message.splitlines()[0]}")
+                rows.append([name, "?", "?", "?", "?", "?"])
+                continue
             rows.append([name, len(lab.topo.nodes), len(lab.store.list("Pod")), str(lab.topo.pod_cidr), str(lab.topo.service_cidr), str(lab.topo.underlay)])
             lab.close()
         if not rows:

@@ -9,6 +9,7 @@ import typer
 
 from netlab import naming
 from netlab.api.labels import parse_label_selector
+from netlab.cli import policy as policy_cmd
 from netlab.cli.common import ClusterOption, NamespaceOption, Output, OutputOption, note, out, print_document, print_table
 from netlab.clusters import require_root
 from netlab.errors import NotFound
@@ -24,7 +25,7 @@ from netlab import views
 def register(app: typer.Typer) -> None:
     @app.command("get")
     def get(
-        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns), deployments (deploy), replicasets (rs), statefulsets (sts)"),
+        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns), deployments (deploy), replicasets (rs), statefulsets (sts), networkpolicies (netpol)"),
         name: Optional[str] = typer.Argument(None, help="Only this object."),
         namespace: str = NamespaceOption,
         all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Objects of every namespace."),
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         view = views.RESOURCES.get(resource.lower())
         if view is None:
-            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets")
+            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets, netpol")
         lab = open_lab(cluster)
         scope = None if all_namespaces or resource.lower() in views.CLUSTER_SCOPED else namespace
         sel = parse_label_selector(selector) if selector else None
@@ -62,21 +63,23 @@ def register(app: typer.Typer) -> None:
 
     @app.command("describe")
     def describe(
-        resource: str = typer.Argument(..., help="pod or svc"),
+        resource: str = typer.Argument(..., help="pod, svc or netpol"),
         name: str = typer.Argument(...),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Show one pod or Service in detail: node, IP, veth pair, routes, containers, chains, events."""
+        """Show one pod, Service or NetworkPolicy in detail: node, IP, veth pair, routes, containers, chains, selected pods, events."""
         require_root()
         lab = open_lab(cluster)
         kind = {"pod": "Pod", "pods": "Pod", "po": "Pod", "svc": "Service", "service": "Service", "services": "Service"}.get(resource.lower())
+        kind = kind or ("NetworkPolicy" if resource.lower() in policy_cmd.NETPOL_NAMES else None)
         if kind is None:
-            raise typer.BadParameter("describe supports pod and svc")
+            raise typer.BadParameter("describe supports pod, svc and netpol")
         obj = lab.store.get(kind, namespace, name)
         if obj is None:
             raise NotFound(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"')
-        lines = _describe_pod(lab, obj) if kind == "Pod" else _describe_service(lab, obj)
+        describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": policy_cmd.describe_netpol}
+        lines = describers[kind](lab, obj)
         events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]
         lines.append("Events:" + ("" if events else "  <none>"))
         now = time.time()

@@ -18,6 +18,7 @@ from netlab.cli import controller as controller_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
 from netlab.cli import node as node_cmd
+from netlab.cli import policy as policy_cmd
 from netlab.cli.common import err
 from netlab.errors import NetlabError
 
@@ -52,6 +53,7 @@ exec_cmd.register(app)
 node_cmd.register(app)
 controller_cmd.register(app)
 cluster_cmd.register(app)
+policy_cmd.register(app)
 
 
 def main() -> None:

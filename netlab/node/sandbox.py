@@ -8,7 +8,6 @@ all-or-nothing: a failure removes whatever was made.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 

@@ -28,7 +28,7 @@ from netlab.proxy.names import (
     KUBE_PROXY_FIREWALL,
     KUBE_SERVICES,
 )
-from netlab.proxy.types import Endpoint, ProxyConfig, ServicePort
+from netlab.proxy.types import Endpoint, FilterRules, ProxyConfig, ServicePort
 
 # Upstream largeClusterEndpointsThreshold: above this many endpoints kube-proxy drops the
 # per-endpoint comments to keep the payload small ("large cluster mode").
@@ -60,11 +60,14 @@ _FILTER_CHAINS = (KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODE
 _NAT_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
 
 
-def render_rules(ports: Iterable[ServicePort], config: ProxyConfig) -> str:
-    """The complete `filter` + `nat` iptables-restore payload for one node."""
+def render_rules(ports: Iterable[ServicePort], config: ProxyConfig, extra: FilterRules = FilterRules()) -> str:
+    """The complete `filter` + `nat` iptables-restore payload for one node.
+
+    `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore.
+    """
     proxied = _proxied_ports(ports)
     large_cluster = sum(len(p.endpoints) for p in proxied) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
-    lines = [*_filter_table(proxied, config), *_nat_table(proxied, config, not large_cluster)]
+    lines = [*_filter_table(proxied, config, extra), *_nat_table(proxied, config, not large_cluster)]
     return "\n".join(lines) + "\n"
 
 
@@ -95,14 +98,17 @@ def _proxied_ports(ports: Iterable[ServicePort]) -> list[ServicePort]:
 # --- filter table -------------------------------------------------------------------------------
 
 
-def _filter_table(ports: list[ServicePort], config: ProxyConfig) -> list[str]:
+def _filter_table(ports: list[ServicePort], config: ProxyConfig, extra: FilterRules) -> list[str]:
     return [
         "*filter",
         *_builtin_chain_lines(_FILTER_BUILTINS),
         *_chain_lines(_FILTER_CHAINS),
+        *_chain_lines(extra.chains),
+        *extra.forward_jumps,  # first in FORWARD: policy judges before KUBE-FORWARD accepts
         *_jump_rules(_FILTER_JUMPS),
         *(_reject_rule(p) for p in ports if not p.ready_endpoints),
         *_forward_rules(config),
+        *extra.rules,
         "COMMIT",
     ]
 

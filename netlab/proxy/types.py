@@ -108,6 +108,19 @@ class ProxyConfig:
         return hex(1 << self.masquerade_bit)
 
 
+@dataclass(frozen=True)
+class FilterRules:
+    """Filter-table rules another node agent loads in the same payload (the NetworkPolicy agent).
+
+    `forward_jumps` are complete `-A FORWARD …` lines placed before kube-proxy's own jumps,
+    so that agent judges a packet before KUBE-FORWARD accepts it; `rules` fill `chains`.
+    """
+
+    chains: tuple[str, ...] = ()
+    forward_jumps: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+
+
 def _ipv4_problems(value: str, what: str) -> list[str]:
     try:
         if ipaddress.ip_address(value).version == 4:
