@@ -84,15 +84,16 @@ def wanted_announcements(services, healthy: list[str]) -> list[Announcement]:
     return wanted
 
 
-def announce(lab: Lab, services, problems: list[str]) -> dict[str, str]:
-    healthy = healthy_nodes(lab)
+def announce(lab: Lab, services, healthy: list[str], problems: list[str]) -> dict[str, str]:
+    """Put every announced address on its elected node (among `healthy`), remove it elsewhere."""
     owners = assign(wanted_announcements(services, healthy), healthy)
     previous = lab.store.get_meta(ANNOUNCEMENTS_KEY) or {}
     for node in lab.topo.nodes:
-        if node.name not in healthy:
-            continue
-        mine = {IPv4Address(ip) for ip, owner in owners.items() if owner == node.name}
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
+        if not os.path.exists(path):
+            continue  # a failed node: its addresses went with its namespace
+        # A node that is not healthy but still there announces nothing (no split brain).
+        mine = {IPv4Address(ip) for ip, owner in owners.items() if owner == node.name}
         try:
             node_announce.sync(path, node.underlay_ip, lab.topo.underlay, mine)
         except NetlabError as exc:

@@ -106,7 +106,8 @@ def reconcile(lab: Lab) -> Outcome:
     views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
     endpoints = service_endpoints(lab, views)
     _proxy(lab, endpoints, out)
-    metallb.announce(lab, [(se.obj, se.service, _ready_by_node(se)) for se in endpoints], out.problems)
+    announced = [(se.obj, se.service, _ready_by_node(se)) for se in endpoints]
+    metallb.announce(lab, announced, metallb.healthy_nodes(lab), out.problems)
     _dns(lab, endpoints, views)
     return out
 
@@ -414,8 +415,12 @@ def _flush_stale_udp(lab: Lab, ports: list[ServicePort], out: Outcome) -> None:
         return
     filters = stale_flow_filters(before, after)
     if filters and not conntrack.available():
-        out.problems.append("conntrack not found: stale UDP flows were not flushed (apt-get install conntrack)")
-        return
+        # Not fatal: the rules are right, only old UDP flows linger until they time out.
+        lab.store.add_event(
+            "Node", "", "", "ConntrackMissing",
+            "conntrack not found: stale UDP flows were not flushed (apt-get install conntrack)", "Warning",
+        )  # fmt: skip
+        filters = []
     for node in lab.topo.nodes:
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
         try:

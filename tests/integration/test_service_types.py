@@ -425,3 +425,42 @@ def test_probing_every_lab_address_from_the_host_only_touches_the_labs_own_veth(
     assert interfaces, "the probes produced no packet at all; the capture is not working"
     assert set(interfaces) == {f"{svc.name}0"}, interfaces
     svc.nl("delete", "svc", "contained")
+
+
+# -- takeover ----------------------------------------------------------------------------------------
+
+
+def test_when_the_announcing_node_is_gone_another_takes_the_address_and_tells_the_host(svc, wait_until):
+    """The speaker step run in-process with one node left out of the healthy set, as after
+    `netlab node fail`: the address moves, and a gratuitous ARP repoints the host at once."""
+    from netlab import metallb
+    from netlab.lab import locked, open_lab
+    from netlab.views import service_endpoints
+
+    svc.apply(service("takeover", type="LoadBalancer"))
+    ip = lb_ip(svc, "takeover")
+    owner = next(node for node, addrs in announced(svc).items() if ip in addrs)
+    other = "node-a" if owner == "node-b" else "node-b"
+    assert host_get(f"http://{ip}/hostname") in {"web-a", "web-b"}  # the host learns owner's MAC
+
+    def host_mac() -> str:
+        return next((n.get("lladdr", "") for n in svc.ip_json("neigh", "show", ip)), "")
+
+    def mac_of(node: str) -> str:
+        return svc.ip_json("link", "show", "eth0", netns=svc.node_netns(node))[0]["address"]
+
+    assert host_mac() == mac_of(owner)
+    with locked(svc.name):
+        lab = open_lab(svc.name)
+        try:
+            everything = [(se.obj, se.service, {"node-a": True, "node-b": True}) for se in service_endpoints(lab)]
+            problems: list[str] = []
+            owners = metallb.announce(lab, everything, [other], problems)
+            assert owners[ip] == other and not problems
+            assert ip in announced(svc)[other] and ip not in announced(svc)[owner]
+            wait_until(lambda: host_mac() == mac_of(other), timeout=3, what="the host's ARP entry to follow")
+            assert host_get(f"http://{ip}/hostname") in {"web-a", "web-b"}
+            assert metallb.announce(lab, everything, ["node-a", "node-b"], problems)[ip] == owner  # it comes back
+        finally:
+            lab.close()
+    svc.nl("delete", "svc", "takeover")

@@ -81,6 +81,7 @@ def test_gratuitous_arp_frame_is_a_broadcast_reply_for_the_address():
     assert data[:6] == b"\xff" * 6 and data[12:14] == b"\x08\x06"
     assert data[20:22] == b"\x00\x02"  # op: reply
     assert data[28:32] == data[38:42] == IPv4Address("172.31.255.200").packed
+    assert data[22:28] == data[32:38] == bytes.fromhex("02000000000b")  # what makes Linux accept it
     assert len(data) == 42
 
 
