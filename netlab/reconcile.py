@@ -3,7 +3,8 @@
 Level-triggered, like Kubernetes' controllers: every run looks at everything, so a second run
 changes nothing and a run after a crash finishes what the crashed one started. The steps, in
 order, each small: wire the cluster, schedule, make/remove pod sandboxes and start containers,
-compute endpoints, sync kube-proxy rules per node, publish DNS data.
+allocate load-balancer IPs, compute endpoints, sync kube-proxy rules per node (and flush stale
+UDP conntrack flows), announce load-balancer and external IPs, publish DNS data.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from netlab import naming
+from netlab import metallb, naming
 from netlab.api.models import Pod, Service
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.control import ipam
@@ -29,7 +30,7 @@ from netlab.dns.records import (
     write_records,
 )
 from netlab.errors import NetlabError
-from netlab.kernel import iptables, ns, procs
+from netlab.kernel import conntrack, iptables, ns, procs
 from netlab.kernel.netlink import Netlink
 from netlab import controllers
 from netlab.lab import Lab
@@ -37,6 +38,8 @@ from netlab.node import containers, network, podfiles, probes, sandbox
 from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
 from netlab.policy.render import render_policy
 from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
+from netlab.proxy.conntrack import stale_flow_filters, udp_state
+from netlab.proxy.types import DEFAULT_STICKY_SECONDS
 from netlab.store import StoredObject
 
 # kubelet's container restart back-off: 10 s doubling up to 5 minutes.
@@ -122,9 +125,14 @@ def readiness(lab: Lab) -> dict[tuple[str, str], bool]:
 
 
 def _publish(lab: Lab, down: frozenset[str], out: Outcome) -> None:
+    metallb.allocate(lab)
     views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
     endpoints = service_endpoints(lab, views)
     _proxy(lab, endpoints, policy_inputs(lab, views), down, out)
+    # MetalLB's speaker: one healthy node answers ARP for each LoadBalancer/external IP.
+    announced = [(se.obj, se.service, _ready_by_node(se)) for se in endpoints]
+    healthy = [n for n in metallb.healthy_nodes(lab) if n not in down]
+    metallb.announce(lab, announced, healthy, out.problems)
     _dns(lab, endpoints, views)
 
 
@@ -373,11 +381,18 @@ def service_endpoints(lab: Lab, views: list[PodView]) -> list[ServiceEndpoints]:
     return result
 
 
+def _ready_by_node(se: ServiceEndpoints) -> dict[str, bool]:
+    return {b.node: True for pe in se.ports for b in pe.backends if b.ready}
+
+
 def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
     ports = []
     for se in endpoints:
         if se.cluster_ip is None:
             continue
+        spec = se.service.spec
+        node_ports = se.obj.status.get("nodePorts") or {}
+        affinity = spec.sessionAffinityConfig.clientIP if spec.sessionAffinityConfig else None
         for pe in se.ports:
             ports.append(
                 ServicePort(
@@ -390,6 +405,14 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePort]:
                     endpoints=tuple(
                         Endpoint(ip=b.ip, port=b.port, node=b.node, ready=b.ready, pod=b.pod) for b in pe.backends
                     ),
+                    node_port=node_ports.get(pe.name, 0) if spec.type in ("NodePort", "LoadBalancer") else 0,
+                    external_ips=tuple(spec.externalIPs),
+                    load_balancer_ips=tuple(metallb.ingress_ips(se.obj.status)) if spec.type == "LoadBalancer" else (),
+                    load_balancer_source_ranges=tuple(spec.loadBalancerSourceRanges),
+                    external_traffic_policy=spec.externalTrafficPolicy or "Cluster",
+                    internal_traffic_policy=spec.internalTrafficPolicy or "Cluster",
+                    session_affinity=spec.sessionAffinity or "None",
+                    sticky_max_age_seconds=(affinity and affinity.timeoutSeconds) or DEFAULT_STICKY_SECONDS,
                 )
             )
     return ports
@@ -404,18 +427,21 @@ def policy_inputs(lab: Lab, views: list[PodView]) -> PolicyInputs:
     )
 
 
+def proxy_config(lab: Lab, node) -> ProxyConfig:
+    return ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr), node_name=node.name, node_ip=str(node.underlay_ip))
+
+
 def _proxy(
     lab: Lab, endpoints: list[ServiceEndpoints], policy: PolicyInputs, down: frozenset[str], out: Outcome
 ) -> None:
     ports = proxy_ports(endpoints)
-    config = ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr))
     for node in lab.topo.nodes:
         if node.name in down:
             continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
         # kube-proxy's rules and the NetworkPolicy agent's chains go in one atomic restore.
         node_policy = render_policy(policy, node.name)
-        payload = render_rules(ports, config, node_policy)
+        payload = render_rules(ports, proxy_config(lab, node), node_policy)
         # Skip the restore when this exact payload is already loaded in this exact namespace.
         stamp = {"inode": ns.ns_inode(path), "sha": hashlib.sha256(payload.encode()).hexdigest()}
         key = f"rules:{node.name}"
@@ -434,6 +460,38 @@ def _proxy(
             f"iptables-restore: {len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains"
             f" in {(time.monotonic() - started) * 1000:.0f} ms",
         )
+    _flush_stale_udp(lab, ports, down, out)
+
+
+UDP_STATE_KEY = "conntrack:udp"
+
+
+def _flush_stale_udp(lab: Lab, ports: list[ServicePort], down: frozenset[str], out: Outcome) -> None:
+    """After the rules changed, drop UDP flows still DNATed to gone endpoints (kube-proxy's
+    CleanStaleEntries), in every node, where the flows live."""
+    after = udp_state(ports)
+    before = lab.store.get_meta(UDP_STATE_KEY) or {}
+    if after == before:
+        return
+    filters = stale_flow_filters(before, after)
+    if filters and not conntrack.available():
+        # Not fatal: the rules are right, only old UDP flows linger until they time out.
+        lab.store.add_event(
+            "Node", "", "", "ConntrackMissing",
+            "conntrack not found: stale UDP flows were not flushed (apt-get install conntrack)", "Warning",
+        )  # fmt: skip
+        filters = []
+    for node in lab.topo.nodes:
+        if node.name in down:
+            continue  # a failed node's flows died with it
+        path = ns.netns_path(naming.node_netns(lab.name, node.name))
+        try:
+            for args in filters:
+                conntrack.delete(path, args)
+        except NetlabError as exc:
+            out.problems.append(f"node/{node.name}: {exc.message}: {exc.detail}")
+            return
+    lab.store.set_meta(UDP_STATE_KEY, after)
 
 
 def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView]) -> Records:

@@ -9,10 +9,9 @@ import time
 from typing import Any
 
 from netlab.api.labels import Selector
-from netlab.api.models import Service
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.lab import Lab
-from netlab import __version__, naming
+from netlab import __version__, metallb, naming
 from netlab.control.scheduler import node_labels
 from netlab.kernel import ns
 from netlab.api.workloads import Deployment
@@ -52,12 +51,34 @@ def service_endpoints(lab: Lab) -> list[ServiceEndpoints]:
     return _service_endpoints(lab, views)
 
 
-def _ports_text(svc: Service) -> str:
+def _node_ports(se: ServiceEndpoints) -> dict[str, int]:
+    """Port name -> NodePort, as allocated (status) for the types that have them."""
+    if se.service.spec.type not in ("NodePort", "LoadBalancer"):
+        return {}
+    return se.obj.status.get("nodePorts") or {}
+
+
+def _ports_text(se: ServiceEndpoints) -> str:
+    """kubectl's PORT(S): `80/TCP`, or `80:30080/TCP` with a NodePort."""
+    svc, node_ports = se.service, _node_ports(se)
     if not svc.spec.ports:
         return "<none>"
     return ",".join(
-        f"{p.port}:{p.nodePort}/{p.protocol}" if p.nodePort else f"{p.port}/{p.protocol}" for p in svc.spec.ports
+        f"{p.port}:{node_ports[p.name or '']}/{p.protocol}" if node_ports.get(p.name or "") else f"{p.port}/{p.protocol}"
+        for p in svc.spec.ports
     )
+
+
+def external_ip_text(se: ServiceEndpoints) -> str:
+    """kubectl's EXTERNAL-IP (getServiceExternalIP)."""
+    spec = se.service.spec
+    if spec.type == "ExternalName":
+        return spec.externalName or "<none>"
+    addresses = list(metallb.ingress_ips(se.obj.status)) if spec.type == "LoadBalancer" else []
+    addresses += spec.externalIPs
+    if addresses:
+        return ",".join(addresses)
+    return "<pending>" if spec.type == "LoadBalancer" else "<none>"
 
 
 def service_object(se: ServiceEndpoints) -> dict[str, Any]:
@@ -67,11 +88,24 @@ def service_object(se: ServiceEndpoints) -> dict[str, Any]:
     if se.cluster_ip:
         spec["clusterIP"] = se.cluster_ip
         spec["clusterIPs"] = [se.cluster_ip]
+    node_ports = _node_ports(se)
     spec["ports"] = [
-        {**p, "protocol": p.get("protocol", "TCP"), "targetPort": p.get("targetPort", p["port"])} for p in spec.get("ports", [])
+        {
+            **p,
+            "protocol": p.get("protocol", "TCP"),
+            "targetPort": p.get("targetPort", p["port"]),
+            **({"nodePort": node_ports[p.get("name", "")]} if p.get("name", "") in node_ports else {}),
+        }
+        for p in spec.get("ports", [])
     ]
     spec.setdefault("sessionAffinity", "None")
-    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(o), "spec": spec, "status": {"loadBalancer": {}}}
+    if svc.spec.type in ("NodePort", "LoadBalancer") or svc.spec.externalIPs:
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    if se.cluster_ip:
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    ingress = [{"ip": ip} for ip in metallb.ingress_ips(o.status)] if svc.spec.type == "LoadBalancer" else []
+    status = {"loadBalancer": {"ingress": ingress} if ingress else {}}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(o), "spec": spec, "status": status}
 
 
 def services(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
@@ -83,8 +117,9 @@ def services(lab: Lab, namespace: str | None, selector: Selector | None, wide: b
         if se.obj.key not in keep:
             continue
         svc = se.service
-        external = svc.spec.externalName if svc.spec.type == "ExternalName" else "<none>"
-        row = [se.obj.name, svc.spec.type, se.cluster_ip or "None", external, _ports_text(svc), age(se.obj.created, now)]
+        # kubectl prints the spec's clusterIP: "None" when headless, nothing for ExternalName.
+        cluster_ip = se.cluster_ip or ("<none>" if svc.spec.type == "ExternalName" else "None")
+        row = [se.obj.name, svc.spec.type, cluster_ip, external_ip_text(se), _ports_text(se), age(se.obj.created, now)]
         if wide:
             row.append(",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items()) or "<none>")
         rows.append(([se.obj.namespace] if namespace is None else []) + row)

@@ -49,6 +49,9 @@ DEFAULT_NODE_COUNT = 2
 HOST_UNDERLAY_OFFSET = 1
 NODE_UNDERLAY_OFFSET = 11
 CLUSTER_DNS_OFFSET = 10  # kubeadm's convention: the 10th address of the service range
+# The default load-balancer pool, MetalLB-style, at the top of the underlay LAN: .200-.250 of a
+# /24, clear of the host (.1) and the nodes (.11 up).
+LB_POOL_OFFSETS = (200, 250)
 
 
 def _network(value: Any) -> Any:
@@ -77,6 +80,33 @@ def _address(value: Any) -> Any:
     except ValueError:
         detail = "must be an IPv4 address such as 10.96.0.10"
         raise field_error(invalid_value(value, detail)) from None
+
+
+def parse_address_range(value: str) -> tuple[IPv4Address, IPv4Address]:
+    """`first-last` or a CIDR (MetalLB's IPAddressPool syntax) as (first, last); ValueError if bad."""
+    if "/" in value:
+        network = IPv4Network(value, strict=True)
+        return network.network_address, network.broadcast_address
+    first, dash, last = value.partition("-")
+    if not dash:
+        raise ValueError("not a range")
+    start, end = IPv4Address(first.strip()), IPv4Address(last.strip())
+    if start > end:
+        raise ValueError("the first address is after the last")
+    return start, end
+
+
+def _address_range(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise field_error(invalid_value(value, "must be a string such as 172.31.255.200-172.31.255.250"))
+    try:
+        parse_address_range(value)
+    except ValueError:
+        detail = "must be an address range such as 172.31.255.200-172.31.255.250, or a CIDR"
+        raise field_error(invalid_value(value, detail)) from None
+    return value
 
 
 def _routing(value: Any) -> Any:
@@ -129,6 +159,10 @@ class ClusterConfig(BaseModel):
     routing: Annotated[Literal["host-gw"], BeforeValidator(_routing)] = "host-gw"
     # kube-apiserver's --service-node-port-range
     serviceNodePortRange: StrictStr = "30000-32767"
+    # The addresses LoadBalancer Services get (MetalLB's IPAddressPool, L2 mode): inside the
+    # underlay, so the host reaches them through its one veth. Defaults to .200-.250 of the
+    # underlay; None (only for underlays too small for that default) leaves them <pending>.
+    loadBalancerPool: Annotated[StrictStr | None, BeforeValidator(_address_range)] = None
 
     # --- defaulting and single-field checks -----------------------------------------------------
 
@@ -142,6 +176,20 @@ class ClusterConfig(BaseModel):
             except PydanticCustomError:  # the serviceCIDR field reports its own error
                 dns = IPv4Address("10.96.0.10")
             return {**data, "clusterDNS": dns}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_lb_pool(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("loadBalancerPool") is None:
+            try:
+                underlay = _network(data.get("underlayCIDR", "172.31.255.0/24"))
+            except PydanticCustomError:  # the underlayCIDR field reports its own error
+                return data
+            first, last = LB_POOL_OFFSETS
+            if underlay.num_addresses > last + 1:
+                pool = f"{underlay.network_address + first}-{underlay.network_address + last}"
+                return {**data, "loadBalancerPool": pool}
         return data
 
     @field_validator("name")
@@ -247,6 +295,7 @@ class ClusterConfig(BaseModel):
                     f"must be a host address inside spec.serviceCIDR {self.serviceCIDR}",
                 ),
             )
+        self._check_lb_pool(problems)
         last_usable = self.underlayCIDR.num_addresses - 2
         room = max(0, last_usable - NODE_UNDERLAY_OFFSET + 1)
         if count > room:
@@ -256,6 +305,37 @@ class ClusterConfig(BaseModel):
                     str(self.underlayCIDR),
                     f"has room for {room} nodes (node addresses start at .{NODE_UNDERLAY_OFFSET}), "
                     f"but the cluster has {count} nodes",
+                ),
+            )
+
+    def _check_lb_pool(self, problems: ProblemList) -> None:
+        pool = self.load_balancer_range
+        if pool is None:
+            return
+        first, last = pool
+        underlay = self.underlayCIDR
+        usable = (underlay.network_address + 1, underlay.broadcast_address - 1)
+        if not (usable[0] <= first and last <= usable[1]):
+            problems.add(
+                ("loadBalancerPool",),
+                invalid_value(
+                    self.loadBalancerPool,
+                    f"must lie inside spec.underlayCIDR {underlay} (host addresses {usable[0]}-{usable[1]}), "
+                    "so the host reaches it through its veth into the lab",
+                ),
+            )
+            return
+        infrastructure = [self.host_underlay_ip]
+        infrastructure += [
+            underlay.network_address + NODE_UNDERLAY_OFFSET + i for i in range(len(self.nodes))
+        ]
+        clashes = [str(ip) for ip in infrastructure if first <= ip <= last]
+        if clashes:
+            problems.add(
+                ("loadBalancerPool",),
+                invalid_value(
+                    self.loadBalancerPool,
+                    f"includes the host's or a node's underlay address ({', '.join(clashes)})",
                 ),
             )
 
@@ -296,6 +376,13 @@ class ClusterConfig(BaseModel):
     def node_port_range(self) -> range:
         first, _, last = self.serviceNodePortRange.partition("-")
         return range(int(first), int(last) + 1)
+
+    @property
+    def load_balancer_range(self) -> tuple[IPv4Address, IPv4Address] | None:
+        """(first, last) address of the load-balancer pool, or None without a pool."""
+        if self.loadBalancerPool is None:
+            return None
+        return parse_address_range(self.loadBalancerPool)
 
     def to_document(self) -> dict[str, Any]:
         """The config as a `kind: Cluster` document (what load_cluster_config reads)."""

@@ -102,11 +102,24 @@ def _ipv4_errors(value: str) -> list[str]:
     return []
 
 
+def _ipv4_cidr_errors(value: str) -> list[str]:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return ["must be an IPv4 CIDR such as 203.0.113.0/24"]
+    if network.version != 4:
+        return ["IPv6 is not supported by netlab; use an IPv4 CIDR"]
+    if str(network) != value:
+        return [f"must be a network address with its prefix length; did you mean {network}?"]
+    return []
+
+
 DNS1123Label = Annotated[StrictStr, _syntax(names.dns1123_label_errors)]
 DNS1123Subdomain = Annotated[StrictStr, _syntax(names.dns1123_subdomain_errors)]
 IanaSvcName = Annotated[StrictStr, _syntax(names.iana_svc_name_errors)]
 EnvVarName = Annotated[StrictStr, _syntax(names.env_var_name_errors)]
 IPv4String = Annotated[StrictStr, _syntax(_ipv4_errors)]
+IPv4CIDR = Annotated[StrictStr, _syntax(_ipv4_cidr_errors)]
 PortNumber = Annotated[StrictInt, AfterValidator(_port_range)]
 Labels = Annotated[dict[StrictStr, StrictStr], AfterValidator(_labels)]
 Annotations = Annotated[dict[StrictStr, StrictStr], AfterValidator(_annotation_keys)]
@@ -415,6 +428,7 @@ class ServiceSpec(ApiModel):
     externalTrafficPolicy: Literal["Cluster", "Local"] | None = None
     internalTrafficPolicy: Literal["Cluster", "Local"] | None = None
     loadBalancerIP: IPv4String | None = None
+    loadBalancerSourceRanges: list[IPv4CIDR] = []
     externalIPs: list[IPv4String] = []
     publishNotReadyAddresses: StrictBool = False
 
@@ -448,6 +462,7 @@ class ServiceSpec(ApiModel):
             problems.add(("ports",), required_value())
         seen_names: set[str] = set()
         seen_ports: set[tuple[int, str]] = set()
+        seen_node_ports: set[tuple[int, str]] = set()
         for i, port in enumerate(self.ports):
             # With several ports each needs a name: it is how Endpoints and SRV records tell
             # them apart.
@@ -462,6 +477,10 @@ class ServiceSpec(ApiModel):
                     ("ports", i), duplicate_value({"port": port.port, "protocol": port.protocol})
                 )
             seen_ports.add((port.port, port.protocol))
+            if port.nodePort is not None and (port.nodePort, port.protocol) in seen_node_ports:
+                problems.add(("ports", i, "nodePort"), duplicate_value(port.nodePort))
+            if port.nodePort is not None:
+                seen_node_ports.add((port.nodePort, port.protocol))
             if port.nodePort is not None and self.type in ("ClusterIP", "ExternalName"):
                 problems.add(
                     ("ports", i, "nodePort"),
@@ -482,10 +501,19 @@ class ServiceSpec(ApiModel):
                 ("clusterIP",),
                 invalid_value(HEADLESS, f"may not be set to 'None' for {self.type} services"),
             )
-        if self.externalTrafficPolicy is not None and self.type not in ("NodePort", "LoadBalancer"):
+        # Upstream ExternallyAccessible: a NodePort, a load balancer or external IPs.
+        reachable_from_outside = self.type in ("NodePort", "LoadBalancer") or (
+            self.type == "ClusterIP" and bool(self.externalIPs)
+        )
+        if self.externalTrafficPolicy is not None and not reachable_from_outside:
             problems.add(
                 ("externalTrafficPolicy",),
-                forbidden("may only be set when `type` is 'NodePort' or 'LoadBalancer'"),
+                forbidden("may only be set for externally-accessible services (NodePort, LoadBalancer or externalIPs)"),
+            )
+        if self.loadBalancerSourceRanges and self.type != "LoadBalancer":
+            problems.add(
+                ("loadBalancerSourceRanges",),
+                forbidden("may only be used when `type` is 'LoadBalancer'"),
             )
 
 

@@ -16,8 +16,10 @@ from netlab.errors import NotFound
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.lab import open_lab
-from netlab.proxy import service_chains
-from netlab.reconcile import pod_model, proxy_ports
+from netlab import metallb
+from netlab.proxy import port_rules
+from netlab.proxy.types import DEFAULT_STICKY_SECONDS
+from netlab.reconcile import pod_model, proxy_config, proxy_ports
 from netlab.status import age, pod_state
 from netlab import views
 
@@ -123,8 +125,12 @@ def _watch(lab, view, scope, sel, wide: bool, name: str | None) -> None:
         return
 
 
-def _field(label: str, value: object) -> str:
-    return f"{label + ':':<18}{value}"
+def _field(label: str, value: object, width: int = 18) -> str:
+    return f"{label + ':':<{width}}{value}"
+
+
+def _svc_field(label: str, value: object) -> str:
+    return _field(label, value, 26)  # kubectl's column for "External Traffic Policy:"
 
 
 def _describe_pod(lab, obj) -> list[str]:
@@ -181,25 +187,70 @@ def _describe_pod(lab, obj) -> list[str]:
 def _describe_service(lab, obj) -> list[str]:
     se = next(s for s in views.service_endpoints(lab) if s.obj.key == obj.key)
     svc = se.service
+    spec = svc.spec
+    owners = lab.store.get_meta(metallb.ANNOUNCEMENTS_KEY) or {}
+
+    def announced(ip: str) -> str:
+        owner = owners.get(ip)
+        return f"{ip} (announced by {owner}: ARP on its {naming.NODE_UPLINK})" if owner else f"{ip} (not announced)"
+
     lines = [
-        _field("Name", obj.name),
-        _field("Namespace", obj.namespace),
-        _field("Labels", ",".join(f"{k}={v}" for k, v in (svc.metadata.labels or {}).items()) or "<none>"),
-        _field("Selector", ",".join(f"{k}={v}" for k, v in (svc.spec.selector or {}).items()) or "<none>"),
-        _field("Type", svc.spec.type),
-        _field("IP", se.cluster_ip or "None"),
+        _svc_field("Name", obj.name),
+        _svc_field("Namespace", obj.namespace),
+        _svc_field("Labels", ",".join(f"{k}={v}" for k, v in (svc.metadata.labels or {}).items()) or "<none>"),
+        _svc_field("Selector", ",".join(f"{k}={v}" for k, v in (spec.selector or {}).items()) or "<none>"),
+        _svc_field("Type", spec.type),
+        _svc_field("IP", se.cluster_ip or "None"),
     ]
-    chains = {(p.port_name, p.protocol): p for p in proxy_ports([se])}
-    for p, pe in zip(svc.spec.ports, se.ports):
-        lines.append(_field("Port", f"{p.name or '<unset>'}  {p.port}/{p.protocol}"))
-        lines.append(_field("TargetPort", f"{p.targetPort if p.targetPort is not None else p.port}/{p.protocol}"))
-        ready = [f"{b.ip}:{b.port}" for b in pe.backends if b.ready]
-        lines.append(_field("Endpoints", ",".join(ready) or "<none>"))
-        sp = chains.get((pe.name, pe.protocol))
+    if spec.type == "ExternalName":
+        lines.append(_svc_field("External Name", spec.externalName))
+    if spec.type == "LoadBalancer":
+        ingress = metallb.ingress_ips(obj.status)
+        lines.append(_svc_field("LoadBalancer Ingress", ", ".join(announced(ip) for ip in ingress) or "<pending>"))
+        if spec.loadBalancerSourceRanges:
+            lines.append(_svc_field("LB Source Ranges", ", ".join(spec.loadBalancerSourceRanges)))
+    if spec.externalIPs:
+        lines.append(_svc_field("External IPs", ", ".join(announced(ip) for ip in spec.externalIPs)))
+    ports = {(p.port_name, p.protocol): p for p in proxy_ports([se])}
+    node_ports = obj.status.get("nodePorts") or {}
+    for p, pe in zip(spec.ports, se.ports):
+        lines.append(_svc_field("Port", f"{p.name or '<unset>'}  {p.port}/{p.protocol}"))
+        lines.append(_svc_field("TargetPort", f"{p.targetPort if p.targetPort is not None else p.port}/{p.protocol}"))
+        if spec.type in ("NodePort", "LoadBalancer") and (p.name or "") in node_ports:
+            lines.append(_svc_field("NodePort", f"{p.name or '<unset>'}  {node_ports[p.name or '']}/{p.protocol}"))
+        ready = [f"{b.ip}:{b.port}" + (f" ({b.node})" if b.node else "") for b in pe.backends if b.ready]
+        lines.append(_svc_field("Endpoints", ",".join(ready) or "<none>"))
+        sp = ports.get((pe.name, pe.protocol))
         if sp is not None:
-            svc_chain, sep_chains = service_chains(sp)
-            if sep_chains:
-                lines.append(_field("Chains", f"nat KUBE-SERVICES -> {svc_chain} -> {', '.join(sep_chains)}"))
-            else:
-                lines.append(_field("Chains", "filter KUBE-SERVICES: REJECT (no endpoints)"))
+            lines += _chain_lines(lab, sp)
+    lines.append(_svc_field("Session Affinity", spec.sessionAffinity or "None"))
+    if spec.sessionAffinity == "ClientIP":
+        client_ip = spec.sessionAffinityConfig.clientIP if spec.sessionAffinityConfig else None
+        timeout = (client_ip and client_ip.timeoutSeconds) or DEFAULT_STICKY_SECONDS
+        lines.append(_svc_field("Affinity Timeout", f"{timeout}s"))
+    if spec.type in ("NodePort", "LoadBalancer") or spec.externalIPs:
+        lines.append(_svc_field("External Traffic Policy", spec.externalTrafficPolicy or "Cluster"))
+    if se.cluster_ip:
+        lines.append(_svc_field("Internal Traffic Policy", spec.internalTrafficPolicy or "Cluster"))
     return lines
+
+
+def _chain_lines(lab, port) -> list[str]:
+    """The chains kube-proxy programs for one service port, per node when they differ
+    (a Local traffic policy only uses the node's own endpoints)."""
+    per_node = {}
+    for node in lab.topo.nodes:
+        rules = port_rules(port, proxy_config(lab, node))
+        if rules.nat_chains:
+            text = "nat " + ", ".join(rules.nat_chains)
+        else:
+            text = "filter " + "; ".join(sorted({_filter_summary(r) for r in rules.filter_rules}))
+        per_node[node.name] = text
+    if len(set(per_node.values())) == 1:
+        return [_svc_field("Chains", next(iter(per_node.values())))]
+    return [_svc_field(f"Chains ({node})", text) for node, text in per_node.items()]
+
+
+def _filter_summary(rule: str) -> str:
+    chain, target = rule.split()[1], rule.rsplit(" -j ", 1)[-1]
+    return f"{chain} -j {target}"

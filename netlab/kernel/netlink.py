@@ -166,6 +166,20 @@ class Netlink:
             if exc.code != errno.EEXIST:
                 raise _fail(f"add address {address} to {name}", exc) from None
 
+    def delete_address(self, name: str, address: IPv4Interface) -> None:
+        """Remove an address; one that is already gone (or a missing link) is success."""
+        idx = self.index(name)
+        if idx is None:
+            return
+        try:
+            self._ipr.addr("del", index=idx, address=str(address.ip), prefixlen=address.network.prefixlen)
+        except NetlinkError as exc:
+            if exc.code not in (errno.EADDRNOTAVAIL, errno.ENOENT, errno.ENODEV):
+                raise _fail(f"delete address {address} from {name}", exc) from None
+
+    def mac(self, name: str) -> str:
+        return self._ipr.get_links(self._require(name))[0].get_attr("IFLA_ADDRESS")
+
     def addresses(self, name: str) -> list[IPv4Interface]:
         idx = self.index(name)
         if idx is None:

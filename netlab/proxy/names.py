@@ -20,10 +20,14 @@ KUBE_MARK_MASQ = "KUBE-MARK-MASQ"
 KUBE_FORWARD = "KUBE-FORWARD"
 KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL"
 
-# Per-service-port chains. Only SVC and SEP are rendered today; upstream also has
-# KUBE-SVL- (Local policy), KUBE-EXT- (external destinations) and KUBE-FW- (LB source ranges),
-# all built from the same hash.
+# Per-service-port chains, all built from the same hash (upstream portProtoHash): KUBE-SVC-
+# (endpoints for "Cluster" traffic policy), KUBE-SVL- (node-local endpoints for "Local"
+# policy), KUBE-EXT- (NodePort, LoadBalancer and external IP traffic), KUBE-FW-
+# (loadBalancerSourceRanges), KUBE-SEP- (one endpoint; also hashes the endpoint).
 SERVICE_CHAIN_PREFIX = "KUBE-SVC-"
+LOCAL_CHAIN_PREFIX = "KUBE-SVL-"
+EXTERNAL_CHAIN_PREFIX = "KUBE-EXT-"
+FIREWALL_CHAIN_PREFIX = "KUBE-FW-"
 ENDPOINT_CHAIN_PREFIX = "KUBE-SEP-"
 
 
@@ -41,6 +45,21 @@ def endpoint_string(ip: str, port: int) -> str:
 def service_chain(port_name: str, protocol: str) -> str:
     """KUBE-SVC-… for a service port; `port_name` is service_port_name(), protocol e.g. "TCP"."""
     return SERVICE_CHAIN_PREFIX + _hash16(port_name + protocol.lower())
+
+
+def local_chain(port_name: str, protocol: str) -> str:
+    """KUBE-SVL-… (upstream servicePortPolicyLocalChainName)."""
+    return LOCAL_CHAIN_PREFIX + _hash16(port_name + protocol.lower())
+
+
+def external_chain(port_name: str, protocol: str) -> str:
+    """KUBE-EXT-… (upstream serviceExternalChainName)."""
+    return EXTERNAL_CHAIN_PREFIX + _hash16(port_name + protocol.lower())
+
+
+def firewall_chain(port_name: str, protocol: str) -> str:
+    """KUBE-FW-… (upstream serviceFirewallChainName)."""
+    return FIREWALL_CHAIN_PREFIX + _hash16(port_name + protocol.lower())
 
 
 def endpoint_chain(port_name: str, protocol: str, endpoint: str) -> str:

@@ -1,7 +1,7 @@
-"""kube-proxy's iptables mode for ClusterIP Services, rendered as one iptables-restore payload (pure).
+"""kube-proxy's iptables mode, rendered as one iptables-restore payload per node (pure).
 
 The layout follows upstream's `syncProxyRules` (pkg/proxy/iptables/proxier.go): same chain names,
-rule order, match order and comments, written the way kube-proxy writes its restore input (for
+rule order, match order and comments (the per-service-port part is in `service_rules.py`), written the way kube-proxy writes its restore input (for
 example `-d 10.96.0.10` without `/32`); after loading, `iptables-save` prints the same canonical
 lines as on a real node.
 
@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterable
 
 from netlab.errors import InvalidInput
-from netlab.proxy import names
 from netlab.proxy.names import (
     KUBE_EXTERNAL_SERVICES,
     KUBE_FORWARD,
@@ -28,7 +27,13 @@ from netlab.proxy.names import (
     KUBE_PROXY_FIREWALL,
     KUBE_SERVICES,
 )
-from netlab.proxy.types import Endpoint, FilterRules, ProxyConfig, ServicePort
+from netlab.proxy.service_rules import PortRules, port_rules, service_chains
+from netlab.proxy.syntax import chain_lines as _chain_lines
+from netlab.proxy.syntax import comment as _comment
+from netlab.proxy.syntax import rule as _rule
+from netlab.proxy.types import FilterRules, ProxyConfig, ServicePort
+
+__all__ = ["render_rules", "service_chains"]
 
 # Upstream largeClusterEndpointsThreshold: above this many endpoints kube-proxy drops the
 # per-endpoint comments to keep the payload small ("large cluster mode").
@@ -67,17 +72,9 @@ def render_rules(ports: Iterable[ServicePort], config: ProxyConfig, extra: Filte
     """
     proxied = _proxied_ports(ports)
     large_cluster = sum(len(p.endpoints) for p in proxied) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
-    lines = [*_filter_table(proxied, config, extra), *_nat_table(proxied, config, not large_cluster)]
+    plans = [port_rules(p, config, not large_cluster) for p in proxied]
+    lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config)]
     return "\n".join(lines) + "\n"
-
-
-def service_chains(port: ServicePort) -> tuple[str, tuple[str, ...]]:
-    """(KUBE-SVC chain, its KUBE-SEP chains in rule order) for `describe svc`.
-
-    The chains exist in the nat table only while the port has ready endpoints; without any,
-    the port is a REJECT rule in the filter table instead.
-    """
-    return _svc_chain(port), tuple(_sep_chain(port, ep) for ep in port.ready_endpoints)
 
 
 def _proxied_ports(ports: Iterable[ServicePort]) -> list[ServicePort]:
@@ -98,7 +95,7 @@ def _proxied_ports(ports: Iterable[ServicePort]) -> list[ServicePort]:
 # --- filter table -------------------------------------------------------------------------------
 
 
-def _filter_table(ports: list[ServicePort], config: ProxyConfig, extra: FilterRules) -> list[str]:
+def _filter_table(plans: list[PortRules], config: ProxyConfig, extra: FilterRules) -> list[str]:
     return [
         "*filter",
         *_builtin_chain_lines(_FILTER_BUILTINS),
@@ -106,19 +103,11 @@ def _filter_table(ports: list[ServicePort], config: ProxyConfig, extra: FilterRu
         *_chain_lines(extra.chains),
         *extra.forward_jumps,  # first in FORWARD: policy judges before KUBE-FORWARD accepts
         *_jump_rules(_FILTER_JUMPS),
-        *(_reject_rule(p) for p in ports if not p.ready_endpoints),
+        *(rule for plan in plans for rule in plan.filter_rules),
         *_forward_rules(config),
         *extra.rules,
         "COMMIT",
     ]
-
-
-def _reject_rule(port: ServicePort) -> str:
-    # A Service with no endpoints is rejected in the filter table (ICMP port unreachable), so
-    # clients see "connection refused" at once instead of a timeout; no nat chains exist for it.
-    return _rule(
-        KUBE_SERVICES, *_comment(f"{port.name} has no endpoints"), *_cluster_ip_match(port), "-j", "REJECT"
-    )
 
 
 def _forward_rules(config: ProxyConfig) -> list[str]:
@@ -141,15 +130,12 @@ def _forward_rules(config: ProxyConfig) -> list[str]:
 # --- nat table ----------------------------------------------------------------------------------
 
 
-def _nat_table(ports: list[ServicePort], config: ProxyConfig, endpoint_comments: bool) -> list[str]:
+def _nat_table(plans: list[PortRules], config: ProxyConfig) -> list[str]:
     chains = list(_NAT_CHAINS)
     rules = [*_jump_rules(_NAT_JUMPS), *_masquerade_rules(config)]
-    for port in ports:
-        if not port.ready_endpoints:
-            continue  # rejected in the filter table instead
-        svc_chain, sep_chains = service_chains(port)
-        chains += [svc_chain, *sep_chains]
-        rules += _service_rules(port, config, endpoint_comments)
+    for plan in plans:
+        chains += plan.nat_chains
+        rules += plan.nat_rules
     # Upstream: "this must be the last rule in this chain" — anything addressed to the node
     # itself that no Service matched is tried against the NodePorts.
     rules.append(
@@ -179,69 +165,7 @@ def _masquerade_rules(config: ProxyConfig) -> list[str]:
     ]  # fmt: skip
 
 
-def _service_rules(port: ServicePort, config: ProxyConfig, endpoint_comments: bool) -> list[str]:
-    svc_chain = _svc_chain(port)
-    cluster_ip = [*_comment(f"{port.name} cluster IP"), *_cluster_ip_match(port)]
-    return [
-        _rule(KUBE_SERVICES, *cluster_ip, "-j", svc_chain),
-        # Traffic to the cluster IP from outside the pod network (the node itself, or a host
-        # routing the service range to this node) is SNATed so replies come back through here
-        # (upstream's LocalTrafficDetector by --cluster-cidr, IfNotLocal).
-        _rule(svc_chain, *cluster_ip, "!", "-s", config.cluster_cidr, "-j", KUBE_MARK_MASQ),
-        *_load_balancing_rules(port, svc_chain, endpoint_comments),
-        *(rule for ep in port.ready_endpoints for rule in _endpoint_rules(port, ep, endpoint_comments)),
-    ]
-
-
-def _load_balancing_rules(port: ServicePort, svc_chain: str, with_comments: bool) -> list[str]:
-    # Upstream writeServiceToEndpointRules: rule i matches with probability 1/(n-i) among the
-    # packets that fell through, so each of the n endpoints is picked with probability 1/n;
-    # the last rule matches whatever is left.
-    endpoints = port.ready_endpoints
-    rules = []
-    for i, ep in enumerate(endpoints):
-        remaining = len(endpoints) - i
-        comment = _comment(f"{port.name} -> {ep.address}") if with_comments else []
-        statistic = ["-m", "statistic", "--mode", "random", "--probability", _probability(remaining)]
-        rules.append(_rule(svc_chain, *comment, *(statistic if remaining > 1 else []), "-j", _sep_chain(port, ep)))
-    return rules
-
-
-def _endpoint_rules(port: ServicePort, ep: Endpoint, with_comments: bool) -> list[str]:
-    sep_chain = _sep_chain(port, ep)
-    comment = _comment(port.name) if with_comments else []
-    protocol = port.protocol.lower()
-    return [
-        # Hairpin: a pod reaching itself through its Service must be SNATed, or it would
-        # answer its own address directly and the client's conntrack entry would not match.
-        _rule(sep_chain, *comment, "-s", ep.ip, "-j", KUBE_MARK_MASQ),
-        _rule(sep_chain, *comment, "-m", protocol, "-p", protocol, "-j", "DNAT", "--to-destination", ep.address),
-    ]
-
-
 # --- small helpers ------------------------------------------------------------------------------
-
-
-def _svc_chain(port: ServicePort) -> str:
-    return names.service_chain(port.name, port.protocol)
-
-
-def _sep_chain(port: ServicePort, ep: Endpoint) -> str:
-    return names.endpoint_chain(port.name, port.protocol, ep.address)
-
-
-def _probability(n: int) -> str:
-    return f"{1.0 / n:0.10f}"  # upstream computeProbability: "%0.10f"
-
-
-def _cluster_ip_match(port: ServicePort) -> list[str]:
-    protocol = port.protocol.lower()
-    return ["-m", protocol, "-p", protocol, "-d", port.cluster_ip, "--dport", str(port.port)]
-
-
-def _comment(text: str) -> list[str]:
-    # Upstream quotes the comments that contain spaces; iptables-restore splits on them.
-    return ["-m", "comment", "--comment", f'"{text}"' if " " in text else text]
 
 
 def _jump_rules(jumps: Iterable[tuple[str, tuple[str, ...], str, str]]) -> list[str]:
@@ -250,11 +174,3 @@ def _jump_rules(jumps: Iterable[tuple[str, tuple[str, ...], str, str]]) -> list[
 
 def _builtin_chain_lines(chains: Iterable[str]) -> list[str]:
     return [f":{chain} ACCEPT [0:0]" for chain in chains]
-
-
-def _chain_lines(chains: Iterable[str]) -> list[str]:
-    return [f":{chain} - [0:0]" for chain in chains]
-
-
-def _rule(chain: str, *args: str) -> str:
-    return " ".join(("-A", chain, *args))

@@ -15,6 +15,10 @@ from netlab.errors import InvalidInput
 from netlab.proxy import names
 
 PROTOCOLS = ("TCP", "UDP")
+TRAFFIC_POLICIES = ("Cluster", "Local")
+AFFINITIES = ("None", "ClientIP")
+# The apiserver's default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours).
+DEFAULT_STICKY_SECONDS = 10800
 
 # A Service with no cluster IP ("None" = headless) is skipped by kube-proxy
 # (proxyutil.ShouldSkipService): DNS answers with the pod IPs instead.
@@ -50,8 +54,16 @@ class ServicePort:
     cluster_ip: str  # "None" or "" for a headless Service (no rules)
     port: int
     endpoints: tuple[Endpoint, ...] = ()
-    # Room for later, as upstream's servicePortInfo has them: node_port, external_ips,
-    # internal/external traffic policy, session affinity (ClientIP + timeout).
+    # The rest of upstream's servicePortInfo: how the port is reached from outside the
+    # cluster and how traffic is spread over its endpoints.
+    node_port: int = 0  # 0 = none
+    external_ips: tuple[str, ...] = ()  # spec.externalIPs
+    load_balancer_ips: tuple[str, ...] = ()  # status.loadBalancer.ingress[].ip
+    load_balancer_source_ranges: tuple[str, ...] = ()  # spec.loadBalancerSourceRanges
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
+    session_affinity: str = "None"
+    sticky_max_age_seconds: int = DEFAULT_STICKY_SECONDS
 
     def __post_init__(self) -> None:
         where = f"service {self.namespace}/{self.service} port {self.port_name or self.port}"
@@ -61,6 +73,21 @@ class ServicePort:
         if not self.headless:
             problems += _ipv4_problems(self.cluster_ip, f"{where}: clusterIP")
         problems += _port_problems(self.port, f"{where}: port")
+        if self.node_port:
+            problems += _port_problems(self.node_port, f"{where}: nodePort")
+        for ip in (*self.external_ips, *self.load_balancer_ips):
+            problems += _ipv4_problems(ip, f"{where}: external address")
+        for cidr in self.load_balancer_source_ranges:
+            problems += _network_problems(cidr, f"{where}: loadBalancerSourceRanges")
+        for value, allowed, what in (
+            (self.external_traffic_policy, TRAFFIC_POLICIES, "externalTrafficPolicy"),
+            (self.internal_traffic_policy, TRAFFIC_POLICIES, "internalTrafficPolicy"),
+            (self.session_affinity, AFFINITIES, "sessionAffinity"),
+        ):
+            if value not in allowed:
+                problems.append(f"{where}: {what} {value!r} is not one of {', '.join(allowed)}")
+        if not 0 < self.sticky_max_age_seconds <= 86400:
+            problems.append(f"{where}: session affinity timeout {self.sticky_max_age_seconds} is not in 1..86400")
         if problems:
             raise InvalidInput(problems)
 
@@ -72,6 +99,33 @@ class ServicePort:
     @property
     def headless(self) -> bool:
         return self.cluster_ip in HEADLESS_CLUSTER_IPS
+
+    @property
+    def externally_accessible(self) -> bool:
+        """Upstream ExternallyAccessible: a NodePort, a load-balancer IP or an external IP."""
+        return bool(self.node_port or self.load_balancer_ips or self.external_ips)
+
+    @property
+    def external_policy_local(self) -> bool:
+        return self.externally_accessible and self.external_traffic_policy == "Local"
+
+    @property
+    def internal_policy_local(self) -> bool:
+        return self.internal_traffic_policy == "Local"
+
+    @property
+    def uses_cluster_endpoints(self) -> bool:
+        # Upstream UsesClusterEndpoints: any "Cluster" policy, or a Local external policy
+        # (its short-circuit rules for pod and node traffic use the Cluster chain).
+        return not self.internal_policy_local or self.externally_accessible
+
+    @property
+    def uses_local_endpoints(self) -> bool:
+        return self.internal_policy_local or self.external_policy_local
+
+    @property
+    def client_ip_affinity(self) -> bool:
+        return self.session_affinity == "ClientIP"
 
     @property
     def ready_endpoints(self) -> tuple[Endpoint, ...]:
@@ -87,6 +141,11 @@ class ServicePort:
 class ProxyConfig:
     cluster_cidr: str  # pod CIDR, e.g. 10.244.0.0/16 (kube-proxy --cluster-cidr)
     masquerade_bit: int = 14  # kube-proxy --iptables-masquerade-bit; mark 0x4000
+    # The node this kube-proxy runs on (--hostname-override, --bind-address): "Local" traffic
+    # policies pick the endpoints on this node, and loadBalancerSourceRanges that contain the
+    # node's IP also let the node reach the load-balancer IP.
+    node_name: str = ""
+    node_ip: str = ""
 
     def __post_init__(self) -> None:
         problems = []
@@ -99,6 +158,8 @@ class ProxyConfig:
         # Same range as kube-proxy's config validation (0..31).
         if not 0 <= self.masquerade_bit <= 31:
             problems.append(f"masquerade bit {self.masquerade_bit} is not in 0..31")
+        if self.node_ip:
+            problems += _ipv4_problems(self.node_ip, "node IP")
         if problems:
             raise InvalidInput(problems)
 
@@ -128,6 +189,15 @@ def _ipv4_problems(value: str, what: str) -> list[str]:
         return [f"{what} {value!r} is not IPv4 (netlab renders iptables, not ip6tables)"]
     except ValueError:
         return [f"{what} {value!r} is not an IP address"]
+
+
+def _network_problems(value: str, what: str) -> list[str]:
+    try:
+        if ipaddress.ip_network(value, strict=True).version == 4:
+            return []
+        return [f"{what} {value!r} is not IPv4"]
+    except ValueError as err:
+        return [f"{what} {value!r} is not a network: {err}"]
 
 
 def _port_problems(value: int, what: str) -> list[str]:
