@@ -19,6 +19,7 @@ from netlab.cli import events as events_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
 from netlab.cli import node as node_cmd
+from netlab.cli import trace as trace_cmd
 from netlab.cli.common import err
 from netlab.errors import NetlabError
 
@@ -54,6 +55,7 @@ node_cmd.register(app)
 controller_cmd.register(app)
 cluster_cmd.register(app)
 events_cmd.register(app)
+trace_cmd.register(app)
 
 
 def main() -> None:
