@@ -18,7 +18,7 @@ from netlab.lab import open_lab
 from netlab.proxy import service_chains
 from netlab.reconcile import pod_model, proxy_ports
 from netlab.status import age, pod_state
-from netlab import views
+from netlab import nodeview, views
 
 
 def register(app: typer.Typer) -> None:
@@ -62,21 +62,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command("describe")
     def describe(
-        resource: str = typer.Argument(..., help="pod or svc"),
+        resource: str = typer.Argument(..., help="pod, svc or node"),
         name: str = typer.Argument(...),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Show one pod or Service in detail: node, IP, veth pair, routes, containers, chains, events."""
+        """Show one pod, Service or node in detail: IPs, veth pairs, routes, containers, chains, events."""
         require_root()
         lab = open_lab(cluster)
         kind = {"pod": "Pod", "pods": "Pod", "po": "Pod", "svc": "Service", "service": "Service", "services": "Service"}.get(resource.lower())
-        if kind is None:
-            raise typer.BadParameter("describe supports pod and svc")
-        obj = lab.store.get(kind, namespace, name)
-        if obj is None:
-            raise NotFound(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"')
-        lines = _describe_pod(lab, obj) if kind == "Pod" else _describe_service(lab, obj)
+        if resource.lower() in nodeview.ALIASES:
+            kind, namespace, lines = "Node", "", nodeview.lines(nodeview.gather(lab, name))
+        elif kind is None:
+            raise typer.BadParameter("describe supports pod, svc and node")
+        else:
+            obj = lab.store.get(kind, namespace, name)
+            if obj is None:
+                raise NotFound(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"')
+            lines = _describe_pod(lab, obj) if kind == "Pod" else _describe_service(lab, obj)
         events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]
         lines.append("Events:" + ("" if events else "  <none>"))
         now = time.time()
