@@ -13,6 +13,7 @@ import typer
 
 from netlab import __version__
 from netlab.cli import apply as apply_cmd
+from netlab.cli import capture as capture_cmd
 from netlab.cli import cluster as cluster_cmd
 from netlab.cli import controller as controller_cmd
 from netlab.cli import events as events_cmd
@@ -56,6 +57,7 @@ controller_cmd.register(app)
 cluster_cmd.register(app)
 events_cmd.register(app)
 trace_cmd.register(app)
+capture_cmd.register(app)
 
 
 def main() -> None:
