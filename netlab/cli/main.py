@@ -19,6 +19,7 @@ from netlab.cli import controller as controller_cmd
 from netlab.cli import events as events_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
+from netlab.cli import graph as graph_cmd
 from netlab.cli import node as node_cmd
 from netlab.cli import trace as trace_cmd
 from netlab.cli.common import err
@@ -58,6 +59,7 @@ cluster_cmd.register(app)
 events_cmd.register(app)
 trace_cmd.register(app)
 capture_cmd.register(app)
+graph_cmd.register(app)
 
 
 def main() -> None:
