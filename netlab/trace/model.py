@@ -55,7 +55,7 @@ class RouteHit:
             parts += ["dev", self.dev]
         if self.prefsrc:
             parts += ["src", self.prefsrc]
-        return " ".join(parts)
+        return " ".join(parts) + (f": {self.error}" if self.error else "")
 
 
 @dataclass(frozen=True)
