@@ -15,8 +15,9 @@ LINK=/usr/local/bin/netlab
 WITH_TEST=0
 
 # Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), conntrack,
-# and the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps).
-PACKAGES=(iproute2 iptables conntrack curl netcat-openbsd tcpdump procps kmod
+# the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
+# `netlab graph -o lab.svg`.
+PACKAGES=(iproute2 iptables conntrack curl netcat-openbsd tcpdump procps kmod graphviz
           python3 python3-venv ca-certificates)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)
@@ -98,7 +99,7 @@ if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
 else
     # Not Debian/Ubuntu: say exactly which commands are missing instead of guessing a package manager.
     missing=()
-    for cmd in ip iptables-restore iptables-save conntrack curl dig nc tcpdump ps modprobe python3; do
+    for cmd in ip iptables-restore iptables-save conntrack curl dig nc tcpdump ps modprobe dot python3; do
         command -v "$cmd" >/dev/null || missing+=("$cmd")
     done
     [[ ${#missing[@]} -eq 0 ]] || die "no apt-get here (this script targets Debian 12 / Ubuntu 22.04+). Install these commands with your package manager, then re-run: ${missing[*]}"

@@ -21,7 +21,7 @@ from netlab.proxy import port_rules
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
 from netlab.reconcile import pod_model, proxy_config, proxy_ports
 from netlab.status import age, pod_state
-from netlab import views
+from netlab import nodeview, views
 
 
 def register(app: typer.Typer) -> None:
@@ -65,23 +65,26 @@ def register(app: typer.Typer) -> None:
 
     @app.command("describe")
     def describe(
-        resource: str = typer.Argument(..., help="pod, svc or netpol"),
+        resource: str = typer.Argument(..., help="pod, svc, netpol or node"),
         name: str = typer.Argument(...),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Show one pod, Service or NetworkPolicy in detail: node, IP, veth pair, routes, containers, chains, selected pods, events."""
+        """Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."""
         require_root()
         lab = open_lab(cluster)
         kind = {"pod": "Pod", "pods": "Pod", "po": "Pod", "svc": "Service", "service": "Service", "services": "Service"}.get(resource.lower())
         kind = kind or ("NetworkPolicy" if resource.lower() in policy_cmd.NETPOL_NAMES else None)
-        if kind is None:
-            raise typer.BadParameter("describe supports pod, svc and netpol")
-        obj = lab.store.get(kind, namespace, name)
-        if obj is None:
-            raise NotFound(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"')
-        describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": policy_cmd.describe_netpol}
-        lines = describers[kind](lab, obj)
+        if resource.lower() in nodeview.ALIASES:
+            kind, namespace, lines = "Node", "", nodeview.lines(nodeview.gather(lab, name))
+        elif kind is None:
+            raise typer.BadParameter("describe supports pod, svc, netpol and node")
+        else:
+            obj = lab.store.get(kind, namespace, name)
+            if obj is None:
+                raise NotFound(f'{kind.lower()}s "{name}" not found in namespace "{namespace}"')
+            describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": policy_cmd.describe_netpol}
+            lines = describers[kind](lab, obj)
         events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]
         lines.append("Events:" + ("" if events else "  <none>"))
         now = time.time()

@@ -13,12 +13,16 @@ import typer
 
 from netlab import __version__
 from netlab.cli import apply as apply_cmd
+from netlab.cli import capture as capture_cmd
 from netlab.cli import cluster as cluster_cmd
 from netlab.cli import controller as controller_cmd
+from netlab.cli import events as events_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
+from netlab.cli import graph as graph_cmd
 from netlab.cli import node as node_cmd
 from netlab.cli import policy as policy_cmd
+from netlab.cli import trace as trace_cmd
 from netlab.cli.common import err
 from netlab.errors import NetlabError
 
@@ -54,6 +58,10 @@ node_cmd.register(app)
 controller_cmd.register(app)
 cluster_cmd.register(app)
 policy_cmd.register(app)
+events_cmd.register(app)
+trace_cmd.register(app)
+capture_cmd.register(app)
+graph_cmd.register(app)
 
 
 def main() -> None:

@@ -32,6 +32,30 @@ class Route:
     metric: int
 
 
+@dataclass(frozen=True)
+class RouteLookup:
+    """The kernel's answer to `ip route get DST`: the route a packet to DST would take."""
+
+    dst: str
+    type: str  # "unicast", "local", or "unreachable"/"error" when the kernel refuses
+    gateway: str | None = None
+    dev: str | None = None
+    prefsrc: str | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    index: int
+    kind: str | None  # "veth", "bridge", ...
+    master: str | None  # the bridge this link is a port of
+    peer_index: int | None  # IFLA_LINK: a veth's other end's ifindex (in its own netns)
+
+
+_ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
+
+
 def _fail(what: str, exc: NetlinkError) -> KernelError:
     return KernelError(f"{what}: {exc.args[1] if len(exc.args) > 1 else exc}")
 
@@ -243,6 +267,43 @@ class Netlink:
                 )
             )
         return out
+
+    def route_get(self, dst: str) -> RouteLookup:
+        """`ip route get DST`; a refusal (unreachable route, no route) is an answer, not an error."""
+        try:
+            msg = self._ipr.route("get", dst=dst)[0]
+        except NetlinkError as exc:
+            kind = "unreachable" if exc.code == errno.EHOSTUNREACH else "error"
+            return RouteLookup(dst, kind, error=exc.args[1] if len(exc.args) > 1 else str(exc))
+        oif = msg.get_attr("RTA_OIF")
+        return RouteLookup(
+            dst,
+            _ROUTE_TYPES.get(msg["type"], str(msg["type"])),
+            msg.get_attr("RTA_GATEWAY"),
+            self._ipr.get_links(oif)[0].get_attr("IFLA_IFNAME") if oif else None,
+            msg.get_attr("RTA_PREFSRC"),
+        )
+
+    def links(self) -> list[Link]:
+        raw = self._ipr.get_links()
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in raw}
+        out = []
+        for link in raw:
+            info = link.get_attr("IFLA_LINKINFO")
+            out.append(
+                Link(
+                    name=link.get_attr("IFLA_IFNAME"),
+                    index=link["index"],
+                    kind=info.get_attr("IFLA_INFO_KIND") if info else None,
+                    master=names.get(link.get_attr("IFLA_MASTER")),
+                    peer_index=link.get_attr("IFLA_LINK"),
+                )
+            )
+        return out
+
+    def all_addresses(self) -> list[str]:
+        """Every IPv4 address of the namespace (for addrtype LOCAL)."""
+        return [a.get_attr("IFA_ADDRESS") for a in self._ipr.get_addr(family=2)]
 
     def networks_routed(self) -> list[tuple[IPv4Network, Route]]:
         """Every non-default route as a network, for overlap checks."""

@@ -1,0 +1,68 @@
+"""`netlab trace SRC DST[:PORT]`: every hop of a packet, named by the real kernel objects."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+
+import typer
+from rich.tree import Tree
+
+from netlab.cli.common import ClusterOption, NamespaceOption, out
+from netlab.clusters import require_root
+from netlab.lab import open_lab
+from netlab.trace import run
+from netlab.trace.model import DELIVERED, Trace
+
+
+class Protocol(str, Enum):
+    tcp = "tcp"
+    udp = "udp"
+
+
+class TraceOutput(str, Enum):
+    tree = "tree"
+    json = "json"
+
+
+def tree(result: Trace) -> Tree:
+    """The trace as a rich Tree: one numbered branch per step, its rules and choices below."""
+    packet = result.packet
+    root = Tree(f"[bold]{result.source}[/] → [bold]{result.destination}[/]  ({packet.src} → {packet.dst}:{packet.dport}/{packet.protocol})")
+    for n, step in enumerate(result.steps, 1):
+        branch = root.add(f"[bold]{n}.[/] [cyan]{step.kind}[/] [dim]{step.where}[/]  {_escape(step.object)}\n   ⇒ {_escape(step.decision)}")
+        for line in step.details:
+            branch.add(f"[dim]{_escape(line)}[/]")
+    colour = "green" if result.verdict == DELIVERED else "red"
+    root.add(f"[bold {colour}]{result.verdict.upper()}[/]: {_escape(result.reason)}" + (f"  (endpoint {result.endpoint})" if result.endpoint else ""))
+    return root
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("trace")
+    def trace(
+        source: str = typer.Argument(..., help="A pod name, a node name, or host."),
+        destination: str = typer.Argument(..., help="A pod, Service (svc, svc.ns), DNS name or IP, with an optional :PORT."),
+        protocol: Protocol = typer.Option(Protocol.tcp, "--protocol", help="tcp or udp."),
+        output: TraceOutput = typer.Option(TraceOutput.tree, "-o", "--output", help="tree (default) or json."),
+        probe: bool = typer.Option(False, "--probe", help="Also send one real connection and read the endpoint it got from conntrack."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Show the path of a connection hop by hop — DNS, routes, veths, bridges, iptables chains,
+        the node route, the listening process — from the live kernel state, or where it stops and why.
+
+        Example: netlab trace pod-b pod-service:80 --probe
+        """
+        require_root()
+        lab = open_lab(cluster)
+        result, _ = run.trace(lab, run.Request(source, destination, protocol.value, namespace), probe)
+        if output == TraceOutput.json:
+            sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        else:
+            out.print(tree(result), soft_wrap=False)

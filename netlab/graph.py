@@ -1,0 +1,202 @@
+"""The lab's topology as a picture: Graphviz DOT, Mermaid, or a terminal tree (pure).
+
+Laid out the way a packet travels: the host's veth into the fabric switch, each node's uplink
+and `cni0` bridge, a veth per pod into its `eth0`, and Services pointing (dashed) at the
+endpoints kube-proxy DNATs to. `gather` collects the facts from a lab; the renderers are pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rich.tree import Tree
+
+from netlab import naming
+
+
+@dataclass(frozen=True)
+class PodFact:
+    namespace: str
+    name: str
+    ip: str
+    node: str
+    veth: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class NodeFact:
+    name: str
+    netns: str
+    pod_cidr: str
+    gateway: str  # cni0's address with prefix, "10.244.1.1/24"
+    underlay_ip: str
+    up: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceFact:
+    namespace: str
+    name: str
+    cluster_ip: str | None
+    ports: tuple[str, ...]  # "80/TCP"
+    endpoints: tuple[tuple[str, str], ...]  # (pod ref, "ip:port")
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class LabFacts:
+    cluster: str
+    host_link: str
+    host_ip: str  # with prefix
+    nodes: tuple[NodeFact, ...]
+    pods: tuple[PodFact, ...]
+    services: tuple[ServiceFact, ...]
+
+    def pods_on(self, node: str) -> list[PodFact]:
+        return [p for p in self.pods if p.node == node]
+
+
+def gather(lab) -> LabFacts:
+    """Facts from the store and the topology (which pods have which IP, veth and node)."""
+    from netlab import views
+    from netlab.kernel import ns
+
+    pods = []
+    for o in lab.store.list("Pod"):
+        box = o.status.get("sandbox") or {}
+        if o.status.get("podIP") and box.get("uid") == o.uid:
+            labels = tuple(sorted(((o.manifest.get("metadata") or {}).get("labels") or {}).items()))
+            pods.append(PodFact(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["veth"], labels))
+    nodes = tuple(
+        NodeFact(
+            n.name, naming.node_netns(lab.name, n.name), str(n.subnet), f"{n.gateway}/{n.subnet.prefixlen}",
+            str(n.underlay_ip), ns.is_pinned(ns.netns_path(naming.node_netns(lab.name, n.name))),
+        )
+        for n in lab.topo.nodes
+    )  # fmt: skip
+    services = []
+    for se in views.service_endpoints(lab):
+        endpoints = tuple(dict.fromkeys((b.pod, f"{b.ip}:{b.port}") for pe in se.ports for b in pe.backends if b.ready))
+        ports = tuple(f"{p.port}/{p.protocol}" for p in se.service.spec.ports)
+        services.append(ServiceFact(se.obj.namespace, se.obj.name, se.cluster_ip, ports, endpoints))
+    return LabFacts(lab.name, naming.host_link(lab.name), str(lab.topo.host_interface), nodes, tuple(pods), tuple(services))
+
+
+def _id(*parts: str) -> str:
+    return "n_" + re.sub(r"[^A-Za-z0-9_]", "_", "_".join(parts))
+
+
+def _q(text: str) -> str:
+    """A DOT string; BR inside stays a line break, quotes are escaped."""
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+def _labels(pod: PodFact) -> str:
+    return ",".join(f"{k}={v}" for k, v in pod.labels)
+
+
+BR = "\\n"  # a line break inside a DOT label
+
+
+def to_dot(f: LabFacts) -> str:
+    host_label = _q("host (root netns)" + BR + f"{f.host_link} {f.host_ip}")
+    lines = [
+        f"digraph {_q(f.cluster)} {{",
+        "  rankdir=TB; compound=true; newrank=true;",
+        '  node [shape=box, style="rounded", fontname="monospace", fontsize=10];',
+        '  edge [dir=none, fontname="monospace", fontsize=9];',
+        f"  {_id('host')} [label={host_label}, shape=house];",
+        f"  subgraph cluster_fabric {{ label={_q(f'fabric netns {naming.fabric_netns(f.cluster)}')}; style=dashed;",
+        f"    {_id('br0')} [label={_q(f'{naming.FABRIC_BRIDGE} — the physical switch')}, shape=box3d]; }}",
+        f"  {_id('host')} -> {_id('br0')} [label={_q(f'veth {f.host_link} ⇄ {naming.FABRIC_HOST_PORT}')}];",
+    ]
+    for node in f.nodes:
+        n = node.name
+        state = "" if node.up else " (DOWN)"
+        title = f"node {n}{state} — netns {node.netns}" + BR + f"pods {node.pod_cidr} · underlay {node.underlay_ip}"
+        # Graphviz draws a box only around subgraphs whose name starts with "cluster".
+        lines.append(f"  subgraph cluster{_id(n)} {{")
+        lines.append(f"    label={_q(title)};")
+        lines.append(f"    {_id(n, 'eth0')} [label={_q(f'{naming.NODE_UPLINK} {node.underlay_ip}')}];")
+        lines.append(f"    {_id(n, 'cni0')} [label={_q(f'{naming.NODE_BRIDGE} {node.gateway}')}, shape=box3d];")
+        lines.append(f"    {_id(n, 'eth0')} -> {_id(n, 'cni0')} [label=\"routes (host-gw)\", style=dotted];")
+        for pod in f.pods_on(n):
+            pod_id = _id("pod", pod.namespace, pod.name)
+            text = f"pod {pod.ref}" + BR + f"eth0 {pod.ip}" + (BR + _labels(pod) if pod.labels else "")
+            lines.append(f"    {pod_id} [label={_q(text)}, shape=component];")
+            lines.append(f"    {_id(n, 'cni0')} -> {pod_id} [label={_q(f'{pod.veth} ⇄ eth0')}];")
+        lines.append("  }")
+        lines.append(f"  {_id('br0')} -> {_id(n, 'eth0')} [label={_q(f'{naming.fabric_port(n)} ⇄ {naming.NODE_UPLINK}')}];")
+    pods = {p.ref for p in f.pods}
+    for svc in f.services:
+        svc_id = _id("svc", svc.namespace, svc.name)
+        text = f"Service {svc.ref}" + BR + f"{svc.cluster_ip or 'headless'} {' '.join(svc.ports)}"
+        lines.append(f"  {svc_id} [label={_q(text)}, shape=ellipse, style=filled, fillcolor=lightyellow];")
+        for pod, address in svc.endpoints:
+            if pod in pods:
+                ns_, name = pod.split("/", 1)
+                lines.append(f"  {svc_id} -> {_id('pod', ns_, name)} [dir=forward, style=dashed, label={_q('DNAT ' + address)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _m(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def to_mermaid(f: LabFacts) -> str:
+    lines = [
+        "flowchart TB",
+        f"  {_id('host')}[{_m(f'host<br/>{f.host_link} {f.host_ip}')}]",
+        f"  subgraph fabric[{_m('fabric netns ' + naming.fabric_netns(f.cluster))}]",
+        f"    {_id('br0')}[{_m(naming.FABRIC_BRIDGE + ' switch')}]",
+        "  end",
+        f"  {_id('host')} ---|{_m('veth ' + f.host_link)}| {_id('br0')}",
+    ]
+    for node in f.nodes:
+        n = node.name
+        lines.append(f"  subgraph {_id('cluster', n)}[{_m(f'node {n} · {node.pod_cidr} · {node.underlay_ip}')}]")
+        lines.append(f"    {_id(n, 'cni0')}[{_m(f'cni0 {node.gateway}')}]")
+        for pod in f.pods_on(n):
+            pod_id = _id("pod", pod.namespace, pod.name)
+            lines.append(f"    {pod_id}[{_m(f'{pod.ref}<br/>{pod.ip}' + (f'<br/>{_labels(pod)}' if pod.labels else ''))}]")
+            lines.append(f"    {_id(n, 'cni0')} ---|{_m(pod.veth)}| {pod_id}")
+        lines.append("  end")
+        lines.append(f"  {_id('br0')} ---|{_m(f'eth0 {node.underlay_ip}')}| {_id(n, 'cni0')}")
+    pods = {p.ref for p in f.pods}
+    for svc in f.services:
+        svc_id = _id("svc", svc.namespace, svc.name)
+        text = f"svc {svc.ref}<br/>{svc.cluster_ip or 'headless'} " + " ".join(svc.ports)
+        lines.append(f"  {svc_id}([{_m(text)}])")
+        for pod, address in svc.endpoints:
+            if pod in pods:
+                ns_, name = pod.split("/", 1)
+                lines.append(f"  {svc_id} -.->|{_m(address)}| {_id('pod', ns_, name)}")
+    return "\n".join(lines) + "\n"
+
+
+def to_tree(f: LabFacts) -> Tree:
+    root = Tree(f"[bold]{f.cluster}[/]  host {f.host_link} {f.host_ip}")
+    fabric = root.add(f"fabric switch {naming.FABRIC_BRIDGE} (netns {naming.fabric_netns(f.cluster)})")
+    for node in f.nodes:
+        state = "" if node.up else " [red](down)[/]"
+        branch = fabric.add(f"[bold]node {node.name}[/]{state}  eth0 {node.underlay_ip}  pods {node.pod_cidr}")
+        bridge = branch.add(f"cni0 {node.gateway}")
+        for pod in f.pods_on(node.name):
+            labels = f"  [dim]{_labels(pod)}[/]" if pod.labels else ""
+            bridge.add(f"{pod.veth} ⇄ eth0 {pod.ip}  pod {pod.ref}{labels}")
+    if f.services:
+        services = root.add("Services")
+        for svc in f.services:
+            endpoints = ", ".join(f"{address} ({pod})" for pod, address in svc.endpoints) or "no endpoints"
+            services.add(f"{svc.ref}  {svc.cluster_ip or 'headless'} {' '.join(svc.ports)} → {endpoints}")
+    return root

@@ -1,0 +1,124 @@
+"""`netlab describe node NAME`: a node's ranges, routes, bridge ports, pods and rules.
+
+`gather` reads the live node namespace (routes and cni0's ports through the Netlink adapter,
+`iptables-save`); `lines` formats those facts (pure). Bridge ports are named by the pod each
+belongs to, from the veth name the pod's sandbox recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netlab import naming
+from netlab.errors import NetlabError, NotFound
+from netlab.kernel import iptables, ns
+from netlab.kernel.netlink import Netlink, Route
+from netlab.lab import Lab
+from netlab.trace.rules import Ruleset, parse
+
+ALIASES = ("node", "nodes", "no")
+# Chain families worth counting separately: kube-proxy's per-Service and per-endpoint chains.
+CHAIN_FAMILIES = ("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SVL-")
+
+
+@dataclass(frozen=True)
+class Port:
+    veth: str
+    pod: str | None  # "ns/name"
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    name: str
+    netns: str
+    up: bool
+    pod_cidr: str
+    gateway: str
+    underlay_ip: str
+    labels: dict[str, str]
+    routes: tuple[Route, ...]
+    ports: tuple[Port, ...]
+    pods: tuple[tuple[str, str, str], ...]  # (namespace, name, ip) the store places here
+    rules: Ruleset | None
+    problem: str = ""  # why the kernel could not be read (a failed node)
+
+
+def gather(lab: Lab, name: str) -> NodeFacts:
+    try:
+        node = lab.topo.node(name)
+    except KeyError:
+        raise NotFound(f'nodes "{name}" not found') from None
+    netns = naming.node_netns(lab.name, name)
+    path = ns.netns_path(netns)
+    pods = [o for o in lab.store.list("Pod") if o.status.get("nodeName") == name]
+    by_veth = {(o.status.get("sandbox") or {}).get("veth"): o for o in pods}
+    routes, ports, rules, problem = (), (), None, ""
+    up = ns.is_pinned(path)
+    if up:
+        try:
+            with Netlink(path) as nl:
+                routes = tuple(nl.routes())
+                ports = tuple(
+                    Port(v, f"{by_veth[v].namespace}/{by_veth[v].name}" if v in by_veth else None,
+                         by_veth[v].status.get("podIP") if v in by_veth else None)
+                    for v in sorted(nl.bridge_ports(naming.NODE_BRIDGE))
+                )  # fmt: skip
+            rules = parse(iptables.save(path))
+        except (NetlabError, OSError, ValueError) as exc:
+            problem = getattr(exc, "message", str(exc))
+    else:
+        problem = f"namespace {netns} does not exist (node failed?)"
+    return NodeFacts(
+        name=name,
+        netns=netns,
+        up=up,
+        pod_cidr=str(node.subnet),
+        gateway=f"{node.gateway}/{node.subnet.prefixlen}",
+        underlay_ip=str(node.underlay_ip),
+        labels=dict(node.labels),
+        routes=routes,
+        ports=ports,
+        pods=tuple((o.namespace, o.name, o.status.get("podIP") or "<none>") for o in pods),
+        rules=rules,
+        problem=problem,
+    )
+
+
+def _field(label: str, value: object) -> str:
+    return f"{label + ':':<18}{value}"
+
+
+def lines(f: NodeFacts) -> list[str]:
+    out = [
+        _field("Name", f.name),
+        _field("Labels", ",".join(f"{k}={v}" for k, v in f.labels.items()) or "<none>"),
+        _field("Netns", f"{f.netns}   (ip netns exec {f.netns} …)"),
+        _field("PodCIDR", f"{f.pod_cidr}   ({naming.NODE_BRIDGE} {f.gateway}, the pods' gateway)"),
+        _field("InternalIP", f"{f.underlay_ip}   ({naming.NODE_UPLINK} ⇄ {naming.fabric_port(f.name)} on the fabric switch {naming.FABRIC_BRIDGE})"),
+    ]
+    if f.problem:
+        out.append(_field("Kernel", f"unavailable: {f.problem}"))
+    out.append("Routes:" + ("" if f.routes else "  <none>"))
+    for r in f.routes:
+        via = f" via {r.gateway}" if r.gateway else ""
+        dev = f" dev {r.dev}" if r.dev else ""
+        out.append(f"  {r.dst}{via}{dev}" + (f"  ({r.type})" if r.type != "unicast" else ""))
+    out.append(f"Bridge {naming.NODE_BRIDGE} ports:" + ("" if f.ports else "  <none>"))
+    for p in f.ports:
+        owner = f"{naming.POD_IFACE} of pod {p.pod} ({p.ip})" if p.pod else "no pod of this lab"
+        out.append(f"  {p.veth:<16} ⇄ {owner}")
+    out.append("Pods:" + ("" if f.pods else "  <none>"))
+    for namespace, name, ip in f.pods:
+        out.append(f"  {namespace + '/' + name:<40} {ip}")
+    out.append("iptables:" + ("" if f.rules else "  <unavailable>"))
+    if f.rules is not None:
+        for table, (chains, rules) in sorted(f.rules.chain_counts().items()):
+            families = []
+            for prefix in CHAIN_FAMILIES:
+                n = sum(1 for c in f.rules.tables[table] if c.startswith(prefix))
+                if n:
+                    families.append(f"{prefix}*: {n}")
+            extra = f"  ({', '.join(families)})" if families else ""
+            out.append(f"  {table:<8} {chains} chains, {rules} rules{extra}")
+    return out

@@ -1,0 +1,58 @@
+"""`netlab graph`: every node, bridge, veth, pod IP and Service endpoint is in the picture."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from netlab import graph
+
+FACTS = graph.LabFacts(
+    cluster="lab",
+    host_link="lab0",
+    host_ip="172.30.48.1/24",
+    nodes=(
+        graph.NodeFact("node-a", "lab.node-a", "10.160.1.0/24", "10.160.1.1/24", "172.30.48.11"),
+        graph.NodeFact("node-b", "lab.node-b", "10.160.2.0/24", "10.160.2.1/24", "172.30.48.12", up=False),
+    ),
+    pods=(
+        graph.PodFact("default", "web-a", "10.160.1.4", "node-a", "vethaaaa", (("app", "web"),)),
+        graph.PodFact("default", "client", "10.160.1.3", "node-a", "vethcccc"),
+        graph.PodFact("other", "web-b", "10.160.2.3", "node-b", "vethbbbb", (("app", "web"),)),
+    ),
+    services=(graph.ServiceFact("default", "web", "10.224.0.20", ("80/TCP",), (("default/web-a", "10.160.1.4:8080"), ("other/web-b", "10.160.2.3:8080"))),),
+)
+
+
+def test_dot_names_every_object_and_draws_node_boxes():
+    dot = graph.to_dot(FACTS)
+    for text in ("10.160.1.4", "10.160.1.3", "10.160.2.3", "vethaaaa ⇄ eth0", "cni0 10.160.1.1/24", "eth0 172.30.48.12",
+                 "app=web", "Service default/web", "DNAT 10.160.2.3:8080", "node node-b (DOWN)", "u-node-a ⇄ eth0"):
+        assert text in dot, text
+    assert len(re.findall(r"subgraph cluster", dot)) == 3  # the fabric and two nodes
+    assert dot.count("{") == dot.count("}")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_graphviz_accepts_the_dot_and_the_svg_has_every_pod_ip():
+    svg = subprocess.run(["dot", "-Tsvg"], input=graph.to_dot(FACTS), text=True, capture_output=True, check=True).stdout
+    for ip in ("10.160.1.4", "10.160.1.3", "10.160.2.3"):
+        assert ip in svg
+
+
+def test_mermaid_has_subgraphs_per_node_and_dashed_service_edges():
+    mmd = graph.to_mermaid(FACTS)
+    assert mmd.startswith("flowchart TB\n")
+    assert mmd.count("subgraph") == 3 and mmd.count("\n  end") == 3
+    assert 'n_svc_default_web -.->|"10.160.2.3:8080"| n_pod_other_web_b' in mmd
+
+
+def test_the_terminal_tree_lists_pods_under_their_bridge():
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(graph.to_tree(FACTS))
+    text = console.export_text()
+    assert "vethaaaa ⇄ eth0 10.160.1.4  pod default/web-a" in text
+    assert "default/web  10.224.0.20 80/TCP → 10.160.1.4:8080 (default/web-a)" in text
