@@ -15,6 +15,7 @@ from netlab import __version__
 from netlab.cli import apply as apply_cmd
 from netlab.cli import cluster as cluster_cmd
 from netlab.cli import controller as controller_cmd
+from netlab.cli import doctor as doctor_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
 from netlab.cli import node as node_cmd
@@ -52,6 +53,7 @@ exec_cmd.register(app)
 node_cmd.register(app)
 controller_cmd.register(app)
 cluster_cmd.register(app)
+doctor_cmd.register(app)
 
 
 def main() -> None:
