@@ -29,7 +29,7 @@ KUBE_PROXY_PROBE_RULES = """\
 -A PREROUTING -m comment --comment "netlab probe" -j NETLAB-PROBE
 -A NETLAB-PROBE -p tcp -d 10.0.0.1 --dport 80 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.0.2:8080
 -A NETLAB-PROBE -m addrtype --dst-type LOCAL -j MARK --set-xmark 0x4000/0x4000
--A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE
+-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully
 COMMIT
 *filter
 :NETLAB-PROBE - [0:0]
