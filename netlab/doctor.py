@@ -157,6 +157,16 @@ def check_root(facts: Facts) -> Check:
     )
 
 
+PERMISSION_FIX = (
+    "the process lacks CAP_NET_ADMIN/CAP_SYS_ADMIN: run as root on the host or in a VM, or give the "
+    "container every capability (docker run --privileged, systemd-nspawn --capability=all)"
+)
+
+
+def _permission_denied(reason: str) -> bool:
+    return "(1," in reason or "not permitted" in reason.lower() or "permission denied" in reason.lower()
+
+
 def _explain_kernel_error(reason: str) -> str:
     if "95" in reason or "not supported" in reason.lower():
         return "not supported by this kernel (module not loaded or not built)"
@@ -164,7 +174,7 @@ def _explain_kernel_error(reason: str) -> str:
         return "not available in this kernel (module not loaded or not built)"
     if "Read-only" in reason or "(30," in reason:
         return "read-only /proc/sys"
-    if "(1," in reason or "not permitted" in reason.lower():
+    if _permission_denied(reason):
         return "operation not permitted (missing capabilities)"
     return reason
 
@@ -188,10 +198,12 @@ def check_kernel(facts: Facts) -> list[Check]:
         reason = netns_broken if feature == "netns" else (facts.kernel.get(feature, "not probed") if not netns_broken else "no namespace to probe in")
         if reason is None:
             checks.append(Check(name, Status.ok, "works"))
-        elif required:
-            checks.append(Check(name, Status.fail, f"{_explain_kernel_error(reason)}: {used_for}", fix))
         else:
-            checks.append(Check(name, Status.warn, f"{_explain_kernel_error(reason)}; optional, used by {used_for}", fix))
+            how = PERMISSION_FIX if _permission_denied(reason) else fix
+            if required:
+                checks.append(Check(name, Status.fail, f"{_explain_kernel_error(reason)}: {used_for}", how))
+            else:
+                checks.append(Check(name, Status.warn, f"{_explain_kernel_error(reason)}; optional, used by {used_for}", how))
     return checks
 
 

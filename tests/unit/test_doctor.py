@@ -96,6 +96,20 @@ def test_missing_vxlan_is_only_a_warning_because_host_gw_is_the_default():
     assert doctor.exit_code(list(checks.values())) == 0
 
 
+def test_a_container_without_capabilities_is_told_to_run_privileged_not_to_load_modules():
+    # systemd-nspawn or docker without --privileged: netns works, links and rules are refused.
+    kernel = dict(
+        KERNEL_OK,
+        veth="(1, 'Operation not permitted')",
+        iptables="iptables-restore v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)",
+    )
+    checks = by_name(healthy(kernel=kernel))
+    for name in ("kernel: veth", "kernel: iptables"):
+        assert checks[name].status == Status.fail
+        assert "missing capabilities" in checks[name].summary
+        assert "--privileged" in checks[name].fix and "modprobe" not in checks[name].fix
+
+
 def test_no_namespaces_means_nothing_else_could_be_probed():
     kernel = {"netns": "unshare: Operation not permitted"}
     checks = by_name(healthy(kernel=kernel))
