@@ -99,6 +99,7 @@ class Facts:
     labs: tuple[LabRanges, ...]  # labs with a state directory
     planned: LabRanges | None = None  # the default lab `netlab apply` would create, if it does not exist
     pod_resolv: tuple[PodResolv, ...] = field(default=())
+    unreadable_labs: tuple[str, ...] = ()  # state directories whose config this netlab cannot read
 
 
 # -- what is required ------------------------------------------------------------------------
@@ -347,6 +348,15 @@ def check_ranges(facts: Facts) -> list[Check]:
             checks.append(Check(f"ranges: {lab.name}", Status.warn, "; ".join(problems), fix.replace("create the lab", "re-create the lab")))
         else:
             checks.append(Check(f"ranges: {lab.name}", Status.ok, _describe_ranges(lab) + ": no clash"))
+    for name in facts.unreadable_labs:
+        checks.append(
+            Check(
+                f"ranges: {name}",
+                Status.warn,
+                "the lab's state cannot be read by this netlab (made by another version?): its ranges are unknown",
+                f"use the netlab that made it, or remove it: netlab cluster delete --name {name}",
+            )
+        )
     if facts.planned is not None:
         problems = range_clashes(facts.planned, facts)
         name = f"ranges: {facts.planned.name} (not created yet)"
@@ -421,7 +431,7 @@ def check_resolver(facts: Facts) -> Check:
 
 
 def check_leftovers(facts: Facts) -> Check:
-    labs = {lab.name for lab in facts.labs}
+    labs = {lab.name for lab in facts.labs} | set(facts.unreadable_labs)
     lab_ranges = [net for lab in facts.labs for net in lab.ranges.values()]
     orphans: dict[str, list[str]] = {}
     for owned in facts.netns:
@@ -436,7 +446,8 @@ def check_leftovers(facts: Facts) -> Check:
         cluster = pin.split(".", 1)[0]
         if cluster not in labs:
             orphans.setdefault(cluster, []).append(f"UTS pin {pin}")
-    routes = [r for r in facts.routes if r.proto == RTPROT_NETLAB and r.dst not in lab_ranges]
+    # With a lab of unknown ranges, no netlab route can be called an orphan.
+    routes = [] if facts.unreadable_labs else [r for r in facts.routes if r.proto == RTPROT_NETLAB and r.dst not in lab_ranges]
     if not orphans and not routes:
         return Check("leftovers", Status.ok, "none: every netlab namespace, link and route belongs to an existing lab")
     found = [f"lab {c} (no state directory): {_count(items)}" for c, items in sorted(orphans.items())]

@@ -56,8 +56,9 @@ def _ranges(config: ClusterConfig) -> LabRanges:
     )
 
 
-def _labs() -> list[LabRanges]:
-    labs = []
+def _labs() -> tuple[list[LabRanges], list[str]]:
+    """The labs with a state directory, and the names of those whose config cannot be read."""
+    labs, unreadable = [], []
     for name in names():
         try:
             store = Store(store_path(name))
@@ -66,8 +67,8 @@ def _labs() -> list[LabRanges]:
             finally:
                 store.close()
         except Exception:
-            continue  # unreadable state: its objects show up as leftovers instead
-    return labs
+            unreadable.append(name)  # e.g. written by a newer netlab with settings this one lacks
+    return labs, unreadable
 
 
 def _owned_netns() -> list[tuple[OwnedNetns, str]]:
@@ -111,10 +112,10 @@ def gather(probe: bool = True) -> Facts:
             HostRoute(IPv4Network(r.dst), r.dev, r.proto, r.type) for r in host.routes() if r.dst != "default"
         )
     owned = _owned_netns() if root else []
-    labs = _labs() if root else []
+    labs, unreadable = _labs() if root else ([], [])
     default_name = default_cluster_name()
     planned = None
-    if default_name not in {lab.name for lab in labs}:
+    if default_name not in {lab.name for lab in labs} | set(unreadable):
         try:
             planned = _ranges(default_cluster(default_name))
         except Exception:
@@ -137,4 +138,5 @@ def gather(probe: bool = True) -> Facts:
         labs=tuple(labs),
         planned=planned,
         pod_resolv=tuple(_pod_resolv(owned)),
+        unreadable_labs=tuple(unreadable),
     )

@@ -233,6 +233,19 @@ def test_leftovers_of_a_crashed_lab_are_listed_with_the_command_that_removes_the
     assert "ip route del unreachable DST proto 212" in check.fix
 
 
+def test_a_lab_whose_state_this_netlab_cannot_read_is_not_a_leftover():
+    # Another netlab version's lab: its namespaces and routes are not orphans, its ranges unknown.
+    facts = healthy(
+        netns=healthy().netns + (OwnedNetns("new.node-a", "new"),),
+        routes=healthy().routes + (HostRoute(NET("10.150.0.0/16"), None, 212, "unreachable"),),
+        unreadable_labs=("new",),
+    )
+    checks = by_name(facts)
+    assert checks["leftovers"].status == Status.ok
+    assert checks["ranges: new"].status == Status.warn
+    assert "cannot be read" in checks["ranges: new"].summary
+
+
 def test_a_healthy_labs_objects_are_not_leftovers():
     assert by_name(healthy())["leftovers"].status == Status.ok
 
