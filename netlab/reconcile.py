@@ -294,8 +294,8 @@ def _containers(lab: Lab, out: Outcome) -> None:
     now = time.time()
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
-        if box.get("uid") != o.uid:
-            continue
+        if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
+            continue  # no sandbox yet, or it went with a failed node
         pod = pod_model(o)
         ctx = pod_context(lab, o, pod)
         records = {r["name"]: r for r in o.status.get("containers") or []}

@@ -201,6 +201,23 @@ fi
 ln -sfn "$VENV/bin/netlab" "$LINK"
 say "$LINK -> $VENV/bin/netlab"
 
+# Tab completion for bash (typer's script; it asks `netlab` itself, so it follows new commands).
+# The bash-completion package loads /etc/bash_completion.d in new shells; without it, source
+# the file from ~/.bashrc.
+COMPLETION=/etc/bash_completion.d/netlab
+mkdir -p "$(dirname "$COMPLETION")"
+if "$VENV/bin/netlab" --show-completion bash >"$COMPLETION.tmp" 2>/dev/null && [[ -s "$COMPLETION.tmp" ]]; then
+    mv "$COMPLETION.tmp" "$COMPLETION"
+    if [[ -f /usr/share/bash-completion/bash_completion ]]; then
+        say "bash completion: $COMPLETION (in new shells)"
+    else
+        say "bash completion: $COMPLETION (no bash-completion package: add 'source $COMPLETION' to ~/.bashrc)"
+    fi
+else
+    rm -f "$COMPLETION.tmp"
+    warn "could not write bash completion to $COMPLETION"
+fi
+
 # ---------------------------------------------------------------------------------------------
 # br_netfilter: bridged pod-to-pod traffic must pass iptables (net.bridge.bridge-nf-call-iptables)
 # ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from netlab.cli import apply as apply_cmd
 from netlab.cli import capture as capture_cmd
 from netlab.cli import cluster as cluster_cmd
 from netlab.cli import controller as controller_cmd
+from netlab.cli import doctor as doctor_cmd
 from netlab.cli import events as events_cmd
 from netlab.cli import exec as exec_cmd
 from netlab.cli import get as get_cmd
@@ -62,6 +63,7 @@ events_cmd.register(app)
 trace_cmd.register(app)
 capture_cmd.register(app)
 graph_cmd.register(app)
+doctor_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,142 @@
+"""Gather the facts `netlab doctor` judges: read-only looks at the host, plus one kernel probe.
+
+Nothing here changes the host. The kernel probe creates links and rules, but only inside a
+namespace of its own that dies with it (`netlab.kernel.features`). Without root the facts that
+need it (namespace markers, the probe, other labs' state) are simply left empty; the root check
+says why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from ipaddress import IPv4Interface, IPv4Network
+
+from netlab import doctor, naming
+from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
+from netlab.doctor import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv
+from netlab.kernel import features, ns, procs
+from netlab.kernel.netlink import Netlink
+from netlab.lab import default_cluster_name, names, store_path
+from netlab.store import Store
+
+
+def _run(argv: list[str]) -> str | None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _host_rules() -> dict[str, int]:
+    """How many rules the host has in each iptables backend (which one the host really uses)."""
+    counts = {}
+    for backend, tool in (("legacy", "iptables-legacy-save"), ("nf_tables", "iptables-nft-save")):
+        if shutil.which(tool):
+            text = _run([tool]) or ""
+            counts[backend] = sum(1 for line in text.splitlines() if line.startswith("-A "))
+    return counts
+
+
+def _ranges(config: ClusterConfig) -> LabRanges:
+    return LabRanges(
+        config.name,
+        {"podCIDR": config.podCIDR, "serviceCIDR": config.serviceCIDR, "underlayCIDR": config.underlayCIDR},
+        str(config.clusterDNS),
+    )
+
+
+def _labs() -> tuple[list[LabRanges], list[str]]:
+    """The labs with a state directory, and the names of those whose config cannot be read."""
+    labs, unreadable = [], []
+    for name in names():
+        try:
+            store = Store(store_path(name))
+            try:
+                labs.append(_ranges(cluster_from_document(store.get_meta("config"), name)))
+            finally:
+                store.close()
+        except Exception:
+            unreadable.append(name)  # e.g. written by a newer netlab with settings this one lacks
+    return labs, unreadable
+
+
+def _owned_netns() -> list[tuple[OwnedNetns, str]]:
+    """(namespace, role) for every namespace whose `lo` carries netlab's marker."""
+    found = []
+    for name in ns.list_netns():
+        try:
+            with Netlink(ns.netns_path(name)) as nl:
+                owner = naming.parse_netns_marker(nl.alias("lo"))
+        except Exception:
+            continue  # an empty pin file or someone else's namespace we cannot enter
+        if owner:
+            found.append((OwnedNetns(name, owner[0]), owner[1]))
+    return found
+
+
+def _pod_resolv(owned: list[tuple[OwnedNetns, str]]) -> list[PodResolv]:
+    """One running pod per lab: its /etc/resolv.conf exactly as its processes see it."""
+    by_inode = procs.pids_by_netns()
+    seen: dict[str, PodResolv] = {}
+    for netns, role in owned:
+        if not role.startswith("pod:") or netns.cluster in seen:
+            continue
+        try:
+            pids = by_inode.get(ns.ns_inode(ns.netns_path(netns.name)), [])
+        except OSError:
+            continue
+        for pid in pids:
+            text = _read(f"/proc/{pid}/root/etc/resolv.conf")
+            if text:
+                pod = role.removeprefix("pod:").rsplit(":", 1)[0]
+                seen[netns.cluster] = PodResolv(netns.cluster, pod, text)
+                break
+    return list(seen.values())
+
+
+def gather(probe: bool = True) -> Facts:
+    root = os.geteuid() == 0
+    with Netlink() as host:
+        routes = tuple(
+            HostRoute(IPv4Network(r.dst), r.dev, r.proto, r.type) for r in host.routes() if r.dst != "default"
+        )
+    owned = _owned_netns() if root else []
+    labs, unreadable = _labs() if root else ([], [])
+    default_name = default_cluster_name()
+    planned = None
+    if default_name not in {lab.name for lab in labs} | set(unreadable):
+        try:
+            planned = _ranges(default_cluster(default_name))
+        except Exception:
+            planned = None  # an invalid NETLAB_CLUSTER name: apply reports it
+    return Facts(
+        euid=os.geteuid(),
+        tools={tool: shutil.which(tool) for tool in doctor.ALL_TOOLS},
+        kernel=features.probe_kernel() if root and probe else None,
+        host_bridge_nf=os.path.isdir("/proc/sys/net/bridge"),
+        iptables_version=(_run(["iptables", "--version"]) or "").strip() or None,
+        host_rules=_host_rules() if root else {},
+        ipvs_loaded=os.path.exists("/proc/net/ip_vs"),
+        bpf=os.path.exists("/proc/sys/kernel/unprivileged_bpf_disabled"),
+        host_resolv=_read("/etc/resolv.conf"),
+        routes=routes,
+        links=tuple(HostLink(*link) for link in features.host_links()),
+        addresses=tuple((dev, IPv4Interface(addr)) for dev, addr in features.host_addresses()),
+        netns=tuple(netns for netns, _ in owned),
+        uts_pins=tuple(ns.list_utsns()),
+        labs=tuple(labs),
+        planned=planned,
+        pod_resolv=tuple(_pod_resolv(owned)),
+        unreadable_labs=tuple(unreadable),
+    )

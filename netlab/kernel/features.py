@@ -1,0 +1,176 @@
+"""What this kernel can do for a lab, tried for real inside a throwaway network namespace.
+
+`netlab doctor` needs to know whether veth, bridge, vxlan, kube-proxy's iptables matches and
+writable `/proc/sys/net` work *here* (a container may lack modules the host never loaded). The
+only honest test is to create the objects — so a child process (`python -m
+netlab.kernel.features`) first unshares its own network namespace, checks it really left the
+host's, and only then creates anything. The namespace is never named or pinned: it dies with
+the child, and every object in it goes too. Nothing here can touch the host's network.
+
+Also the read-only host facts doctor compares against (links with their kind and alias).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from netlab.kernel import ns
+
+# A payload with one rule of every kind kube-proxy's chains use (netlab/proxy golden files):
+# nat + DNAT, statistic (random endpoint choice), MARK + MASQUERADE, conntrack, comment,
+# addrtype, REJECT. iptables-restore refuses the whole payload if any of them is missing.
+KUBE_PROXY_PROBE_RULES = """\
+*nat
+:NETLAB-PROBE - [0:0]
+-A PREROUTING -m comment --comment "netlab probe" -j NETLAB-PROBE
+-A NETLAB-PROBE -p tcp -d 10.0.0.1 --dport 80 -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.0.2:8080
+-A NETLAB-PROBE -m addrtype --dst-type LOCAL -j MARK --set-xmark 0x4000/0x4000
+-A POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE --random-fully
+COMMIT
+*filter
+:NETLAB-PROBE - [0:0]
+-A FORWARD -j NETLAB-PROBE
+-A NETLAB-PROBE -m conntrack --ctstate INVALID -j DROP
+-A NETLAB-PROBE -p udp -d 10.0.0.1 --dport 53 -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+"""
+
+# Feature name -> None when it works, else the reason it does not.
+Probe = dict[str, "str | None"]
+
+
+def _try(results: Probe, name: str, action) -> None:
+    try:
+        action()
+        results[name] = None
+    except Exception as exc:  # any failure is the answer: the feature does not work here
+        results[name] = str(exc) or type(exc).__name__
+
+
+def _probe_in_private_netns() -> Probe:
+    """Runs in the child, after unshare: create one of everything, report what failed."""
+    from pyroute2 import IPRoute
+
+    results: Probe = {}
+    ipr = IPRoute()
+
+    def idx(name: str) -> int:
+        return ipr.link_lookup(ifname=name)[0]
+
+    def veth() -> None:
+        ipr.link("add", ifname="probe-a", kind="veth", peer={"ifname": "probe-b"})
+
+    def bridge() -> None:
+        ipr.link("add", ifname="probe-br", kind="bridge")
+        ipr.link("set", index=idx("probe-a"), master=idx("probe-br"))
+
+    def vxlan() -> None:
+        # flannel's VTEP: VNI 1, the IANA port (netlab's overlay routing mode).
+        ipr.link("add", ifname="probe-vx", kind="vxlan", vxlan_id=1, vxlan_port=4789)
+
+    def wireguard() -> None:
+        ipr.link("add", ifname="probe-wg", kind="wireguard")
+
+    def netem() -> None:
+        ipr.link("set", index=idx("lo"), state="up")
+        ipr.tc("add", "netem", idx("lo"), delay=1000)
+
+    def sysctl() -> None:
+        # Kubernetes nodes forward (net.ipv4.ip_forward); a read-only /proc/sys cannot.
+        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write("1")
+
+    def iptables() -> None:
+        binary = shutil.which("iptables-restore")
+        if binary is None:
+            raise RuntimeError("iptables-restore not found")
+        done = subprocess.run([binary, "-w", "5"], input=KUBE_PROXY_PROBE_RULES, text=True, capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip() or f"iptables-restore exited {done.returncode}")
+
+    def conntrack() -> None:
+        # nf_conntrack registers its sysctls per namespace once NAT rules need it.
+        if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
+            raise RuntimeError("no nf_conntrack in this kernel (/proc/sys/net/netfilter/nf_conntrack_max missing)")
+
+    def bridge_netfilter() -> None:
+        if not os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
+            raise RuntimeError("br_netfilter is not loaded (/proc/sys/net/bridge missing)")
+
+    try:
+        for name, action in [
+            ("veth", veth),
+            ("bridge", bridge),
+            ("vxlan", vxlan),
+            ("wireguard", wireguard),
+            ("netem", netem),
+            ("sysctl", sysctl),
+            ("iptables", iptables),
+            ("conntrack", conntrack),
+            ("br_netfilter", bridge_netfilter),
+        ]:
+            _try(results, name, action)
+    finally:
+        ipr.close()
+    return results
+
+
+def _child_main() -> int:
+    home = os.stat("/proc/self/ns/net").st_ino
+    try:
+        ns.unshare(ns.CLONE_NEWNET)
+    except Exception as exc:
+        print(json.dumps({"netns": str(exc)}))
+        return 0
+    if os.stat("/proc/self/ns/net").st_ino == home:
+        print(json.dumps({"netns": "unshare returned but the process is still in the host's namespace"}))
+        return 0
+    print(json.dumps({"netns": None, **_probe_in_private_netns()}))
+    return 0
+
+
+def probe_kernel(timeout: float = 20.0) -> Probe:
+    """Every feature's result, from a child process in its own, unnamed network namespace."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "netlab.kernel.features"], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return {"netns": f"the probe did not finish in {timeout:.0f}s"}
+    try:
+        return json.loads(done.stdout)
+    except json.JSONDecodeError:
+        return {"netns": f"the probe failed: {done.stderr.strip()[-500:] or done.returncode}"}
+
+
+def host_links() -> list[tuple[str, str, str]]:
+    """(name, kind, alias) of the host's links, kind "" for a plain device (read only)."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        found = []
+        for link in ipr.get_links():
+            info = link.get_attr("IFLA_LINKINFO")
+            kind = (info.get_attr("IFLA_INFO_KIND") if info is not None else None) or ""
+            found.append((link.get_attr("IFLA_IFNAME"), kind, link.get_attr("IFLA_IFALIAS") or ""))
+        return found
+
+
+def host_addresses() -> list[tuple[str, str]]:
+    """(interface, address/prefix) of every IPv4 address on the host, e.g. kube-ipvs0's."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+        return [
+            (names.get(a["index"], "?"), f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+            for a in ipr.get_addr(family=2)
+        ]
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main())
