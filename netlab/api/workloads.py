@@ -42,6 +42,9 @@ class RollingUpdateDeployment(ApiModel):
             value = getattr(self, name)
             if not _percent_or_int(value):
                 problems.add((name,), invalid_value(value, "must be a non-negative integer or a percentage (e.g. '25%')"))
+        value = self.maxUnavailable
+        if isinstance(value, str) and _percent_or_int(value) and int(value[:-1]) > 100:
+            problems.add(("maxUnavailable",), invalid_value(value, "must not be greater than 100%"))
         if self.maxSurge in (0, "0%") and self.maxUnavailable in (0, "0%"):
             problems.add(("maxUnavailable",), invalid_value(self.maxUnavailable, "may not be 0 when `maxSurge` is 0"))
         problems.raise_if_any()

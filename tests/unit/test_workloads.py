@@ -447,7 +447,6 @@ def test_max_surge_and_max_unavailable_may_not_both_be_zero(surge, unavailable):
     assert "may not be 0 when `maxSurge` is 0" in found[0]
 
 
-@pytest.mark.xfail(reason="BUG: maxUnavailable above 100% is accepted; Kubernetes refuses it (IsNotMoreThan100Percent)", strict=True)
 def test_max_unavailable_may_not_exceed_100_percent():
     found = problems(workload(strategy={"rollingUpdate": {"maxUnavailable": "150%"}}))
     assert found and found[0].startswith("spec.strategy.rollingUpdate.maxUnavailable")
