@@ -15,10 +15,11 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 import yaml
@@ -432,3 +433,23 @@ def nl_fixture() -> Callable[..., subprocess.CompletedProcess]:
 @pytest.fixture(name="wait_until", scope="session")
 def wait_until_fixture() -> Callable[..., Any]:
     return wait_until
+
+
+@contextmanager
+def controller_running(lab: Lab) -> Iterator[Lab]:
+    """`netlab controller --daemon` for `lab` (the self-healing loop), stopped again afterwards.
+
+    It reconciles twice a second (the CLI's default is once) so that tests waiting for probes
+    and replacements wait less."""
+    lab.nl("controller", "--daemon", "--interval", "0.5")
+    try:
+        yield lab
+    finally:
+        lab.nl("controller", "--stop", check=False)
+
+
+@pytest.fixture(scope="module")
+def controller(lab: Lab):
+    """The module's lab with its controller running: restarts, replacements, readiness."""
+    with controller_running(lab):
+        yield lab

@@ -8,7 +8,7 @@ never more than replicas + maxSurge pods, never fewer than replicas - maxUnavail
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 from pydantic import ValidationError
