@@ -80,14 +80,16 @@ def check_ranges(config: ClusterConfig) -> None:
     own_link = naming.host_link(config.name)
     with Netlink() as host:
         for net, route in host.networks_routed():
-            if route.proto == RTPROT_NETLAB and net in mine.values():
-                continue  # this cluster's own guard routes (re-create after an interrupted run)
             if route.dev == own_link:
                 continue
             for field_name, mine_net in mine.items():
                 if mine_net.overlaps(net):
                     via = f" dev {route.dev}" if route.dev else f" ({route.type})"
-                    owner = " (another netlab lab's)" if route.proto == RTPROT_NETLAB else ""
+                    owner = (
+                        " (a netlab lab's guard route: another lab, or leftovers — see netlab doctor)"
+                        if route.proto == RTPROT_NETLAB
+                        else ""
+                    )
                     problems.append(
                         f"Cluster {config.name}: spec.{field_name}: {mine_net} overlaps the host route "
                         f"{net}{via}{owner}; choose other ranges in a Cluster config "

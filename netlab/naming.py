@@ -80,3 +80,11 @@ def parse_netns_marker(alias: str | None) -> tuple[str, str] | None:
     if len(parts) != 3:
         return None
     return parts[1], parts[2]
+
+
+def node_mac(cluster: str, node: str) -> str:
+    """A fixed, locally administered MAC for a node's eth0: a node that fails and recovers
+    comes back with the same MAC, so its neighbours' ARP entries stay right (as a real
+    machine's NIC would)."""
+    digest = hashlib.sha256(f"{cluster}/{node}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))

@@ -126,9 +126,11 @@ class Netlink:
             raise KernelError(f"{name} exists in {self.path or 'host'} but is a {kind}, not a bridge")
         return idx
 
-    def add_veth(self, name: str, peer: str, peer_netns: str | None) -> int:
+    def add_veth(self, name: str, peer: str, peer_netns: str | None, peer_mac: str | None = None) -> int:
         """A veth pair; the peer is created directly inside `peer_netns` (one syscall, no move)."""
         peer_spec: dict[str, object] = {"ifname": peer}
+        if peer_mac:
+            peer_spec["address"] = peer_mac
         fd = None
         if peer_netns is not None:
             fd = ns.open_ns(peer_netns)

@@ -247,11 +247,6 @@ def underlay_ip(lab: Lab, name: str) -> str:
     return str(lab.ranges.underlay.network_address + {"node-a": 11, "node-b": 12}[name])
 
 
-@pytest.mark.xfail(
-    reason="BUG: after `node recover`, node-b's eth0 has a new MAC but node-a keeps the old one "
-    "in its neighbour table, so traffic from node-a to node-b's pods is lost for ~25 s",
-    strict=True,
-)
 def test_the_other_node_learns_the_recovered_node_s_address_at_once(scenario: Lab):
     lab = scenario
     node_a, peer = lab.node_netns("node-a"), underlay_ip(lab, "node-b")
