@@ -39,6 +39,7 @@ from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
 from netlab.policy.render import render_policy
 from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
 from netlab.proxy.conntrack import stale_flow_filters, udp_state
+from netlab.proxy.partial import plan_sync
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
 from netlab.store import StoredObject
 
@@ -443,21 +444,30 @@ def _proxy(
         node_policy = render_policy(policy, node.name)
         payload = render_rules(ports, proxy_config(lab, node), node_policy)
         # Skip the restore when this exact payload is already loaded in this exact namespace.
-        stamp = {"inode": ns.ns_inode(path), "sha": hashlib.sha256(payload.encode()).hexdigest()}
+        inode, sha = ns.ns_inode(path), hashlib.sha256(payload.encode()).hexdigest()
         key = f"rules:{node.name}"
-        if lab.store.get_meta(key) == stamp:
+        loaded = lab.store.get_meta(key) or {}
+        if loaded.get("inode") == inode and loaded.get("sha") == sha:
             continue
+        # kube-proxy's partial sync: only the chains that changed, when the namespace still
+        # holds what we loaded last; anything else gets the whole tables.
+        plan, chains = plan_sync(payload, loaded.get("chains") if loaded.get("inode") == inode else None)
         started = time.monotonic()
         try:
-            iptables.restore(path, payload)
+            if plan.payload is not None:
+                iptables.restore(path, plan.payload, noflush=not plan.full)
         except NetlabError as exc:
-            out.problems.append(f"node/{node.name}: {exc.message}: {exc.detail}")
-            continue
-        lab.store.set_meta(key, stamp)
+            try:
+                iptables.restore(path, payload)  # the partial payload was refused: start over
+            except NetlabError:
+                out.problems.append(f"node/{node.name}: {exc.message}: {exc.detail}")
+                continue
+        lab.store.set_meta(key, {"inode": inode, "sha": sha, "chains": chains})
         out.synced_nodes += 1
         lab.store.add_event(
             "Node", "", node.name, "RulesSynced",
-            f"iptables-restore: {len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains"
+            f"iptables-restore{'' if plan.full else ' --noflush'}: {plan.chains_sent} chains sent "
+            f"({len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains)"
             f" in {(time.monotonic() - started) * 1000:.0f} ms",
         )
     _flush_stale_udp(lab, ports, down, out)
