@@ -1,34 +1,56 @@
 #!/usr/bin/env python3
-"""How fast netlab builds and removes pods, beside plain `ip` doing the same plumbing.
+"""How fast netlab builds pods, heals, programs Service rules and forwards, beside baselines.
 
-Run as root from the repository:  python scripts/bench.py [--sizes 10,100] [--repeat 3] [--json]
+Run as root from the repository:  python scripts/bench.py [--only PARTS] [--repeat 3] [--json]
 
-For each size N it measures, R times each, interleaved so drift hits every row alike:
+It builds its own cluster and measures four parts (`--only pods,node-failure,rules,nodeport`),
+each R times, each beside a baseline taken in the same run:
 
-- `netlab apply -f` of N `pause` pods plus one ClusterIP Service, and `netlab delete -f` of
-  the same file: whole CLI processes, wall clock until they return. After each apply every pod
-  must be Running (`netlab get pods -o json`), or the run fails.
-- the pod network plumbing alone, in-process with netlab's own library (`sandbox.create` and
-  `sandbox.destroy` with one netlink socket on the node namespace, as reconcile does);
-- the baseline: the same plumbing with plain `ip` commands from a shell script (8 processes per
-  pod), and with `ip -batch` (about one process per pod), in a scratch node namespace with its
-  own `cni0` bridge.
+- pods (`--sizes 10,100`): `netlab apply -f` of N `pause` pods plus one ClusterIP Service, and
+  `netlab delete -f` of the same file: whole CLI processes, wall clock until they return (after
+  each apply every pod must be Running, or the run fails). Then the pod network plumbing alone,
+  in-process with netlab's own library (`sandbox.create`/`sandbox.destroy` with one netlink
+  socket on the node namespace, as reconcile does), beside the same plumbing with plain `ip`
+  commands from a shell script (8 processes per pod) and with `ip -batch` (about one per pod),
+  in a scratch node namespace with its own `cni0` bridge. Interleaved so drift hits every row.
+- node-failure: a Deployment of 3 web pods, all on node-b, a ClusterIP Service and a client pod
+  on node-a, with `netlab controller --daemon --interval 0.2` running. From the start of
+  `netlab node fail node-b` until the client gets an answer through the Service from a pod on
+  node-a created after the fail; beside it the fail command's own duration. Recovered between
+  runs.
+- rules (`--services 100,1000`): N ClusterIP Services, each with an endpoint (N-1 select one
+  `filler` pod, `probe` selects its own Deployment). From the start of `netlab scale
+  deploy/probe --replicas 2` until the new endpoint's DNAT is in node-a's `iptables-save -t nat`
+  (and back to 1 until the old one is gone); beside it one `iptables-restore` of node-a's saved
+  tables alone: what a whole-table sync loads. A note says how netlab's own last sync of node-a
+  went (whole tables, or kube-proxy's partial sync: `--noflush` with the changed chains only).
+- nodeport (`--requests 2000`): sequential HTTP/1.0 GETs, each on a new connection, to one
+  built-in web server pod: from the host to node-a's underlay IP and NodePort (DNAT and SNAT),
+  from node-a's namespace to the ClusterIP (DNAT), and from node-a's namespace to the pod IP
+  directly (the baseline; the host cannot route pod IPs by design). The three take turns
+  request by request, from this process (sockets made inside node-a's namespace).
 
-It prints median and minimum, per run and per pod, with a target column: the plumbing must cost
-under 15 ms per pod, `apply` of 100 pods under 5 s (the issue's targets for a 2-core machine).
-Everything it makes is removed at the end, also on failure: its cluster, and every namespace
-named `nlbench-*`. `--keep` leaves the cluster, with the largest set of pods, for inspection.
+It prints median and minimum (for rates: median and best), with a target column: the plumbing
+must cost under 15 ms per pod, `apply` of 100 pods under 5 s (the issue's targets for a 2-core
+machine). Everything it makes is removed at the end, also on failure: its cluster (with the
+controller it started), and every namespace named `nlbench-*`. `--keep` leaves the cluster, with
+the largest set of pods, for inspection. Traffic goes only to the benchmark lab's addresses.
 """
+
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -60,6 +82,14 @@ SCRATCH_GATEWAY = SCRATCH_SUBNET.network_address + 1
 SCRATCH_CLUSTER = PREFIX + "sb"  # netlab's sandboxes are named "nlbench-sb.plumb.pI"
 MAX_SCRATCH_PODS = SCRATCH_SUBNET.num_addresses - 3
 
+# Bounds on everything that waits: a poll for an effect, a command run in the background, the
+# load client (it also stops after its fixed number of requests).
+POLL_DEADLINE_S = 60.0
+COMMAND_DEADLINE_S = 180.0
+LOAD_LIMIT_S = 60.0
+MAX_SERVICES = 5000  # Services of the rules part; a /16 service CIDR holds them
+MAX_REQUESTS = 10000  # per run and path of the nodeport part
+
 
 def note(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
@@ -86,6 +116,8 @@ class Row:
     size: int
     seconds: tuple[float, ...]  # one sample per repeat
     target: Target | None = None
+    per: str = "pod"  # the per-item column: ms per "pod", a rate per "request", or "" for none
+    note: str = ""
 
     @property
     def median_ms(self) -> float:
@@ -98,6 +130,9 @@ class Row:
     def per_pod(self, total_ms: float) -> float:
         return total_ms / self.size
 
+    def rate(self, total_ms: float) -> float:
+        return self.size / (total_ms / 1000)
+
     @property
     def target_met(self) -> bool | None:
         """Judged on the median; None when the row has no target."""
@@ -108,21 +143,70 @@ class Row:
     @property
     def verdict(self) -> str:
         if self.target is None:
-            return ""
+            return self.note
         return f"{'✓' if self.target_met else '✗'} {self.target}"
 
     def to_json(self) -> dict:
-        return {
+        figures = {
             "measurement": self.label,
-            "pods": self.size,
+            "size": self.size,
             "samples_ms": [round(s * 1000, 2) for s in self.seconds],
             "median_ms": round(self.median_ms, 2),
             "min_ms": round(self.min_ms, 2),
-            "median_per_pod_ms": round(self.per_pod(self.median_ms), 3),
-            "min_per_pod_ms": round(self.per_pod(self.min_ms), 3),
             "target": str(self.target) if self.target else None,
             "target_met": self.target_met,
+            "note": self.note or None,
         }
+        if self.per == "pod":
+            figures["median_per_pod_ms"] = round(self.per_pod(self.median_ms), 3)
+            figures["min_per_pod_ms"] = round(self.per_pod(self.min_ms), 3)
+        elif self.per == "request":
+            figures["median_requests_per_s"] = round(self.rate(self.median_ms), 1)
+            figures["best_requests_per_s"] = round(self.rate(self.min_ms), 1)
+        return figures
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A row of the table before its figures: its label (" N " becomes the size) and unit."""
+
+    label: str
+    per: str = "pod"
+
+
+class Samples:
+    """Seconds per (measurement, N) as a section takes them, and the notes that go with them."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[tuple[str, int], list[float]] = {}
+        self._notes: dict[tuple[str, int], str] = {}
+
+    def add(self, label: str, size: int, seconds: float, note: str = "") -> None:
+        self._seconds.setdefault((label, size), []).append(seconds)
+        self.annotate(label, size, note)
+
+    def annotate(self, label: str, size: int, note: str) -> None:
+        if note:
+            self._notes[(label, size)] = note
+
+    def rows(
+        self, measurements: Sequence[Measurement], target: Callable[[str, int], Target | None] = lambda _l, _s: None
+    ) -> list[Row]:
+        """One row per measurement taken, grouped by size in the order the sizes were first seen."""
+        sizes = dict.fromkeys(size for _, size in self._seconds)
+        return [
+            Row(
+                m.label.replace(" N ", f" {size} "),
+                size,
+                tuple(self._seconds[(m.label, size)]),
+                target(m.label, size),
+                m.per,
+                self._notes.get((m.label, size), ""),
+            )
+            for size in sizes
+            for m in measurements
+            if (m.label, size) in self._seconds
+        ]
 
 
 # -- running things ----------------------------------------------------------------------------
@@ -359,64 +443,23 @@ def remove_scratch() -> None:
     ns.delete_ns_file(ns.netns_path(SCRATCH_NODE))
 
 
-# -- the benchmark -----------------------------------------------------------------------------
-
-
-def bench(lab: LabSpec, sizes: Sequence[int], repeat: int, keep: bool, workdir: Path) -> list[Row]:
-    samples: dict[tuple[str, int], list[float]] = {}
-
-    def add(label: str, size: int, seconds: float) -> None:
-        samples.setdefault((label, size), []).append(seconds)
-
-    config = workdir / "cluster.yaml"
-    config.write_text(lab.config_yaml())
-    note(f"creating cluster {lab.name} (pods {lab.pod_cidr}, services {lab.service_cidr}, "
-         f"underlay {lab.underlay_cidr}) ...")
-    netlab("cluster", "create", "--config", str(config))
-    scratch_node_up()
-
-    for _ in range(repeat):
-        add("CLI start-up (netlab --version)", 1, timed(lambda: netlab("--version")))
-    for size in sizes:
-        manifest = workdir / f"pods-{size}.yaml"
-        manifest.write_text(pods_manifest(size))
-        for r in range(repeat):
-            note(f"N={size}: run {r + 1}/{repeat}")
-            cli_args = ("-f", str(manifest), "--cluster", lab.name)
-            add("apply N pods (CLI)", size, timed(lambda: netlab("apply", *cli_args)))
-            check_running(lab.name, size)
-            add("delete N pods (CLI)", size, timed(lambda: netlab("delete", *cli_args)))
-            check_gone(lab.name)
-            for label, plumbing in (
-                ("netlab", netlab_plumbing),
-                ("ip commands", ip_plumbing),
-                ("ip -batch", ip_batch_plumbing),
-            ):
-                made, removed = plumbing(size)
-                add(f"sandbox plumbing per pod ({label})", size, made)
-                add(f"teardown per pod ({label})", size, removed)
-    if keep:
-        largest = workdir / f"pods-{max(sizes)}.yaml"
-        netlab("apply", "-f", str(largest), "--cluster", lab.name)
-
-    return [row for size in dict.fromkeys([1, *sizes]) for row in _rows(samples, size)]
-
+# -- the benchmark: pods -----------------------------------------------------------------------
 
 # The table's order: the CLI first, then each plumbing beside its baselines.
-LABELS = (
-    "CLI start-up (netlab --version)",
-    "apply N pods (CLI)",
-    "delete N pods (CLI)",
-    "sandbox plumbing per pod (netlab)",
-    "sandbox plumbing per pod (ip commands)",
-    "sandbox plumbing per pod (ip -batch)",
-    "teardown per pod (netlab)",
-    "teardown per pod (ip commands)",
-    "teardown per pod (ip -batch)",
+POD_ROWS = (
+    Measurement("CLI start-up (netlab --version)"),
+    Measurement("apply N pods (CLI)"),
+    Measurement("delete N pods (CLI)"),
+    Measurement("sandbox plumbing per pod (netlab)"),
+    Measurement("sandbox plumbing per pod (ip commands)"),
+    Measurement("sandbox plumbing per pod (ip -batch)"),
+    Measurement("teardown per pod (netlab)"),
+    Measurement("teardown per pod (ip commands)"),
+    Measurement("teardown per pod (ip -batch)"),
 )
 
 
-def _target(label: str, size: int) -> Target | None:
+def _pod_target(label: str, size: int) -> Target | None:
     if label == "sandbox plumbing per pod (netlab)":
         return Target(PLUMBING_TARGET_MS, per_pod=True)
     if label == "apply N pods (CLI)" and size == APPLY_TARGET_SIZE:
@@ -424,28 +467,490 @@ def _target(label: str, size: int) -> Target | None:
     return None
 
 
-def _rows(samples: dict[tuple[str, int], list[float]], size: int) -> list[Row]:
-    return [
-        Row(label.replace(" N ", f" {size} "), size, tuple(samples[(label, size)]), _target(label, size))
-        for label in LABELS
-        if (label, size) in samples
-    ]
+def pods_section(lab: LabSpec, sizes: Sequence[int], repeat: int, workdir: Path) -> list[Row]:
+    samples = Samples()
+    scratch_node_up()  # removed by main, also on failure
+    for _ in range(repeat):
+        samples.add("CLI start-up (netlab --version)", 1, timed(lambda: netlab("--version")))
+    for size in sizes:
+        manifest = workdir / f"pods-{size}.yaml"
+        manifest.write_text(pods_manifest(size))
+        for r in range(repeat):
+            note(f"pods N={size}: run {r + 1}/{repeat}")
+            cli_args = ("-f", str(manifest), "--cluster", lab.name)
+            samples.add("apply N pods (CLI)", size, timed(lambda: netlab("apply", *cli_args)))
+            check_running(lab.name, size)
+            samples.add("delete N pods (CLI)", size, timed(lambda: netlab("delete", *cli_args)))
+            check_gone(lab.name)
+            for label, plumbing in (
+                ("netlab", netlab_plumbing),
+                ("ip commands", ip_plumbing),
+                ("ip -batch", ip_batch_plumbing),
+            ):
+                made, removed = plumbing(size)
+                samples.add(f"sandbox plumbing per pod ({label})", size, made)
+                samples.add(f"teardown per pod ({label})", size, removed)
+    return samples.rows(POD_ROWS, _pod_target)
+
+
+# -- reading the lab ---------------------------------------------------------------------------
+
+
+def get_json(cluster: str, *args: str) -> dict:
+    return json.loads(netlab("get", *args, "-o", "json", "--cluster", cluster).stdout)
+
+
+def pod_ready(pod: dict) -> bool:
+    statuses = pod.get("status", {}).get("containerStatuses") or [{"ready": False}]
+    return pod.get("status", {}).get("phase") == "Running" and all(c.get("ready") for c in statuses)
+
+
+def wait_ready(cluster: str, selector: str, count: int, deadline_s: float = 60.0) -> list[dict]:
+    """The `count` pods of `selector` once all of them are Running and ready (and no others)."""
+    found: list[dict] = []
+
+    def settled() -> bool:
+        nonlocal found
+        found = get_json(cluster, "pods", "-l", selector)["items"]
+        return len(found) == count and all(pod_ready(p) for p in found)
+
+    wait_until(settled, f"{count} ready pods with {selector}", deadline_s)
+    return found
+
+
+def cluster_ip(cluster: str, service: str) -> str:
+    return get_json(cluster, "svc", service)["spec"]["clusterIP"]
+
+
+def node_ip(cluster: str, node: str) -> str:
+    found = get_json(cluster, "nodes", node)
+    return next(a["address"] for a in found["status"]["addresses"] if a["type"] == "InternalIP")
+
+
+def in_netns(netns: str, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return run(["ip", "netns", "exec", netns, *argv], stdin=stdin)
+
+
+def in_background(action: Callable[[], object]) -> Callable[[], float]:
+    """Start `action` on a thread now; the function returned waits for it and gives its seconds
+    (or raises its error), so a command can be timed while the main thread polls its effect."""
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        started = time.perf_counter()
+        try:
+            action()
+        except BaseException as exc:  # handed to the caller of join
+            outcome["error"] = exc
+        outcome["seconds"] = time.perf_counter() - started
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+
+    def join() -> float:
+        thread.join(COMMAND_DEADLINE_S)
+        if thread.is_alive():
+            raise BenchError(f"a background command ran longer than {COMMAND_DEADLINE_S} s")
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["seconds"]  # type: ignore[return-value]
+
+    return join
+
+
+def manifest_docs(*docs: str) -> str:
+    return "---\n".join(textwrap.dedent(d).lstrip("\n") for d in docs)
+
+
+def deployment(name: str, replicas: int) -> str:
+    # `nginx` runs netlab's built-in web server on port 80 (docs/images.md).
+    return f"""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {{name: {name}}}
+        spec:
+          replicas: {replicas}
+          selector: {{matchLabels: {{app: {name}}}}}
+          template:
+            metadata: {{labels: {{app: {name}}}}}
+            spec:
+              containers: [{{name: web, image: nginx}}]
+        """
+
+
+def service(name: str, app: str, node_port: int | None = None) -> str:
+    port = f"{{port: 80, targetPort: 80, nodePort: {node_port}}}" if node_port else "{port: 80, targetPort: 80}"
+    kind = "NodePort" if node_port else "ClusterIP"
+    return f"""
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: {name}}}
+        spec:
+          type: {kind}
+          selector: {{app: {app}}}
+          ports: [{port}]
+        """
+
+
+def pinned_pod(name: str, node: str, image: str, command: str = "") -> str:
+    return f"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: {name}, labels: {{app: {name}}}}}
+        spec:
+          nodeName: {node}
+          containers: [{{name: main, image: {image}{", command: " + command if command else ""}}}]
+        """
+
+
+def cleanup(what: str, *steps: Callable[[], object]) -> None:
+    """Run every step even if one fails: a section's leftovers must not break the next one."""
+    for step in steps:
+        try:
+            step()
+        except BenchError as exc:
+            note(f"warning: cleaning up {what}: {exc}")
+
+
+# -- the benchmark: a node fails ---------------------------------------------------------------
+
+FAILED_NODE = "node-b"
+HEALTHY_NODE = "node-a"
+REPLICAS = 3
+
+NODE_FAILURE_ROWS = (
+    Measurement("node fail → Service answered by a replacement pod", per=""),
+    Measurement("  of which the client got no answer at all", per=""),
+    Measurement("netlab node fail (the command alone)", per=""),
+)
+
+
+def place_replicas(cluster: str) -> set[str]:
+    """All replicas of `web` on node-b, so the fire takes every endpoint of the Service: cordon
+    node-a while scaling up (the scheduler would otherwise pick the node with fewest pods)."""
+    netlab("node", "cordon", HEALTHY_NODE, "--cluster", cluster)
+    try:
+        netlab("scale", "deploy/web", "--replicas", str(REPLICAS), "--cluster", cluster)
+        pods = wait_ready(cluster, "app=web", REPLICAS)
+    finally:
+        netlab("node", "uncordon", HEALTHY_NODE, "--cluster", cluster)
+    misplaced = [p["metadata"]["name"] for p in pods if p["spec"].get("nodeName") != FAILED_NODE]
+    if misplaced:
+        raise BenchError(f"replicas not on {FAILED_NODE} although {HEALTHY_NODE} was cordoned: {misplaced}")
+    return {p["metadata"]["name"] for p in pods}
+
+
+def client_answered(client_netns: str, url: str) -> dict[str, str]:
+    """One request from the client pod: the fields of the built-in web server's answer, or {}.
+
+    Sent with curl in the client pod's namespace (`ip netns exec`, not `netlab exec`, whose 0.4 s
+    CLI start-up would be the resolution of every poll). A SYN DNATed to a dead endpoint is
+    never answered, so connecting gives up after 0.1 s (a live pod answers in well under a
+    millisecond).
+    """
+    got = subprocess.run(
+        ["ip", "netns", "exec", client_netns, "curl", "-s", "--connect-timeout", "0.1", "-m", "1", url],
+        capture_output=True, text=True,
+    )
+    return dict(f.split("=", 1) for f in got.stdout.split() if "=" in f) if got.returncode == 0 else {}
+
+
+def check_old_pods_answer(client_netns: str, url: str, old: set[str]) -> None:
+    """The client must reach node-b's replicas before the fire: otherwise the measurement would
+    start from a Service that was already down (e.g. a stale neighbour entry after a recover)."""
+    started = time.monotonic()
+    wait_until(lambda: client_answered(client_netns, url).get("pod") in old, "an answer from node-b's replicas", POLL_DEADLINE_S)
+    if time.monotonic() - started > 1.0:
+        note(f"warning: the client reached node-b's ready replicas only after {time.monotonic() - started:.1f} s")
+
+
+def answer_from_replacement(client_netns: str, url: str, old: set[str], started: float) -> tuple[float, float]:
+    """Seconds from `started` until the client gets an answer from a new pod on the healthy node,
+    and the seconds before that in which it got no answer at all (since the last from an old pod).
+    The resolution is a poll: about 30 ms, or 0.1 s for a request to a dead endpoint.
+    """
+    deadline = time.monotonic() + POLL_DEADLINE_S
+    last_old = started
+    while time.monotonic() < deadline:
+        fields = client_answered(client_netns, url)
+        answered = time.perf_counter()
+        if fields.get("pod") in old:
+            last_old = answered
+        elif fields.get("node") == HEALTHY_NODE:
+            return answered - started, answered - last_old
+        time.sleep(0.02)
+    raise BenchError(f"no answer from a replacement pod through {url} within {POLL_DEADLINE_S:g} s")
+
+
+def node_failure_section(lab: LabSpec, repeat: int, workdir: Path) -> list[Row]:
+    samples = Samples()
+    cluster = lab.name
+    manifest = workdir / "node-failure.yaml"
+    manifest.write_text(
+        manifest_docs(
+            deployment("web", 0),  # scaled up per run, see place_replicas
+            service("web", "web"),
+            pinned_pod("client", HEALTHY_NODE, "curlimages/curl", '["sleep", "infinity"]'),
+        )
+    )
+    failed = False
+    netlab("apply", "-f", str(manifest), "--cluster", cluster)
+    netlab("controller", "--daemon", "--interval", "0.2", "--cluster", cluster)
+    try:
+        wait_ready(cluster, "app=client", 1)
+        url = f"http://{cluster_ip(cluster, 'web')}/"
+        client_netns = f"{cluster}.default.client"
+        for r in range(repeat):
+            note(f"node failure: run {r + 1}/{repeat}")
+            old = place_replicas(cluster)
+            check_old_pods_answer(client_netns, url, old)
+            started = time.perf_counter()
+            failed = True
+            fail = in_background(lambda: netlab("node", "fail", FAILED_NODE, "--cluster", cluster))
+            answered, unanswered = answer_from_replacement(client_netns, url, old, started)
+            samples.add(NODE_FAILURE_ROWS[0].label, REPLICAS, answered, f"{REPLICAS} of {REPLICAS} replicas lost")
+            samples.add(NODE_FAILURE_ROWS[1].label, REPLICAS, unanswered)
+            samples.add(NODE_FAILURE_ROWS[2].label, REPLICAS, fail())
+            netlab("node", "recover", FAILED_NODE, "--cluster", cluster)
+            failed = False
+            netlab("scale", "deploy/web", "--replicas", "0", "--cluster", cluster)
+            wait_ready(cluster, "app=web", 0)
+    finally:
+        cleanup(
+            "the node-failure scenario",
+            lambda: netlab("controller", "--stop", "--cluster", cluster),
+            *([lambda: netlab("node", "recover", FAILED_NODE, "--cluster", cluster)] if failed else []),
+            lambda: netlab("delete", "-f", str(manifest), "--ignore-not-found", "--cluster", cluster),
+        )
+    return samples.rows(NODE_FAILURE_ROWS)
+
+
+# -- the benchmark: rules programming at N Services --------------------------------------------
+
+RULES_ROWS = (
+    Measurement("apply N Services + 2 Deployments (CLI, once)", per=""),
+    Measurement("scale up → new endpoint's DNAT in node-a", per=""),
+    Measurement("netlab scale up (the command alone)", per=""),
+    Measurement("scale down → old endpoint's DNAT gone from node-a", per=""),
+    Measurement("iptables-restore of node-a's rules alone (baseline)", per=""),
+)
+
+
+def rules_manifest(services: int) -> str:
+    """`probe` (a Deployment and its Service) and services-1 Services that all select one
+    `filler` pod, so every Service has an endpoint and its KUBE-SVC/KUBE-SEP chains."""
+    return manifest_docs(
+        deployment("filler", 1),
+        deployment("probe", 1),
+        service("probe", "probe"),
+        *(service(f"fill-{i}", "filler") for i in range(services - 1)),
+    )
+
+
+def dnat_targets(node_netns: str) -> set[str]:
+    saved = run(["nice", "-n", "19", "ip", "netns", "exec", node_netns, "iptables-save", "-t", "nat"]).stdout
+    return {line.rsplit(" ", 1)[1] for line in saved.splitlines() if " -j DNAT --to-destination " in line}
+
+
+def until_targets(node_netns: str, done: Callable[[set[str]], bool], started: float, what: str) -> float:
+    deadline = time.monotonic() + POLL_DEADLINE_S
+    while time.monotonic() < deadline:
+        if done(dnat_targets(node_netns)):
+            return time.perf_counter() - started
+    raise BenchError(f"{what} not in {node_netns}'s nat table within {POLL_DEADLINE_S:g} s")
+
+
+def last_sync(cluster: str, node: str) -> str:
+    """How netlab's last rules sync of `node` went, from its RulesSynced event: a whole-table
+    restore or kube-proxy's partial sync (`--noflush` with only the changed chains)."""
+    lines = [line for line in netlab("events", "-A", "--cluster", cluster).stdout.splitlines()
+             if "RulesSynced" in line and f"node/{node} " in line]
+    if not lines:
+        return ""
+    message = lines[-1].split(f"node/{node}", 1)[1]
+    took = re.search(r" in (\d+) ms", message)
+    chains = re.search(r"(\d+) chains sent", message)
+    how = f"--noflush, {chains.group(1)} chains" if "--noflush" in message and chains else "whole tables"
+    return f"netlab's sync: {how}" + (f", {took.group(1)} ms" if took else "")
+
+
+def rules_section(lab: LabSpec, sizes: Sequence[int], repeat: int, workdir: Path) -> list[Row]:
+    samples = Samples()
+    cluster = lab.name
+    node_netns = f"{cluster}.{HEALTHY_NODE}"
+    for size in sizes:
+        manifest = workdir / f"services-{size}.yaml"
+        manifest.write_text(rules_manifest(size))
+        note(f"rules N={size}: applying {size} Services ...")
+        try:
+            samples.add(RULES_ROWS[0].label, size, timed(lambda: netlab("apply", "-f", str(manifest), "--cluster", cluster)))
+            wait_ready(cluster, "app in (filler,probe)", 2)
+            for r in range(repeat):
+                note(f"rules N={size}: run {r + 1}/{repeat}")
+                before = dnat_targets(node_netns)
+                started = time.perf_counter()
+                scale = in_background(lambda: netlab("scale", "deploy/probe", "--replicas", "2", "--cluster", cluster))
+                samples.add(
+                    RULES_ROWS[1].label, size,
+                    until_targets(node_netns, lambda now: bool(now - before), started, "the new endpoint's DNAT"),
+                )
+                samples.add(RULES_ROWS[2].label, size, scale())
+                if r == repeat - 1:
+                    samples.annotate(RULES_ROWS[1].label, size, last_sync(cluster, HEALTHY_NODE))
+                started = time.perf_counter()
+                scale = in_background(lambda: netlab("scale", "deploy/probe", "--replicas", "1", "--cluster", cluster))
+                samples.add(
+                    RULES_ROWS[3].label, size,
+                    until_targets(node_netns, lambda now: len(now) == len(before), started, "one DNAT fewer"),
+                )
+                scale()
+                if r == repeat - 1:
+                    samples.annotate(RULES_ROWS[3].label, size, last_sync(cluster, HEALTHY_NODE))
+                # The baseline: the same tables, read back and loaded again in one restore, as a
+                # whole-table sync does (netlab's first sync of a node, or any without partial sync).
+                payload = in_netns(node_netns, "iptables-save").stdout
+                rules = sum(line.startswith("-A ") for line in payload.splitlines())
+                samples.add(
+                    RULES_ROWS[4].label, size,
+                    timed(lambda: in_netns(node_netns, "iptables-restore", "-w", "5", stdin=payload)),
+                    f"{rules} rules",
+                )
+        finally:
+            cleanup(f"{size} Services", lambda: netlab("delete", "-f", str(manifest), "--ignore-not-found", "--cluster", cluster))
+    return samples.rows(RULES_ROWS)
+
+
+# -- the benchmark: requests through a NodePort ------------------------------------------------
+
+NODE_PORT = 30080
+
+
+
+@dataclass(frozen=True)
+class LoadPath:
+    """Where one row's requests go: from a namespace (None: the host's) to an address."""
+
+    netns: str | None
+    host: str
+    port: int
+
+
+def http_get(path: LoadPath) -> float:
+    """Seconds for one HTTP/1.0 GET on a new TCP connection (so each one crosses the DNAT anew),
+    from connect to the server's close. The socket is made inside the path's namespace and
+    keeps it; making it is not timed."""
+    if path.netns is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    else:
+        with ns.entered(ns.netns_path(path.netns)):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with sock:
+        sock.settimeout(2.0)
+        started = time.perf_counter()
+        sock.connect((path.host, path.port))
+        sock.sendall(f"GET / HTTP/1.0\r\nHost: {path.host}\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+        took = time.perf_counter() - started
+    if not reply.startswith((b"HTTP/1.0 200", b"HTTP/1.1 200")):
+        raise BenchError(f"GET http://{path.host}:{path.port}/: unexpected reply {reply[:80]!r}")
+    return took
+
+
+def interleaved_load(paths: Sequence[LoadPath], requests: int) -> list[float]:
+    """Seconds spent on `requests` sequential GETs per path, the paths taking turns request by
+    request, so load from other work on the machine falls on every path alike. Bounded in
+    count and in time."""
+    spent = [0.0] * len(paths)
+    deadline = time.monotonic() + LOAD_LIMIT_S
+    for i in range(requests):
+        if time.monotonic() > deadline:
+            raise BenchError(f"load: gave up after {i} rounds of requests, over {LOAD_LIMIT_S:g} s")
+        for k, path in enumerate(paths):
+            try:
+                spent[k] += http_get(path)
+            except OSError as exc:
+                raise BenchError(f"GET http://{path.host}:{path.port}/ from {path.netns or 'the host'}: {exc}") from exc
+    return spent
+
+
+NODEPORT_ROWS = (
+    Measurement("HTTP requests: host → node-a IP:NodePort (DNAT + SNAT)", per="request"),
+    Measurement("HTTP requests: node-a → ClusterIP (DNAT)", per="request"),
+    Measurement("HTTP requests: node-a → pod IP (no DNAT, baseline)", per="request"),
+)
+
+
+def nodeport_section(lab: LabSpec, repeat: int, requests: int, workdir: Path) -> list[Row]:
+    samples = Samples()
+    cluster = lab.name
+    manifest = workdir / "nodeport.yaml"
+    manifest.write_text(
+        manifest_docs(pinned_pod("backend", HEALTHY_NODE, "nginx"), service("backend", "backend", NODE_PORT))
+    )
+    netlab("apply", "-f", str(manifest), "--cluster", cluster)
+    try:
+        (pod,) = wait_ready(cluster, "app=backend", 1)
+        node_netns = f"{cluster}.{HEALTHY_NODE}"
+        # The host cannot reach pod or cluster IPs (netlab's guard routes), so those two
+        # clients connect from node-a's namespace: the same hop to the pod, with and without DNAT.
+        paths = (
+            LoadPath(None, node_ip(cluster, HEALTHY_NODE), NODE_PORT),
+            LoadPath(node_netns, cluster_ip(cluster, "backend"), 80),
+            LoadPath(node_netns, pod["status"]["podIP"], 80),
+        )
+        for r in range(repeat):
+            note(f"nodeport: run {r + 1}/{repeat}")
+            for row, seconds in zip(NODEPORT_ROWS, interleaved_load(paths, requests)):
+                samples.add(row.label, requests, seconds)
+    finally:
+        cleanup("the NodePort backend", lambda: netlab("delete", "-f", str(manifest), "--ignore-not-found", "--cluster", cluster))
+    return samples.rows(NODEPORT_ROWS)
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+PARTS = ("pods", "node-failure", "rules", "nodeport")
+
+
+def bench(lab: LabSpec, args: argparse.Namespace, workdir: Path) -> list[Row]:
+    config = workdir / "cluster.yaml"
+    config.write_text(lab.config_yaml())
+    note(f"creating cluster {lab.name} (pods {lab.pod_cidr}, services {lab.service_cidr}, "
+         f"underlay {lab.underlay_cidr}) ...")
+    netlab("cluster", "create", "--config", str(config))
+    rows: list[Row] = []
+    if "pods" in args.only:
+        rows += pods_section(lab, args.sizes, args.repeat, workdir)
+    if "node-failure" in args.only:
+        rows += node_failure_section(lab, args.repeat, workdir)
+    if "rules" in args.only:
+        rows += rules_section(lab, args.services, args.repeat, workdir)
+    if "nodeport" in args.only:
+        rows += nodeport_section(lab, args.repeat, args.requests, workdir)
+    if args.keep and "pods" in args.only:
+        # Last, so the kept pods disturbed none of the other parts.
+        netlab("apply", "-f", str(workdir / f"pods-{max(args.sizes)}.yaml"), "--cluster", lab.name)
+    return rows
 
 
 # -- output ------------------------------------------------------------------------------------
 
-HEADERS = ["measurement", "N", "total ms", "per pod ms", "target"]  # figures: median / min
+HEADERS = ["measurement", "N", "total ms", "per pod ms | req/s", "target | note"]  # median / best
 TEXT_COLUMNS = (0, 4)
 
 
+def per_item_cell(row: Row) -> str:
+    if row.per == "pod":
+        return f"{row.per_pod(row.median_ms):.2f} / {row.per_pod(row.min_ms):.2f}"
+    if row.per == "request":
+        return f"{row.rate(row.median_ms):.0f} / {row.rate(row.min_ms):.0f} req/s"
+    return ""
+
+
 def table_cells(row: Row) -> list[str]:
-    return [
-        row.label,
-        str(row.size),
-        f"{row.median_ms:.1f} / {row.min_ms:.1f}",
-        f"{row.per_pod(row.median_ms):.2f} / {row.per_pod(row.min_ms):.2f}",
-        row.verdict,
-    ]
+    return [row.label, str(row.size), f"{row.median_ms:.1f} / {row.min_ms:.1f}", per_item_cell(row), row.verdict]
 
 
 def print_table(rows: Sequence[Row], header: str) -> None:
@@ -477,8 +982,10 @@ def print_table(rows: Sequence[Row], header: str) -> None:
         )
 
 
-def machine() -> dict:
+def machine(load_before: float) -> dict:
     return {
+        # Other work on the machine moves every figure; the 1-minute load average says how much.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "kernel": os.uname().release,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
@@ -489,9 +996,22 @@ def machine() -> dict:
 # -- main --------------------------------------------------------------------------------------
 
 
+def _counts(parser: argparse.ArgumentParser, flag: str, text: str, low: int, high: int) -> list[int]:
+    try:
+        counts = sorted({int(c) for c in text.split(",") if c.strip()})
+    except ValueError:
+        parser.error(f"{flag}: expected comma-separated integers, got {text!r}")
+    if not counts or not all(low <= c <= high for c in counts):
+        parser.error(f"{flag}: each count must be between {low} and {high}")
+    return counts
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10,100", help="comma-separated pod counts (default 10,100)")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run (default {','.join(PARTS)})")
+    parser.add_argument("--sizes", default="10,100", help="pods: comma-separated pod counts (default 10,100)")
+    parser.add_argument("--services", default="100,1000", help="rules: comma-separated Service counts (default 100,1000)")
+    parser.add_argument("--requests", type=int, default=2000, help="nodeport: requests per run and path (default 2000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; median and min are reported")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     parser.add_argument("--keep", action="store_true", help="leave the cluster, with the largest set of pods")
@@ -500,12 +1020,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--service-cidr", default="10.154.0.0/16")
     parser.add_argument("--underlay-cidr", default="172.29.153.0/24")
     args = parser.parse_args(argv)
-    try:
-        args.sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
-    except ValueError:
-        parser.error(f"--sizes: expected comma-separated integers, got {args.sizes!r}")
-    if not args.sizes or not all(1 <= s <= MAX_SCRATCH_PODS for s in args.sizes):
-        parser.error(f"--sizes: each size must be between 1 and {MAX_SCRATCH_PODS}")
+    args.only = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = [p for p in args.only if p not in PARTS]
+    if unknown or not args.only:
+        parser.error(f"--only: expected some of {', '.join(PARTS)}, got {unknown or 'nothing'}")
+    args.sizes = _counts(parser, "--sizes", args.sizes, 1, MAX_SCRATCH_PODS)
+    args.services = _counts(parser, "--services", args.services, 1, MAX_SERVICES)
+    if not 1 <= args.requests <= MAX_REQUESTS:
+        parser.error(f"--requests must be between 1 and {MAX_REQUESTS}")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
@@ -521,13 +1043,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         note(f"namespaces from an earlier run exist ({', '.join(stale[:5])}); removing them")
         remove_scratch()
     lab = LabSpec(args.cluster, args.pod_cidr, args.service_cidr, args.underlay_cidr)
+    load_before = os.getloadavg()[0]
     if labs.exists(lab.name):
         note(f"cluster {lab.name} already exists; choose another name with --cluster (it is not ours to remove)")
         return 4
     failed = True
     try:
         with tempfile.TemporaryDirectory(prefix=PREFIX) as tmp:
-            rows = bench(lab, args.sizes, args.repeat, args.keep, Path(tmp))
+            rows = bench(lab, args, Path(tmp))
         failed = False
     except BenchError as exc:
         note(f"error: {exc}")
@@ -544,14 +1067,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 netlab("cluster", "delete", "--name", lab.name)
             except BenchError as exc:
                 note(f"warning: could not delete cluster {lab.name}: {exc}")
-    info = machine()
+    info = machine(load_before)
     if args.json:
         print(json.dumps({"machine": info, "repeat": args.repeat, "rows": [r.to_json() for r in rows]}, indent=2))
     else:
         header = (
             f"netlab bench — {time.strftime('%Y-%m-%d')}, {info['cpus']} CPUs, kernel {info['kernel']}, "
             f"Python {info['python']}, {info['ip']}\n"
-            f"figures: median / min of {args.repeat} runs"
+            f"load average {info['load_average'][0]:.1f} at the start, {info['load_average'][1]:.1f} at the end; "
+            f"figures: median / min of {args.repeat} runs (for req/s: median / best)"
         )
         print_table(rows, header)
     missed = [r.label for r in rows if r.target_met is False]
