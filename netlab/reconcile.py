@@ -113,11 +113,14 @@ def reconcile(lab: Lab) -> Outcome:
         _schedule(lab)
         # Publish before tearing down: traffic leaves a deleted pod before its processes stop.
         _publish(lab, down, out)
+        pods_before = (out.created_pods, out.deleted_pods)
         _sandboxes(lab, down, out)
-        _containers(lab, out)
+        kubelet_changed = _containers(lab, out)
         if not changed:
             break
-    _publish(lab, down, out)
+    # Publish again only if the kubelet's part changed what endpoints, rules or DNS depend on.
+    if kubelet_changed or (out.created_pods, out.deleted_pods) != pods_before:
+        _publish(lab, down, out)
     return out
 
 
@@ -291,8 +294,10 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
     )
 
 
-def _containers(lab: Lab, out: Outcome) -> None:
+def _containers(lab: Lab, out: Outcome) -> bool:
+    """Start, observe, probe and restart containers; True when any pod's status changed."""
     now = time.time()
+    any_changed = False
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
@@ -335,6 +340,8 @@ def _containers(lab: Lab, out: Outcome) -> None:
             status = dict(o.status)
             status["containers"] = [records[c.name] for c in pod.spec.containers if c.name in records]
             lab.store.set_status("Pod", o.namespace, o.name, status)
+            any_changed = True
+    return any_changed
 
 
 def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> bool:
