@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -65,27 +66,17 @@ def register(app: typer.Typer) -> None:
         if box.get("uid") != obj.uid or not sandbox.exists(box["netns"]):
             raise InvalidInput(f"pod {pod} has no running sandbox (see: netlab describe pod {pod} -n {namespace})")
         c = _container(model, container)
-        ctx = pod_context(lab, obj, model)
-        env = containers.environment(ctx, c)
-        env["TERM"] = os.environ.get("TERM", "xterm")
+        spec = containers.launch_spec(pod_context(lab, obj, model), c)
+        spec = dataclasses.replace(
+            spec, argv=tuple(command), env={**spec.env, "TERM": os.environ.get("TERM", "xterm")}
+        )
         if not stdin:
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.close(devnull)
         sys.stdout.flush()
         try:
-            procs.exec_in_pod(
-                procs.Launch(
-                    argv=tuple(command),
-                    env=env,
-                    netns=ctx.netns_path,
-                    utsns=ctx.utsns_path,
-                    binds=ctx.binds,
-                    log_path="",
-                    exit_path="",
-                    cwd=c.workingDir or "/",
-                )
-            )
+            procs.exec_in_pod(spec)
         except FileNotFoundError:
             sys.stderr.write(f'error: exec: "{command[0]}": executable file not found in $PATH\n')
             raise typer.Exit(127)
