@@ -411,7 +411,7 @@ def check_resolver(facts: Facts) -> Check:
                 Status.fail,
                 f"pod {seen.pod} of lab {seen.cluster} has nameserver(s) {', '.join(servers) or 'none'}, "
                 f"expected only the cluster DNS {expected or '?'}: the host's resolver leaks into pods",
-                f"re-create the pod (netlab delete pod …; netlab apply …); if it persists, report a bug",
+                "re-create the pod (netlab delete pod …; netlab apply …); if it persists, report a bug",
             )
     if facts.pod_resolv:
         seen = facts.pod_resolv[0]

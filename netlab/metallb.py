@@ -14,7 +14,6 @@ Two steps of the reconcile loop, like MetalLB's two parts:
 
 from __future__ import annotations
 
-import os
 from ipaddress import IPv4Address
 
 from netlab import naming
@@ -66,7 +65,7 @@ def allocate(lab: Lab) -> None:
 
 
 def healthy_nodes(lab: Lab) -> list[str]:
-    return [n.name for n in lab.topo.nodes if os.path.exists(ns.netns_path(naming.node_netns(lab.name, n.name)))]
+    return [n.name for n in lab.topo.nodes if ns.is_pinned(ns.netns_path(naming.node_netns(lab.name, n.name)))]
 
 
 def wanted_announcements(services, healthy: list[str]) -> list[Announcement]:
@@ -90,7 +89,7 @@ def announce(lab: Lab, services, healthy: list[str], problems: list[str]) -> dic
     previous = lab.store.get_meta(ANNOUNCEMENTS_KEY) or {}
     for node in lab.topo.nodes:
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
-        if not os.path.exists(path):
+        if not ns.is_pinned(path):
             continue  # a failed node: its addresses went with its namespace
         # A node that is not healthy but still there announces nothing (no split brain).
         mine = {IPv4Address(ip) for ip, owner in owners.items() if owner == node.name}

@@ -78,7 +78,3 @@ def drain(lab: Lab, node: str, force: bool = False) -> tuple[list[str], Outcome]
             lab.store.delete("Pod", o.namespace, o.name)
             lab.store.add_event("Node", "", node, "Evicted", f"evicted pod {o.namespace}/{o.name}")
     return [f"{o.namespace}/{o.name}" for o in pods], reconcile(lab)
-
-
-def states(lab: Lab) -> dict[str, dict]:
-    return _states(lab)

@@ -83,7 +83,7 @@ def pod_view(obj: StoredObject, pod: Pod) -> PodView:
         labels=dict(pod.metadata.labels or {}),
         ip=status.get("podIP"),
         node=status.get("nodeName"),
-        ready=pod_ready(status) if status.get("podIP") else False,
+        ready=pod_ready(status),  # a pod without an IP has no containers yet: not ready
         hostname=pod_hostname(pod),
         subdomain=pod.spec.subdomain,
         ports=tuple(

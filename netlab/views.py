@@ -19,7 +19,7 @@ from netlab.control.workloads import template_hash
 from netlab.controllers import HASH_LABEL, owner_of
 from netlab.reconcile import ServiceEndpoints, pod_model, pod_ready, pod_view
 from netlab.reconcile import service_endpoints as _service_endpoints
-from netlab.status import age, as_list, metadata, pod_object, pod_state, timestamp
+from netlab.status import age, metadata, pod_object, pod_state, timestamp
 from netlab.store import StoredObject
 
 
@@ -227,10 +227,6 @@ def _owned_pods(lab: Lab, namespace: str, kind: str, name: str) -> list[StoredOb
     return [p for p in lab.store.list("Pod", namespace) if owner_of(p) == (kind, name)]
 
 
-def _ready(p: StoredObject) -> bool:
-    return pod_ready(p.status) if p.status.get("podIP") else False
-
-
 def _workload_doc(o: StoredObject, status: dict[str, Any]) -> dict[str, Any]:
     return {**o.manifest, "metadata": metadata(o), "status": status}
 
@@ -245,7 +241,7 @@ def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide
         current = template_hash(Deployment.model_validate(o.manifest).spec.template.to_dict())
         pods = [p for rs in lab.store.list("ReplicaSet", o.namespace) if owner_of(rs) == ("Deployment", o.name)
                 for p in _owned_pods(lab, o.namespace, "ReplicaSet", rs.name)]
-        ready = sum(1 for p in pods if _ready(p))
+        ready = sum(1 for p in pods if pod_ready(p.status))
         updated = sum(1 for p in pods if (p.manifest["metadata"].get("labels") or {}).get(HASH_LABEL) == current)
         row = [o.name, f"{ready}/{want}", updated, ready, age(o.created, now)]
         if wide:
@@ -265,7 +261,7 @@ def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide
     rows, docs = [], []
     for o in _select(lab.store.list("ReplicaSet", namespace), selector):
         pods = _owned_pods(lab, o.namespace, "ReplicaSet", o.name)
-        ready = sum(1 for p in pods if _ready(p))
+        ready = sum(1 for p in pods if pod_ready(p.status))
         want = o.manifest["spec"].get("replicas", 1)
         rows.append(([o.namespace] if namespace is None else []) + [o.name, want, len(pods), ready, age(o.created, now)])
         docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
@@ -280,7 +276,7 @@ def statefulsets(lab: Lab, namespace: str | None, selector: Selector | None, wid
     rows, docs = [], []
     for o in _select(lab.store.list("StatefulSet", namespace), selector):
         pods = _owned_pods(lab, o.namespace, "StatefulSet", o.name)
-        ready = sum(1 for p in pods if _ready(p))
+        ready = sum(1 for p in pods if pod_ready(p.status))
         want = o.manifest["spec"].get("replicas", 1)
         rows.append(([o.namespace] if namespace is None else []) + [o.name, f"{ready}/{want}", age(o.created, now)])
         docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))

@@ -20,7 +20,7 @@ from netlab import metallb
 from netlab.proxy import port_rules
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
 from netlab.reconcile import pod_model, proxy_config, proxy_ports
-from netlab.status import age, pod_state
+from netlab.status import age, as_list, pod_state
 from netlab import nodeview, views
 
 
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
                 raise NotFound(f'{resource} "{name}" not found' + (f' in namespace "{scope}"' if scope else ""))
             rows, docs = [pairs[0][0]], [pairs[0][1]]
         if output in (Output.json, Output.yaml):
-            print_document(docs[0] if name is not None else views.as_list(docs), output)
+            print_document(docs[0] if name is not None else as_list(docs), output)
         elif output == Output.name:
             for d in docs:
                 out.print(f"{d['kind'].lower()}/{d['metadata']['name']}", markup=False)
