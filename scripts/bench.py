@@ -62,11 +62,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from netlab import lab as labs  # noqa: E402
+from netlab.apiserver import state as labs
 from netlab.kernel import ns  # noqa: E402
 from netlab.kernel.netlink import Netlink  # noqa: E402
-from netlab.node import sandbox  # noqa: E402
-from netlab.topology import NodeNet  # noqa: E402
+from netlab.kubelet import sandbox
+from netlab.api.addressing import NodeNet
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.9"
 PLUMBING_TARGET_MS = 15.0  # per pod

@@ -7,13 +7,13 @@ from typing import List, Optional
 
 import typer
 
-from netlab import apply as ops
-from netlab import clusters
+from netlab.apiserver import registry as ops
+from netlab.lab import lifecycle as clusters
 from netlab.api.loader import load_manifests
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out
 from netlab.errors import NetlabError
-from netlab.lab import DEFAULT_CLUSTER, exists, locked, open_lab
-from netlab.reconcile import Outcome
+from netlab.apiserver.state import DEFAULT_CLUSTER, exists, locked, open_lab
+from netlab.lab.reconcile import Outcome
 
 KINDS = {
     "pod": "Pod", "pods": "Pod", "po": "Pod",

@@ -16,10 +16,10 @@ import typer
 
 from netlab import naming
 from netlab.cli.common import ClusterOption, NamespaceOption, note
-from netlab.clusters import require_root
+from netlab.lab.lifecycle import require_root
 from netlab.errors import EnvironmentProblem, InvalidInput, NotFound
 from netlab.kernel import ns
-from netlab.lab import Lab, open_lab
+from netlab.apiserver.state import Lab, open_lab
 
 
 def tcpdump_argv(tcpdump: str, iface: str, write: str | None, count: int | None, expression: list[str]) -> list[str]:

@@ -6,11 +6,12 @@ from typing import Optional
 
 import typer
 
-from netlab import clusters, lab as labs
+from netlab.lab import lifecycle as clusters
+from netlab.apiserver import state as labs
 from netlab.api.cluster import default_cluster, load_cluster_config
 from netlab.cli.common import note, out, print_table
 from netlab.errors import InvalidInput, NetlabError
-from netlab.lab import DEFAULT_CLUSTER, open_lab
+from netlab.apiserver.state import DEFAULT_CLUSTER, open_lab
 
 
 def register(app: typer.Typer) -> None:

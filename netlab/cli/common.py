@@ -12,7 +12,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from netlab.lab import CLUSTER_ENV, DEFAULT_CLUSTER
+from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
 
 # Data goes to stdout, progress and diagnostics to stderr; rich drops colour when not a TTY.
 out = Console(highlight=False, soft_wrap=True)

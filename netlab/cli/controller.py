@@ -6,10 +6,11 @@ import time
 
 import typer
 
-from netlab import controller, naming
+from netlab.lab import controller
+from netlab import naming
 from netlab.cli.common import ClusterOption, note, out
-from netlab.clusters import require_root
-from netlab.lab import open_lab
+from netlab.lab.lifecycle import require_root
+from netlab.apiserver.state import open_lab
 
 
 def register(app: typer.Typer) -> None:

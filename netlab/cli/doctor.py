@@ -9,7 +9,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from netlab import doctor, hostfacts
+from netlab.doctor import checks as doctor, facts as hostfacts
 from netlab.cli.common import out, print_document
 
 STYLES = {doctor.Status.ok: "green", doctor.Status.warn: "yellow", doctor.Status.fail: "red", doctor.Status.skip: "dim"}

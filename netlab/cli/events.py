@@ -12,10 +12,10 @@ from typing import Sequence
 import typer
 
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out, print_table
-from netlab.clusters import require_root
-from netlab.lab import open_lab
-from netlab.status import age
-from netlab.store import Event
+from netlab.lab.lifecycle import require_root
+from netlab.apiserver.state import open_lab
+from netlab.kubelet.status import age
+from netlab.apiserver.store import Event
 
 # The namespace cluster-scoped objects' events are shown in (kubectl: metav1.NamespaceDefault).
 CLUSTER_EVENTS_NAMESPACE = "default"

@@ -11,12 +11,12 @@ from typing import List, Optional
 import typer
 
 from netlab.cli.common import ClusterOption, NamespaceOption
-from netlab.clusters import require_root
+from netlab.lab.lifecycle import require_root
 from netlab.errors import InvalidInput, NotFound
 from netlab.kernel import procs
-from netlab.lab import open_lab
-from netlab.node import containers, sandbox
-from netlab.reconcile import pod_context, pod_model
+from netlab.apiserver.state import open_lab
+from netlab.kubelet import containers, sandbox
+from netlab.lab.reconcile import pod_context, pod_model
 
 
 def _find(cluster: str, namespace: str, name: str):

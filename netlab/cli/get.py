@@ -11,17 +11,17 @@ from netlab import naming
 from netlab.api.labels import parse_label_selector
 from netlab.cli import policy as policy_cmd
 from netlab.cli.common import ClusterOption, NamespaceOption, Output, OutputOption, note, out, print_document, print_table
-from netlab.clusters import require_root
+from netlab.lab.lifecycle import require_root
 from netlab.errors import NotFound
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
-from netlab.lab import open_lab
-from netlab import metallb
+from netlab.apiserver.state import open_lab
+from netlab.metallb import controller as metallb
 from netlab.proxy import port_rules
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
-from netlab.reconcile import pod_model, proxy_config, proxy_ports
-from netlab.status import age, as_list, pod_state
-from netlab import nodeview, views
+from netlab.lab.reconcile import pod_model, proxy_config, proxy_ports
+from netlab.kubelet.status import age, as_list, pod_state
+from netlab.views import describe_node as nodeview, get as views
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,11 @@ from typing import Optional
 
 import typer
 
-from netlab import graph
+from netlab.views import graph
 from netlab.cli.common import ClusterOption, note, out
-from netlab.clusters import require_root
+from netlab.lab.lifecycle import require_root
 from netlab.errors import EnvironmentProblem, InvalidInput, KernelError
-from netlab.lab import open_lab
+from netlab.apiserver.state import open_lab
 
 FORMATS = (".svg", ".png", ".dot", ".gv", ".mmd")
 

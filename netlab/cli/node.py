@@ -6,13 +6,13 @@ import copy
 
 import typer
 
-from netlab import nodes
+from netlab.lab import nodes
 from netlab.cli.apply import KINDS, report
 from netlab.cli.common import ClusterOption, NamespaceOption, out
-from netlab.clusters import require_root
+from netlab.lab.lifecycle import require_root
 from netlab.errors import NotFound
-from netlab.lab import locked, open_lab
-from netlab.reconcile import reconcile
+from netlab.apiserver.state import locked, open_lab
+from netlab.lab.reconcile import reconcile
 
 
 def register(app: typer.Typer) -> None:

@@ -14,17 +14,17 @@ import typer
 from netlab import naming
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out
-from netlab.clusters import require_root
+from netlab.lab.lifecycle import require_root
 from netlab.errors import InvalidInput, NetlabError, NotFound
 from netlab.kernel import ns, probe
-from netlab.lab import Lab, open_lab
+from netlab.apiserver.state import Lab, open_lab
 from netlab.policy import matrix as tables
 from netlab.policy.describe import describe_lines
 from netlab.policy.explain import explain, explanation_lines
 from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
-from netlab.reconcile import pod_model, pod_view, policy_inputs
-from netlab.status import age, timestamp
-from netlab.store import StoredObject
+from netlab.lab.reconcile import pod_model, pod_view, policy_inputs
+from netlab.kubelet.status import age, timestamp
+from netlab.apiserver.store import StoredObject
 
 NETPOL_NAMES = ("netpol", "netpols", "networkpolicy", "networkpolicies")
 # Namespaces the matrix leaves out unless named with -n: the cluster's own pods (coredns).

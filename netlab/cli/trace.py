@@ -10,8 +10,8 @@ import typer
 from rich.tree import Tree
 
 from netlab.cli.common import ClusterOption, NamespaceOption, out
-from netlab.clusters import require_root
-from netlab.lab import open_lab
+from netlab.lab.lifecycle import require_root
+from netlab.apiserver.state import open_lab
 from netlab.trace import run
 from netlab.trace.model import DELIVERED, Trace
 

@@ -16,7 +16,7 @@ from netlab import naming
 from netlab.errors import KernelError, NotFound
 from netlab.kernel import iptables, ns, procs
 from netlab.kernel.netlink import Netlink
-from netlab.lab import Lab
+from netlab.apiserver.state import Lab
 from netlab.trace import sockets
 from netlab.trace.model import LinkEnd, Listener, PodPlace, RouteHit
 from netlab.trace.rules import Ruleset, parse

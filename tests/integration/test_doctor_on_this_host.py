@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from netlab import hostfacts
+from netlab.doctor import facts as hostfacts
 
 pytestmark = pytest.mark.root
 

@@ -433,9 +433,9 @@ def test_probing_every_lab_address_from_the_host_only_touches_the_labs_own_veth(
 def test_when_the_announcing_node_is_gone_another_takes_the_address_and_tells_the_host(svc, wait_until):
     """The speaker step run in-process with one node left out of the healthy set, as after
     `netlab node fail`: the address moves, and a gratuitous ARP repoints the host at once."""
-    from netlab import metallb
-    from netlab.lab import locked, open_lab
-    from netlab.views import service_endpoints
+    from netlab.metallb import controller as metallb
+    from netlab.apiserver.state import locked, open_lab
+    from netlab.views.get import service_endpoints
 
     svc.apply(service("takeover", type="LoadBalancer"))
     ip = lb_ip(svc, "takeover")

@@ -1,7 +1,7 @@
 """`netlab events`: kubectl's columns; node events show in the default namespace."""
 
 from netlab.cli import events
-from netlab.store import Event
+from netlab.apiserver.store import Event
 
 NOW = 1_000_000.0
 SCHEDULED = Event(NOW - 30, "Pod", "default", "web-a", "Normal", "Scheduled", "Successfully assigned default/web-a to node-a")

@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from netlab.control import ipam
-from netlab.control.endpoints import PodView, endpoints_for
-from netlab.control.scheduler import NodeInfo, node_labels, schedule
+from netlab.apiserver import allocators as ipam
+from netlab.controllers.endpoints import PodView, endpoints_for
+from netlab.controllers.scheduler import NodeInfo, node_labels, schedule
 
 NODES = [NodeInfo("node-a", node_labels("node-a", {"zone": "a"})), NodeInfo("node-b", node_labels("node-b", {"zone": "b"}))]
 

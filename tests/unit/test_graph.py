@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from netlab import graph
+from netlab.views import graph
 
 FACTS = graph.LabFacts(
     cluster="lab",

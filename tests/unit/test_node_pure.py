@@ -4,9 +4,9 @@ from ipaddress import IPv4Address, IPv4Network
 
 from netlab import naming
 from netlab.api.cluster import default_cluster
-from netlab.node import podfiles
-from netlab.status import _phase, age
-from netlab.topology import from_config
+from netlab.kubelet import podfiles
+from netlab.kubelet.status import _phase, age
+from netlab.api.addressing import from_config
 
 
 def test_kernel_names_carry_the_cluster_and_fit_ifnamsiz():

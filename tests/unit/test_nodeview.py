@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from netlab.kernel.netlink import Route
-from netlab.nodeview import NodeFacts, Port, lines
+from netlab.views.describe_node import NodeFacts, Port, lines
 from netlab.trace.rules import parse
 
 RULES = parse((Path(__file__).parent / "data" / "trace" / "node-a.iptables-save").read_text())

@@ -9,20 +9,20 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from netlab import apply as apply_mod
-from netlab import metallb
+from netlab.apiserver import registry as apply_mod
+from netlab.metallb import controller as metallb
 from netlab.api.cluster import cluster_from_document, default_cluster
 from netlab.api.models import Service
-from netlab.control.ipam import Exhausted
-from netlab.control.loadbalancer import Announcement, allocate_lb_ip, assign, elect
-from netlab.control.nodeports import allocate_node_port, static_band_size
+from netlab.apiserver.allocators import Exhausted
+from netlab.metallb.pool import Announcement, allocate_lb_ip, assign, elect
+from netlab.apiserver.nodeports import allocate_node_port, static_band_size
 from netlab.errors import InvalidInput
 from netlab.kernel.arp import frame
-from netlab.lab import Lab
+from netlab.apiserver.state import Lab
 from netlab.proxy import Endpoint, ServicePort
 from netlab.proxy.conntrack import stale_flow_filters, udp_state
-from netlab.store import Store
-from netlab.topology import from_config
+from netlab.apiserver.store import Store
+from netlab.api.addressing import from_config
 
 # --- NodePorts ---------------------------------------------------------------------------------
 

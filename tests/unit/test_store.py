@@ -2,7 +2,7 @@
 
 import pytest
 
-from netlab.store import Store
+from netlab.apiserver.store import Store
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from netlab.api.field import problems_from_validation_error
 from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
-from netlab.control.workloads import (
+from netlab.controllers.workloads import (
     ALPHANUMS,
     DeploymentStep,
     PodState,

@@ -15,12 +15,13 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from netlab import metallb, naming
+from netlab.metallb import controller as metallb
+from netlab import naming
 from netlab.api.models import Pod, Service
 from netlab.api.networkpolicy import NetworkPolicy
-from netlab.control import ipam
-from netlab.control.endpoints import Backend, PodView, PortEndpoints, endpoints_for, selects
-from netlab.control.scheduler import NodeInfo, node_labels, schedule
+from netlab.apiserver import allocators as ipam
+from netlab.controllers.endpoints import Backend, PodView, PortEndpoints, endpoints_for, selects
+from netlab.controllers.scheduler import NodeInfo, node_labels, schedule
 from netlab.dns.records import (
     EndpointRecord,
     PodRecord,
@@ -32,16 +33,17 @@ from netlab.dns.records import (
 from netlab.errors import NetlabError
 from netlab.kernel import conntrack, iptables, ns, procs
 from netlab.kernel.netlink import Netlink
-from netlab import controllers
-from netlab.lab import Lab
-from netlab.node import containers, network, podfiles, probes, sandbox
+from netlab.controllers import manager as controllers
+from netlab.apiserver.state import Lab
+from netlab.kubelet import containers, podfiles, probes, sandbox
+from netlab.lab import underlay as network
 from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
 from netlab.policy.render import render_policy
 from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules
 from netlab.proxy.conntrack import stale_flow_filters, udp_state
 from netlab.proxy.partial import plan_sync
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
-from netlab.store import StoredObject
+from netlab.apiserver.store import StoredObject
 
 # kubelet's container restart back-off: 10 s doubling up to 5 minutes.
 BACKOFF_BASE = 10.0

@@ -12,16 +12,18 @@ import shutil
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from netlab import controller, naming
+from netlab.lab import controller
+from netlab import naming
 from netlab.api.cluster import ClusterConfig, cluster_from_document
 from netlab.errors import EnvironmentProblem, InvalidInput, KernelError
 from netlab.kernel import ns
 from netlab.kernel.netlink import RTPROT_NETLAB, Netlink
-from netlab.lab import Lab, exists, init_lab, locked, names, open_lab, remove_state, store_path
-from netlab.node import network, sandbox
-from netlab.reconcile import Outcome, reconcile
-from netlab.store import Store
-from netlab.system import system_objects
+from netlab.apiserver.state import Lab, exists, init_lab, locked, names, open_lab, remove_state, store_path
+from netlab.lab import underlay as network
+from netlab.kubelet import sandbox
+from netlab.lab.reconcile import Outcome, reconcile
+from netlab.apiserver.store import Store
+from netlab.lab.addons import system_objects
 
 
 @dataclass
@@ -124,7 +126,7 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
 def open_or_create(cluster: str) -> Lab:
     """The lab to apply to: the default cluster is created on first use, others must exist."""
     from netlab.api.cluster import default_cluster
-    from netlab.lab import DEFAULT_CLUSTER
+    from netlab.apiserver.state import DEFAULT_CLUSTER
 
     if not exists(cluster) and cluster == DEFAULT_CLUSTER:
         lab, _ = create(default_cluster(cluster))

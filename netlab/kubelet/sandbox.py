@@ -15,7 +15,7 @@ from netlab import naming
 from netlab.errors import KernelError
 from netlab.kernel import ns, procs
 from netlab.kernel.netlink import Netlink
-from netlab.topology import NodeNet
+from netlab.api.addressing import NodeNet
 
 
 @dataclass(frozen=True)

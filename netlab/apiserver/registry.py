@@ -19,14 +19,14 @@ from typing import Sequence
 
 from netlab.api.kinds import ApiObject
 from netlab.api.models import Namespace, Pod, Service
-from netlab.control import ipam
-from netlab.control.endpoints import selects
-from netlab.control.loadbalancer import in_pool
-from netlab.control.nodeports import allocate_node_port
+from netlab.apiserver import allocators as ipam
+from netlab.controllers.endpoints import selects
+from netlab.metallb.pool import in_pool
+from netlab.apiserver.nodeports import allocate_node_port
 from netlab.errors import InvalidInput, NotFound
-from netlab.lab import Lab
-from netlab.reconcile import Outcome, reconcile
-from netlab.system import namespace_manifest
+from netlab.apiserver.state import Lab
+from netlab.lab.reconcile import Outcome, reconcile
+from netlab.lab.addons import namespace_manifest
 
 RESOURCE = {
     "Pod": "pod", "Service": "service", "Namespace": "namespace",

@@ -14,8 +14,8 @@ from typing import Callable
 from netlab import naming
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
-from netlab.lab import locked, open_lab
-from netlab.reconcile import reconcile
+from netlab.apiserver.state import locked, open_lab
+from netlab.lab.reconcile import reconcile
 
 PID_DIR = "/run/netlab/controller"
 

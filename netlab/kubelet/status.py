@@ -14,8 +14,8 @@ from typing import Any
 
 from netlab.api.models import Pod
 from netlab.kernel import ns
-from netlab.node import containers
-from netlab.store import StoredObject
+from netlab.kubelet import containers
+from netlab.apiserver.store import StoredObject
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class LabFacts:
 
 def gather(lab) -> LabFacts:
     """Facts from the store and the topology (which pods have which IP, veth and node)."""
-    from netlab import views
+    from netlab.views import get as views
     from netlab.kernel import ns
 
     pods = []

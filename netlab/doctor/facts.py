@@ -13,13 +13,14 @@ import shutil
 import subprocess
 from ipaddress import IPv4Interface, IPv4Network
 
-from netlab import doctor, naming
+from netlab.doctor import checks as doctor
+from netlab import naming
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
-from netlab.doctor import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv
+from netlab.doctor.checks import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv
 from netlab.kernel import features, ns, procs
 from netlab.kernel.netlink import Netlink
-from netlab.lab import default_cluster_name, names, store_path
-from netlab.store import Store
+from netlab.apiserver.state import default_cluster_name, names, store_path
+from netlab.apiserver.store import Store
 
 
 def _run(argv: list[str]) -> str | None:

@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
-from netlab.control.workloads import (
+from netlab.controllers.workloads import (
     PodState,
     ReplicaSetState,
     plan_deployment,
@@ -21,8 +21,8 @@ from netlab.control.workloads import (
     random_suffix,
     template_hash,
 )
-from netlab.lab import Lab
-from netlab.store import StoredObject
+from netlab.apiserver.state import Lab
+from netlab.apiserver.store import StoredObject
 
 HASH_LABEL = "pod-template-hash"
 REVISION_LABEL = "controller-revision-hash"

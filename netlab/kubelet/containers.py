@@ -16,7 +16,7 @@ from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
-from netlab.node import probes
+from netlab.kubelet import probes
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -13,7 +13,7 @@ from netlab import naming
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import iptables, ns
 from netlab.kernel.netlink import Netlink, Route
-from netlab.lab import Lab
+from netlab.apiserver.state import Lab
 from netlab.trace.rules import Ruleset, parse
 
 ALIASES = ("node", "nodes", "no")

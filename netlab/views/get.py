@@ -10,17 +10,18 @@ from typing import Any
 
 from netlab.api.labels import Selector
 from netlab.api.networkpolicy import NetworkPolicy
-from netlab.lab import Lab
-from netlab import __version__, metallb, naming
-from netlab.control.scheduler import node_labels
+from netlab.apiserver.state import Lab
+from netlab import __version__, naming
+from netlab.metallb import controller as metallb
+from netlab.controllers.scheduler import node_labels
 from netlab.kernel import ns
 from netlab.api.workloads import Deployment
-from netlab.control.workloads import template_hash
-from netlab.controllers import HASH_LABEL, owner_of
-from netlab.reconcile import ServiceEndpoints, pod_model, pod_ready, pod_view
-from netlab.reconcile import service_endpoints as _service_endpoints
-from netlab.status import age, metadata, pod_object, pod_state, timestamp
-from netlab.store import StoredObject
+from netlab.controllers.workloads import template_hash
+from netlab.controllers.manager import HASH_LABEL, owner_of
+from netlab.lab.reconcile import ServiceEndpoints, pod_model, pod_ready, pod_view
+from netlab.lab.reconcile import service_endpoints as _service_endpoints
+from netlab.kubelet.status import age, metadata, pod_object, pod_state, timestamp
+from netlab.apiserver.store import StoredObject
 
 
 def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredObject]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Collection
 
-from netlab.control.ipam import Exhausted
+from netlab.apiserver.allocators import Exhausted
 
 STATIC_BAND_MIN = 16
 STATIC_BAND_MAX = 128

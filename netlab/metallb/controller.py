@@ -18,11 +18,11 @@ from ipaddress import IPv4Address
 
 from netlab import naming
 from netlab.api.models import Service
-from netlab.control.loadbalancer import Announcement, allocate_lb_ip, assign
+from netlab.metallb.pool import Announcement, allocate_lb_ip, assign
 from netlab.errors import NetlabError
 from netlab.kernel import ns
-from netlab.lab import Lab
-from netlab.node import announce as node_announce
+from netlab.apiserver.state import Lab
+from netlab.metallb import announce as node_announce
 
 ANNOUNCEMENTS_KEY = "l2:announcements"  # meta: {ip: node}
 

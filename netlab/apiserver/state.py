@@ -17,8 +17,8 @@ from typing import Iterator
 from netlab import naming
 from netlab.api.cluster import ClusterConfig, cluster_from_document
 from netlab.errors import NotFound
-from netlab.store import Store
-from netlab.topology import Topology, from_config
+from netlab.apiserver.store import Store
+from netlab.api.addressing import Topology, from_config
 
 DEFAULT_CLUSTER = "netlab"
 CLUSTER_ENV = "NETLAB_CLUSTER"

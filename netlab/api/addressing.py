@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Mapping
 
-from netlab.control.ipam import gateway
+from netlab.apiserver.allocators import gateway
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from netlab.errors import EnvironmentProblem, KernelError
 from netlab.kernel import ns
 from netlab.kernel.netlink import RTPROT_NETLAB, Netlink
 from netlab.kernel.sysctl import write_in
-from netlab.topology import NodeNet, Topology
+from netlab.api.addressing import NodeNet, Topology
 
 # The unreachable route for the underlay sits behind the connected route of the host's veth:
 # while the lab exists the veth wins, and if the veth ever vanishes nothing leaks out.

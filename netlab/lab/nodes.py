@@ -8,12 +8,12 @@ by the next reconcile; bare pods stay bound to the dead node, as in Kubernetes.
 from __future__ import annotations
 
 from netlab import naming
-from netlab.controllers import owner_of
+from netlab.controllers.manager import owner_of
 from netlab.errors import InvalidInput, NotFound
 from netlab.kernel import ns
-from netlab.lab import Lab
-from netlab.node import sandbox
-from netlab.reconcile import Outcome, reconcile
+from netlab.apiserver.state import Lab
+from netlab.kubelet import sandbox
+from netlab.lab.reconcile import Outcome, reconcile
 
 
 def _states(lab: Lab) -> dict[str, dict]:
