@@ -14,6 +14,7 @@ import os
 STATE_ROOT_ENV = "NETLAB_STATE_DIR"
 DEFAULT_STATE_ROOT = "/var/lib/netlab"
 MARKER = "netlab"  # prefix of every ownership alias
+RTPROT_NETLAB = 212  # the protocol number of netlab's host routes (`ip route show proto 212`)
 
 FABRIC_BRIDGE = "br0"
 FABRIC_HOST_PORT = "host"

@@ -2,27 +2,26 @@
 
 from netlab.api.cluster import (
     ClusterConfig,
-    ClusterNode,
     cluster_from_document,
     default_cluster,
     load_cluster_config,
 )
+from netlab.api.clusterfields import ClusterNode
 from netlab.api.field import FieldProblem
-from netlab.api.labels import Requirement, Selector, parse_label_selector, selector_from_dict
 from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key, object_from_dict
+from netlab.api.labels import Requirement, Selector, parse_label_selector, selector_from_dict
 from netlab.api.loader import LoadResult, load_manifests, parse_documents
+from netlab.api.meta import ObjectMeta, ignored_fields
 from netlab.api.models import (
     Container,
     ContainerPort,
     EnvVar,
     Namespace,
-    ObjectMeta,
     Pod,
     PodSpec,
     Service,
     ServicePort,
     ServiceSpec,
-    ignored_fields,
 )
 from netlab.api.networkpolicy import NetworkPolicy
 

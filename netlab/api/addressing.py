@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Mapping
 
-from netlab.apiserver.allocators import gateway
-
 
 @dataclass(frozen=True)
 class NodeNet:
@@ -79,3 +77,17 @@ def from_config(config) -> Topology:
         domain=config.domain,
         routing=config.routing,
     )
+
+
+def gateway(subnet: IPv4Network) -> IPv4Address:
+    """The node bridge's address (cni0): the first host of the node's /24."""
+    return subnet.network_address + 1
+
+
+def in_pool(ip: IPv4Address, pool: tuple[IPv4Address, IPv4Address] | None) -> bool:
+    return pool is not None and pool[0] <= ip <= pool[1]
+
+
+def cluster_ranges(config) -> dict[str, IPv4Network]:
+    """A Cluster config's ranges by field name: what must not overlap the host's or another lab's."""
+    return {"podCIDR": config.podCIDR, "serviceCIDR": config.serviceCIDR, "underlayCIDR": config.underlayCIDR}

@@ -12,6 +12,8 @@ spec:
 
 Config is load -> default -> validate, and validation reports every problem at once. Unlike
 manifests, an unknown field here is an error: this format is netlab's own, so it is a typo.
+This module has ClusterConfig (its defaults, cross-field checks and computed helpers) and the
+loaders; the field types and ClusterNode are in clusterfields.py.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, StrictStr, ValidationError
-from pydantic import field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from netlab.api import names
+from netlab.api.clusterfields import CIDR, Address, ClusterNode, _address_range, _network, parse_address_range
 from netlab.api.field import (
     ProblemList,
     duplicate_value,
@@ -35,14 +46,12 @@ from netlab.api.field import (
     unsupported_value,
 )
 from netlab.api.loader import parse_documents
-from netlab.api.models import DNS1123Label, Labels
 from netlab.errors import InvalidInput, NotFound
 
 CLUSTER_API_VERSION = "netlab.dev/v1alpha1"
 CLUSTER_KIND = "Cluster"
 DEFAULT_CLUSTER_NAME = "netlab"
 CLUSTER_NAME_MAX_LENGTH = 12  # the name prefixes netns and link names, which the kernel limits
-RESERVED_NODE_NAMES = frozenset({"fabric"})  # the underlay switch's namespace
 DEFAULT_NODE_COUNT = 2
 # The underlay is a flat /24-style LAN: the host is .1, node i is .(11 + i), like a rack where
 # the low addresses belong to infrastructure.
@@ -54,86 +63,12 @@ CLUSTER_DNS_OFFSET = 10  # kubeadm's convention: the 10th address of the service
 LB_POOL_OFFSETS = (200, 250)
 
 
-def _network(value: Any) -> Any:
-    if isinstance(value, IPv4Network):
-        return value
-    if not isinstance(value, str):  # pydantic would read a number as an address
-        raise field_error(invalid_value(value, "must be a string such as 10.244.0.0/16"))
-    try:
-        return IPv4Network(value, strict=True)
-    except ValueError as exc:
-        if "has host bits set" in str(exc):
-            suggestion = IPv4Network(value, strict=False)
-            detail = f"has host bits set; did you mean {suggestion}?"
-        else:
-            detail = "must be an IPv4 CIDR such as 10.244.0.0/16"
-        raise field_error(invalid_value(value, detail)) from None
-
-
-def _address(value: Any) -> Any:
-    if isinstance(value, IPv4Address):
-        return value
-    if not isinstance(value, str):
-        raise field_error(invalid_value(value, "must be a string such as 10.96.0.10"))
-    try:
-        return IPv4Address(value)
-    except ValueError:
-        detail = "must be an IPv4 address such as 10.96.0.10"
-        raise field_error(invalid_value(value, detail)) from None
-
-
-def parse_address_range(value: str) -> tuple[IPv4Address, IPv4Address]:
-    """`first-last` or a CIDR (MetalLB's IPAddressPool syntax) as (first, last); ValueError if bad."""
-    if "/" in value:
-        network = IPv4Network(value, strict=True)
-        return network.network_address, network.broadcast_address
-    first, dash, last = value.partition("-")
-    if not dash:
-        raise ValueError("not a range")
-    start, end = IPv4Address(first.strip()), IPv4Address(last.strip())
-    if start > end:
-        raise ValueError("the first address is after the last")
-    return start, end
-
-
-def _address_range(value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise field_error(invalid_value(value, "must be a string such as 172.31.255.200-172.31.255.250"))
-    try:
-        parse_address_range(value)
-    except ValueError:
-        detail = "must be an address range such as 172.31.255.200-172.31.255.250, or a CIDR"
-        raise field_error(invalid_value(value, detail)) from None
-    return value
-
-
 def _routing(value: Any) -> Any:
     if value == "vxlan":
         raise field_error(
             unsupported_value(value, ["host-gw"], "vxlan routing is not yet supported by netlab")
         )
     return value
-
-
-CIDR = Annotated[IPv4Network, BeforeValidator(_network)]
-Address = Annotated[IPv4Address, BeforeValidator(_address)]
-
-
-class ClusterNode(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: DNS1123Label
-    labels: Labels = {}
-
-    @field_validator("name")
-    @classmethod
-    def _not_reserved(cls, value: str) -> str:
-        if value in RESERVED_NODE_NAMES:
-            detail = "is reserved for the underlay switch's namespace"
-            raise field_error(invalid_value(value, detail))
-        return value
 
 
 def default_node_name(index: int) -> str:

@@ -1,31 +1,76 @@
-"""Every kind `netlab apply` accepts, by name: core/v1 (models.py), apps/v1 (workloads.py) and
-networking.k8s.io/v1 (networkpolicy.py).
+"""The one table of kinds: every resource netlab knows, by every name kubectl knows it.
 
-Kept apart from the type definitions so each API group has its own module and this is the one
-place that lists them all.
+`netlab apply` accepts the modelled kinds — core/v1 (models.py), apps/v1 (workloads.py) and
+networking.k8s.io/v1 (networkpolicy.py); `get` also lists Endpoints and Nodes, which the lab
+derives instead of storing. The CLI's aliases and short names, the apiserver's resource names
+in messages ("deployment.apps/web created", `pods "x" not found`), which kinds live in a
+namespace and the order `apply` writes them in all come from here and nowhere else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from netlab.api.models import ApiModel, Namespace, Pod, Service
+from netlab.api.meta import ApiModel
+from netlab.api.models import Namespace, Pod, Service
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
 ApiObject = Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet
 
-MODELLED_KINDS: Mapping[str, type[ApiModel]] = {
-    "Pod": Pod,
-    "Service": Service,
-    "Namespace": Namespace,
-    "NetworkPolicy": NetworkPolicy,
-    "Deployment": Deployment,
-    "ReplicaSet": ReplicaSet,
-    "StatefulSet": StatefulSet,
-}
-NAMESPACED_KINDS = frozenset(MODELLED_KINDS) - {"Namespace"}
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str  # Pod
+    group: str  # "" (core), apps, networking.k8s.io
+    resource: str  # the plural resource: pods
+    singular: str  # pod
+    short_names: tuple[str, ...]  # po
+    namespaced: bool
+    model: type[ApiModel] | None = None  # None: derived by the lab, not applied (Endpoints, Node)
+    apply_order: int = 0  # kubectl's order: namespaces first, Services before the pods behind them
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every spelling kubectl accepts for it on the command line."""
+        return (self.resource, self.singular, *self.short_names)
+
+    @property
+    def qualified(self) -> str:
+        """The name kubectl prints in `KIND/NAME created`: pod, deployment.apps."""
+        return f"{self.singular}.{self.group}" if self.group else self.singular
+
+    @property
+    def qualified_plural(self) -> str:
+        """The name the apiserver uses in errors: pods, deployments.apps."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+
+KINDS: tuple[KindInfo, ...] = (
+    KindInfo("Pod", "", "pods", "pod", ("po",), True, Pod, 4),
+    KindInfo("Service", "", "services", "service", ("svc",), True, Service, 1),
+    KindInfo("Namespace", "", "namespaces", "namespace", ("ns",), False, Namespace, 0),
+    KindInfo("NetworkPolicy", "networking.k8s.io", "networkpolicies", "networkpolicy", ("netpol",), True, NetworkPolicy, 1),
+    KindInfo("Deployment", "apps", "deployments", "deployment", ("deploy",), True, Deployment, 2),
+    KindInfo("ReplicaSet", "apps", "replicasets", "replicaset", ("rs",), True, ReplicaSet, 3),
+    KindInfo("StatefulSet", "apps", "statefulsets", "statefulset", ("sts",), True, StatefulSet, 2),
+    KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
+    KindInfo("Node", "", "nodes", "node", ("no",), False),
+)  # fmt: skip
+
+BY_KIND: Mapping[str, KindInfo] = {k.kind: k for k in KINDS}
+_BY_NAME: Mapping[str, KindInfo] = {name: k for k in KINDS for name in (*k.names, k.qualified, k.qualified_plural)}
+
+MODELLED_KINDS: Mapping[str, type[ApiModel]] = {k.kind: k.model for k in KINDS if k.model is not None}
+NAMESPACED_KINDS = frozenset(k for k in MODELLED_KINDS if BY_KIND[k].namespaced)
+WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")  # what `netlab scale` scales
+
+
+def lookup(name: str) -> KindInfo | None:
+    """The kind a command-line spelling means (`po`, `pods`, `deploy`, `deployments.apps`), or None."""
+    return _BY_NAME.get(name.lower())
 
 
 def object_from_dict(data: Mapping[str, Any]) -> ApiObject:

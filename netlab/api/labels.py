@@ -122,3 +122,7 @@ def _split_top_level(text: str) -> list[str]:
 
 def _bad(text: str, reason: str) -> InvalidInput:
     return InvalidInput(f'invalid label selector "{text}": {reason}')
+
+
+def selects(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())

@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from netlab.api import names
 from netlab.api.field import problems_from_validation_error
-from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
 from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key
-from netlab.api.models import ignored_fields
+from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
+from netlab.api.meta import ignored_fields
 from netlab.errors import InvalidInput
 
 __all__ = [

@@ -1,27 +1,21 @@
-"""The Kubernetes kinds netlab models: Pod, Service, Namespace (core/v1).
+"""The core/v1 kinds netlab models: Pod (containers, ports, env, probes), Service, Namespace.
 
 Field names are Kubernetes' own camelCase (`pod.spec.containers[0].ports[0].containerPort`),
 so a reader can check them against the API reference. Checks follow
-pkg/apis/core/validation: single-field rules sit on the field's type, cross-field rules in one
-validator per object that reports every problem with its field path.
+pkg/apis/core/validation: single-field rules sit on the field's type (the field types in
+meta.py, or a field validator here), cross-field rules in one validator per object that reports
+every problem with its field path.
 
-Fields Kubernetes has but netlab does not model (resources, probes, volumes, ...) are accepted
-and kept (`extra="allow"`), so `to_dict()` gives back what the user wrote; `ignored_fields()`
-lists them so the loader can warn. Scalars are strict: `containerPort: "80"` is an error, as
-it is for the apiserver, not a silent conversion.
+Fields Kubernetes has but netlab does not model (resources, volumes, ...) are accepted and
+kept; meta.py's ApiModel and `ignored_fields()` say how.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -31,180 +25,29 @@ from pydantic import (
 
 from netlab.api import names
 from netlab.api.field import (
-    FieldProblem,
-    Loc,
     ProblemList,
     duplicate_value,
     field_error,
     field_errors,
     forbidden,
-    format_path,
     invalid_value,
     required_value,
-    unsupported_value,
 )
-
-# --- field types carrying their own syntax checks ---------------------------------------------
-
-
-def _syntax(check: Callable[[str], list[str]]) -> AfterValidator:
-    def validate(value: str) -> str:
-        errors = check(value)
-        if errors:
-            raise field_error(invalid_value(value, "; ".join(errors)))
-        return value
-
-    return AfterValidator(validate)
-
-
-def _port_range(value: int) -> int:
-    if not 1 <= value <= 65535:
-        raise field_error(invalid_value(value, "must be between 1 and 65535, inclusive"))
-    return value
-
-
-def _labels(value: dict[str, str]) -> dict[str, str]:
-    problems: list[tuple[Loc, str]] = []
-    for key, val in value.items():
-        problems.extend(((), invalid_value(key, e)) for e in names.qualified_name_errors(key))
-        problems.extend(((key,), invalid_value(val, e)) for e in names.label_value_errors(val))
-    if problems:
-        raise field_errors(problems)
-    return value
-
-
-def _annotation_keys(value: dict[str, str]) -> dict[str, str]:
-    problems = [
-        ((), invalid_value(key, e)) for key in value for e in names.qualified_name_errors(key)
-    ]
-    if problems:
-        raise field_errors(problems)
-    return value
-
-
-def _no_sctp(value: Any) -> Any:
-    if value == "SCTP":
-        raise field_error(
-            unsupported_value(value, ["TCP", "UDP"], "SCTP is not supported by netlab")
-        )
-    return value
-
-
-def _ipv4_errors(value: str) -> list[str]:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        try:
-            ipaddress.IPv6Address(value)
-        except ValueError:
-            return ["must be a valid IPv4 address (e.g. 10.96.0.10)"]
-        return ["IPv6 is not supported by netlab; use an IPv4 address"]
-    return []
-
-
-def _ipv4_cidr_errors(value: str) -> list[str]:
-    try:
-        network = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return ["must be an IPv4 CIDR such as 203.0.113.0/24"]
-    if network.version != 4:
-        return ["IPv6 is not supported by netlab; use an IPv4 CIDR"]
-    if str(network) != value:
-        return [f"must be a network address with its prefix length; did you mean {network}?"]
-    return []
-
-
-DNS1123Label = Annotated[StrictStr, _syntax(names.dns1123_label_errors)]
-DNS1123Subdomain = Annotated[StrictStr, _syntax(names.dns1123_subdomain_errors)]
-IanaSvcName = Annotated[StrictStr, _syntax(names.iana_svc_name_errors)]
-EnvVarName = Annotated[StrictStr, _syntax(names.env_var_name_errors)]
-IPv4String = Annotated[StrictStr, _syntax(_ipv4_errors)]
-IPv4CIDR = Annotated[StrictStr, _syntax(_ipv4_cidr_errors)]
-PortNumber = Annotated[StrictInt, AfterValidator(_port_range)]
-Labels = Annotated[dict[StrictStr, StrictStr], AfterValidator(_labels)]
-Annotations = Annotated[dict[StrictStr, StrictStr], AfterValidator(_annotation_keys)]
-# SCTP is a real Kubernetes protocol, so it gets its own message rather than "unsupported".
-Protocol = Annotated[Literal["TCP", "UDP"], BeforeValidator(_no_sctp)]
-
-NOT_MODELLED = "not modelled by netlab, ignored"
-
-
-class ApiModel(BaseModel):
-    """Base of every API type: immutable, keeps unknown fields, dumps back to Kubernetes shape."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    # Declared fields netlab reads but deliberately ignores, with the warning to give.
-    _warn_when_set: ClassVar[Mapping[str, str]] = {}
-    # Unmodelled fields that are routine in Kubernetes output and not worth a warning.
-    _silent_extras: ClassVar[frozenset[str]] = frozenset()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The Kubernetes-shaped dict: no nulls, and like Go's `omitempty` no empty maps/lists."""
-        return _omit_empty(self.model_dump(mode="json", by_alias=True, exclude_none=True))
-
-
-def _omit_empty(value: Any) -> Any:
-    if isinstance(value, dict):
-        pruned = {k: _omit_empty(v) for k, v in value.items()}
-        return {k: v for k, v in pruned.items() if v != {} and v != []}
-    if isinstance(value, list):
-        return [_omit_empty(v) for v in value]
-    return value
-
-
-def ignored_fields(model: ApiModel, loc: Loc = ()) -> Iterator[FieldProblem]:
-    """Every field of `model` (recursively) that netlab accepts but does not act on."""
-    for key in model.model_extra or {}:
-        if key not in model._silent_extras:
-            yield FieldProblem(format_path(loc + (key,)), NOT_MODELLED)
-    for name, reason in model._warn_when_set.items():
-        if getattr(model, name) is not None:
-            yield FieldProblem(format_path(loc + (name,)), reason)
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, ApiModel):
-            yield from ignored_fields(value, loc + (name,))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, ApiModel):
-                    yield from ignored_fields(item, loc + (name, i))
-
-
-# --- metadata -----------------------------------------------------------------------------------
-
-
-class ObjectMeta(ApiModel):
-    _silent_extras = frozenset(
-        {
-            "uid",
-            "creationTimestamp",
-            "resourceVersion",
-            "generation",
-            "managedFields",
-            "selfLink",
-            "ownerReferences",
-            "finalizers",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        }
-    )
-
-    name: DNS1123Label
-    namespace: DNS1123Label | None = None
-    labels: Labels = {}
-    annotations: Annotations = {}
-    # Declared only to refuse it: netlab objects are addressed by the name the user wrote.
-    generateName: StrictStr | None = None
-
-    @field_validator("generateName")
-    @classmethod
-    def _no_generate_name(cls, value: str | None) -> str | None:
-        if value is not None:
-            detail = "generateName is not supported by netlab; set metadata.name"
-            raise field_error(forbidden(detail))
-        return value
-
+from netlab.api.meta import (
+    ApiModel,
+    DNS1123Label,
+    DNS1123Subdomain,
+    EnvVarName,
+    IanaSvcName,
+    IPv4CIDR,
+    IPv4String,
+    Labels,
+    ObjectMeta,
+    PortNumber,
+    Protocol,
+    _ipv4_errors,
+    _port_range,
+)
 
 # --- Pod ----------------------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ from netlab.api.field import (
     required_value,
     unsupported_value,
 )
+from netlab.api.meta import ApiModel, ObjectMeta, PortNumber, Protocol
 from netlab.api.selectors import LabelSelector
-from netlab.api.models import ApiModel, ObjectMeta, PortNumber, Protocol
 
 API_VERSION = "networking.k8s.io/v1"
 POLICY_TYPES = ("Ingress", "Egress")

@@ -10,7 +10,7 @@ from pydantic import StrictStr, model_validator
 from netlab.api import names
 from netlab.api.field import ProblemList, forbidden, invalid_value, required_value, unsupported_value
 from netlab.api.labels import Requirement, Selector
-from netlab.api.models import ApiModel, Labels
+from netlab.api.meta import ApiModel, Labels
 
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 # metav1.LabelSelectorRequirement operators as the `-l` selector grammar spells them.

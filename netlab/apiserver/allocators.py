@@ -1,8 +1,12 @@
-"""IP address management (pure): pod IPs per node subnet, Service cluster IPs.
+"""The apiserver's allocators (pure): Service cluster IPs and NodePorts.
 
-Pod IPs follow the CNI host-local plugin: allocation continues after the last address handed
-out on that node and wraps around, so a re-created pod gets a *new* IP instead of its
-predecessor's — the behaviour the seed articles teach ("pods come back with a new IP").
+Cluster IPs are picked at random from the service CIDR, like the apiserver's bitmap allocator.
+NodePorts follow kube-apiserver's service-node-port-range allocator (KEP-3668, on by default
+since 1.29): the range has a small "static" band at the bottom for ports users pick themselves;
+automatic allocation takes a random free port from the upper band first and only falls back to
+the static band when that is full, so a hand-picked `nodePort: 30080` rarely collides with an
+allocated one. Load-balancer addresses are MetalLB's (`netlab/metallb/pool.py`), pod IPs the
+CNI's (`netlab/kubelet/ipam.py`).
 """
 
 from __future__ import annotations
@@ -14,25 +18,6 @@ from typing import Collection
 
 class Exhausted(Exception):
     pass
-
-
-def gateway(subnet: IPv4Network) -> IPv4Address:
-    """The node bridge's address (cni0): the first host of the node's /24."""
-    return subnet.network_address + 1
-
-
-def allocate_pod_ip(
-    subnet: IPv4Network, used: Collection[IPv4Address], last: IPv4Address | None
-) -> IPv4Address:
-    first = int(subnet.network_address) + 2  # .0 network, .1 gateway
-    end = int(subnet.broadcast_address) - 1
-    size = end - first + 1
-    start = int(last) + 1 if last is not None and first <= int(last) <= end else first
-    for i in range(size):
-        candidate = IPv4Address(first + (start - first + i) % size)
-        if candidate not in used:
-            return candidate
-    raise Exhausted(f"no free pod IP left in {subnet}")
 
 
 def allocate_cluster_ip(
@@ -53,3 +38,32 @@ def allocate_cluster_ip(
         if IPv4Address(value) not in used:
             return IPv4Address(value)
     raise Exhausted(f"no free Service IP left in {cidr}")
+
+
+STATIC_BAND_MIN = 16
+
+
+STATIC_BAND_MAX = 128
+
+
+STATIC_BAND_STEP = 32
+
+
+def static_band_size(port_range: range) -> int:
+    """Upstream calculateRangeOffset: min(max(16, size/32), 128), never the whole range."""
+    size = len(port_range)
+    if size < STATIC_BAND_MIN:
+        return 0
+    return min(max(STATIC_BAND_MIN, size // STATIC_BAND_STEP), STATIC_BAND_MAX)
+
+
+def allocate_node_port(port_range: range, used: Collection[int], rng: random.Random | None = None) -> int:
+    rng = rng or random.Random()
+    offset = static_band_size(port_range)
+    upper = [p for p in port_range[offset:] if p not in used]
+    if upper:
+        return rng.choice(upper)
+    lower = [p for p in port_range[:offset] if p not in used]
+    if lower:
+        return rng.choice(lower)
+    raise Exhausted(f"no free NodePort left in {port_range.start}-{port_range.stop - 1}")

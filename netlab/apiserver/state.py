@@ -1,4 +1,5 @@
-"""A lab (one cluster) as the rest of the code sees it: its config, store, directories and lock.
+"""A lab (one cluster) as every component sees it: its config, addressing plan, store,
+directories and lock — the handle in place of an apiserver client.
 
 Created by `netlab cluster create` or implicitly by the first `netlab apply`; found again by
 name through its state directory.
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from netlab import naming
-from netlab.api.cluster import ClusterConfig, cluster_from_document
-from netlab.errors import NotFound
-from netlab.apiserver.store import Store
 from netlab.api.addressing import Topology, from_config
+from netlab.api.cluster import ClusterConfig, cluster_from_document
+from netlab.api.models import Pod, Service
+from netlab.apiserver.store import Store, StoredObject
+from netlab.errors import NotFound
 
 DEFAULT_CLUSTER = "netlab"
 CLUSTER_ENV = "NETLAB_CLUSTER"
@@ -104,3 +106,11 @@ def locked(cluster: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pod_model(obj: StoredObject) -> Pod:
+    return Pod.model_validate(obj.manifest)
+
+
+def service_model(obj: StoredObject) -> Service:
+    return Service.model_validate(obj.manifest)

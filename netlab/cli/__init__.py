@@ -1,0 +1,1 @@
+"""kubectl's part: typer commands that parse, call one library function and render."""

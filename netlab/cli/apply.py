@@ -7,23 +7,14 @@ from typing import List, Optional
 
 import typer
 
-from netlab.apiserver import registry as ops
-from netlab.lab import lifecycle as clusters
+from netlab.api.kinds import lookup
 from netlab.api.loader import load_manifests
+from netlab.apiserver.state import DEFAULT_CLUSTER, exists, locked, open_lab
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out
 from netlab.errors import NetlabError
-from netlab.apiserver.state import DEFAULT_CLUSTER, exists, locked, open_lab
+from netlab.lab import commands
+from netlab.lab import lifecycle as clusters
 from netlab.lab.reconcile import Outcome
-
-KINDS = {
-    "pod": "Pod", "pods": "Pod", "po": "Pod",
-    "service": "Service", "services": "Service", "svc": "Service",
-    "namespace": "Namespace", "namespaces": "Namespace", "ns": "Namespace",
-    "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-    "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
-    "statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
-    "networkpolicy": "NetworkPolicy", "networkpolicies": "NetworkPolicy", "netpol": "NetworkPolicy",
-}  # fmt: skip
 
 
 def parse_refs(args: list[str]) -> list[tuple[str, str]]:
@@ -37,9 +28,10 @@ def parse_refs(args: list[str]) -> list[tuple[str, str]]:
         raise typer.BadParameter(usage, param_hint="ARGS")
     refs = []
     for kind, name in pairs:
-        if kind.lower() not in KINDS or not name:
+        info = lookup(kind)
+        if info is None or info.model is None or not name:
             raise typer.BadParameter(usage, param_hint="ARGS")
-        refs.append((KINDS[kind.lower()], name))
+        refs.append((info.kind, name))
     return refs
 
 
@@ -80,7 +72,7 @@ def register(app: typer.Typer) -> None:
             note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
         lab = clusters.open_or_create(cluster)
         with locked(cluster):
-            changes, outcome = ops.apply(lab, loaded.objects, loaded.sources)
+            changes, outcome = commands.apply(lab, loaded.objects, loaded.sources)
         for change in changes:
             out.print(str(change), markup=False)
         report(outcome)
@@ -105,7 +97,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
         lab = open_lab(cluster)
         with locked(cluster):
-            changes, outcome = ops.delete(lab, refs, ignore_not_found=ignore_not_found)
+            changes, outcome = commands.delete(lab, refs, ignore_not_found=ignore_not_found)
         for change in changes:
             out.print(str(change), markup=False)
         report(outcome)

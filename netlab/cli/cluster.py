@@ -6,12 +6,12 @@ from typing import Optional
 
 import typer
 
-from netlab.lab import lifecycle as clusters
-from netlab.apiserver import state as labs
 from netlab.api.cluster import default_cluster, load_cluster_config
+from netlab.apiserver import state as labs
+from netlab.apiserver.state import DEFAULT_CLUSTER
 from netlab.cli.common import note, out, print_table
-from netlab.errors import InvalidInput, NetlabError
-from netlab.apiserver.state import DEFAULT_CLUSTER, open_lab
+from netlab.errors import InvalidInput
+from netlab.lab import lifecycle as clusters
 
 
 def register(app: typer.Typer) -> None:
@@ -62,16 +62,13 @@ def register(app: typer.Typer) -> None:
         """The labs on this machine."""
         clusters.require_root()
         rows = []
-        for name in labs.names():
-            try:
-                lab = open_lab(name)
-            except NetlabError as exc:
+        for c in clusters.list_clusters():
+            if c.problem:
                 # One unreadable lab (say, written by a newer netlab) must not hide the others.
-                note(f"warning: cluster {name}: {exc.message.splitlines()[0]}")
-                rows.append([name, "?", "?", "?", "?", "?"])
+                note(f"warning: cluster {c.name}: {c.problem}")
+                rows.append([c.name, "?", "?", "?", "?", "?"])
                 continue
-            rows.append([name, len(lab.topo.nodes), len(lab.store.list("Pod")), str(lab.topo.pod_cidr), str(lab.topo.service_cidr), str(lab.topo.underlay)])
-            lab.close()
+            rows.append([c.name, c.nodes, c.pods, c.pod_cidr, c.service_cidr, c.underlay])
         if not rows:
             note("No clusters found.")
             return

@@ -32,6 +32,13 @@ class Output(str, Enum):
     name = "name"
 
 
+class Protocol(str, Enum):
+    """--protocol of the commands that send or explain one connection (trace, policy)."""
+
+    tcp = "tcp"
+    udp = "udp"
+
+
 OutputOption = typer.Option(Output.table, "-o", "--output", help="table (default), wide, json, yaml or name.")
 
 

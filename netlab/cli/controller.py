@@ -6,11 +6,11 @@ import time
 
 import typer
 
-from netlab.lab import controller
 from netlab import naming
-from netlab.cli.common import ClusterOption, note, out
-from netlab.lab.lifecycle import require_root
 from netlab.apiserver.state import open_lab
+from netlab.cli.common import ClusterOption, note, out
+from netlab.lab import controller
+from netlab.lab.lifecycle import require_root
 
 
 def register(app: typer.Typer) -> None:

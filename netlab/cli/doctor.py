@@ -9,8 +9,9 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from netlab.doctor import checks as doctor, facts as hostfacts
 from netlab.cli.common import out, print_document
+from netlab.doctor import checks as doctor
+from netlab.doctor import facts as hostfacts
 
 STYLES = {doctor.Status.ok: "green", doctor.Status.warn: "yellow", doctor.Status.fail: "red", doctor.Status.skip: "dim"}
 

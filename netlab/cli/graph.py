@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from typing import Optional
 
 import typer
 
-from netlab.views import graph
+from netlab.apiserver.state import open_lab
 from netlab.cli.common import ClusterOption, note, out
 from netlab.lab.lifecycle import require_root
-from netlab.errors import EnvironmentProblem, InvalidInput, KernelError
-from netlab.apiserver.state import open_lab
-
-FORMATS = (".svg", ".png", ".dot", ".gv", ".mmd")
-
-
-def write(facts: graph.LabFacts, path: str) -> None:
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in FORMATS:
-        raise InvalidInput(f"{path}: the file name must end in one of {', '.join(FORMATS)}")
-    if suffix == ".mmd":
-        text = graph.to_mermaid(facts)
-    else:
-        text = graph.to_dot(facts)
-    if suffix in (".dot", ".gv", ".mmd"):
-        with open(path, "w") as f:
-            f.write(text)
-        return
-    dot = shutil.which("dot")
-    if dot is None:
-        raise EnvironmentProblem("dot (Graphviz) not found", detail="install it: apt-get install graphviz (scripts/setup.sh does), or write .dot/.mmd")
-    result = subprocess.run([dot, f"-T{suffix[1:]}", "-o", path], input=text, text=True, capture_output=True)
-    if result.returncode != 0:
-        raise KernelError(f"dot could not render {path}", detail=result.stderr.strip())
+from netlab.views import graph
 
 
 def register(app: typer.Typer) -> None:
@@ -50,5 +24,5 @@ def register(app: typer.Typer) -> None:
         if output is None:
             out.print(graph.to_tree(facts), soft_wrap=False)
             return
-        write(facts, output)
+        graph.write(facts, output)
         note(f"wrote {output}")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-
 import typer
 
-from netlab.lab import nodes
-from netlab.cli.apply import KINDS, report
-from netlab.cli.common import ClusterOption, NamespaceOption, out
-from netlab.lab.lifecycle import require_root
-from netlab.errors import NotFound
+from netlab.api.kinds import WORKLOAD_KINDS, lookup
 from netlab.apiserver.state import locked, open_lab
-from netlab.lab.reconcile import reconcile
+from netlab.cli.apply import report
+from netlab.cli.common import ClusterOption, NamespaceOption, out
+from netlab.lab import commands, nodes
+from netlab.lab.lifecycle import require_root
 
 
 def register(app: typer.Typer) -> None:
@@ -86,21 +83,11 @@ def register(app: typer.Typer) -> None:
         """Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."""
         require_root()
         kind_text, _, name = target.partition("/")
-        kind = KINDS.get(kind_text.lower())
-        if kind not in ("Deployment", "ReplicaSet", "StatefulSet") or not name:
+        info = lookup(kind_text)
+        if info is None or info.kind not in WORKLOAD_KINDS or not name:
             raise typer.BadParameter("expected deploy/NAME, rs/NAME or sts/NAME", param_hint="TARGET")
         lab = open_lab(cluster)
         with locked(cluster):
-            obj = lab.store.get(kind, namespace, name)
-            if obj is None:
-                raise NotFound(f'{kind.lower()}s.apps "{name}" not found in namespace "{namespace}"')
-            manifest = copy.deepcopy(obj.manifest)
-            manifest["spec"]["replicas"] = replicas
-            with lab.store.transaction():
-                lab.store.put(kind, namespace, name, manifest)
-            outcome = reconcile(lab)
-        out.print(f"{kind.lower()}.apps/{name} scaled", markup=False)
+            change, outcome = commands.scale(lab, info.kind, namespace, name, replicas)
+        out.print(str(change), markup=False)
         report(outcome)
-
-
-

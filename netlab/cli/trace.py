@@ -9,16 +9,11 @@ from enum import Enum
 import typer
 from rich.tree import Tree
 
-from netlab.cli.common import ClusterOption, NamespaceOption, out
-from netlab.lab.lifecycle import require_root
 from netlab.apiserver.state import open_lab
+from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, out
+from netlab.lab.lifecycle import require_root
 from netlab.trace import run
 from netlab.trace.model import DELIVERED, Trace
-
-
-class Protocol(str, Enum):
-    tcp = "tcp"
-    udp = "udp"
 
 
 class TraceOutput(str, Enum):

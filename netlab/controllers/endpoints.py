@@ -1,15 +1,24 @@
-"""The endpoints controller (pure): which pod IP:port pairs back each Service port.
+"""The endpoints controller: which pod IP:port pairs back each Service port.
 
 As in Kubernetes, a Service selects pods of its own namespace by label; a numeric targetPort
 is used as is, a named one is looked up per pod among its containers' ports (same protocol),
 so two pods may serve the same Service on different port numbers. Pods without an IP are left
 out; pods that are not ready are kept but marked, so kube-proxy and DNS can skip them.
+`endpoints_for` is pure over pod views; `service_endpoints` reads them and the Services from
+the store, for the reconcile's publish step and the read side alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping, Sequence
+
+from netlab.api.labels import selects
+from netlab.api.models import Pod, Service
+from netlab.apiserver.state import Lab, pod_model, service_model
+from netlab.apiserver.store import StoredObject
+from netlab.kubelet.podfiles import pod_hostname
+from netlab.kubelet.status import pod_ready
 
 
 @dataclass(frozen=True)
@@ -46,10 +55,6 @@ class PortEndpoints:
     protocol: str
     port: int  # the Service port
     backends: tuple[Backend, ...]
-
-
-def selects(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
 def resolve_target_port(target: int | str, protocol: str, pod: PodView) -> int | None:
@@ -91,3 +96,53 @@ def endpoints_for(
             )
         result.append(PortEndpoints(name, protocol, port, tuple(backends)))
     return tuple(result)
+
+
+def pod_view(obj: StoredObject, pod: Pod) -> PodView:
+    status = obj.status
+    return PodView(
+        namespace=obj.namespace,
+        name=obj.name,
+        labels=dict(pod.metadata.labels or {}),
+        ip=status.get("podIP"),
+        node=status.get("nodeName"),
+        ready=pod_ready(status),  # a pod without an IP has no containers yet: not ready
+        hostname=pod_hostname(pod),
+        subdomain=pod.spec.subdomain,
+        ports=tuple(
+            (p.name, p.containerPort, p.protocol) for c in pod.spec.containers for p in c.ports
+        ),
+    )
+
+
+def service_ports(svc: Service) -> list[tuple[str, str, int, int | str]]:
+    return [
+        (p.name or "", p.protocol, p.port, p.targetPort if p.targetPort is not None else p.port)
+        for p in svc.spec.ports
+    ]
+
+
+@dataclass(frozen=True)
+class ServiceEndpoints:
+    obj: StoredObject
+    service: Service
+    cluster_ip: str | None
+    ports: tuple[PortEndpoints, ...]
+
+
+def cluster_ip_of(obj: StoredObject, svc: Service) -> str | None:
+    if svc.spec.clusterIP == "None" or svc.spec.type == "ExternalName":
+        return None
+    return obj.status.get("clusterIP") or svc.spec.clusterIP
+
+
+def service_endpoints(lab: Lab, views: list[PodView] | None = None) -> list[ServiceEndpoints]:
+    """Every Service with its endpoints, from `views` of the pods (read from the store when None)."""
+    if views is None:
+        views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+    result = []
+    for o in lab.store.list("Service"):
+        svc = service_model(o)
+        ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
+        result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports))
+    return result

@@ -1,4 +1,4 @@
-"""The scheduler: which node a pod runs on (pure).
+"""The scheduler: which node a pod runs on (a pure choice), and the step that binds pods.
 
 Kubernetes' rules that netlab keeps: `spec.nodeName` binds directly; `spec.nodeSelector` must
 match the node's labels; cordoned or failed nodes take no new pods; among the rest the node
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
+
+from netlab.apiserver.state import Lab, pod_model
+from netlab.controllers.nodelifecycle import unschedulable_nodes
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,29 @@ def schedule(
     order = {n.name: i for i, n in enumerate(nodes)}
     best = min(fits, key=lambda n: (pod_counts.get(n.name, 0), order[n.name]))
     return Decision(best.name)
+
+
+def schedule_pods(lab: Lab) -> None:
+    objs = lab.store.list("Pod")
+    counts: dict[str, int] = {}
+    for o in objs:
+        node = o.status.get("nodeName")
+        if node:
+            counts[node] = counts.get(node, 0) + 1
+    cordoned = unschedulable_nodes(lab)
+    nodes = [NodeInfo(n.name, node_labels(n.name, n.labels), n.name not in cordoned) for n in lab.topo.nodes]
+    for o in objs:
+        if o.status.get("nodeName"):
+            continue
+        pod = pod_model(o)
+        decision = schedule(pod.spec.nodeName, pod.spec.nodeSelector or {}, nodes, counts)
+        if decision.node is None:
+            if o.status.get("reason") != "Unschedulable":
+                lab.store.add_event("Pod", o.namespace, o.name, "FailedScheduling", decision.reason, "Warning")
+            lab.store.set_status("Pod", o.namespace, o.name, {"reason": "Unschedulable", "message": decision.reason})
+            continue
+        counts[decision.node] = counts.get(decision.node, 0) + 1
+        lab.store.set_status("Pod", o.namespace, o.name, {"nodeName": decision.node})
+        lab.store.add_event(
+            "Pod", o.namespace, o.name, "Scheduled", f"Successfully assigned {o.namespace}/{o.name} to {decision.node}"
+        )

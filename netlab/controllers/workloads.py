@@ -8,11 +8,14 @@ of maxSurge and maxUnavailable while the Service keeps answering.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+from netlab.apiserver.store import StoredObject
 
 # apimachinery's rand.SafeEncodeString alphabet: no vowels, no look-alike characters.
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
@@ -134,14 +137,14 @@ def plan_deployment(
 
 
 @dataclass(frozen=True)
-class PodState:
+class ReplicaPod:
     name: str
     ready: bool
     created: float
     node: str | None
 
 
-def plan_replicaset(replicas: int, pods: Sequence[PodState]) -> tuple[int, tuple[str, ...]]:
+def plan_replicaset(replicas: int, pods: Sequence[ReplicaPod]) -> tuple[int, tuple[str, ...]]:
     """(how many pods to create, which pods to delete) to reach `replicas`."""
     if len(pods) < replicas:
         return replicas - len(pods), ()
@@ -167,7 +170,7 @@ def ordinal(set_name: str, pod_name: str) -> int | None:
 
 
 def plan_statefulset(
-    name: str, replicas: int, parallel: bool, current_hash: str, pods: Sequence[tuple[PodState, str]]
+    name: str, replicas: int, parallel: bool, current_hash: str, pods: Sequence[tuple[ReplicaPod, str]]
 ) -> StatefulStep:
     """One step of the StatefulSet controller; `pods` pairs each pod with its revision hash.
 
@@ -195,3 +198,29 @@ def plan_statefulset(
     if stale and all(p.ready for p, _ in by_ordinal.values()):
         return StatefulStep(delete=(by_ordinal[stale[0]][0].name,))
     return StatefulStep()
+
+
+HASH_LABEL = "pod-template-hash"
+
+
+REVISION_LABEL = "controller-revision-hash"
+
+
+def replica_pod(o: StoredObject, ready: dict[tuple[str, str], bool]) -> ReplicaPod:
+    return ReplicaPod(o.name, ready.get((o.namespace, o.name), False), o.created, o.status.get("nodeName"))
+
+
+def pod_manifest(template: dict[str, Any], name: str, namespace: str, owner: dict[str, Any]) -> dict[str, Any]:
+    meta = template.get("metadata") or {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": dict(meta.get("labels") or {}),
+            **({"annotations": meta["annotations"]} if meta.get("annotations") else {}),
+            "ownerReferences": [owner],
+        },
+        "spec": copy.deepcopy(template["spec"]),
+    }

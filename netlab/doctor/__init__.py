@@ -1,0 +1,1 @@
+"""`netlab doctor` and `cluster create`'s preflight: the host's facts, judged."""

@@ -8,19 +8,21 @@ says why.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 from ipaddress import IPv4Interface, IPv4Network
 
-from netlab.doctor import checks as doctor
-from netlab import naming
+from netlab.api.addressing import cluster_ranges
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
-from netlab.doctor.checks import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv
-from netlab.kernel import features, ns, procs
-from netlab.kernel.netlink import Netlink
 from netlab.apiserver.state import default_cluster_name, names, store_path
 from netlab.apiserver.store import Store
+from netlab.doctor import checks as doctor
+from netlab.doctor.model import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv
+from netlab.kernel import features, ns, procs
+from netlab.kernel.netlink import Netlink
+from netlab.kubelet import sandbox
 
 
 def _run(argv: list[str]) -> str | None:
@@ -50,11 +52,7 @@ def _host_rules() -> dict[str, int]:
 
 
 def _ranges(config: ClusterConfig) -> LabRanges:
-    return LabRanges(
-        config.name,
-        {"podCIDR": config.podCIDR, "serviceCIDR": config.serviceCIDR, "underlayCIDR": config.underlayCIDR},
-        str(config.clusterDNS),
-    )
+    return LabRanges(config.name, cluster_ranges(config), str(config.clusterDNS))
 
 
 def _labs() -> tuple[list[LabRanges], list[str]]:
@@ -74,16 +72,7 @@ def _labs() -> tuple[list[LabRanges], list[str]]:
 
 def _owned_netns() -> list[tuple[OwnedNetns, str]]:
     """(namespace, role) for every namespace whose `lo` carries netlab's marker."""
-    found = []
-    for name in ns.list_netns():
-        try:
-            with Netlink(ns.netns_path(name)) as nl:
-                owner = naming.parse_netns_marker(nl.alias("lo"))
-        except Exception:
-            continue  # an empty pin file or someone else's namespace we cannot enter
-        if owner:
-            found.append((OwnedNetns(name, owner[0]), owner[1]))
-    return found
+    return [(OwnedNetns(name, cluster), role) for name, cluster, role in sandbox.owned_netns()]
 
 
 def _pod_resolv(owned: list[tuple[OwnedNetns, str]]) -> list[PodResolv]:
@@ -108,21 +97,17 @@ def _pod_resolv(owned: list[tuple[OwnedNetns, str]]) -> list[PodResolv]:
 
 def gather(probe: bool = True) -> Facts:
     root = os.geteuid() == 0
-    with Netlink() as host:
-        routes = tuple(
-            HostRoute(IPv4Network(r.dst), r.dev, r.proto, r.type) for r in host.routes() if r.dst != "default"
-        )
     owned = _owned_netns() if root else []
-    labs, unreadable = _labs() if root else ([], [])
+    network = gather_network()
     default_name = default_cluster_name()
     planned = None
-    if default_name not in {lab.name for lab in labs} | set(unreadable):
+    if default_name not in {lab.name for lab in network.labs} | set(network.unreadable_labs):
         try:
             planned = _ranges(default_cluster(default_name))
         except Exception:
             planned = None  # an invalid NETLAB_CLUSTER name: apply reports it
-    return Facts(
-        euid=os.geteuid(),
+    return dataclasses.replace(
+        network,
         tools={tool: shutil.which(tool) for tool in doctor.ALL_TOOLS},
         kernel=features.probe_kernel() if root and probe else None,
         host_bridge_nf=os.path.isdir("/proc/sys/net/bridge"),
@@ -131,13 +116,37 @@ def gather(probe: bool = True) -> Facts:
         ipvs_loaded=os.path.exists("/proc/net/ip_vs"),
         bpf=os.path.exists("/proc/sys/kernel/unprivileged_bpf_disabled"),
         host_resolv=_read("/etc/resolv.conf"),
+        netns=tuple(netns for netns, _ in owned),
+        uts_pins=tuple(ns.list_utsns()),
+        planned=planned,
+        pod_resolv=tuple(_pod_resolv(owned)),
+    )
+
+
+def gather_network() -> Facts:
+    """Only what the range-clash check needs (host routes, links, addresses, other labs): the
+    preflight `netlab cluster create` runs; the other facts are left empty."""
+    root = os.geteuid() == 0
+    with Netlink() as host:
+        routes = tuple(
+            HostRoute(IPv4Network(r.dst), r.dev, r.proto, r.type) for r in host.routes() if r.dst != "default"
+        )
+    labs, unreadable = _labs() if root else ([], [])
+    return Facts(
+        euid=os.geteuid(),
+        tools={},
+        kernel=None,
+        host_bridge_nf=False,
+        iptables_version=None,
+        host_rules={},
+        ipvs_loaded=False,
+        bpf=False,
+        host_resolv="",
         routes=routes,
         links=tuple(HostLink(*link) for link in features.host_links()),
         addresses=tuple((dev, IPv4Interface(addr)) for dev, addr in features.host_addresses()),
-        netns=tuple(netns for netns, _ in owned),
-        uts_pins=tuple(ns.list_utsns()),
+        netns=(),
+        uts_pins=(),
         labs=tuple(labs),
-        planned=planned,
-        pod_resolv=tuple(_pod_resolv(owned)),
         unreadable_labs=tuple(unreadable),
     )

@@ -1,0 +1,2 @@
+"""The only code that changes the kernel: namespaces, netlink, iptables, conntrack, ARP,
+sysctls, processes."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from netlab.api.models import Pod
+
 
 def resolv_conf(namespace: str, domain: str, nameserver: str) -> str:
     # kubelet's ClusterFirst policy: the pod's namespace first in the search path, ndots:5.
@@ -30,3 +32,7 @@ def hosts_file(
     else:
         lines.append(f"{ip}\t{hostname}")
     return "\n".join(lines) + "\n"
+
+
+def pod_hostname(pod: Pod) -> str:
+    return pod.spec.hostname or pod.metadata.name

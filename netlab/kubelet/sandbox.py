@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 
 from netlab import naming
+from netlab.api.addressing import NodeNet
 from netlab.errors import KernelError
 from netlab.kernel import ns, procs
 from netlab.kernel.netlink import Netlink
-from netlab.api.addressing import NodeNet
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def create(
             # A namespace removed a moment ago may still hold this veth's twin while the kernel
             # frees it in the background (same pod uid, same derived name): remove it first.
             node_link.delete_link(box.veth)
-            # The peer is born inside the pod's namespace: no link move, no rename (DESIGN.md).
+            # The peer is born inside the pod's namespace: no link move, no rename (docs/architecture.md, "Kernel plumbing").
             node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
             node_link.set_master(box.veth, naming.NODE_BRIDGE)
             node_link.set_hairpin(box.veth)
@@ -110,3 +110,15 @@ def owner(netns: str) -> tuple[str, str] | None:
             return naming.parse_netns_marker(nl.alias("lo"))
     except (OSError, KernelError):  # missing, or an empty pin left by a killed create
         return None
+
+
+def owned_netns(cluster: str | None = None) -> list[tuple[str, str, str]]:
+    """(name, cluster, role) of every netns carrying netlab's marker (of one cluster, or all)."""
+    found = []
+    for name in ns.list_netns():
+        if cluster is not None and not name.startswith(cluster + "."):
+            continue
+        mark = owner(name)
+        if mark and (cluster is None or mark[0] == cluster):
+            found.append((name, mark[0], mark[1]))
+    return found

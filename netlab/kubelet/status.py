@@ -1,5 +1,5 @@
-"""Observed state in Kubernetes' shapes: pod phase and STATUS column, container statuses,
-and the objects as `kubectl get -o yaml` would print them.
+"""A pod's observed state, as the kubelet reports it: phase and STATUS column, container
+statuses, and readiness (the one rule endpoints, controllers and `get` share).
 
 Read-only: it looks at the store and at whether recorded processes are alive, never changes
 anything, so `get` shows what is true now even without a controller running.
@@ -7,15 +7,14 @@ anything, so `get` shows what is true now even without a controller running.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from netlab.api.models import Pod
+from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns
 from netlab.kubelet import containers
-from netlab.apiserver.store import StoredObject
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,6 @@ class PodState:
     total: int
     restarts: int
     container_statuses: tuple[dict[str, Any], ...]
-
-
-def timestamp(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pod_state(obj: StoredObject, pod: Pod) -> PodState:
@@ -90,51 +83,6 @@ def _phase(policy: str, statuses: list[dict[str, Any]]) -> tuple[str, str]:
     return "Running", "Running"
 
 
-def age(created: float, now: float) -> str:
-    """kubectl's short duration: 45s, 12m, 3h, 5d."""
-    seconds = max(0, int(now - created))
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours}h"
-    return f"{hours // 24}d"
-
-
-def metadata(obj: StoredObject) -> dict[str, Any]:
-    meta = dict(obj.manifest.get("metadata") or {})
-    if obj.namespace:
-        meta["namespace"] = obj.namespace
-    meta["uid"] = obj.uid
-    meta["creationTimestamp"] = timestamp(obj.created)
-    return meta
-
-
-def pod_object(obj: StoredObject, pod: Pod) -> dict[str, Any]:
-    state = pod_state(obj, pod)
-    spec = dict(obj.manifest.get("spec") or {})
-    spec.setdefault("restartPolicy", pod.spec.restartPolicy)
-    if obj.status.get("nodeName"):
-        spec["nodeName"] = obj.status["nodeName"]
-    status: dict[str, Any] = {"phase": state.phase}
-    if obj.status.get("reason"):
-        status["conditions"] = [
-            {"type": "PodScheduled", "status": "False", "reason": obj.status["reason"], "message": obj.status.get("message", "")}
-        ]
-    if obj.status.get("hostIP"):
-        status["hostIP"] = obj.status["hostIP"]
-    if obj.status.get("podIP"):
-        status["podIP"] = obj.status["podIP"]
-        status["podIPs"] = [{"ip": obj.status["podIP"]}]
-    if obj.status.get("startTime"):
-        status["startTime"] = timestamp(obj.status["startTime"])
-    if state.container_statuses:
-        status["containerStatuses"] = list(state.container_statuses)
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata(obj), "spec": spec, "status": status}
-
-
-def as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+def pod_ready(status: dict) -> bool:
+    records = status.get("containers") or []
+    return bool(records) and all(containers.ready(r, status.get("dir", "")) for r in records)

@@ -1,5 +1,5 @@
-"""`netlab controller`: the reconcile loop, run continuously — kubelet, kube-proxy and the
-controller manager in one process. It restarts exited containers, follows readiness, replaces
+"""`netlab controller`: the reconcile loop (`reconcile.py`), run continuously — kubelet,
+kube-proxy and the controller manager in one process. It restarts exited containers, follows readiness, replaces
 pods lost with a failed node and keeps rules and DNS in step, without waiting for an `apply`.
 """
 
@@ -12,9 +12,9 @@ import time
 from typing import Callable
 
 from netlab import naming
+from netlab.apiserver.state import locked, open_lab
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
-from netlab.apiserver.state import locked, open_lab
 from netlab.lab.reconcile import reconcile
 
 PID_DIR = "/run/netlab/controller"

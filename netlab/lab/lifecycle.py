@@ -12,18 +12,32 @@ import shutil
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from netlab.lab import controller
 from netlab import naming
+from netlab.api.addressing import cluster_ranges
 from netlab.api.cluster import ClusterConfig, cluster_from_document
-from netlab.errors import EnvironmentProblem, InvalidInput, KernelError
-from netlab.kernel import ns
-from netlab.kernel.netlink import RTPROT_NETLAB, Netlink
-from netlab.apiserver.state import Lab, exists, init_lab, locked, names, open_lab, remove_state, store_path
-from netlab.lab import underlay as network
-from netlab.kubelet import sandbox
-from netlab.lab.reconcile import Outcome, reconcile
+from netlab.apiserver.state import (
+    Lab,
+    exists,
+    init_lab,
+    locked,
+    names,
+    open_lab,
+    remove_state,
+    store_path,
+)
 from netlab.apiserver.store import Store
+from netlab.doctor.coexistence import range_clashes
+from netlab.doctor.facts import gather_network
+from netlab.doctor.model import LabRanges
+from netlab.errors import EnvironmentProblem, InvalidInput, KernelError, NetlabError
+from netlab.kernel import ns
+from netlab.kernel.netlink import Netlink
+from netlab.kubelet import sandbox
+from netlab.lab import controller
+from netlab.lab import underlay as network
 from netlab.lab.addons import system_objects
+from netlab.lab.reconcile import Outcome, reconcile
+from netlab.naming import RTPROT_NETLAB
 
 
 @dataclass
@@ -56,49 +70,14 @@ def require_tools() -> None:
         )
 
 
-def _ranges(config: ClusterConfig) -> dict[str, IPv4Network]:
-    return {"podCIDR": config.podCIDR, "serviceCIDR": config.serviceCIDR, "underlayCIDR": config.underlayCIDR}
-
-
 def check_ranges(config: ClusterConfig) -> None:
-    """Refuse ranges that overlap another lab or any route the host already has."""
-    problems = []
-    mine = _ranges(config)
-    for other in names():
-        if other == config.name:
-            continue
-        try:
-            store = Store(store_path(other))
-            other_config = cluster_from_document(store.get_meta("config"), other)
-            store.close()
-        except Exception:
-            continue
-        for field_name, net in mine.items():
-            for other_field, other_net in _ranges(other_config).items():
-                if net.overlaps(other_net):
-                    problems.append(
-                        f"Cluster {config.name}: spec.{field_name}: {net} overlaps {other_field} {other_net} of cluster {other}"
-                    )
-    own_link = naming.host_link(config.name)
-    with Netlink() as host:
-        for net, route in host.networks_routed():
-            if route.dev == own_link:
-                continue
-            for field_name, mine_net in mine.items():
-                if mine_net.overlaps(net):
-                    via = f" dev {route.dev}" if route.dev else f" ({route.type})"
-                    owner = (
-                        " (a netlab lab's guard route: another lab, or leftovers — see netlab doctor)"
-                        if route.proto == RTPROT_NETLAB
-                        else ""
-                    )
-                    problems.append(
-                        f"Cluster {config.name}: spec.{field_name}: {mine_net} overlaps the host route "
-                        f"{net}{via}{owner}; choose other ranges in a Cluster config "
-                        "(netlab cluster create --config FILE)"
-                    )
+    """kubeadm-style preflight: refuse ranges that overlap another lab, a host route or a host
+    address — the same rule `netlab doctor` applies to labs that already exist."""
+    facts = gather_network()
+    problems = range_clashes(LabRanges(config.name, cluster_ranges(config), str(config.clusterDNS)), facts)
     if problems:
-        raise InvalidInput(sorted(set(problems)))
+        hint = "choose other ranges in a Cluster config (netlab cluster create --config FILE)"
+        raise InvalidInput([f"Cluster {config.name}: spec.{p}; {hint}" for p in sorted(set(problems))])
 
 
 def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome]:
@@ -123,6 +102,37 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
     return lab, outcome
 
 
+@dataclass(frozen=True)
+class ClusterSummary:
+    """One row of `netlab cluster list`; `problem` says why a lab could not be read."""
+
+    name: str
+    nodes: int = 0
+    pods: int = 0
+    pod_cidr: str = ""
+    service_cidr: str = ""
+    underlay: str = ""
+    problem: str = ""
+
+
+def list_clusters() -> list[ClusterSummary]:
+    summaries = []
+    for name in names():
+        try:
+            lab = open_lab(name)
+        except NetlabError as exc:
+            summaries.append(ClusterSummary(name, problem=exc.message.splitlines()[0]))
+            continue
+        try:
+            topo = lab.topo
+            summaries.append(ClusterSummary(
+                name, len(topo.nodes), len(lab.store.list("Pod")), str(topo.pod_cidr), str(topo.service_cidr), str(topo.underlay)
+            ))  # fmt: skip
+        finally:
+            lab.close()
+    return summaries
+
+
 def open_or_create(cluster: str) -> Lab:
     """The lab to apply to: the default cluster is created on first use, others must exist."""
     from netlab.api.cluster import default_cluster
@@ -134,25 +144,9 @@ def open_or_create(cluster: str) -> Lab:
     return open_lab(cluster)
 
 
-def _owned_netns(cluster: str | None) -> list[tuple[str, str, str]]:
-    """(name, cluster, role) of every netns carrying netlab's marker (of one cluster, or all)."""
-    found = []
-    for name in ns.list_netns():
-        if cluster is not None and not name.startswith(cluster + "."):
-            continue
-        try:
-            with Netlink(ns.netns_path(name)) as nl:
-                owner = naming.parse_netns_marker(nl.alias("lo"))
-        except (KernelError, OSError):
-            continue
-        if owner and (cluster is None or owner[0] == cluster):
-            found.append((name, owner[0], owner[1]))
-    return found
-
-
 def _remove(cluster: str | None, networks: list[IPv4Network] | None) -> Removed:
     removed = Removed()
-    owned = _owned_netns(cluster)
+    owned = sandbox.owned_netns(cluster)
     # Pods first (their processes are stopped), then nodes and the fabric.
     # Empty pin files (a create killed before its bind mount) are no namespaces and carry no
     # mark; they are removed when their name belongs to a lab being removed.
@@ -206,7 +200,7 @@ def _remove_cluster(cluster: str) -> Removed:
             store = Store(store_path(cluster))
             config = cluster_from_document(store.get_meta("config"), cluster)
             store.close()
-            networks = list(_ranges(config).values())
+            networks = list(cluster_ranges(config).values())
         except Exception:
             networks = None
     if networks is None:

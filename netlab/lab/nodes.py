@@ -8,10 +8,10 @@ by the next reconcile; bare pods stay bound to the dead node, as in Kubernetes.
 from __future__ import annotations
 
 from netlab import naming
-from netlab.controllers.manager import owner_of
+from netlab.apiserver.state import Lab
+from netlab.controllers.garbagecollector import owner_of
 from netlab.errors import InvalidInput, NotFound
 from netlab.kernel import ns
-from netlab.apiserver.state import Lab
 from netlab.kubelet import sandbox
 from netlab.lab.reconcile import Outcome, reconcile
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 from ipaddress import IPv4Interface
 
 from netlab import naming
+from netlab.api.addressing import NodeNet, Topology
 from netlab.errors import EnvironmentProblem, KernelError
 from netlab.kernel import ns
-from netlab.kernel.netlink import RTPROT_NETLAB, Netlink
+from netlab.kernel.netlink import Netlink
 from netlab.kernel.sysctl import write_in
-from netlab.api.addressing import NodeNet, Topology
+from netlab.naming import RTPROT_NETLAB
 
 # The unreachable route for the underlay sits behind the connected route of the host's veth:
 # while the lab exists the veth wins, and if the veth ever vanishes nothing leaks out.

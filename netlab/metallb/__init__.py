@@ -1,0 +1,1 @@
+"""MetalLB: the controller allocating LoadBalancer IPs from the pool, and the L2 speaker."""

@@ -34,10 +34,6 @@ def allocate_lb_ip(pool: tuple[IPv4Address, IPv4Address], used: Collection[IPv4A
     return None
 
 
-def in_pool(ip: IPv4Address, pool: tuple[IPv4Address, IPv4Address] | None) -> bool:
-    return pool is not None and pool[0] <= ip <= pool[1]
-
-
 def elect(ip: str, nodes: Iterable[str]) -> str | None:
     """The node that announces `ip`, or None when no node may."""
     ranked = sorted(nodes, key=lambda node: hashlib.sha256(f"{node}#{ip}".encode()).digest())

@@ -7,7 +7,7 @@ because that is the question a reader has ("does this select my pod?").
 from __future__ import annotations
 
 from netlab.api.labels import Selector
-from netlab.policy.model import Peer, Policy, PolicyInputs, Rule, peer_pods
+from netlab.policy.model import Peer, Policy, PolicyInputs, PolicyRule, peer_pods
 
 
 def describe_lines(policy: Policy, inputs: PolicyInputs) -> list[str]:
@@ -49,7 +49,7 @@ def _direction_lines(policy: Policy, inputs: PolicyInputs, direction: str, word:
     return lines
 
 
-def _rule_lines(policy: Policy, inputs: PolicyInputs, rule: Rule, word: str) -> list[str]:
+def _rule_lines(policy: Policy, inputs: PolicyInputs, rule: PolicyRule, word: str) -> list[str]:
     if rule.ports:
         ports = [f"    To Port: {p}" for p in rule.ports]
     else:

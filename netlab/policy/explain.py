@@ -15,7 +15,7 @@ from netlab.policy.model import (
     Policy,
     PolicyInputs,
     PolicyPod,
-    Rule,
+    PolicyRule,
     isolating,
     peer_matches,
 )
@@ -89,7 +89,7 @@ def _rule_verdict(
     policy: Policy,
     direction: Direction,
     index: int,
-    rule: Rule,
+    rule: PolicyRule,
     other: PolicyPod,
     destination: PolicyPod,
     port: int,

@@ -142,7 +142,7 @@ class Peer:
 
 
 @dataclass(frozen=True)
-class Rule:
+class PolicyRule:
     ports: tuple[PolicyPort, ...] = ()  # empty: every port and protocol
     peers: tuple[Peer, ...] = ()  # empty: every peer
 
@@ -152,14 +152,14 @@ class Policy:
     namespace: str
     name: str
     selector: Selector
-    ingress: tuple[Rule, ...] | None  # None: the policy does not isolate ingress
-    egress: tuple[Rule, ...] | None
+    ingress: tuple[PolicyRule, ...] | None  # None: the policy does not isolate ingress
+    egress: tuple[PolicyRule, ...] | None
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    def rules(self, direction: Direction) -> tuple[Rule, ...] | None:
+    def rules(self, direction: Direction) -> tuple[PolicyRule, ...] | None:
         return self.ingress if direction == "ingress" else self.egress
 
     def selects(self, pod: PolicyPod) -> bool:
@@ -192,8 +192,8 @@ def policy_from_api(np: NetworkPolicy) -> Policy:
     )
 
 
-def _rule(ports: Iterable[NetworkPolicyPort], peers: Iterable[NetworkPolicyPeer]) -> Rule:
-    return Rule(
+def _rule(ports: Iterable[NetworkPolicyPort], peers: Iterable[NetworkPolicyPeer]) -> PolicyRule:
+    return PolicyRule(
         ports=tuple(PolicyPort(p.protocol, p.port, p.endPort) for p in ports),
         peers=tuple(_peer(p) for p in peers),
     )
@@ -242,3 +242,16 @@ def peer_matches(peer: Peer, policy_namespace: str, inputs: PolicyInputs, other:
 
 def _selector_words(selector: Selector) -> str:
     return "(all)" if selector.empty else str(selector)
+
+
+@dataclass(frozen=True)
+class FilterRules:
+    """Filter-table rules another node agent loads in the same payload (the NetworkPolicy agent).
+
+    `forward_jumps` are complete `-A FORWARD …` lines placed before kube-proxy's own jumps,
+    so that agent judges a packet before KUBE-FORWARD accepts it; `rules` fill `chains`.
+    """
+
+    chains: tuple[str, ...] = ()
+    forward_jumps: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 
 from netlab.policy.model import (
     Direction,
+    FilterRules,
     Peer,
     Policy,
     PolicyInputs,
@@ -41,7 +42,6 @@ from netlab.policy.model import (
     isolating,
     peer_pods,
 )
-from netlab.proxy.types import FilterRules
 
 POLICY_CHAIN = "KUBE-NWPLCY-FORWARD"
 INGRESS_PREFIX = "KUBE-POD-IN-"

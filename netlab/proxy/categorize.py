@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netlab.proxy.types import Endpoint, ServicePort
+from netlab.proxy.types import Endpoint, ServicePortInfo
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Categorized:
     has_any: bool  # the port has a usable endpoint somewhere in the cluster
 
 
-def categorize(port: ServicePort, node: str) -> Categorized:
+def categorize(port: ServicePortInfo, node: str) -> Categorized:
     ready = port.ready_endpoints  # sorted by "ip:port", as upstream's endpoint cache is
     cluster = ready if port.uses_cluster_endpoints else ()
     local = tuple(e for e in ready if e.node == node) if port.uses_local_endpoints else ()

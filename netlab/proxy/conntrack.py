@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from netlab.proxy.types import ServicePort
+from netlab.proxy.types import ServicePortInfo
 
 UdpState = dict[str, dict[str, Any]]
 
 
-def udp_state(ports: Iterable[ServicePort]) -> UdpState:
+def udp_state(ports: Iterable[ServicePortInfo]) -> UdpState:
     """service port name -> its addresses, port, NodePort and ready endpoint IPs (UDP only)."""
     state: UdpState = {}
     for p in ports:

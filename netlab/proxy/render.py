@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from netlab.errors import InvalidInput
+from netlab.policy.model import FilterRules
 from netlab.proxy.names import (
     KUBE_EXTERNAL_SERVICES,
     KUBE_FORWARD,
@@ -31,7 +32,7 @@ from netlab.proxy.service_rules import PortRules, port_rules, service_chains
 from netlab.proxy.syntax import chain_lines as _chain_lines
 from netlab.proxy.syntax import comment as _comment
 from netlab.proxy.syntax import rule as _rule
-from netlab.proxy.types import FilterRules, ProxyConfig, ServicePort
+from netlab.proxy.types import ProxyConfig, ServicePortInfo
 
 __all__ = ["render_rules", "service_chains"]
 
@@ -65,7 +66,7 @@ _FILTER_CHAINS = (KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODE
 _NAT_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
 
 
-def render_rules(ports: Iterable[ServicePort], config: ProxyConfig, extra: FilterRules = FilterRules()) -> str:
+def render_rules(ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: FilterRules = FilterRules()) -> str:
     """The complete `filter` + `nat` iptables-restore payload for one node.
 
     `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore.
@@ -77,7 +78,7 @@ def render_rules(ports: Iterable[ServicePort], config: ProxyConfig, extra: Filte
     return "\n".join(lines) + "\n"
 
 
-def _proxied_ports(ports: Iterable[ServicePort]) -> list[ServicePort]:
+def _proxied_ports(ports: Iterable[ServicePortInfo]) -> list[ServicePortInfo]:
     """Ports kube-proxy programs, sorted by ns/svc/port so the payload is stable."""
     proxied = sorted(
         (p for p in ports if not p.headless),

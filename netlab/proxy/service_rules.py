@@ -30,7 +30,7 @@ from netlab.proxy.names import (
     KUBE_SERVICES,
 )
 from netlab.proxy.syntax import comment, probability, rule
-from netlab.proxy.types import Endpoint, ProxyConfig, ServicePort
+from netlab.proxy.types import Endpoint, ProxyConfig, ServicePortInfo
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class PortRules:
     nat_rules: tuple[str, ...]
 
 
-def service_chains(port: ServicePort) -> tuple[str, tuple[str, ...]]:
+def service_chains(port: ServicePortInfo) -> tuple[str, tuple[str, ...]]:
     """(KUBE-SVC chain, its KUBE-SEP chains in rule order) for `describe svc`.
 
     The chains exist in the nat table only while the port has ready endpoints; without any,
@@ -49,7 +49,7 @@ def service_chains(port: ServicePort) -> tuple[str, tuple[str, ...]]:
     return _svc(port), tuple(_sep(port, ep) for ep in port.ready_endpoints)
 
 
-def port_rules(port: ServicePort, config: ProxyConfig, with_comments: bool = True) -> PortRules:
+def port_rules(port: ServicePortInfo, config: ProxyConfig, with_comments: bool = True) -> PortRules:
     name = port.name
     eps = categorize(port, config.node_name)
     svc, svl = _svc(port), names.local_chain(name, port.protocol)
@@ -155,7 +155,7 @@ def port_rules(port: ServicePort, config: ProxyConfig, with_comments: bool = Tru
     return PortRules(tuple(filter_rules), tuple(nat_chains), tuple(nat_rules))
 
 
-def _external_rules(port: ServicePort, config: ProxyConfig, ext: str, svc: str, policy_chain: str | None) -> list[str]:
+def _external_rules(port: ServicePortInfo, config: ProxyConfig, ext: str, svc: str, policy_chain: str | None) -> list[str]:
     name = port.name
     if not port.external_policy_local:
         # The endpoint may be on another node: masquerade, so its reply returns through this
@@ -182,7 +182,7 @@ def _external_rules(port: ServicePort, config: ProxyConfig, ext: str, svc: str, 
     return rules
 
 
-def _firewall_rules(port: ServicePort, config: ProxyConfig, fw: str, ext: str) -> list[str]:
+def _firewall_rules(port: ServicePortInfo, config: ProxyConfig, fw: str, ext: str) -> list[str]:
     name = port.name
     lb = comment(f"{name} loadbalancer IP")
     rules = [rule(fw, *lb, "-s", cidr, "-j", ext) for cidr in port.load_balancer_source_ranges]
@@ -196,7 +196,7 @@ def _firewall_rules(port: ServicePort, config: ProxyConfig, fw: str, ext: str) -
     return rules
 
 
-def _endpoint_choice(port: ServicePort, chain: str, endpoints: tuple[Endpoint, ...], with_comments: bool) -> list[str]:
+def _endpoint_choice(port: ServicePortInfo, chain: str, endpoints: tuple[Endpoint, ...], with_comments: bool) -> list[str]:
     """Upstream writeServiceToEndpointRules: affinity first, then a random pick."""
     rules = []
     if port.client_ip_affinity:
@@ -221,7 +221,7 @@ def _endpoint_choice(port: ServicePort, chain: str, endpoints: tuple[Endpoint, .
     return rules
 
 
-def _endpoint_rules(port: ServicePort, ep: Endpoint, with_comments: bool) -> list[str]:
+def _endpoint_rules(port: ServicePortInfo, ep: Endpoint, with_comments: bool) -> list[str]:
     sep = _sep(port, ep)
     note = comment(port.name) if with_comments else []
     protocol = port.protocol.lower()
@@ -234,14 +234,14 @@ def _endpoint_rules(port: ServicePort, ep: Endpoint, with_comments: bool) -> lis
     ]
 
 
-def _to(port: ServicePort, ip: str) -> list[str]:
+def _to(port: ServicePortInfo, ip: str) -> list[str]:
     protocol = port.protocol.lower()
     return ["-m", protocol, "-p", protocol, "-d", ip, "--dport", str(port.port)]
 
 
-def _svc(port: ServicePort) -> str:
+def _svc(port: ServicePortInfo) -> str:
     return names.service_chain(port.name, port.protocol)
 
 
-def _sep(port: ServicePort, ep: Endpoint) -> str:
+def _sep(port: ServicePortInfo, ep: Endpoint) -> str:
     return names.endpoint_chain(port.name, port.protocol, ep.address)

@@ -1,8 +1,8 @@
 """What kube-proxy needs to know: service ports with their endpoints, and the node's proxy config.
 
-These mirror kube-proxy's own inputs (`proxy.ServicePort` + `proxy.Endpoint` built from Services and
-EndpointSlices, and the `--cluster-cidr` / `--iptables-masquerade-bit` flags), flattened to what the
-iptables renderer uses. Each object checks its own fields, so a bad value fails here with a clear
+These mirror kube-proxy's own inputs (`ServicePortInfo`, upstream's concrete `proxy.ServicePort`,
+and `proxy.Endpoint`, built from Services and EndpointSlices, and the `--cluster-cidr` /
+`--iptables-masquerade-bit` flags), flattened to what the iptables renderer uses. Each object checks its own fields, so a bad value fails here with a clear
 message instead of as an iptables-restore parse error on some node.
 """
 
@@ -46,7 +46,7 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class ServicePort:
+class ServicePortInfo:
     namespace: str
     service: str
     port_name: str  # "" when the port is unnamed
@@ -167,19 +167,6 @@ class ProxyConfig:
     def masquerade_mark(self) -> str:
         """The SNAT mark as iptables prints it, e.g. `0x4000` for bit 14."""
         return hex(1 << self.masquerade_bit)
-
-
-@dataclass(frozen=True)
-class FilterRules:
-    """Filter-table rules another node agent loads in the same payload (the NetworkPolicy agent).
-
-    `forward_jumps` are complete `-A FORWARD …` lines placed before kube-proxy's own jumps,
-    so that agent judges a packet before KUBE-FORWARD accepts it; `rules` fill `chains`.
-    """
-
-    chains: tuple[str, ...] = ()
-    forward_jumps: tuple[str, ...] = ()
-    rules: tuple[str, ...] = ()
 
 
 def _ipv4_problems(value: str, what: str) -> list[str]:

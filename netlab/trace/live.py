@@ -13,10 +13,10 @@ import os
 from ipaddress import IPv4Address, IPv4Network
 
 from netlab import naming
+from netlab.apiserver.state import Lab
 from netlab.errors import KernelError, NotFound
 from netlab.kernel import iptables, ns, procs
 from netlab.kernel.netlink import Netlink
-from netlab.apiserver.state import Lab
 from netlab.trace import sockets
 from netlab.trace.model import LinkEnd, Listener, PodPlace, RouteHit
 from netlab.trace.rules import Ruleset, parse

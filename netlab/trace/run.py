@@ -16,12 +16,11 @@ import subprocess
 from dataclasses import dataclass, replace
 
 from netlab import naming
+from netlab.apiserver.state import Lab, pod_model
 from netlab.dns.records import Records, read_records
 from netlab.errors import EnvironmentProblem, InvalidInput, NotFound
 from netlab.kernel import ns
-from netlab.apiserver.state import Lab
 from netlab.kubelet import podfiles
-from netlab.lab.reconcile import pod_model
 from netlab.trace import path, resolve
 from netlab.trace.live import LiveWorld, pod_places, require_pod
 from netlab.trace.model import Source, Step, Trace

@@ -1,0 +1,1 @@
+"""The read side: `get`, `describe`, `events` and `graph`."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netlab import naming
+from netlab.apiserver.state import Lab
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import iptables, ns
 from netlab.kernel.netlink import Netlink, Route
-from netlab.apiserver.state import Lab
 from netlab.trace.rules import Ruleset, parse
 
 ALIASES = ("node", "nodes", "no")

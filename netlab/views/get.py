@@ -1,4 +1,4 @@
-"""Read-side views of a lab: rows for `get`, documents for `-o json|yaml`, facts for `describe`.
+"""`netlab get`: rows for each kind, and the documents `-o json|yaml` prints.
 
 Pure over the store plus process liveness; the CLI only formats what these return.
 """
@@ -8,20 +8,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from netlab import __version__, naming
+from netlab.api.kinds import KindInfo, lookup
 from netlab.api.labels import Selector
 from netlab.api.networkpolicy import NetworkPolicy
-from netlab.apiserver.state import Lab
-from netlab import __version__, naming
-from netlab.metallb import controller as metallb
-from netlab.controllers.scheduler import node_labels
-from netlab.kernel import ns
 from netlab.api.workloads import Deployment
-from netlab.controllers.workloads import template_hash
-from netlab.controllers.manager import HASH_LABEL, owner_of
-from netlab.lab.reconcile import ServiceEndpoints, pod_model, pod_ready, pod_view
-from netlab.lab.reconcile import service_endpoints as _service_endpoints
-from netlab.kubelet.status import age, metadata, pod_object, pod_state, timestamp
+from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
+from netlab.controllers.endpoints import ServiceEndpoints, service_endpoints
+from netlab.controllers.garbagecollector import owner_of
+from netlab.controllers.scheduler import node_labels
+from netlab.controllers.workloads import HASH_LABEL, template_hash
+from netlab.kernel import ns
+from netlab.kubelet.status import pod_ready, pod_state
+from netlab.metallb.controller import ingress_ips
+from netlab.views.objects import age, metadata, pod_object, timestamp
 
 
 def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredObject]:
@@ -47,11 +48,6 @@ def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool)
     return headers, rows, docs
 
 
-def service_endpoints(lab: Lab) -> list[ServiceEndpoints]:
-    views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
-    return _service_endpoints(lab, views)
-
-
 def _node_ports(se: ServiceEndpoints) -> dict[str, int]:
     """Port name -> NodePort, as allocated (status) for the types that have them."""
     if se.service.spec.type not in ("NodePort", "LoadBalancer"):
@@ -75,7 +71,7 @@ def external_ip_text(se: ServiceEndpoints) -> str:
     spec = se.service.spec
     if spec.type == "ExternalName":
         return spec.externalName or "<none>"
-    addresses = list(metallb.ingress_ips(se.obj.status)) if spec.type == "LoadBalancer" else []
+    addresses = list(ingress_ips(se.obj.status)) if spec.type == "LoadBalancer" else []
     addresses += spec.externalIPs
     if addresses:
         return ",".join(addresses)
@@ -104,7 +100,7 @@ def service_object(se: ServiceEndpoints) -> dict[str, Any]:
         spec.setdefault("externalTrafficPolicy", "Cluster")
     if se.cluster_ip:
         spec.setdefault("internalTrafficPolicy", "Cluster")
-    ingress = [{"ip": ip} for ip in metallb.ingress_ips(o.status)] if svc.spec.type == "LoadBalancer" else []
+    ingress = [{"ip": ip} for ip in ingress_ips(o.status)] if svc.spec.type == "LoadBalancer" else []
     status = {"loadBalancer": {"ingress": ingress} if ingress else {}}
     return {"apiVersion": "v1", "kind": "Service", "metadata": metadata(o), "spec": spec, "status": status}
 
@@ -299,17 +295,16 @@ def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, 
     return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
 
 
-RESOURCES = {
-    "deployments": deployments, "deployment": deployments, "deploy": deployments,
-    "replicasets": replicasets, "replicaset": replicasets, "rs": replicasets,
-    "statefulsets": statefulsets, "statefulset": statefulsets, "sts": statefulsets,
-    "pods": pods, "pod": pods, "po": pods,
-    "services": services, "service": services, "svc": services,
-    "endpoints": endpoints, "ep": endpoints,
-    "nodes": nodes, "node": nodes, "no": nodes,
-    "namespaces": namespaces, "namespace": namespaces, "ns": namespaces,
-    "networkpolicies": networkpolicies, "networkpolicy": networkpolicies, "netpol": networkpolicies,
+VIEWS = {
+    "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
+    "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
+    "NetworkPolicy": networkpolicies,
 }  # fmt: skip
 
-CLUSTER_SCOPED = {"nodes", "node", "no", "namespaces", "namespace", "ns"}
 
+def view_for(resource: str):
+    """(kind, view function) for a `get` argument in any of kubectl's spellings, or None."""
+    info: KindInfo | None = lookup(resource)
+    if info is None or info.kind not in VIEWS:
+        return None
+    return info, VIEWS[info.kind]

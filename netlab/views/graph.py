@@ -7,12 +7,16 @@ endpoints kube-proxy DNATs to. `gather` collects the facts from a lab; the rende
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 
 from rich.tree import Tree
 
 from netlab import naming
+from netlab.errors import EnvironmentProblem, InvalidInput, KernelError
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,12 @@ class LabFacts:
         return [p for p in self.pods if p.node == node]
 
 
+FORMATS = (".svg", ".png", ".dot", ".gv", ".mmd")  # what `graph -o FILE` can write
+
 def gather(lab) -> LabFacts:
     """Facts from the store and the topology (which pods have which IP, veth and node)."""
-    from netlab.views import get as views
     from netlab.kernel import ns
+    from netlab.views import get as views
 
     pods = []
     for o in lab.store.list("Pod"):
@@ -200,3 +206,24 @@ def to_tree(f: LabFacts) -> Tree:
             endpoints = ", ".join(f"{address} ({pod})" for pod, address in svc.endpoints) or "no endpoints"
             services.add(f"{svc.ref}  {svc.cluster_ip or 'headless'} {' '.join(svc.ports)} → {endpoints}")
     return root
+
+
+def write(facts: LabFacts, path: str) -> None:
+    """Write the drawing to FILE: .dot/.gv or .mmd as text, .svg/.png rendered by Graphviz."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in FORMATS:
+        raise InvalidInput(f"{path}: the file name must end in one of {', '.join(FORMATS)}")
+    if suffix == ".mmd":
+        text = to_mermaid(facts)
+    else:
+        text = to_dot(facts)
+    if suffix in (".dot", ".gv", ".mmd"):
+        with open(path, "w") as f:
+            f.write(text)
+        return
+    dot = shutil.which("dot")
+    if dot is None:
+        raise EnvironmentProblem("dot (Graphviz) not found", detail="install it: apt-get install graphviz (scripts/setup.sh does), or write .dot/.mmd")
+    result = subprocess.run([dot, f"-T{suffix[1:]}", "-o", path], input=text, text=True, capture_output=True)
+    if result.returncode != 0:
+        raise KernelError(f"dot could not render {path}", detail=result.stderr.strip())

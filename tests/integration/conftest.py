@@ -25,10 +25,10 @@ import pytest
 import yaml
 
 from netlab import naming
+from netlab.naming import RTPROT_NETLAB  # netlab's route protocol number (guard routes on the host)
 
 T = TypeVar("T")
 
-RTPROT_NETLAB = 212  # netlab's route protocol number (guard routes on the host)
 NETNS_DIR = "/run/netns"
 UTSNS_DIR = "/run/netlab/uts"  # where netlab pins pods' UTS namespaces (their hostnames)
 CLI_TIMEOUT = 60.0

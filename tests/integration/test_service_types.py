@@ -433,9 +433,9 @@ def test_probing_every_lab_address_from_the_host_only_touches_the_labs_own_veth(
 def test_when_the_announcing_node_is_gone_another_takes_the_address_and_tells_the_host(svc, wait_until):
     """The speaker step run in-process with one node left out of the healthy set, as after
     `netlab node fail`: the address moves, and a gratuitous ARP repoints the host at once."""
-    from netlab.metallb import controller as metallb
     from netlab.apiserver.state import locked, open_lab
-    from netlab.views.get import service_endpoints
+    from netlab.controllers.endpoints import service_endpoints
+    from netlab.metallb import speaker
 
     svc.apply(service("takeover", type="LoadBalancer"))
     ip = lb_ip(svc, "takeover")
@@ -455,12 +455,12 @@ def test_when_the_announcing_node_is_gone_another_takes_the_address_and_tells_th
         try:
             everything = [(se.obj, se.service, {"node-a": True, "node-b": True}) for se in service_endpoints(lab)]
             problems: list[str] = []
-            owners = metallb.announce(lab, everything, [other], problems)
+            owners = speaker.announce(lab, everything, [other], problems)
             assert owners[ip] == other and not problems
             assert ip in announced(svc)[other] and ip not in announced(svc)[owner]
             wait_until(lambda: host_mac() == mac_of(other), timeout=3, what="the host's ARP entry to follow")
             assert host_get(f"http://{ip}/hostname") in {"web-a", "web-b"}
-            assert metallb.announce(lab, everything, ["node-a", "node-b"], problems)[ip] == owner  # it comes back
+            assert speaker.announce(lab, everything, ["node-a", "node-b"], problems)[ip] == owner  # it comes back
         finally:
             lab.close()
     svc.nl("delete", "svc", "takeover")

@@ -5,7 +5,9 @@ import random
 
 import pytest
 
-from netlab.apiserver import allocators as ipam
+from netlab.api.addressing import gateway
+from netlab.apiserver import allocators
+from netlab.kubelet import ipam
 from netlab.controllers.endpoints import PodView, endpoints_for
 from netlab.controllers.scheduler import NodeInfo, node_labels, schedule
 
@@ -35,7 +37,7 @@ def test_scheduler_explains_why_nothing_fits():
 
 def test_pod_ips_skip_network_and_gateway_and_continue_after_the_last():
     subnet = IPv4Network("10.244.1.0/24")
-    assert ipam.gateway(subnet) == IPv4Address("10.244.1.1")
+    assert gateway(subnet) == IPv4Address("10.244.1.1")
     first = ipam.allocate_pod_ip(subnet, set(), None)
     assert first == IPv4Address("10.244.1.2")
     # host-local style: a freed address is not handed out again right away (new pod, new IP)
@@ -47,7 +49,7 @@ def test_pod_ips_wrap_around_and_report_exhaustion():
     subnet = IPv4Network("10.0.0.0/29")  # .2 .. .6 usable
     assert ipam.allocate_pod_ip(subnet, {IPv4Address("10.0.0.2")}, IPv4Address("10.0.0.6")) == IPv4Address("10.0.0.3")
     used = {IPv4Address(f"10.0.0.{i}") for i in range(2, 7)}
-    with pytest.raises(ipam.Exhausted):
+    with pytest.raises(allocators.Exhausted):
         ipam.allocate_pod_ip(subnet, used, None)
 
 
@@ -56,13 +58,13 @@ def test_cluster_ips_are_free_addresses_in_range_and_never_the_first():
     rng = random.Random(1)
     used = set()
     for _ in range(12):  # .2 .. .14 (13 usable) minus nothing taken yet
-        ip = ipam.allocate_cluster_ip(cidr, used, rng)
+        ip = allocators.allocate_cluster_ip(cidr, used, rng)
         assert ip in cidr and ip not in used and ip != IPv4Address("10.96.0.1")
         used.add(ip)
-    ipam.allocate_cluster_ip(cidr, used, rng)
+    allocators.allocate_cluster_ip(cidr, used, rng)
     used = {IPv4Address(int(cidr.network_address) + i) for i in range(2, 15)}
-    with pytest.raises(ipam.Exhausted):
-        ipam.allocate_cluster_ip(cidr, used, rng)
+    with pytest.raises(allocators.Exhausted):
+        allocators.allocate_cluster_ip(cidr, used, rng)
 
 
 def _pod(name, ip, labels, ports=(), ready=True, node="node-a", ns="default", hostname=None, subdomain=None):

@@ -9,7 +9,7 @@ from ipaddress import IPv4Interface, IPv4Network
 import pytest
 
 from netlab.doctor import checks as doctor
-from netlab.doctor.checks import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv, Status
+from netlab.doctor.model import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv, Status
 
 NET = IPv4Network
 KERNEL_OK = {name: None for name, *_ in doctor.KERNEL_FEATURES} | {"netns": None}

@@ -8,7 +8,8 @@ import socket
 
 import pytest
 
-from netlab.images.agnhost import dns, golang, netexec, subcommand_of, without_klog_flags
+from netlab.images.agnhost import (dns, golang, netexec, netexec_sockets, subcommand_of,
+                                   without_klog_flags)
 from netlab.images.agnhost.connect import split_host_port
 
 
@@ -108,11 +109,12 @@ def test_canonical_header_key():
 
 def test_udp_commands_are_trimmed_and_lower_cased_like_upstream():
     name = socket.gethostname().encode()
-    assert netexec.command_answer(b" HOSTNAME\n", "10.0.0.9:4000", "UDP") == name
-    assert netexec.command_answer(b"echo Hello World", "10.0.0.9:4000", "UDP") == b"hello world"
-    assert netexec.command_answer(b"clientip", "10.0.0.9:4000", "UDP") == b"10.0.0.9:4000"
-    assert netexec.command_answer(b"what", "10.0.0.9:4000", "UDP") is None
-    assert netexec.command_answer(b"", "10.0.0.9:4000", "UDP") is None
+    assert netexec_sockets.command_answer(b" HOSTNAME\n", "10.0.0.9:4000", "UDP") == name
+    assert netexec_sockets.command_answer(b"echo Hello World", "10.0.0.9:4000",
+                                          "UDP") == b"hello world"
+    assert netexec_sockets.command_answer(b"clientip", "10.0.0.9:4000", "UDP") == b"10.0.0.9:4000"
+    assert netexec_sockets.command_answer(b"what", "10.0.0.9:4000", "UDP") is None
+    assert netexec_sockets.command_answer(b"", "10.0.0.9:4000", "UDP") is None
 
 
 def test_subcommand_skips_klog_flags():

@@ -5,7 +5,8 @@ from ipaddress import IPv4Address, IPv4Network
 from netlab import naming
 from netlab.api.cluster import default_cluster
 from netlab.kubelet import podfiles
-from netlab.kubelet.status import _phase, age
+from netlab.kubelet.status import _phase
+from netlab.views.objects import age
 from netlab.api.addressing import from_config
 
 

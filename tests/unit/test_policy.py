@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import textwrap
 from pathlib import Path
 
@@ -380,28 +378,6 @@ def test_rendering_does_not_depend_on_input_order():
     state = inputs(*GOLDEN_CASES["allow_from_namespace"])
     shuffled = PolicyInputs(tuple(reversed(state.pods)), state.namespaces, tuple(reversed(state.policies)))
     assert render_policy(shuffled, "node-a") == render_policy(state, "node-a")
-
-
-# --- the real iptables-restore, in a throwaway network namespace ---------------------------------
-
-
-def _can_unshare() -> bool:
-    if os.geteuid() != 0 or not shutil.which("iptables-restore") or not shutil.which("unshare"):
-        return False
-    return subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode == 0
-
-
-@pytest.mark.skipif(not _can_unshare(), reason="needs root, unshare and iptables-restore")
-@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
-def test_real_iptables_restore_accepts_the_payload(case):
-    for node in ("node-a", "node-b"):
-        done = subprocess.run(
-            ["unshare", "--net", "sh", "-c", "iptables-restore && iptables-save -t filter"],
-            input=payload(case, node), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        if render(case, node).chains:
-            assert done.stdout.count(f'-A FORWARD -m comment --comment "kubernetes network policy" -j {POLICY_CHAIN}') == 1
 
 
 # --- the matrix table and describe ----------------------------------------------------------------

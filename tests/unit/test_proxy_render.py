@@ -10,40 +10,38 @@ from __future__ import annotations
 import os
 import random
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from netlab.errors import InvalidInput
-from netlab.proxy import Endpoint, ProxyConfig, ServicePort, render_rules, service_chains
+from netlab.proxy import Endpoint, ProxyConfig, ServicePortInfo, render_rules, service_chains
 
 GOLDEN_DIR = Path(__file__).parent / "golden" / "proxy"
 CONFIG = ProxyConfig(cluster_cidr="10.244.0.0/16")
 
 
-def web(*endpoints: Endpoint, name: str = "web", cluster_ip: str = "10.96.0.20") -> ServicePort:
-    return ServicePort("default", name, "http", "TCP", cluster_ip, 80, tuple(endpoints))
+def web(*endpoints: Endpoint, name: str = "web", cluster_ip: str = "10.96.0.20") -> ServicePortInfo:
+    return ServicePortInfo("default", name, "http", "TCP", cluster_ip, 80, tuple(endpoints))
 
 
 def ep(ip: str, node: str, *, ready: bool = True, port: int = 8080, pod: str = "") -> Endpoint:
     return Endpoint(ip=ip, port=port, node=node, ready=ready, pod=pod)
 
 
-def kube_dns() -> list[ServicePort]:
+def kube_dns() -> list[ServicePortInfo]:
     coredns = (ep("10.244.1.3", "node-a", port=53), ep("10.244.2.3", "node-b", port=53))
     metrics = (ep("10.244.1.3", "node-a", port=9153), ep("10.244.2.3", "node-b", port=9153))
     return [
-        ServicePort("kube-system", "kube-dns", "dns", "UDP", "10.96.0.10", 53, coredns),
-        ServicePort("kube-system", "kube-dns", "dns-tcp", "TCP", "10.96.0.10", 53, coredns),
-        ServicePort("kube-system", "kube-dns", "metrics", "TCP", "10.96.0.10", 9153, metrics),
+        ServicePortInfo("kube-system", "kube-dns", "dns", "UDP", "10.96.0.10", 53, coredns),
+        ServicePortInfo("kube-system", "kube-dns", "dns-tcp", "TCP", "10.96.0.10", 53, coredns),
+        ServicePortInfo("kube-system", "kube-dns", "metrics", "TCP", "10.96.0.10", 9153, metrics),
     ]
 
 
 GOLDEN_CASES = {
     "one_service_two_nodes": [web(ep("10.244.1.2", "node-a"), ep("10.244.2.2", "node-b"))],
-    "no_endpoints": [ServicePort("default", "lonely", "", "TCP", "10.96.0.30", 80, ())],
+    "no_endpoints": [ServicePortInfo("default", "lonely", "", "TCP", "10.96.0.30", 80, ())],
     "kube_dns_tcp_udp": kube_dns(),
     "three_endpoints": [web(ep("10.244.1.2", "node-a"), ep("10.244.1.5", "node-a"), ep("10.244.2.2", "node-b"))],
     "not_ready_excluded": [
@@ -53,7 +51,7 @@ GOLDEN_CASES = {
 }
 
 
-def several_services() -> list[ServicePort]:
+def several_services() -> list[ServicePortInfo]:
     """One lab's worth of distinct service ports: kube-dns, an empty one, a partly ready one."""
     return [*kube_dns(), *GOLDEN_CASES["no_endpoints"], *GOLDEN_CASES["not_ready_excluded"]]
 
@@ -168,7 +166,7 @@ def test_not_ready_endpoints_get_no_traffic():
 def test_payload_does_not_depend_on_input_order():
     ports = several_services()
     shuffled = [
-        ServicePort(p.namespace, p.service, p.port_name, p.protocol, p.cluster_ip, p.port, tuple(reversed(p.endpoints)))
+        ServicePortInfo(p.namespace, p.service, p.port_name, p.protocol, p.cluster_ip, p.port, tuple(reversed(p.endpoints)))
         for p in reversed(ports)
     ]
     random.Random(7).shuffle(shuffled)
@@ -181,7 +179,7 @@ def test_endpoints_are_ordered_by_their_ip_port_string_like_upstream():
 
 
 def test_headless_service_gets_no_rules():
-    headless = ServicePort("default", "db", "", "TCP", "None", 5432, (ep("10.244.1.2", "node-a", port=5432),))
+    headless = ServicePortInfo("default", "db", "", "TCP", "None", 5432, (ep("10.244.1.2", "node-a", port=5432),))
     assert render_rules([headless], CONFIG) == render_rules([], CONFIG)
 
 
@@ -213,9 +211,9 @@ def test_masquerade_mark_follows_the_masquerade_bit():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: ServicePort("d", "s", "", "SCTP", "10.96.0.1", 80), "protocol 'SCTP'"),
-        (lambda: ServicePort("d", "s", "", "TCP", "fd00::1", 80), "not IPv4"),
-        (lambda: ServicePort("d", "s", "", "TCP", "10.96.0.1", 0), "port 0"),
+        (lambda: ServicePortInfo("d", "s", "", "SCTP", "10.96.0.1", 80), "protocol 'SCTP'"),
+        (lambda: ServicePortInfo("d", "s", "", "TCP", "fd00::1", 80), "not IPv4"),
+        (lambda: ServicePortInfo("d", "s", "", "TCP", "10.96.0.1", 0), "port 0"),
         (lambda: Endpoint("10.244.1.300", 80, "node-a"), "not an IP address"),
         (lambda: ProxyConfig(cluster_cidr="10.244.0.0/16", masquerade_bit=32), "masquerade bit 32"),
         (lambda: ProxyConfig(cluster_cidr="10.244.1.0/16"), "not a network"),
@@ -224,44 +222,3 @@ def test_masquerade_mark_follows_the_masquerade_bit():
 def test_bad_input_is_refused_with_a_clear_message(build, message):
     with pytest.raises(InvalidInput, match=re.escape(message)):
         build()
-
-
-# --- the real iptables-restore, in a throwaway network namespace (never the host's) -------------
-
-
-def _can_unshare() -> bool:
-    if os.geteuid() != 0 or not shutil.which("iptables-restore") or not shutil.which("unshare"):
-        return False
-    return subprocess.run(["unshare", "--net", "true"], capture_output=True).returncode == 0
-
-
-needs_netns = pytest.mark.skipif(not _can_unshare(), reason="needs root, unshare and iptables-restore")
-
-
-def _in_fresh_netns(script: str, payload: str) -> str:
-    done = subprocess.run(
-        ["unshare", "--net", "sh", "-c", script], input=payload, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@needs_netns
-@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
-def test_real_iptables_restore_accepts_the_payload(case):
-    _in_fresh_netns("iptables-restore --test", render_rules(GOLDEN_CASES[case], CONFIG))
-
-
-@needs_netns
-def test_loaded_rules_read_back_as_on_a_real_node():
-    payload = render_rules(several_services(), CONFIG)
-    saved = _in_fresh_netns("iptables-restore && iptables-save", payload)
-    # Every rule and chain we wrote is there, and nothing else.
-    assert sorted(re.findall(r"^(-A \S+|:\S+)", saved, re.M)) == sorted(re.findall(r"^(-A \S+|:\S+)", payload, re.M))
-    # iptables-save prints the canonical form a user knows from `iptables-save` on a kubeadm node.
-    assert (
-        '-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP"'
-        " -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU"
-    ) in saved
-    assert "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000" in saved
-    assert "-j REJECT --reject-with icmp-port-unreachable" in saved

@@ -9,17 +9,17 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from netlab.apiserver import registry as apply_mod
+from netlab.apiserver import admission, registry
 from netlab.metallb import controller as metallb
 from netlab.api.cluster import cluster_from_document, default_cluster
 from netlab.api.models import Service
 from netlab.apiserver.allocators import Exhausted
 from netlab.metallb.pool import Announcement, allocate_lb_ip, assign, elect
-from netlab.apiserver.nodeports import allocate_node_port, static_band_size
+from netlab.apiserver.allocators import allocate_node_port, static_band_size
 from netlab.errors import InvalidInput
 from netlab.kernel.arp import frame
 from netlab.apiserver.state import Lab
-from netlab.proxy import Endpoint, ServicePort
+from netlab.proxy import Endpoint, ServicePortInfo
 from netlab.proxy.conntrack import stale_flow_filters, udp_state
 from netlab.apiserver.store import Store
 from netlab.api.addressing import from_config
@@ -118,9 +118,9 @@ def test_a_pool_outside_the_underlay_or_over_infrastructure_is_refused(pool, mes
 # --- stale UDP flows -----------------------------------------------------------------------------
 
 
-def _dns(*endpoints: str, node_port: int = 0) -> ServicePort:
+def _dns(*endpoints: str, node_port: int = 0) -> ServicePortInfo:
     eps = tuple(Endpoint(ip, 53, "node-a") for ip in endpoints)
-    return ServicePort("kube-system", "dns", "", "UDP", "10.96.0.10", 53, eps, node_port=node_port, external_ips=("172.31.255.100",))
+    return ServicePortInfo("kube-system", "dns", "", "UDP", "10.96.0.10", 53, eps, node_port=node_port, external_ips=("172.31.255.100",))
 
 
 def test_a_gone_udp_endpoint_loses_its_flows_to_every_service_address_and_the_nodeport():
@@ -141,7 +141,7 @@ def test_a_udp_service_that_gets_its_first_endpoint_loses_the_flows_made_while_i
 
 
 def test_tcp_and_unchanged_udp_services_need_no_flush():
-    tcp = ServicePort("default", "web", "", "TCP", "10.96.0.20", 80, (Endpoint("10.244.1.2", 80, "node-a"),))
+    tcp = ServicePortInfo("default", "web", "", "TCP", "10.96.0.20", 80, (Endpoint("10.244.1.2", 80, "node-a"),))
     state = udp_state([tcp, _dns("10.244.1.2")])
     assert list(state) == ["kube-system/dns"]
     assert stale_flow_filters(state, state) == []
@@ -170,7 +170,7 @@ def store_service(lab: Lab, service: Service, status: dict | None = None) -> Non
 
 
 def problems(lab: Lab, *services: Service) -> list[str]:
-    exposure = apply_mod._Exposure.of(lab)
+    exposure = admission._Exposure.of(lab)
     return [p for s in services for p in exposure.check(lab, s, f"f.yaml: Service default/{s.metadata.name}")]
 
 
@@ -222,14 +222,14 @@ def test_load_balancer_ip_and_external_ips_must_be_routable_in_the_lab(lab):
 def test_nodeports_are_kept_by_port_name_and_released_on_type_change(lab):
     nodeport = svc("web", type="NodePort", ports=[{"name": "http", "port": 80}, {"name": "admin", "port": 81, "nodePort": 30081}])
     store_service(lab, nodeport)
-    apply_mod._assign_node_ports(lab, nodeport, set())
+    registry._assign_node_ports(lab, nodeport, set())
     first = lab.store.get("Service", "default", "web").status["nodePorts"]
     assert first["admin"] == 30081 and 30000 <= first["http"] <= 32767
     as_lb = svc("web", type="LoadBalancer", ports=[{"name": "http", "port": 80}, {"name": "admin", "port": 81}])
-    apply_mod._assign_node_ports(lab, as_lb, set())
+    registry._assign_node_ports(lab, as_lb, set())
     assert lab.store.get("Service", "default", "web").status["nodePorts"] == first
     lab.store.set_status("Service", "default", "web", {**lab.store.get("Service", "default", "web").status, "loadBalancer": {"ingress": [{"ip": "172.31.255.200"}]}})
-    apply_mod._assign_node_ports(lab, svc("web"), set())
+    registry._assign_node_ports(lab, svc("web"), set())
     status = lab.store.get("Service", "default", "web").status
     assert "nodePorts" not in status and "loadBalancer" not in status
 

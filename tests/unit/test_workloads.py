@@ -18,7 +18,7 @@ from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 from netlab.controllers.workloads import (
     ALPHANUMS,
     DeploymentStep,
-    PodState,
+    ReplicaPod,
     ReplicaSetState,
     StatefulStep,
     fnv32a,
@@ -265,23 +265,23 @@ def test_a_recreate_rollout_has_a_moment_with_no_pod():
 
 
 def test_a_replicaset_short_of_pods_creates_the_difference():
-    pods = [PodState("web-a", True, 1.0, "node-a")]
+    pods = [ReplicaPod("web-a", True, 1.0, "node-a")]
     assert plan_replicaset(3, pods) == (2, ())
 
 
 def test_a_replicaset_at_its_count_does_nothing():
-    pods = [PodState("web-a", True, 1.0, "node-a"), PodState("web-b", False, 2.0, "node-b")]
+    pods = [ReplicaPod("web-a", True, 1.0, "node-a"), ReplicaPod("web-b", False, 2.0, "node-b")]
     assert plan_replicaset(2, pods) == (0, ())
 
 
 def test_unscheduled_then_unready_then_newest_pods_go_first():
     # Upstream's ActivePods ordering: the pods whose loss costs least are deleted first.
     pods = [
-        PodState("old-ready", True, 1.0, "node-a"),
-        PodState("pending", False, 0.5, None),
-        PodState("not-ready", False, 0.1, "node-b"),
-        PodState("new-ready", True, 3.0, "node-b"),
-        PodState("mid-ready", True, 2.0, "node-a"),
+        ReplicaPod("old-ready", True, 1.0, "node-a"),
+        ReplicaPod("pending", False, 0.5, None),
+        ReplicaPod("not-ready", False, 0.1, "node-b"),
+        ReplicaPod("new-ready", True, 3.0, "node-b"),
+        ReplicaPod("mid-ready", True, 2.0, "node-a"),
     ]
     assert plan_replicaset(4, pods) == (0, ("pending",))
     assert plan_replicaset(2, pods) == (0, ("pending", "not-ready", "new-ready"))
@@ -291,8 +291,8 @@ def test_unscheduled_then_unready_then_newest_pods_go_first():
 # --- StatefulSet --------------------------------------------------------------------------------
 
 
-def sts_pod(i: int, ready: bool = True, revision: str = "r1", name: str = "web") -> tuple[PodState, str]:
-    return PodState(f"{name}-{i}", ready, float(i), "node-a"), revision
+def sts_pod(i: int, ready: bool = True, revision: str = "r1", name: str = "web") -> tuple[ReplicaPod, str]:
+    return ReplicaPod(f"{name}-{i}", ready, float(i), "node-a"), revision
 
 
 def test_ordinals_are_read_from_pod_names():
@@ -355,7 +355,7 @@ def test_a_statefulset_on_the_current_revision_is_left_alone():
 
 
 def test_pods_without_an_ordinal_of_this_set_are_ignored():
-    pods = [sts_pod(0), (PodState("web-x", True, 0.0, "node-a"), "r0")]
+    pods = [sts_pod(0), (ReplicaPod("web-x", True, 0.0, "node-a"), "r0")]
     assert plan_statefulset("web", 1, False, "r1", pods) == StatefulStep()
 
 

@@ -3,6 +3,9 @@
 Wire-compatible with test/images/agnhost/netexec/netexec.go: the same endpoints, parameters,
 status codes, body text and JSON, including upstream's quirks (each marked "as upstream").
 Not carried over: `/upload` (answers 501 here).
+
+This module holds the entry point (flags, main) and the HTTP endpoints; the /dial clients and
+the UDP/SCTP servers are in netexec_sockets.
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ import time
 from netlab.images import serving, tinyhttp
 from netlab.images.agnhost import golang
 from netlab.images.agnhost.golang import log
+from netlab.images.agnhost.netexec_sockets import (
+    dial_http,
+    dial_sctp,
+    dial_udp,
+    family,
+    hostname,
+    serve_sctp,
+    serve_udp,
+    udp_addresses,
+)
 
-DIAL_TIMEOUT = 5.0  # seconds; upstream's http.Client timeout and UDP/SCTP read deadline
 SHELL = "/bin/sh"
 PLAIN_ERROR = (("Content-Type", "text/plain; charset=utf-8"), ("X-Content-Type-Options", "nosniff"))
 
@@ -43,12 +55,6 @@ def parse_args(argv: list[str]):
 def http_error(message: str, status: int) -> tinyhttp.Response:
     """Go's http.Error."""
     return tinyhttp.Response(status, message + "\n", PLAIN_ERROR)
-
-
-def hostname() -> str:
-    name = socket.gethostname()
-    log(f"hostname: {name}")
-    return name
 
 
 def client_text(request: tinyhttp.Request) -> str:
@@ -297,144 +303,6 @@ def redirect_response(request: tinyhttp.Request, location: str, status: int):
     return tinyhttp.Response(status, body, tuple(headers))
 
 
-def _family(ip: str) -> int:
-    return socket.AF_INET6 if ":" in ip else socket.AF_INET
-
-
-def dial_http(payload: str, address: tuple[str, int]) -> tuple[str, str]:
-    """One GET of http://<address>/<request>; returns (body, "") or ("", Go's error text)."""
-    host = golang.join_host_port(*address)
-    target = "/" + payload.partition("#")[0].replace(" ", "%20")
-    prefix = f'Get "http://{host}{target}": '
-    timed_out = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-    deadline = time.monotonic() + DIAL_TIMEOUT
-    try:
-        sock = socket.create_connection(address, timeout=DIAL_TIMEOUT)
-    except TimeoutError:
-        return "", prefix + timed_out
-    except OSError as exc:
-        return "", prefix + f"dial tcp {host}: connect: {golang.errno_text(exc)}"
-    local = serving.host_port(sock.getsockname())
-    try:
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        _, body = tinyhttp.fetch(sock, host, target)
-    except TimeoutError:
-        return "", prefix + timed_out
-    except EOFError as exc:
-        return "", prefix + str(exc)
-    except OSError as exc:
-        return "", prefix + f"read tcp {local}->{host}: read: {golang.errno_text(exc)}"
-    finally:
-        sock.close()
-    # Go reads the body whatever the status; a 500 answer is still a "response".
-    return body.decode("utf-8", "replace"), ""
-
-
-def dial_udp(payload: str, address: tuple[str, int]) -> tuple[str, str]:
-    remote = golang.join_host_port(*address)
-    with socket.socket(_family(address[0]), socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(address)
-        except OSError as exc:
-            return "", f"udp dial failed. err:dial udp {remote}: connect: {golang.errno_text(exc)}"
-        local = serving.host_port(sock.getsockname())
-        try:
-            sock.send(payload.encode())
-        except OSError as exc:
-            return "", (f"udp connection write failed. err:write udp {local}->{remote}: "
-                        f"write: {golang.errno_text(exc)}")
-        sock.settimeout(DIAL_TIMEOUT)
-        try:
-            answer = sock.recv(2048)
-        except TimeoutError:
-            reason = "i/o timeout"
-        except OSError as exc:
-            reason = f"read: {golang.errno_text(exc)}"
-        else:
-            if answer:
-                return answer.decode("utf-8", "replace"), ""
-            return "", "reading from udp connection failed. err:'<nil>'"
-    return "", f"reading from udp connection failed. err:'read udp {local}->{remote}: {reason}'"
-
-
-def dial_sctp(payload: str, address: tuple[str, int]) -> tuple[str, str]:
-    try:
-        sock = socket.socket(_family(address[0]), socket.SOCK_STREAM, socket.IPPROTO_SCTP)
-    except OSError as exc:
-        return "", f"sctp dial failed. err:{golang.errno_text(exc)}"
-    with sock:
-        try:
-            sock.connect(address)
-        except OSError as exc:
-            return "", f"sctp dial failed. err:{golang.errno_text(exc)}"
-        try:
-            sock.sendall(payload.encode())
-        except OSError as exc:
-            return "", f"sctp connection write failed. err:{golang.errno_text(exc)}"
-        sock.settimeout(DIAL_TIMEOUT)
-        try:
-            answer = sock.recv(1024)
-        except TimeoutError:
-            return "", "reading from sctp connection failed. err:'i/o timeout'"
-        except OSError as exc:
-            return "", f"reading from sctp connection failed. err:'{golang.errno_text(exc)}'"
-    if not answer:
-        return "", "reading from sctp connection failed. err:'EOF'"
-    return answer.decode("utf-8", "replace"), ""
-
-
-def command_answer(text: bytes, client: str, transport: str) -> bytes | None:
-    """The UDP/SCTP protocol: `hostname`, `echo <msg>`, `clientip`; anything else is ignored.
-
-    As upstream, the text is trimmed and lower-cased first, so `echo Hello` answers `hello`.
-    """
-    received = text.decode("utf-8", "replace").strip().lower()
-    if received == "hostname":
-        log(f"Sending {transport} hostName response")
-        return hostname().encode()
-    if received.startswith("echo "):
-        message = received.split(" ", 1)[1]
-        log(f"Echoing {message} to {transport} client {client}")
-        return message.encode()
-    if received == "clientip":
-        log(f"Sending clientip back to {transport} client {client}")
-        return client.encode()
-    if received:
-        log(f"Unknown {transport} command received from {client}: {received}")
-    return None
-
-
-def serve_udp(sock: socket.socket) -> None:
-    while True:
-        data, sender = sock.recvfrom(2048)
-        client = serving.host_port(sender)
-        answer = command_answer(data, client, "UDP")
-        if answer is not None:
-            sock.sendto(answer, sender)
-
-
-def serve_sctp(listener: socket.socket) -> None:
-    while True:
-        conn, sender = listener.accept()
-        with conn:
-            client = serving.host_port(sender)
-            answer = command_answer(conn.recv(1024), client, "SCTP")
-            if answer is not None:
-                conn.sendall(answer)
-
-
-def udp_addresses(text: str) -> list[str]:
-    """--udp-listen-addresses: deduplicated and sorted, as upstream's string set."""
-    if not text:
-        return [serving.bind_address()]
-    for address in text.split(","):
-        try:
-            socket.inet_pton(_family(address), address)
-        except OSError:
-            golang.fatal(f"parseAddress: invalid address {address}")
-    return sorted(set(text.split(",")))
-
-
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
     app = Netexec(options)
@@ -453,7 +321,7 @@ def main(argv: list[str]) -> int:
     if options.udp_port != -1:
         for address in udp_addresses(options.udp_listen_addresses):
             try:
-                sock = socket.socket(_family(address), socket.SOCK_DGRAM)
+                sock = socket.socket(family(address), socket.SOCK_DGRAM)
                 sock.bind((address, options.udp_port))
             except OSError as exc:
                 golang.fatal(f"Error occurred: failed to create listener for UDP address "

@@ -1,6 +1,6 @@
 """`netlab events`: kubectl's columns; node events show in the default namespace."""
 
-from netlab.cli import events
+from netlab.views import events
 from netlab.apiserver.store import Event
 
 NOW = 1_000_000.0

@@ -1,6 +1,6 @@
-"""`netlab capture`: the tcpdump command line it runs inside the namespace."""
+"""Capture: the tcpdump command line it runs inside the namespace."""
 
-from netlab.cli.capture import tcpdump_argv
+from netlab.trace.capture import tcpdump_argv
 
 
 def test_a_pcap_capture_flushes_each_packet_and_keeps_the_filter():

@@ -1,0 +1,127 @@
+"""The kubelet's sandbox step (CNI ADD/DEL): a network namespace, veth and pod IP for every pod
+bound to a live node, and none for anything else.
+
+Pod files (resolv.conf, /etc/hosts, hostname) are written with the sandbox; the address is
+recorded in the store before the kernel is touched, so a crash in between leaks nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from ipaddress import IPv4Address
+
+from netlab import naming
+from netlab.apiserver.state import Lab, pod_model
+from netlab.apiserver.store import StoredObject
+from netlab.errors import NetlabError
+from netlab.kernel import ns
+from netlab.kernel.netlink import Netlink
+from netlab.kubelet import ipam, podfiles, sandbox
+from netlab.kubelet.podfiles import pod_hostname
+
+
+def _pod_netns_names(lab: Lab) -> set[str]:
+    """The pod namespaces of this cluster that exist in the kernel (three dotted parts)."""
+    prefix = lab.name + "."
+    return {n for n in ns.list_netns() if n.startswith(prefix) and n.count(".") == 2}
+
+
+def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple[int, int]:
+    """Create and remove pod sandboxes; (created, deleted), with what failed added to problems."""
+    created = 0
+    objs = lab.store.list("Pod")
+    wanted: dict[str, StoredObject] = {}
+    for o in objs:
+        if o.status.get("nodeName") and o.status["nodeName"] not in down:
+            wanted[naming.pod_netns(lab.name, o.namespace, o.name)] = o
+    existing = _pod_netns_names(lab)
+
+    # Remove what is not wanted any more, or what belongs to an earlier pod of the same name.
+    doomed = []
+    for name in sorted(existing):
+        o = wanted.get(name)
+        box = (o.status.get("sandbox") or {}) if o else {}
+        if o is None or box.get("uid") != o.uid:
+            if not ns.is_pinned(ns.netns_path(name)):
+                doomed.append(name)  # an empty pin file left by a killed create: debris
+                continue
+            mark = sandbox.owner(name)
+            if mark is not None and mark[0] != lab.name:
+                continue
+            if mark is None and o is None:
+                problems.append(f"netns {name} looks like one of this lab's pods but has no netlab mark; left alone")
+                continue
+            doomed.append(name)
+    sandbox.destroy_many(doomed)
+    # Also the UTS pins of pods whose network namespace vanished (interrupted teardown).
+    for name in ns.list_utsns():
+        if name.startswith(lab.name + ".") and name not in wanted and name not in existing:
+            ns.delete_ns_file(ns.utsns_path(name))
+
+    used = {IPv4Address(o.status["podIP"]) for o in objs if o.status.get("podIP")}
+    node_links: dict[str, Netlink] = {}
+    try:
+        for name, o in sorted(wanted.items()):
+            box = o.status.get("sandbox") or {}
+            if box.get("uid") == o.uid and sandbox.exists(name):
+                continue
+            node = lab.topo.node(o.status["nodeName"])
+            if node.name not in node_links:
+                node_links[node.name] = Netlink(ns.netns_path(naming.node_netns(lab.name, node.name)))
+            try:
+                _create_sandbox(lab, o, node, node_links[node.name], used)
+                created += 1
+            except NetlabError as exc:
+                problems.append(f"pod/{o.name} -n {o.namespace}: {exc.message}")
+                lab.store.add_event("Pod", o.namespace, o.name, "FailedCreatePodSandBox", exc.message, "Warning")
+    finally:
+        for link in node_links.values():
+            link.close()
+    return created, len(doomed)
+
+
+def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set[IPv4Address]) -> None:
+    pod = pod_model(o)
+    old_ip = o.status.get("podIP")
+    if old_ip:
+        used.discard(IPv4Address(old_ip))
+    cursor_key = f"ipam:last:{node.name}"
+    last = lab.store.get_meta(cursor_key)
+    ip = ipam.allocate_pod_ip(node.subnet, used, IPv4Address(last) if last else None)
+    # Record the address before touching the kernel: a crash in between leaks nothing, the
+    # next reconcile sees a sandbox without our uid and rebuilds it.
+    lab.store.set_meta(cursor_key, str(ip))
+    used.add(ip)
+    hostname = pod_hostname(pod)
+    box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ip)
+    directory = lab.pod_dir(o.namespace, o.name, o.uid)
+    os.makedirs(directory, exist_ok=True)
+    _write(os.path.join(directory, "resolv.conf"), podfiles.resolv_conf(o.namespace, lab.topo.domain, str(lab.topo.dns_ip)))
+    _write(
+        os.path.join(directory, "hosts"),
+        podfiles.hosts_file(str(ip), hostname, pod.spec.subdomain, o.namespace, lab.topo.domain),
+    )
+    _write(os.path.join(directory, "hostname"), hostname + "\n")
+    lab.store.set_status(
+        "Pod",
+        o.namespace,
+        o.name,
+        {
+            "nodeName": node.name,
+            "podIP": str(ip),
+            "hostIP": str(node.underlay_ip),
+            "startTime": time.time(),
+            "dir": directory,
+            "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
+            "containers": [],
+        },
+    )
+    lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {ip} via {box.veth} on {node.name}/cni0")
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,96 @@
+"""The kubelet's container step: start containers, observe exits, run probes, restart with
+back-off (`containers.restart_delay`), and record what it saw in the pod's status."""
+
+from __future__ import annotations
+
+import time
+
+from netlab import naming
+from netlab.api.models import Pod
+from netlab.apiserver.state import Lab, pod_model
+from netlab.apiserver.store import StoredObject
+from netlab.kernel import ns, procs
+from netlab.kubelet import containers, probes, sandbox
+from netlab.kubelet.podfiles import pod_hostname
+
+
+def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
+    netns = o.status["sandbox"]["netns"]
+    return containers.PodContext(
+        namespace=o.namespace,
+        name=o.name,
+        ip=o.status["podIP"],
+        node=o.status["nodeName"],
+        hostname=pod_hostname(pod),
+        netns_path=ns.netns_path(netns),
+        utsns_path=ns.utsns_path(netns),
+        directory=o.status["dir"],
+        dns_records=lab.dns_records,
+    )
+
+
+def sync_containers(lab: Lab) -> bool:
+    """Start, observe, probe and restart containers; True when any pod's status changed."""
+    now = time.time()
+    any_changed = False
+    for o in lab.store.list("Pod"):
+        box = o.status.get("sandbox") or {}
+        if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
+            continue  # no sandbox yet, or it went with a failed node
+        pod = pod_model(o)
+        ctx = pod_context(lab, o, pod)
+        records = {r["name"]: r for r in o.status.get("containers") or []}
+        changed = False
+        for container in pod.spec.containers:
+            record = records.get(container.name)
+            if record is None:
+                records[container.name] = containers.start(ctx, container)
+                changed = True
+                continue
+            if "error" in record:
+                continue
+            state = containers.observe(record, ctx.directory)
+            if "running" in state:
+                changed |= _probe(lab, o, ctx, container, record, now)
+                continue
+            if "terminated" not in state:
+                continue
+            if "finishedAt" not in record:
+                # Nothing of an exited container may keep running (say, the child of a killed
+                # wrapper still holding the port the restarted container needs).
+                procs.kill_leftovers(record["pid"], ctx.netns_path)
+                record["finishedAt"] = now
+                changed = True
+            if not containers.should_restart(pod.spec.restartPolicy, state):
+                continue
+            restarts = record.get("restartCount", 0)
+            if now - record["finishedAt"] < containers.restart_delay(restarts):
+                continue
+            records[container.name] = containers.start(ctx, container, restarts + 1)
+            lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
+            changed = True
+        if changed:
+            status = dict(o.status)
+            status["containers"] = [records[c.name] for c in pod.spec.containers if c.name in records]
+            lab.store.set_status("Pod", o.namespace, o.name, status)
+            any_changed = True
+    return any_changed
+
+
+def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> bool:
+    """Run the container's due probes; a failed liveness probe kills it (restartPolicy decides)."""
+    changed = False
+    node_netns = ns.netns_path(naming.node_netns(lab.name, ctx.node))
+    for kind, probe in (("readiness", container.readinessProbe), ("liveness", container.livenessProbe)):
+        if probe is None or kind not in record or not probes.due(record[kind], probe, record["startedAt"], now):
+            continue
+        ok, message = probes.run(probe, container, ctx.ip, node_netns, containers.launch_spec(ctx, container))
+        before = record[kind]["ok"]
+        record[kind] = probes.update(record[kind], probe, ok, message, now)
+        changed = True
+        if not ok:
+            lab.store.add_event("Pod", o.namespace, o.name, "Unhealthy", f"{kind.capitalize()} probe failed: {message}", "Warning")
+        if kind == "liveness" and before and not record[kind]["ok"]:
+            lab.store.add_event("Pod", o.namespace, o.name, "Killing", f"Container {container.name} failed liveness probe, will be restarted")
+            procs.terminate([record["pid"]], grace=1.0)
+    return changed
