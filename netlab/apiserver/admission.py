@@ -23,10 +23,12 @@ NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
 
 
 def object_namespace(obj: ApiObject) -> str:
+    """The namespace the apiserver keys the object under ("" for cluster-scoped kinds)."""
     return "" if isinstance(obj, Namespace) else obj.metadata.namespace
 
 
 def manifest(obj: ApiObject) -> dict:
+    """The stored form, defaulted: every Namespace carries its own name as a label."""
     data = obj.to_dict()
     if isinstance(obj, Namespace):
         labels = {**(data["metadata"].get("labels") or {}), "kubernetes.io/metadata.name": obj.metadata.name}
@@ -35,6 +37,7 @@ def manifest(obj: ApiObject) -> dict:
 
 
 def validate(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:
+    """Every problem with the batch (`where` names each object's file), against the stored state."""
     problems: list[str] = []
     store = lab.store
     namespaces = {o.name for o in store.list("Namespace")} | {

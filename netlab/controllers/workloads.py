@@ -17,6 +17,9 @@ from typing import Any, Sequence
 
 from netlab.apiserver.store import StoredObject
 
+HASH_LABEL = "pod-template-hash"  # a Deployment's ReplicaSets and their pods
+REVISION_LABEL = "controller-revision-hash"  # a StatefulSet's pods
+
 # apimachinery's rand.SafeEncodeString alphabet: no vowels, no look-alike characters.
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -200,17 +203,13 @@ def plan_statefulset(
     return StatefulStep()
 
 
-HASH_LABEL = "pod-template-hash"
-
-
-REVISION_LABEL = "controller-revision-hash"
-
-
 def replica_pod(o: StoredObject, ready: dict[tuple[str, str], bool]) -> ReplicaPod:
+    """What the plans need to know of one stored pod."""
     return ReplicaPod(o.name, ready.get((o.namespace, o.name), False), o.created, o.status.get("nodeName"))
 
 
 def pod_manifest(template: dict[str, Any], name: str, namespace: str, owner: dict[str, Any]) -> dict[str, Any]:
+    """A pod made from a workload's template, owned by `owner` (an ownerReference)."""
     meta = template.get("metadata") or {}
     return {
         "apiVersion": "v1",

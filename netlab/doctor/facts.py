@@ -51,7 +51,8 @@ def _host_rules() -> dict[str, int]:
     return counts
 
 
-def _ranges(config: ClusterConfig) -> LabRanges:
+def lab_ranges(config: ClusterConfig) -> LabRanges:
+    """A lab's ranges by field name, as the range-clash rule compares them."""
     return LabRanges(config.name, cluster_ranges(config), str(config.clusterDNS))
 
 
@@ -62,17 +63,12 @@ def _labs() -> tuple[list[LabRanges], list[str]]:
         try:
             store = Store(store_path(name))
             try:
-                labs.append(_ranges(cluster_from_document(store.get_meta("config"), name)))
+                labs.append(lab_ranges(cluster_from_document(store.get_meta("config"), name)))
             finally:
                 store.close()
         except Exception:
             unreadable.append(name)  # e.g. written by a newer netlab with settings this one lacks
     return labs, unreadable
-
-
-def _owned_netns() -> list[tuple[OwnedNetns, str]]:
-    """(namespace, role) for every namespace whose `lo` carries netlab's marker."""
-    return [(OwnedNetns(name, cluster), role) for name, cluster, role in sandbox.owned_netns()]
 
 
 def _pod_resolv(owned: list[tuple[OwnedNetns, str]]) -> list[PodResolv]:
@@ -97,13 +93,13 @@ def _pod_resolv(owned: list[tuple[OwnedNetns, str]]) -> list[PodResolv]:
 
 def gather(probe: bool = True) -> Facts:
     root = os.geteuid() == 0
-    owned = _owned_netns() if root else []
+    owned = [(OwnedNetns(name, cluster), role) for name, cluster, role in sandbox.owned_netns()] if root else []
     network = gather_network()
     default_name = default_cluster_name()
     planned = None
     if default_name not in {lab.name for lab in network.labs} | set(network.unreadable_labs):
         try:
-            planned = _ranges(default_cluster(default_name))
+            planned = lab_ranges(default_cluster(default_name))
         except Exception:
             planned = None  # an invalid NETLAB_CLUSTER name: apply reports it
     return dataclasses.replace(

@@ -171,7 +171,6 @@ def should_restart(policy: str, state: dict[str, Any]) -> bool:
     return policy == "OnFailure" and state["terminated"]["exitCode"] != 0
 
 
-# kubelet's container restart back-off: 10 s doubling up to 5 minutes.
 BACKOFF_BASE = 10.0
 BACKOFF_MAX = 300.0
 

@@ -14,21 +14,11 @@ from ipaddress import IPv4Network
 
 from netlab import naming
 from netlab.api.addressing import cluster_ranges
-from netlab.api.cluster import ClusterConfig, cluster_from_document
-from netlab.apiserver.state import (
-    Lab,
-    exists,
-    init_lab,
-    locked,
-    names,
-    open_lab,
-    remove_state,
-    store_path,
-)
+from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
+from netlab.apiserver.state import DEFAULT_CLUSTER, Lab, exists, init_lab, locked, names, open_lab, remove_state, store_path
 from netlab.apiserver.store import Store
 from netlab.doctor.coexistence import range_clashes
-from netlab.doctor.facts import gather_network
-from netlab.doctor.model import LabRanges
+from netlab.doctor.facts import gather_network, lab_ranges
 from netlab.errors import EnvironmentProblem, InvalidInput, KernelError, NetlabError
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
@@ -74,7 +64,7 @@ def check_ranges(config: ClusterConfig) -> None:
     """kubeadm-style preflight: refuse ranges that overlap another lab, a host route or a host
     address — the same rule `netlab doctor` applies to labs that already exist."""
     facts = gather_network()
-    problems = range_clashes(LabRanges(config.name, cluster_ranges(config), str(config.clusterDNS)), facts)
+    problems = range_clashes(lab_ranges(config), facts)
     if problems:
         hint = "choose other ranges in a Cluster config (netlab cluster create --config FILE)"
         raise InvalidInput([f"Cluster {config.name}: spec.{p}; {hint}" for p in sorted(set(problems))])
@@ -135,9 +125,6 @@ def list_clusters() -> list[ClusterSummary]:
 
 def open_or_create(cluster: str) -> Lab:
     """The lab to apply to: the default cluster is created on first use, others must exist."""
-    from netlab.api.cluster import default_cluster
-    from netlab.apiserver.state import DEFAULT_CLUSTER
-
     if not exists(cluster) and cluster == DEFAULT_CLUSTER:
         lab, _ = create(default_cluster(cluster))
         return lab
