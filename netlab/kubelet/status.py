@@ -15,6 +15,7 @@ from netlab.api.models import Pod
 from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns
 from netlab.kubelet import containers
+from netlab.kubelet.restarts import should_restart
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def pod_state(obj: StoredObject, pod: Pod) -> PodState:
             state: dict[str, Any] = {"waiting": {"reason": "ContainerCreating"}}
         else:
             state = containers.observe(record, status.get("dir", ""))
-            if record.get("finishedAt") and containers.should_restart(pod.spec.restartPolicy, state):
+            if record.get("finishedAt") and should_restart(pod.spec.restartPolicy, state):
                 # Exited and waiting out the kubelet's restart back-off.
                 last = state
                 state = {"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off restarting failed container {c.name}"}}

@@ -1,5 +1,5 @@
 """The kubelet's container step: start containers, observe exits, run probes, restart with
-back-off (`containers.restart_delay`), and record what it saw in the pod's status."""
+back-off (`restarts.py`), and record what it saw in the pod's status."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns, procs
 from netlab.kubelet import containers, probes, sandbox
 from netlab.kubelet.podfiles import pod_hostname
+from netlab.kubelet.restarts import restart_delay, should_restart
 
 
 def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
@@ -61,10 +62,10 @@ def sync_containers(lab: Lab) -> bool:
                 procs.kill_leftovers(record["pid"], ctx.netns_path)
                 record["finishedAt"] = now
                 changed = True
-            if not containers.should_restart(pod.spec.restartPolicy, state):
+            if not should_restart(pod.spec.restartPolicy, state):
                 continue
             restarts = record.get("restartCount", 0)
-            if now - record["finishedAt"] < containers.restart_delay(restarts):
+            if now - record["finishedAt"] < restart_delay(restarts):
                 continue
             records[container.name] = containers.start(ctx, container, restarts + 1)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
