@@ -98,6 +98,11 @@ def endpoints_for(
     return tuple(result)
 
 
+def pod_views(lab: Lab) -> list[PodView]:
+    """Every stored pod, as the endpoints, kube-proxy, DNS and policy steps look at it."""
+    return [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+
+
 def pod_view(obj: StoredObject, pod: Pod) -> PodView:
     status = obj.status
     return PodView(
@@ -139,7 +144,7 @@ def cluster_ip_of(obj: StoredObject, svc: Service) -> str | None:
 def service_endpoints(lab: Lab, views: list[PodView] | None = None) -> list[ServiceEndpoints]:
     """Every Service with its endpoints, from `views` of the pods (read from the store when None)."""
     if views is None:
-        views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+        views = pod_views(lab)
     result = []
     for o in lab.store.list("Service"):
         svc = service_model(o)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from netlab.apiserver.state import Lab, pod_model
+from netlab.apiserver.state import Lab
 from netlab.controllers import endpoints, manager, nodelifecycle, scheduler
 from netlab.dns import publish as dns
 from netlab.kubelet import sandboxes
@@ -75,7 +75,7 @@ def readiness(lab: Lab) -> dict[tuple[str, str], bool]:
 
 def _publish(lab: Lab, down: frozenset[str], out: Outcome) -> None:
     metallb.allocate(lab)
-    views = [endpoints.pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+    views = endpoints.pod_views(lab)
     services = endpoints.service_endpoints(lab, views)
     out.synced_nodes += proxy.sync_rules(lab, services, policy_inputs(lab, views), down, out.problems)
     speaker.announce_services(lab, services, down, out.problems)

@@ -4,8 +4,8 @@ labels and the policies; and the pod and port references `policy explain` is giv
 from __future__ import annotations
 
 from netlab.api.networkpolicy import NetworkPolicy
-from netlab.apiserver.state import Lab, pod_model
-from netlab.controllers.endpoints import PodView, pod_view
+from netlab.apiserver.state import Lab
+from netlab.controllers.endpoints import PodView, pod_views
 from netlab.errors import InvalidInput, NotFound
 from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
 
@@ -13,7 +13,7 @@ from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
 def policy_inputs(lab: Lab, views: list[PodView] | None = None) -> PolicyInputs:
     """Pods with an address (from `views`, or read from the store when None), namespace labels, policies."""
     if views is None:
-        views = [pod_view(o, pod_model(o)) for o in lab.store.list("Pod")]
+        views = pod_views(lab)
     return PolicyInputs(
         pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports) for v in views if v.ip and v.node),
         namespaces={o.name: (o.manifest.get("metadata") or {}).get("labels") or {} for o in lab.store.list("Namespace")},

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 
 from netlab import naming
-from netlab.api.kinds import lookup
+from netlab.api.kinds import BY_KIND
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
 from netlab.controllers.endpoints import service_endpoints
-from netlab.errors import InvalidInput, NotFound
+from netlab.errors import NotFound
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet.status import pod_state
@@ -32,18 +32,14 @@ from netlab.views.objects import age, timestamp
 DESCRIBED = ("Pod", "Service", "NetworkPolicy", "Node")
 
 
-def describe(lab: Lab, resource: str, name: str, namespace: str) -> list[str]:
-    """The lines of `kubectl describe RESOURCE NAME`, events last."""
-    info = lookup(resource)
-    if info is None or info.kind not in DESCRIBED:
-        raise InvalidInput("describe supports pod, svc, netpol and node")
-    kind = info.kind
+def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
+    """The lines of `kubectl describe KIND NAME` for one of the DESCRIBED kinds, events last."""
     if kind == "Node":
         namespace, lines = "", describe_node.lines(describe_node.gather(lab, name))
     else:
         obj = lab.store.get(kind, namespace, name)
         if obj is None:
-            raise NotFound(f'{info.qualified_plural} "{name}" not found in namespace "{namespace}"')
+            raise NotFound(f'{BY_KIND[kind].qualified_plural} "{name}" not found in namespace "{namespace}"')
         describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": _describe_netpol}
         lines = describers[kind](lab, obj)
     events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]

@@ -13,42 +13,31 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
 
-from netlab.api import NetworkPolicy
 from netlab.errors import InvalidInput
 from netlab.policy.describe import describe_lines
 from netlab.policy.explain import explain, explanation_lines
 from netlab.policy.matrix import Matrix, differences, parse
-from netlab.policy.model import PolicyInputs, PolicyPod, policy_from_api
+from netlab.policy.model import PolicyInputs, PolicyPod
 from netlab.policy.render import POLICY_CHAIN, pod_chain, render_policy
 from netlab.proxy import FilterRules, ProxyConfig, render_rules
 
-GOLDEN_DIR = Path(__file__).parent / "golden" / "policy"
-NAMESPACES = ("x", "y", "z")
-PODS = ("a", "b", "c")
-PORTS = tuple(
-    (f"serve-{port}-{proto.lower()}", port, proto) for port in (80, 81) for proto in ("TCP", "UDP")
+from cases.policy import (
+    ALLOW_FROM_Y_TO_XA,
+    AND_PEER,
+    DENY_ALL_INGRESS_X,
+    END_PORT,
+    GOLDEN_CASES,
+    NAMED_PORT_81,
+    OR_PEERS,
+    inputs,
+    model_pods,
+    payload,
+    policy,
+    render,
 )
 
-
-def model_pods() -> tuple[PolicyPod, ...]:
-    # Pods alternate between the two nodes, so every case has same-node and cross-node pairs.
-    pods = []
-    for i, (ns, name) in enumerate((ns, name) for ns in NAMESPACES for name in PODS):
-        node = ("node-a", "node-b")[i % 2]
-        subnet = 1 if node == "node-a" else 2
-        pods.append(PolicyPod(ns, name, {"pod": name}, f"10.244.{subnet}.{10 + i}", node, PORTS))
-    return tuple(pods)
-
-
-def inputs(*policy_yaml: str, pods: tuple[PolicyPod, ...] | None = None) -> PolicyInputs:
-    policies = []
-    for text in policy_yaml:
-        for doc in yaml.safe_load_all(textwrap.dedent(text)):
-            policies.append(policy_from_api(NetworkPolicy.model_validate(doc)))
-    namespaces = {ns: {"kubernetes.io/metadata.name": ns, "ns": ns} for ns in NAMESPACES}
-    return PolicyInputs(pods=pods or model_pods(), namespaces=namespaces, policies=tuple(policies))
+GOLDEN_DIR = Path(__file__).parent / "golden" / "policy"
 
 
 def reachability(state: PolicyInputs, port: int = 80, protocol: str = "TCP") -> str:
@@ -79,65 +68,7 @@ ALL_OPEN = """
 """
 
 
-def policy(name: str, namespace: str, spec: str) -> str:
-    return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{textwrap.indent(textwrap.dedent(spec), '  ')}"
-
-
-DENY_ALL_INGRESS_X = policy("deny-all-ingress", "x", "podSelector: {}\n")
 DENY_ALL_EGRESS_X = policy("deny-all-egress", "x", "podSelector: {}\npolicyTypes: [Egress]\n")
-ALLOW_FROM_Y_TO_XA = policy(
-    "allow-from-y",
-    "x",
-    """
-    podSelector: {matchLabels: {pod: a}}
-    ingress:
-    - from:
-      - namespaceSelector: {matchLabels: {ns: y}}
-    """,
-)
-# One peer with both selectors: pods b in namespace y only.
-AND_PEER = policy(
-    "allow-yb",
-    "x",
-    """
-    podSelector: {matchLabels: {pod: a}}
-    ingress:
-    - from:
-      - namespaceSelector: {matchLabels: {ns: y}}
-        podSelector: {matchLabels: {pod: b}}
-    """,
-)
-# Two peers: everything in y, or pods b of x.
-OR_PEERS = policy(
-    "allow-y-or-b",
-    "x",
-    """
-    podSelector: {matchLabels: {pod: a}}
-    ingress:
-    - from:
-      - namespaceSelector: {matchLabels: {ns: y}}
-      - podSelector: {matchLabels: {pod: b}}
-    """,
-)
-NAMED_PORT_81 = policy(
-    "allow-81-by-name",
-    "x",
-    """
-    podSelector: {matchLabels: {pod: a}}
-    ingress:
-    - ports: [{port: serve-81-tcp}]
-    """,
-)
-END_PORT = policy(
-    "allow-80-to-81",
-    "x",
-    """
-    podSelector: {matchLabels: {pod: a}}
-    ingress:
-    - ports: [{port: 80, endPort: 81, protocol: TCP}]
-      from: [{namespaceSelector: {}}]
-    """,
-)
 
 
 def ip(key: str) -> str:
@@ -295,38 +226,6 @@ def test_explain_says_which_policy_isolates_and_why_nothing_allows():
 
 
 # --- rendering -----------------------------------------------------------------------------------
-
-GOLDEN_CASES = {
-    "deny_all_ingress": (DENY_ALL_INGRESS_X,),
-    "allow_from_namespace": (DENY_ALL_INGRESS_X, ALLOW_FROM_Y_TO_XA),
-    "and_or_peers": (AND_PEER, OR_PEERS),
-    "named_and_end_ports": (NAMED_PORT_81, END_PORT),
-    "egress_dns_and_ip_block": (
-        policy(
-            "egress-dns-and-block",
-            "x",
-            """
-            podSelector: {matchLabels: {pod: a}}
-            policyTypes: [Egress]
-            egress:
-            - to:
-              - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: y}}
-                podSelector: {matchLabels: {pod: c}}
-              ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
-            - to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.2.0/24, 10.244.1.12/32]}}]
-              ports: [{port: 81}]
-            """,
-        ),
-    ),
-}
-
-
-def render(case: str, node: str = "node-a") -> FilterRules:
-    return render_policy(inputs(*GOLDEN_CASES[case]), node)
-
-
-def payload(case: str, node: str = "node-a") -> str:
-    return render_rules([], ProxyConfig(cluster_cidr="10.244.0.0/16"), render(case, node))
 
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
