@@ -14,7 +14,7 @@ each R times, each beside a baseline taken in the same run:
   commands from a shell script (8 processes per pod) and with `ip -batch` (about one per pod),
   in a scratch node namespace with its own `cni0` bridge. Interleaved so drift hits every row.
 - node-failure: a Deployment of 3 web pods, all on node-b, a ClusterIP Service and a client pod
-  on node-a, with `netlab controller --daemon --interval 0.2` running. From the start of
+  on node-a, with the lab's control plane running (as it always does). From the start of
   `netlab node fail node-b` until the client gets an answer through the Service from a pod on
   node-a created after the fail; beside it the fail command's own duration. Recovered between
   runs.
@@ -32,8 +32,8 @@ each R times, each beside a baseline taken in the same run:
 
 It prints median and minimum (for rates: median and best), with a target column: the plumbing
 must cost under 15 ms per pod, `apply` of 100 pods under 5 s (the issue's targets for a 2-core
-machine). Everything it makes is removed at the end, also on failure: its cluster (with the
-controller it started), and every namespace named `nlbench-*`. `--keep` leaves the cluster, with
+machine). Everything it makes is removed at the end, also on failure: its cluster (with its
+control plane), and every namespace named `nlbench-*`. `--keep` leaves the cluster, with
 the largest set of pods, for inspection. Traffic goes only to the benchmark lab's addresses.
 """
 
@@ -695,7 +695,7 @@ def node_failure_section(lab: LabSpec, repeat: int, workdir: Path) -> list[Row]:
     )
     failed = False
     netlab("apply", "-f", str(manifest), "--cluster", cluster)
-    netlab("controller", "--daemon", "--interval", "0.2", "--cluster", cluster)
+    netlab("controller", "start", "--cluster", cluster)  # it runs already; this checks it
     try:
         wait_ready(cluster, "app=client", 1)
         url = f"http://{cluster_ip(cluster, 'web')}/"
@@ -718,7 +718,6 @@ def node_failure_section(lab: LabSpec, repeat: int, workdir: Path) -> list[Row]:
     finally:
         cleanup(
             "the node-failure scenario",
-            lambda: netlab("controller", "--stop", "--cluster", cluster),
             *([lambda: netlab("node", "recover", FAILED_NODE, "--cluster", cluster)] if failed else []),
             lambda: netlab("delete", "-f", str(manifest), "--ignore-not-found", "--cluster", cluster),
         )

@@ -95,12 +95,21 @@ def remove_state(cluster: str) -> None:
     shutil.rmtree(naming.cluster_dir(cluster), ignore_errors=True)
 
 
+LOCK_DIR = "/run/netlab/locks"
+
+
+def lock_path(cluster: str) -> str:
+    return os.path.join(LOCK_DIR, cluster)
+
+
 @contextmanager
 def locked(cluster: str) -> Iterator[None]:
-    """One reconcile at a time per cluster (apply, delete, reset, the controller)."""
-    directory = naming.cluster_dir(cluster)
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "lock"), "w") as handle:
+    """One writer of a lab at a time: apply, delete, node commands, the control plane, delete
+    and reset. The lock file lives outside the lab's state directory and is never removed, so
+    a command queued behind `cluster delete` locks the very file the delete held, and then
+    finds the lab gone instead of writing into a half-removed one."""
+    os.makedirs(LOCK_DIR, exist_ok=True)
+    with open(lock_path(cluster), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -3,8 +3,15 @@
 It holds the desired objects (as the Kubernetes-shaped manifests the user applied), their
 observed status, the cluster's config and small bookkeeping values (IPAM cursors, the hash of
 the rules last loaded on each node) and an event log. Writers take SQLite's write lock with
-BEGIN IMMEDIATE, so there is one writer at a time; the reconcile lock (`lock.py`) serialises
+BEGIN IMMEDIATE, so there is one writer at a time; the lab's lock (`state.locked`) serialises
 whole reconciles.
+
+Like etcd, the store counts revisions: every change of a desired object (create, update,
+delete) takes the next revision, and each object remembers the revision of its last change
+(etcd's mod_revision). The control plane records the revision it has converged to
+(`observed_revision`), so a writer knows when the lab reflects its change. Keys, values,
+revisions and a wake-up on change (`lab/controlplane.py`) are the whole of what the rest of
+netlab asks of it — the seam where a multi-host lab would put etcd instead of SQLite.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ CREATE TABLE IF NOT EXISTS objects (
     created REAL NOT NULL,
     manifest TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT '{}',
+    revision INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (kind, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,6 +60,7 @@ class StoredObject:
     created: float
     manifest: dict[str, Any] = field(hash=False)
     status: dict[str, Any] = field(hash=False)
+    revision: int = field(default=0, compare=False)  # of its last change (etcd's mod_revision)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -82,6 +91,7 @@ def _row(row: sqlite3.Row) -> StoredObject:
         created=row["created"],
         manifest=json.loads(row["manifest"]),
         status=json.loads(row["status"]),
+        revision=row["revision"],
     )
 
 
@@ -94,6 +104,9 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(objects)")}
+        if "revision" not in columns:  # a lab made before revisions were counted
+            self._db.execute("ALTER TABLE objects ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
         self._depth = 0
 
     def close(self) -> None:
@@ -149,15 +162,15 @@ class Store:
         ).fetchone()
         if old is None:
             self._db.execute(
-                "INSERT INTO objects (kind, namespace, name, uid, created, manifest) VALUES (?,?,?,?,?,?)",
-                (kind, namespace, name, str(uuid.uuid4()), time.time(), text),
+                "INSERT INTO objects (kind, namespace, name, uid, created, manifest, revision) VALUES (?,?,?,?,?,?,?)",
+                (kind, namespace, name, str(uuid.uuid4()), time.time(), text, self._next_revision()),
             )
             return "created"
         if old["manifest"] == text:
             return "unchanged"
         self._db.execute(
-            "UPDATE objects SET manifest=? WHERE kind=? AND namespace=? AND name=?",
-            (text, kind, namespace, name),
+            "UPDATE objects SET manifest=?, revision=? WHERE kind=? AND namespace=? AND name=?",
+            (text, self._next_revision(), kind, namespace, name),
         )
         return "configured"
 
@@ -165,7 +178,28 @@ class Store:
         cur = self._db.execute(
             "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, namespace, name)
         )
-        return cur.rowcount > 0
+        if cur.rowcount > 0:
+            self._next_revision()
+            return True
+        return False
+
+    # -- revisions -----------------------------------------------------------------------------
+
+    def revision(self) -> int:
+        """The revision of the last change to a desired object (0: none yet)."""
+        return self.get_meta("revision", 0)
+
+    def _next_revision(self) -> int:
+        revision = self.revision() + 1
+        self.set_meta("revision", revision)
+        return revision
+
+    def observed_revision(self) -> int:
+        """The revision the control plane last converged the lab to."""
+        return self.get_meta("observed_revision", 0)
+
+    def set_observed_revision(self, revision: int) -> None:
+        self.set_meta("observed_revision", revision)
 
     def set_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         self._db.execute(

@@ -9,7 +9,7 @@ import typer
 
 from netlab.api.kinds import lookup
 from netlab.api.loader import load_manifests
-from netlab.apiserver.state import DEFAULT_CLUSTER, exists, locked, open_lab
+from netlab.apiserver.state import DEFAULT_CLUSTER, exists
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out
 from netlab.errors import NetlabError
 from netlab.lab import commands
@@ -70,8 +70,8 @@ def register(app: typer.Typer) -> None:
             note(f"Warning: {warning}")
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
             note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
-        lab = clusters.open_or_create(cluster)
-        with locked(cluster):
+        clusters.ensure_default(cluster)
+        with commands.writing(cluster) as lab:
             changes, outcome = commands.apply(lab, loaded.objects, loaded.sources)
         for change in changes:
             out.print(str(change), markup=False)
@@ -95,8 +95,7 @@ def register(app: typer.Typer) -> None:
             refs += [(kind, "" if kind == "Namespace" else namespace, name) for kind, name in parse_refs(args)]
         if not refs:
             raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             changes, outcome = commands.delete(lab, refs, ignore_not_found=ignore_not_found)
         for change in changes:
             out.print(str(change), markup=False)

@@ -1,4 +1,4 @@
-"""`netlab controller`: run the reconcile loop continuously (self-healing)."""
+"""`netlab controller status|start|stop|restart|logs|run`: the lab's control plane process."""
 
 from __future__ import annotations
 
@@ -6,35 +6,113 @@ import time
 
 import typer
 
-from netlab import naming
 from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, note, out
-from netlab.lab import controller
+from netlab.cli.common import ClusterOption, out
+from netlab.errors import EnvironmentProblem, NetlabError
+from netlab.kernel import procs
+from netlab.lab import controlplane
 from netlab.lab.lifecycle import require_root
 
 
+def _status(cluster: str) -> None:
+    ref = controlplane.running(cluster)
+    if ref is None:
+        out.print(f"control plane of cluster {cluster}: not running (the next apply, delete or node command starts it)", markup=False)
+    else:
+        up = time.time() - procs.started_at(ref)
+        out.print(f"control plane of cluster {cluster}: running (pid {ref.pid}, up {up:.0f}s)", markup=False)
+    out.print(f"log: {controlplane.log_path(cluster)}", markup=False)
+
+
+def _start(cluster: str) -> procs.ProcessRef:
+    controlplane.ensure_running(cluster)
+    ref = controlplane.wait_running(cluster)
+    if ref is None:
+        raise EnvironmentProblem(
+            f"the control plane of cluster {cluster} did not start",
+            detail=f"its log says why: {controlplane.log_path(cluster)}",
+        )
+    return ref
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("controller")
-    def run(
-        daemon: bool = typer.Option(False, "--daemon", "-d", help="Run in the background (pid file, log in the state directory)."),
-        stop: bool = typer.Option(False, "--stop", help="Stop the background controller of this cluster."),
-        interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between reconciles."),
+    group = typer.Typer(
+        help="The lab's control plane: kubelet, kube-proxy and the controllers, always running.",
+        invoke_without_command=True,
+    )
+    app.add_typer(group, name="controller")
+
+    @group.callback()
+    def default(ctx: typer.Context, cluster: str = ClusterOption) -> None:
+        """The lab's control plane runs by itself from the first apply (or cluster create) until
+        `cluster delete` or `reset`: it restarts crashed containers, runs probes, keeps
+        endpoints, rules and DNS in step, and replaces pods of failed nodes. Without a
+        subcommand: its status."""
+        if ctx.invoked_subcommand is None:
+            require_root()
+            open_lab(cluster).close()  # a clear error when the cluster does not exist
+            _status(cluster)
+
+    @group.command("status")
+    def status(cluster: str = ClusterOption) -> None:
+        """Whether the control plane runs, its pid, and where its log is."""
+        require_root()
+        open_lab(cluster).close()
+        _status(cluster)
+
+    @group.command("start")
+    def start(cluster: str = ClusterOption) -> None:
+        """Start the control plane if it does not run (any writing command does this too)."""
+        require_root()
+        open_lab(cluster).close()
+        ref = _start(cluster)
+        out.print(f"control plane of cluster {cluster} running (pid {ref.pid})", markup=False)
+
+    @group.command("stop")
+    def stop(cluster: str = ClusterOption) -> None:
+        """Stop the control plane (the lab freezes until the next writing command starts it)."""
+        require_root()
+        stopped = controlplane.stop(cluster)
+        out.print(f"control plane of cluster {cluster} {'stopped' if stopped else 'was not running'}", markup=False)
+
+    @group.command("restart")
+    def restart(cluster: str = ClusterOption) -> None:
+        """Stop and start the control plane; the new one adopts the running containers."""
+        require_root()
+        open_lab(cluster).close()
+        controlplane.stop(cluster)
+        ref = _start(cluster)
+        out.print(f"control plane of cluster {cluster} restarted (pid {ref.pid})", markup=False)
+
+    @group.command("logs")
+    def logs(
+        follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing new lines (Ctrl-C to stop)."),
+        tail: int = typer.Option(-1, "--tail", help="Only the last N lines (-1: all)."),
         cluster: str = ClusterOption,
     ) -> None:
-        """Reconcile continuously: restart containers, replace pods of failed nodes, follow readiness.
-
-        `apply`, `delete` and `node` commands reconcile once by themselves; run the controller
-        when the lab should heal on its own (seed 001's fire, crashing containers, probes).
-        """
+        """What the control plane did: events it caused, problems it met."""
         require_root()
-        if stop:
-            stopped = controller.stop(cluster)
-            out.print(f"controller for {cluster} {'stopped' if stopped else 'was not running'}", markup=False)
-            return
-        open_lab(cluster).close()  # a clear error when the cluster does not exist
-        if daemon:
-            pid = controller.daemonize(cluster, interval)
-            out.print(f"controller for {cluster} started in the background (pid {pid})", markup=False)
-            note(f"  its log: {naming.cluster_dir(cluster)}/controller.log")
-            return
-        controller.loop(cluster, interval, lambda line: out.print(time.strftime("%H:%M:%S"), line, markup=False))
+        path = controlplane.log_path(cluster)
+        try:
+            f = open(path)
+        except FileNotFoundError:
+            raise NetlabError(f"no control plane log for cluster {cluster} ({path})") from None
+        with f:
+            lines = f.readlines()
+            for line in lines if tail < 0 else lines[len(lines) - tail :] if tail else []:
+                out.print(line.rstrip("\n"), markup=False)
+            while follow:
+                line = f.readline()
+                if line:
+                    out.print(line.rstrip("\n"), markup=False)
+                else:
+                    time.sleep(0.2)  # tail -f's own pace
+
+    @group.command("run")
+    def run(cluster: str = ClusterOption) -> None:
+        """Run the control plane in this terminal (for debugging; stop the background one first)."""
+        require_root()
+        open_lab(cluster).close()
+        from netlab.lab.controller import serve
+
+        serve(cluster, lambda line: out.print(time.strftime("%H:%M:%S"), line, markup=False))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from netlab.api.kinds import WORKLOAD_KINDS, lookup
-from netlab.apiserver.state import locked, open_lab
 from netlab.cli.apply import report
 from netlab.cli.common import ClusterOption, NamespaceOption, out
 from netlab.lab import commands, nodes
@@ -23,8 +22,7 @@ def register(app: typer.Typer) -> None:
         Deployment and StatefulSet pods are re-created on healthy nodes with new IPs; bare pods are not.
         """
         require_root()
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             outcome = nodes.fail(lab, node)
         out.print(f"node/{node} failed", markup=False)
         report(outcome)
@@ -33,8 +31,7 @@ def register(app: typer.Typer) -> None:
     def recover(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
         """Power a failed node on again (its bare pods get new sandboxes, with new IPs)."""
         require_root()
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             outcome = nodes.recover(lab, node)
         out.print(f"node/{node} recovered", markup=False)
         report(outcome)
@@ -43,8 +40,7 @@ def register(app: typer.Typer) -> None:
     def cordon(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
         """Mark a node unschedulable: running pods stay, new pods go elsewhere."""
         require_root()
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             nodes.cordon(lab, node, True)
         out.print(f"node/{node} cordoned", markup=False)
 
@@ -52,8 +48,7 @@ def register(app: typer.Typer) -> None:
     def uncordon(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
         """Make a node schedulable again."""
         require_root()
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             nodes.cordon(lab, node, False)
         out.print(f"node/{node} uncordoned", markup=False)
 
@@ -65,8 +60,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cordon a node and evict its pods (controllers re-create them on other nodes)."""
         require_root()
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             evicted, outcome = nodes.drain(lab, node, force)
         for name in evicted:
             out.print(f"pod/{name.split('/')[1]} evicted", markup=False)
@@ -86,8 +80,7 @@ def register(app: typer.Typer) -> None:
         info = lookup(kind_text)
         if info is None or info.kind not in WORKLOAD_KINDS or not name:
             raise typer.BadParameter("expected deploy/NAME, rs/NAME or sts/NAME", param_hint="TARGET")
-        lab = open_lab(cluster)
-        with locked(cluster):
+        with commands.writing(cluster) as lab:
             change, outcome = commands.scale(lab, info.kind, namespace, name, replicas)
         out.print(str(change), markup=False)
         report(outcome)

@@ -4,10 +4,16 @@ A container is a host process that joins the pod's network and UTS namespaces an
 private mount namespace in which the pod's own `/etc/resolv.conf` and `/etc/hosts` are
 bind-mounted — what `ip netns exec` does with `/etc/netns/NAME/`. A process is identified by
 its pid *and* its start time, so a recycled pid is never mistaken for ours.
+
+Exactly one copy of a container runs at a time: its wrapper holds a POSIX lock on the
+container's lock file for as long as it lives, taken before it runs anything, so a second
+start (say, after a `kill -9` between a start and its record) finds the first one instead of
+running beside it; `/proc/locks` names the holder.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -38,6 +44,15 @@ class Launch:
     log_path: str
     exit_path: str
     cwd: str | None = None
+    lock_path: str | None = None  # held by the wrapper while it lives: one copy at a time
+
+
+class AlreadyRunning(Exception):
+    """A copy of the container runs already (its wrapper holds the lock)."""
+
+    def __init__(self, ref: ProcessRef) -> None:
+        super().__init__(f"already running as pid {ref.pid}")
+        self.ref = ref
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -58,12 +73,23 @@ def start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def started_at(ref: ProcessRef) -> float:
+    """The wall-clock time the process started (boot time + its start time in ticks)."""
+    with open("/proc/stat") as f:
+        boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+    return boot + ref.start_time / os.sysconf("SC_CLK_TCK")
+
+
 def alive(ref: ProcessRef) -> bool:
     return start_time(ref.pid) == ref.start_time
 
 
-def _enter_pod(launch: Launch, net_fd: int, uts_fd: int) -> None:
+def _enter_pod(launch: Launch, net_fd: int, uts_fd: int, lock_fd: int | None = None) -> None:
     """Runs in the forked child before exec: join the pod, then give it its own /etc files."""
+    if lock_fd is not None:
+        # A POSIX lock belongs to this process and survives exec: the wrapper holds it until it
+        # exits; the program it runs does not (so a leftover child cannot block a restart).
+        fcntl.lockf(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     # Like runc: a container starts with default signal handling and nothing blocked, whatever
     # the process that started netlab ignored (nohup, unshare --fork, a CI runner).
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
@@ -80,8 +106,14 @@ def _enter_pod(launch: Launch, net_fd: int, uts_fd: int) -> None:
 
 
 def launch(spec: Launch) -> ProcessRef:
+    """Start the container; raises AlreadyRunning when its lock says a copy runs."""
+    if spec.lock_path is not None:
+        holder = lock_holder(spec.lock_path)
+        if holder is not None:
+            raise AlreadyRunning(holder)
     net_fd = ns.open_ns(spec.netns)
     uts_fd = ns.open_ns(spec.utsns)
+    lock_fd = os.open(spec.lock_path, os.O_WRONLY | os.O_CREAT, 0o644) if spec.lock_path else None
     try:
         with open(spec.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
             child = subprocess.Popen(
@@ -92,11 +124,20 @@ def launch(spec: Launch) -> ProcessRef:
                 env=dict(spec.env),
                 cwd=spec.cwd,
                 start_new_session=True,
-                preexec_fn=lambda: _enter_pod(spec, net_fd, uts_fd),
+                pass_fds=() if lock_fd is None else (lock_fd,),
+                preexec_fn=lambda: _enter_pod(spec, net_fd, uts_fd, lock_fd),
             )
+    except subprocess.SubprocessError:
+        # Only the lock can fail in the child before exec: a copy started since the check above.
+        holder = lock_holder(spec.lock_path) if spec.lock_path else None
+        if holder is None:
+            raise
+        raise AlreadyRunning(holder) from None
     finally:
         os.close(net_fd)
         os.close(uts_fd)
+        if lock_fd is not None:
+            os.close(lock_fd)
     started = start_time(child.pid)
     # Dropping the Popen without wait() would warn; the process is adopted by init anyway.
     child.returncode = 0
@@ -135,6 +176,64 @@ def run_in_pod(spec: Launch, argv: tuple[str, ...], timeout: float) -> int:
         os.close(net_fd)
         os.close(uts_fd)
     return result.returncode
+
+
+def lock_holder(path: str) -> ProcessRef | None:
+    """The live process holding the POSIX lock on `path` (a container's wrapper), or None."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    with open("/proc/locks") as f:
+        return _holder(f.read(), os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+
+
+def _holder(locks: str, major: int, minor: int, inode: int) -> ProcessRef | None:
+    """Parse /proc/locks: `1: POSIX  ADVISORY  WRITE 4242 00:1a:5678 0 EOF` (waiters carry `->`)."""
+    for line in locks.splitlines():
+        fields = line.split()
+        if len(fields) < 6 or fields[1] == "->" or fields[1] != "POSIX":
+            continue
+        try:
+            dev_major, dev_minor, ino = fields[5].split(":")
+            if (int(dev_major, 16), int(dev_minor, 16), int(ino)) != (major, minor, inode):
+                continue
+            pid = int(fields[4])
+        except ValueError:
+            continue
+        started = start_time(pid)
+        if started is not None:
+            return ProcessRef(pid, started)
+    return None
+
+
+def exit_watch(ref: ProcessRef) -> int | None:
+    """A pidfd that becomes readable when the recorded process exits (None: it is gone already).
+    Works for processes that are not our children, so a restarted control plane can wait on
+    the containers it adopted."""
+    try:
+        fd = os.pidfd_open(ref.pid)
+    except (ProcessLookupError, OSError):
+        return None
+    if start_time(ref.pid) != ref.start_time:  # the pid was recycled before we opened it
+        os.close(fd)
+        return None
+    return fd
+
+
+def signal_process(ref: ProcessRef, sig: int) -> bool:
+    """Send `sig` to exactly the recorded process (through a pidfd, so a pid recycled between
+    the check and the kill cannot receive it); False when it is gone."""
+    fd = exit_watch(ref)
+    if fd is None:
+        return False
+    try:
+        signal.pidfd_send_signal(fd, sig)
+    except ProcessLookupError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def read_exit_code(path: str) -> int | None:

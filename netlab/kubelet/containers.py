@@ -49,6 +49,9 @@ class PodContext:
     def exit_path(self, container: str) -> str:
         return os.path.join(self.directory, f"{container}.exit")
 
+    def lock_path(self, container: str) -> str:
+        return os.path.join(self.directory, f"{container}.lock")
+
 
 def environment(ctx: PodContext, container) -> dict[str, str]:
     env = {
@@ -104,23 +107,31 @@ def start(ctx: PodContext, container, restart_count: int = 0) -> dict[str, Any]:
     if missing:
         return {**record, "error": missing, "reason": "RunContainerError"}
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
-    ref = procs.launch(
-        procs.Launch(
-            argv=argv,
-            env=env,
-            netns=ctx.netns_path,
-            utsns=ctx.utsns_path,
-            binds=ctx.binds,
-            log_path=ctx.log_path(container.name),
-            exit_path=ctx.exit_path(container.name),
-            cwd=cwd,
+    try:
+        ref = procs.launch(
+            procs.Launch(
+                argv=argv,
+                env=env,
+                netns=ctx.netns_path,
+                utsns=ctx.utsns_path,
+                binds=ctx.binds,
+                log_path=ctx.log_path(container.name),
+                exit_path=ctx.exit_path(container.name),
+                cwd=cwd,
+                lock_path=ctx.lock_path(container.name),
+            )
         )
-    )
+        started_at = time.time()
+    except procs.AlreadyRunning as running:
+        # Started before, but its record was lost (the starter was killed before writing it):
+        # adopt the copy that runs rather than start a second one.
+        ref = running.ref
+        started_at = procs.started_at(ref)
     started = {
         **record,
         "pid": ref.pid,
         "procStart": ref.start_time,
-        "startedAt": time.time(),
+        "startedAt": started_at,
         "command": list(argv),
     }
     if container.readinessProbe is not None:

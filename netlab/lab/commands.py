@@ -2,18 +2,35 @@
 
 `apply`, `delete` and `scale` go through admission and the registry (`netlab/apiserver/`), then
 the lab converges at once, so the command returns when the pods, rules and DNS are in place.
-The caller holds the lab's lock.
+Each runs inside `writing(cluster)`: the lab's lock, the lab read again under it, and the
+lab's control plane woken afterwards (started if it does not run), so it takes over from there.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from netlab.api.kinds import ApiObject
 from netlab.apiserver import registry
 from netlab.apiserver.registry import Change
-from netlab.apiserver.state import Lab
+from netlab.apiserver.state import Lab, locked, open_lab
+from netlab.lab import controlplane
 from netlab.lab.reconcile import Outcome, reconcile
+
+
+@contextmanager
+def writing(cluster: str) -> Iterator[Lab]:
+    """The lab for one write. Opened under the lock, so a lab deleted while this command waited
+    is reported missing (NotFound), never resurrected; on success the control plane is woken."""
+    with locked(cluster):
+        lab = open_lab(cluster)
+        try:
+            yield lab
+        finally:
+            lab.close()
+    controlplane.ensure_running(cluster)
+    controlplane.wake(cluster)
 
 
 def apply(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str] | None = None) -> tuple[list[Change], Outcome]:

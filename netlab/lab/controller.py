@@ -1,41 +1,142 @@
-"""`netlab controller`: the reconcile loop (`reconcile.py`), run continuously — kubelet,
-kube-proxy and the controller manager in one process. It restarts exited containers, follows readiness, replaces
-pods lost with a failed node and keeps rules and DNS in step, without waiting for an `apply`.
+"""The control plane of a lab, as one long-lived process: the controller manager and, for each
+node, the kubelet and kube-proxy — the reconcile (`reconcile.py`) run whenever there is
+something to react to, and only then.
+
+It wakes when
+- the store changed: the CLI sends a datagram after each write (`controlplane.wake`);
+- a container exited: a pidfd per running container process (PLEG's job in a kubelet), so a
+  crashed container is restarted, and its endpoint withdrawn, within milliseconds;
+- a probe or a back-off restart is due (`kubelet/wakeups.py`);
+- RESYNC seconds passed without any of these (the level-triggered safety net, like
+  kube-proxy's syncPeriod).
+Every reconcile re-reads the store and the kernel, so a control plane killed at any point is
+simply started again (by the next command) and finishes the job: it adopts the containers
+that run by their recorded pid and start time, and never starts a second copy.
 """
 
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import sys
 import time
+import traceback
 from typing import Callable
 
-from netlab import naming
 from netlab.apiserver.state import locked, open_lab
+from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
+from netlab.kubelet.wakeups import Wakeups, wakeups
+from netlab.lab import controlplane
 from netlab.lab.reconcile import reconcile
 
-PID_DIR = "/run/netlab/controller"
+RESYNC = 30.0
+# A due time that stays in the past (a probe that cannot run, say) must not make the loop spin.
+MIN_GAP = 0.05
+RETRY = 2.0  # after a failed reconcile
 
 
-def pid_file(cluster: str) -> str:
-    return os.path.join(PID_DIR, f"{cluster}.pid")
+class _Stop(Exception):
+    """SIGTERM/SIGINT while waiting (for work or for the lab's lock): stop now."""
 
 
-def running(cluster: str) -> procs.ProcessRef | None:
+def serve(cluster: str, log: Callable[[str], None]) -> None:
     try:
-        with open(pid_file(cluster)) as f:
-            pid, start = (int(x) for x in f.read().split())
-    except (FileNotFoundError, ValueError):
-        return None
-    ref = procs.ProcessRef(pid, start)
-    return ref if procs.alive(ref) else None
+        me = controlplane.Singleton(cluster)
+    except BlockingIOError:
+        log(f"a control plane already runs for cluster {cluster}; leaving it be")
+        return
+    state = {"stopping": False, "interruptible": False}
+
+    def on_signal(signum, frame) -> None:
+        state["stopping"] = True
+        if state["interruptible"]:
+            raise _Stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    selector = selectors.DefaultSelector()
+    selector.register(me.socket, selectors.EVENT_READ)
+    last_event = None
+    log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
+    try:
+        while not state["stopping"]:
+            me.drain()
+            try:
+                state["interruptible"] = True
+                with locked(cluster):
+                    state["interruptible"] = False
+                    plan, last_event = _reconcile_once(cluster, last_event, log)
+            except _Stop:
+                break
+            except NotFound:
+                log(f"cluster {cluster} is gone; stopping")
+                return
+            except NetlabError as exc:
+                log(f"reconcile failed: {exc.message} {exc.detail}")
+                plan = Wakeups(time.time() + RETRY)
+            except Exception:  # a bug must not take the lab's control plane down with it
+                log("reconcile failed:\n" + traceback.format_exc())
+                plan = Wakeups(time.time() + RETRY)
+            finally:
+                state["interruptible"] = False
+            _reap()
+            try:
+                state["interruptible"] = True
+                if not state["stopping"]:
+                    _wait(selector, plan)
+            except _Stop:
+                break
+            finally:
+                state["interruptible"] = False
+    finally:
+        me.close()
+        selector.close()
+        log("control plane stopped")
+
+
+def _reconcile_once(cluster: str, last_event: int | None, log: Callable[[str], None]) -> tuple[Wakeups, int]:
+    lab = open_lab(cluster)
+    try:
+        if last_event is None:  # log only what happens from now on
+            events = lab.store.events()
+            last_event = events[-1][0] if events else 0
+        outcome = reconcile(lab)
+        for event_id, e in lab.store.events(last_event):
+            last_event = event_id
+            subject = f"{e.kind.lower()}/{e.name}" + (f" -n {e.namespace}" if e.namespace else "")
+            log(f"{e.type:<7} {e.reason:<20} {subject}: {e.message}")
+        for problem in outcome.problems:
+            log(f"problem: {problem}")
+        return wakeups(lab.store.list("Pod"), frozenset(failed_nodes(lab))), last_event
+    finally:
+        lab.close()
+
+
+def _wait(selector: selectors.BaseSelector, plan: Wakeups) -> None:
+    """Sleep until a wake-up datagram, a container exit, or the next due time."""
+    watches = []
+    try:
+        for ref in plan.processes:
+            fd = procs.exit_watch(ref)
+            if fd is None:
+                return  # exited between the reconcile and now: look again at once
+            watches.append(fd)
+            selector.register(fd, selectors.EVENT_READ)
+        timeout = RESYNC if plan.at is None else min(max(plan.at - time.time(), MIN_GAP), RESYNC)
+        selector.select(timeout)
+    finally:
+        for fd in watches:
+            selector.unregister(fd)
+            os.close(fd)
 
 
 def _reap() -> None:
-    """Containers started by this long-lived process are its children: collect their exits."""
+    """Containers this process started are its children: collect their exits (the wrapper
+    has written each exit code to its file already)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -45,104 +146,12 @@ def _reap() -> None:
             return
 
 
-def _latest_event(cluster: str) -> int:
-    lab = open_lab(cluster)
-    try:
-        events = lab.store.events()
-        return events[-1][0] if events else 0
-    finally:
-        lab.close()
+def main(argv: list[str]) -> None:
+    """`python -m netlab.lab.controller CLUSTER`, as `controlplane.ensure_running` starts it."""
+    if len(argv) != 1:
+        sys.exit("usage: python -m netlab.lab.controller CLUSTER")
+    serve(argv[0], lambda line: print(time.strftime("%Y-%m-%d %H:%M:%S"), line, flush=True))
 
 
-def loop(cluster: str, interval: float, log: Callable[[str], None]) -> None:
-    stopping = False
-
-    def stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    last_event = _latest_event(cluster)
-    log(f"controller for cluster {cluster} started (pid {os.getpid()}, every {interval:g} s)")
-    while not stopping:
-        started = time.monotonic()
-        try:
-            with locked(cluster):
-                lab = open_lab(cluster)
-                try:
-                    outcome = reconcile(lab)
-                    for event_id, e in lab.store.events(last_event):
-                        last_event = event_id
-                        subject = f"{e.kind.lower()}/{e.name}" + (f" -n {e.namespace}" if e.namespace else "")
-                        log(f"{e.type:<7} {e.reason:<20} {subject}: {e.message}")
-                finally:
-                    lab.close()
-            for problem in outcome.problems:
-                log(f"problem: {problem}")
-        except NotFound:
-            log(f"cluster {cluster} is gone; stopping")
-            return
-        except NetlabError as exc:
-            log(f"reconcile failed: {exc.message} {exc.detail}")
-        _reap()
-        remaining = interval - (time.monotonic() - started)
-        if remaining > 0 and not stopping:
-            time.sleep(remaining)  # the loop's period, not a synchronisation
-    log("controller stopped")
-
-
-def daemonize(cluster: str, interval: float) -> int:
-    """Start the loop in the background; returns the daemon's pid."""
-    if running(cluster):
-        raise NetlabError(f"a controller already runs for cluster {cluster} (netlab controller --stop)")
-    os.makedirs(PID_DIR, exist_ok=True)
-    log_path = os.path.join(naming.cluster_dir(cluster), "controller.log")
-    read_fd, write_fd = os.pipe()
-    if os.fork() > 0:
-        os.close(write_fd)
-        with os.fdopen(read_fd) as r:
-            return int(r.read().strip() or 0)
-    os.close(read_fd)
-    os.setsid()
-    if os.fork() > 0:
-        os._exit(0)
-    pid = os.getpid()
-    with open(pid_file(cluster), "w") as f:
-        f.write(f"{pid} {procs.start_time(pid)}\n")
-    os.write(write_fd, f"{pid}\n".encode())
-    os.close(write_fd)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
-    sys.stdout = os.fdopen(1, "w", buffering=1)
-    try:
-        loop(cluster, interval, lambda line: print(time.strftime("%H:%M:%S"), line, flush=True))
-    finally:
-        try:
-            os.unlink(pid_file(cluster))
-        except FileNotFoundError:
-            pass
-        os._exit(0)
-
-
-def stop(cluster: str, grace: float = 5.0) -> bool:
-    ref = running(cluster)
-    if ref is None:
-        return False
-    procs.terminate([ref.pid], grace)
-    try:
-        os.unlink(pid_file(cluster))
-    except FileNotFoundError:
-        pass
-    return True
-
-
-def stop_all() -> list[str]:
-    try:
-        clusters = [f[:-4] for f in os.listdir(PID_DIR) if f.endswith(".pid")]
-    except FileNotFoundError:
-        return []
-    return [c for c in clusters if stop(c)]
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
@@ -23,7 +24,7 @@ from netlab.errors import EnvironmentProblem, InvalidInput, KernelError, NetlabE
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
-from netlab.lab import controller
+from netlab.lab import controlplane
 from netlab.lab import underlay as network
 from netlab.lab.addons import system_objects
 from netlab.lab.reconcile import Outcome, reconcile
@@ -70,13 +71,18 @@ def check_ranges(config: ClusterConfig) -> None:
         raise InvalidInput([f"Cluster {config.name}: spec.{p}; {hint}" for p in sorted(set(problems))])
 
 
+class AlreadyExists(InvalidInput):
+    pass
+
+
 def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome]:
+    """Build the lab, then start its control plane (it keeps the lab alive from then on)."""
     require_root()
     require_tools()
-    if exists(config.name):
-        raise InvalidInput(f'cluster "{config.name}" already exists (delete it first: netlab cluster delete --name {config.name})')
-    check_ranges(config)
     with locked(config.name):
+        if exists(config.name):
+            raise AlreadyExists(f'cluster "{config.name}" already exists (delete it first: netlab cluster delete --name {config.name})')
+        check_ranges(config)
         lab = init_lab(config)
         try:
             with lab.store.transaction():
@@ -89,6 +95,7 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
                 lab.close()
                 _remove_cluster(config.name)
             raise
+    controlplane.ensure_running(config.name)
     return lab, outcome
 
 
@@ -123,12 +130,16 @@ def list_clusters() -> list[ClusterSummary]:
     return summaries
 
 
-def open_or_create(cluster: str) -> Lab:
-    """The lab to apply to: the default cluster is created on first use, others must exist."""
-    if not exists(cluster) and cluster == DEFAULT_CLUSTER:
+def ensure_default(cluster: str) -> bool:
+    """The default cluster is created on first use (others must exist); True when created here."""
+    if cluster != DEFAULT_CLUSTER or exists(cluster):
+        return False
+    try:
         lab, _ = create(default_cluster(cluster))
-        return lab
-    return open_lab(cluster)
+    except AlreadyExists:  # another command created it meanwhile
+        return False
+    lab.close()
+    return True
 
 
 def _remove(cluster: str | None, networks: list[IPv4Network] | None) -> Removed:
@@ -200,19 +211,25 @@ def _remove_cluster(cluster: str) -> Removed:
 
 
 def delete(cluster: str) -> Removed:
+    """Stop the lab's control plane, then remove the lab under its lock (a command waiting
+    for the lock finds the lab gone)."""
     require_root()
-    controller.stop(cluster)
     with locked(cluster):
+        controlplane.stop(cluster)
         return _remove_cluster(cluster)
 
 
 def reset() -> Removed:
-    """Remove every object netlab owns on this machine, with or without state; idempotent."""
+    """Remove every object netlab owns on this machine, with or without state; idempotent.
+    Holds every lab's lock and stops every control plane first, so nothing rebuilds meanwhile."""
     require_root()
-    controller.stop_all()
-    removed = _remove(None, None)
-    root = naming.state_root()
-    if os.path.isdir(root):
-        for entry in os.listdir(root):
-            shutil.rmtree(os.path.join(root, entry), ignore_errors=True)
+    with ExitStack() as held:
+        for cluster in sorted(set(names()) | set(controlplane.known())):
+            held.enter_context(locked(cluster))
+            controlplane.stop(cluster)
+        removed = _remove(None, None)
+        root = naming.state_root()
+        if os.path.isdir(root):
+            for entry in os.listdir(root):
+                shutil.rmtree(os.path.join(root, entry), ignore_errors=True)
     return removed

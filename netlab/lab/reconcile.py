@@ -66,6 +66,7 @@ def reconcile(lab: Lab) -> Outcome:
     # Publish again only if the kubelet's part changed what endpoints, rules or DNS depend on.
     if kubelet_changed or (out.created_pods, out.deleted_pods) != pods_before:
         _publish(lab, down, out)
+    lab.store.set_observed_revision(lab.store.revision())
     return out
 
 

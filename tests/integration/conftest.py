@@ -364,7 +364,27 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
         problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):
         problems.append(f"state directory left: {naming.cluster_dir(name)}")
+    planes = control_plane_pids(name)
+    if planes:
+        problems.append(f"control plane still running: {[describe_process(p) for p in planes]}")
     return problems
+
+
+def control_plane_pids(name: str) -> list[int]:
+    """Processes running `python -m netlab.lab.controller NAME` (found by their command line,
+    not by netlab's pid file, so a leak is seen even when the pid file is gone)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if b"netlab.lab.controller" in argv and name.encode() in argv:
+            found.append(int(entry))
+    return found
 
 
 def delete_lab(lab: Lab) -> None:
@@ -437,15 +457,10 @@ def wait_until_fixture() -> Callable[..., Any]:
 
 @contextmanager
 def controller_running(lab: Lab) -> Iterator[Lab]:
-    """`netlab controller --daemon` for `lab` (the self-healing loop), stopped again afterwards.
-
-    It reconciles twice a second (the CLI's default is once) so that tests waiting for probes
-    and replacements wait less."""
-    lab.nl("controller", "--daemon", "--interval", "0.5")
-    try:
-        yield lab
-    finally:
-        lab.nl("controller", "--stop", check=False)
+    """`lab` with its control plane running: it starts with the lab by itself; this says so
+    (and fails clearly if it does not run)."""
+    lab.nl("controller", "start")
+    yield lab
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,19 @@ def test_list_delete_meta_events(store):
     store.add_event("Pod", "default", "b", "Scheduled", "to node-a")
     (eid, event), = store.events()
     assert event.reason == "Scheduled" and store.events(eid) == []
+
+
+def test_every_change_of_a_desired_object_takes_the_next_revision(store):
+    assert store.revision() == 0
+    store.put("Pod", "default", "a", {"spec": 1})
+    store.put("Pod", "default", "b", {"spec": 1})
+    assert store.revision() == 2 and store.get("Pod", "default", "a").revision == 1
+    store.put("Pod", "default", "a", {"spec": 1})  # unchanged: no new revision
+    store.set_status("Pod", "default", "a", {"podIP": "10.0.0.1"})  # status is not the desired state
+    assert store.revision() == 2
+    store.put("Pod", "default", "a", {"spec": 2})
+    assert store.get("Pod", "default", "a").revision == 3
+    assert store.delete("Pod", "default", "b") and store.revision() == 4
+    assert not store.delete("Pod", "default", "b") and store.revision() == 4
+    store.set_observed_revision(4)
+    assert store.observed_revision() == 4
