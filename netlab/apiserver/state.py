@@ -8,12 +8,13 @@ name through its state directory.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Iterator, TypeVar
 
 from netlab import naming
 from netlab.api.addressing import Topology, from_config
@@ -118,8 +119,32 @@ def locked(cluster: str) -> Iterator[None]:
 
 
 def pod_model(obj: StoredObject) -> Pod:
-    return Pod.model_validate(obj.manifest)
+    return _parsed(Pod, _Version(obj.kind, obj.uid, obj.revision, obj.manifest))
 
 
 def service_model(obj: StoredObject) -> Service:
-    return Service.model_validate(obj.manifest)
+    return _parsed(Service, _Version(obj.kind, obj.uid, obj.revision, obj.manifest))
+
+
+@dataclass(frozen=True)
+class _Version:
+    """One version of a stored manifest. The store gives every object its own uid and every
+    change of a manifest a new revision (etcd's mod revision), so these name it; equality
+    still compares the manifest, since a rolled-back write hands its revision out again."""
+
+    kind: str
+    uid: str
+    revision: int
+    manifest: dict[str, Any] = field(hash=False)
+
+
+_Model = TypeVar("_Model", Pod, Service)
+
+
+# Every reconcile reads every Pod and Service again, and parsing them with pydantic was half
+# of the endpoints step at 1,000 Services. The models are frozen and no reader changes what they
+# hold, so the readers of one version can share one model. Live entries = Pods + Services; the
+# bound keeps a long-lived control plane's memory flat (~4 kB an entry, manifest included).
+@functools.lru_cache(maxsize=4096)
+def _parsed(model: type[_Model], version: _Version) -> _Model:
+    return model.model_validate(version.manifest)

@@ -25,10 +25,12 @@ Shape (all frozen, all plain data):
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
@@ -83,7 +85,7 @@ class Records:
     generation: int = 0
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=1, sort_keys=True)
+        return _json_text(self)
 
     @classmethod
     def from_json(cls, text: str) -> Records:
@@ -99,6 +101,22 @@ class Records:
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed DNS records snapshot: {exc!r}") from exc
+
+
+# Every reconcile builds the records again, and at 1,000 Services they almost always equal
+# the last ones; equal frozen records (of str, int, bool and None) give the same text, so the
+# text of the last few is kept instead of being encoded again.
+@functools.lru_cache(maxsize=2)
+def _json_text(records: Records) -> str:
+    return json.dumps(records, default=_fields, indent=1, sort_keys=True)
+
+
+def _fields(value: object) -> dict:
+    """The encoder's view of a record: its fields as they are (`asdict` would deep-copy every
+    value first, for the same text)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return vars(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _service(raw: dict) -> ServiceRecord:

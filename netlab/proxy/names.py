@@ -9,6 +9,7 @@ names it would get on a real node, and iptables chain names stay within their 28
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 # Fixed chains (upstream constants kubeServicesChain, kubeMarkMasqChain, ...).
@@ -67,6 +68,11 @@ def endpoint_chain(port_name: str, protocol: str, endpoint: str) -> str:
     return ENDPOINT_CHAIN_PREFIX + _hash16(port_name + protocol.lower() + endpoint)
 
 
+# Every sync names every chain of every Service again, on every node, and base32 of sha256
+# was most of a render's cost at 1,000 Services; a name is a pure function of its text. One
+# entry per service port and per endpoint of it; the bound keeps a long-lived control plane's
+# memory flat (~230 bytes an entry) while endpoints come and go.
+@functools.lru_cache(maxsize=65536)
 def _hash16(text: str) -> str:
     digest = hashlib.sha256(text.encode()).digest()
     return base64.b32encode(digest).decode()[:16]

@@ -26,9 +26,10 @@ def parse(payload: str) -> Tables:
         if line.startswith("*"):
             table = tables.setdefault(line[1:], {})
         elif line.startswith(":") and table is not None:
-            table.setdefault(line[1:].split()[0], [])
+            table.setdefault(line[1:].split(None, 1)[0], [])
         elif line.startswith("-A ") and table is not None:
-            table.setdefault(line.split()[1], []).append(line)
+            # Split off the chain only: a rule line is long, and there are thousands.
+            table.setdefault(line.split(None, 2)[1], []).append(line)
     return tables
 
 

@@ -14,6 +14,7 @@ parts of a real node: KUBE-FIREWALL (kubelet's localnet guard) and KUBE-PROXY-CA
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable
 
@@ -65,6 +66,13 @@ _NAT_BUILTINS = ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING")
 _FILTER_CHAINS = (KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL)
 _NAT_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
 
+# Every sync renders every service port for every node, though between two syncs at most a
+# few of them changed (upstream keeps a change tracker for the same reason). `port_rules` is
+# pure over frozen, hashable inputs, so a port whose Service, endpoints and node are as before
+# gets its rules from here. Live entries = service ports × nodes; past the bound the oldest go
+# (rendered again when next seen: slower, never wrong). About 2.5 kB an entry.
+_port_rules = functools.lru_cache(maxsize=8192)(port_rules)
+
 
 def render_rules(ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: FilterRules = FilterRules()) -> str:
     """The complete `filter` + `nat` iptables-restore payload for one node.
@@ -73,7 +81,7 @@ def render_rules(ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: F
     """
     proxied = _proxied_ports(ports)
     large_cluster = sum(len(p.endpoints) for p in proxied) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
-    plans = [port_rules(p, config, not large_cluster) for p in proxied]
+    plans = [_port_rules(p, config, not large_cluster) for p in proxied]
     lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config)]
     return "\n".join(lines) + "\n"
 

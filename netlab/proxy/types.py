@@ -8,6 +8,7 @@ message instead of as an iptables-restore parse error on some node.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -170,12 +171,24 @@ class ProxyConfig:
 
 
 def _ipv4_problems(value: str, what: str) -> list[str]:
-    try:
-        if ipaddress.ip_address(value).version == 4:
-            return []
+    version = _ip_version(value)
+    if version == 4:
+        return []
+    if version == 6:
         return [f"{what} {value!r} is not IPv4 (netlab renders iptables, not ip6tables)"]
+    return [f"{what} {value!r} is not an IP address"]
+
+
+# Every sync checks every cluster IP and endpoint IP again (the inputs are rebuilt from the
+# store each time), and parsing them was a third of building the inputs at 1,000 Services.
+# ~140 bytes an entry.
+@functools.lru_cache(maxsize=16384)
+def _ip_version(value: str) -> int | None:
+    """4 or 6, None for what is not an IP address."""
+    try:
+        return ipaddress.ip_address(value).version
     except ValueError:
-        return [f"{what} {value!r} is not an IP address"]
+        return None
 
 
 def _network_problems(value: str, what: str) -> list[str]:

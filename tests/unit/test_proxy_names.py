@@ -49,3 +49,12 @@ def test_names_fit_iptables_chain_limit():
     long_name = names.service_port_name("n" * 63, "s" * 63, "p" * 15)
     assert len(names.service_chain(long_name, "TCP")) == 25 <= 28
     assert len(names.endpoint_chain(long_name, "TCP", "10.244.255.254:65535")) == 25
+
+
+def test_a_name_is_hashed_once_then_remembered():
+    names._hash16.cache_clear()
+    first = names.service_chain("ns1/svc1:p80", "TCP")
+    assert names.service_chain("ns1/svc1:p80", "TCP") == first == "KUBE-SVC-XPGD46QRK7WJZT7O"
+    assert names.local_chain("ns1/svc1:p80", "TCP") == "KUBE-SVL-XPGD46QRK7WJZT7O"  # same hash
+    info = names._hash16.cache_info()
+    assert (info.misses, info.hits) == (1, 2)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from netlab.errors import InvalidInput
 from netlab.proxy import Endpoint, ProxyConfig, ServicePortInfo, render_rules, service_chains
+from netlab.proxy import render
 
 from cases.proxy_render import CONFIG, GOLDEN_CASES, ep, kube_dns, several_services, web
 
@@ -188,3 +190,43 @@ def test_masquerade_mark_follows_the_masquerade_bit():
 def test_bad_input_is_refused_with_a_clear_message(build, message):
     with pytest.raises(InvalidInput, match=re.escape(message)):
         build()
+
+
+def test_a_bad_address_is_refused_every_time_not_only_the_first():
+    for _ in range(2):
+        with pytest.raises(InvalidInput, match="not an IP address"):
+            Endpoint("10.244.1.300", 80, "node-a")
+
+
+# --- the render cache: a sync renders again only what changed ----------------------------------
+
+
+def rendered_ports() -> int:
+    """How many service ports were rendered from scratch so far (the cache's misses)."""
+    return render._port_rules.cache_info().misses
+
+
+def test_a_sync_renders_again_only_the_service_port_whose_endpoint_moved():
+    ports = [web(ep("10.244.1.2", "node-a"), name=f"cached-{i}", cluster_ip=f"10.96.7.{i + 1}") for i in range(5)]
+    first = render_rules(ports, CONFIG)
+    before = rendered_ports()
+    assert render_rules(ports, CONFIG) == first and rendered_ports() == before  # nothing changed
+    moved = [replace(ports[0], endpoints=(ep("10.244.2.9", "node-b"),)), *ports[1:]]
+    payload = render_rules(moved, CONFIG)
+    assert rendered_ports() == before + 1
+    assert "--to-destination 10.244.2.9:8080" in payload and "10.244.1.2:8080" in payload
+    render._port_rules.cache_clear()
+    assert render_rules(moved, CONFIG) == payload  # the same text as a render from scratch
+
+
+def test_each_node_and_large_cluster_mode_get_their_own_rules_from_the_cache():
+    local = replace(web(ep("10.244.1.2", "node-a"), name="cached-local"), internal_traffic_policy="Local")
+    on_a, on_b = replace(CONFIG, node_name="node-a"), replace(CONFIG, node_name="node-b")
+    a, b = render_rules([local], on_a), render_rules([local], on_b)
+    assert "DNAT" in a and "DNAT" not in b  # Local policy: only node-a has the endpoint
+    assert render_rules([local], on_a) == a and render_rules([local], on_b) == b
+    # The same port loses its per-endpoint comments once the cluster as a whole is large.
+    small = web(ep("10.244.1.2", "node-a"), name="cached-small", cluster_ip="10.96.0.21")
+    big = web(*(ep(f"10.244.{i // 250}.{i % 250 + 2}", "node-a") for i in range(1001)), name="cached-big")
+    assert "default/cached-small:http -> " in render_rules([small], CONFIG)
+    assert "default/cached-small:http -> " not in render_rules([small, big], CONFIG)

@@ -1,7 +1,8 @@
-"""The store: kubectl's verbs, transactions, status, bookkeeping."""
+"""The store: kubectl's verbs, transactions, status, bookkeeping; the models read from it."""
 
 import pytest
 
+from netlab.apiserver.state import service_model
 from netlab.apiserver.store import Store
 
 
@@ -69,3 +70,30 @@ def test_every_change_of_a_desired_object_takes_the_next_revision(store):
     assert not store.delete("Pod", "default", "b") and store.revision() == 4
     store.set_observed_revision(4)
     assert store.observed_revision() == 4
+
+
+# --- parsed models: one parse per stored version -------------------------------------------------
+
+
+def service(port: int) -> dict:
+    return {"metadata": {"name": "web", "namespace": "default"}, "spec": {"ports": [{"port": port}]}}
+
+
+def test_a_stored_version_is_parsed_once_and_a_new_revision_again(store):
+    store.put("Service", "default", "web", service(80))
+    first = service_model(store.get("Service", "default", "web"))
+    store.set_status("Service", "default", "web", {"clusterIP": "10.96.0.20"})  # not the manifest
+    assert service_model(store.get("Service", "default", "web")) is first
+    store.put("Service", "default", "web", service(8080))
+    assert service_model(store.get("Service", "default", "web")).spec.ports[0].port == 8080
+
+
+def test_a_revision_handed_out_again_after_a_rollback_is_not_mistaken_for_the_old_one(store):
+    store.put("Service", "default", "web", service(80))
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("Service", "default", "web", service(81))
+            assert service_model(store.get("Service", "default", "web")).spec.ports[0].port == 81
+            raise RuntimeError("boom")
+    store.put("Service", "default", "web", service(82))  # the same uid and revision as 81 had
+    assert service_model(store.get("Service", "default", "web")).spec.ports[0].port == 82
