@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import typer
 
@@ -14,7 +14,6 @@ from netlab.cli.common import ClusterOption, NamespaceOption, note, out
 from netlab.errors import NetlabError
 from netlab.lab import commands
 from netlab.lab import lifecycle as clusters
-from netlab.lab.reconcile import Outcome
 
 
 def parse_refs(args: list[str]) -> list[tuple[str, str]]:
@@ -35,14 +34,31 @@ def parse_refs(args: list[str]) -> list[tuple[str, str]]:
     return refs
 
 
+def _wait_flag(value: str) -> bool:
+    """kubectl's spelling: --wait, --wait=true, --wait=false."""
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise typer.BadParameter(f"expected true or false, got {value!r}")
+
+
+WaitOption = typer.Option(
+    "true",
+    "--wait",
+    metavar="true|false",
+    help="Return once the lab reflects the change (default), or with --wait=false as soon as it is stored.",
+)
+
+
 class PartialFailure(NetlabError):
     """The request was valid but some of it could not be carried out (exit code 1)."""
 
 
-def report(outcome: Outcome) -> None:
-    if outcome.problems:
+def report(problems: Sequence[str]) -> None:
+    if problems:
         raise PartialFailure(
-            "\n".join(outcome.problems),
+            "\n".join(problems),
             detail="the objects are stored; run the command again (or `netlab reset`) to retry or clean up",
         )
 
@@ -56,6 +72,7 @@ def register(app: typer.Typer) -> None:
     def apply(
         filename: List[str] = typer.Option(..., "-f", "--filename", help="File, directory or - (stdin); repeatable."),
         namespace: str = NamespaceOption,
+        wait: str = WaitOption,
         cluster: str = ClusterOption,
     ) -> None:
         """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies).
@@ -71,11 +88,10 @@ def register(app: typer.Typer) -> None:
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
             note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
         clusters.ensure_default(cluster)
-        with commands.writing(cluster) as lab:
-            changes, outcome = commands.apply(lab, loaded.objects, loaded.sources)
+        changes, problems = commands.apply(cluster, loaded.objects, loaded.sources, wait=_wait_flag(wait))
         for change in changes:
             out.print(str(change), markup=False)
-        report(outcome)
+        report(problems)
 
     @app.command("delete")
     def delete(
@@ -83,6 +99,7 @@ def register(app: typer.Typer) -> None:
         filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", help="Delete the objects in these files."),
         namespace: str = NamespaceOption,
         ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Succeed when an object is already gone."),
+        wait: str = WaitOption,
         cluster: str = ClusterOption,
     ) -> None:
         """Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."""
@@ -95,8 +112,7 @@ def register(app: typer.Typer) -> None:
             refs += [(kind, "" if kind == "Namespace" else namespace, name) for kind, name in parse_refs(args)]
         if not refs:
             raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
-        with commands.writing(cluster) as lab:
-            changes, outcome = commands.delete(lab, refs, ignore_not_found=ignore_not_found)
+        changes, problems = commands.delete(cluster, refs, ignore_not_found=ignore_not_found, wait=_wait_flag(wait))
         for change in changes:
             out.print(str(change), markup=False)
-        report(outcome)
+        report(problems)

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         note(f"  services {lab.topo.service_cidr}, cluster DNS {lab.topo.dns_ip}")
         from netlab.cli.apply import report
 
-        report(outcome)
+        report(outcome.problems)
 
     @group.command("delete")
     def delete(cluster: str = typer.Option(DEFAULT_CLUSTER, "--name", "--cluster", envvar=labs.CLUSTER_ENV, help="Cluster to delete.")) -> None:

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         with commands.writing(cluster) as lab:
             outcome = nodes.fail(lab, node)
         out.print(f"node/{node} failed", markup=False)
-        report(outcome)
+        report(outcome.problems)
 
     @group.command("recover")
     def recover(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         with commands.writing(cluster) as lab:
             outcome = nodes.recover(lab, node)
         out.print(f"node/{node} recovered", markup=False)
-        report(outcome)
+        report(outcome.problems)
 
     @group.command("cordon")
     def cordon(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         for name in evicted:
             out.print(f"pod/{name.split('/')[1]} evicted", markup=False)
         out.print(f"node/{node} drained", markup=False)
-        report(outcome)
+        report(outcome.problems)
 
     @app.command("scale")
     def scale(
@@ -80,7 +80,6 @@ def register(app: typer.Typer) -> None:
         info = lookup(kind_text)
         if info is None or info.kind not in WORKLOAD_KINDS or not name:
             raise typer.BadParameter("expected deploy/NAME, rs/NAME or sts/NAME", param_hint="TARGET")
-        with commands.writing(cluster) as lab:
-            change, outcome = commands.scale(lab, info.kind, namespace, name, replicas)
+        change, problems = commands.scale(cluster, info.kind, namespace, name, replicas)
         out.print(str(change), markup=False)
-        report(outcome)
+        report(problems)

@@ -106,42 +106,60 @@ def _enter_pod(launch: Launch, net_fd: int, uts_fd: int, lock_fd: int | None = N
 
 
 def launch(spec: Launch) -> ProcessRef:
-    """Start the container; raises AlreadyRunning when its lock says a copy runs."""
+    """Start the container; raises AlreadyRunning when its lock says a copy runs.
+
+    Forks and returns at once, without waiting for the child to enter the pod and exec (as
+    subprocess would): starting a hundred containers then costs a hundred forks, and the
+    children do their part on the other cores meanwhile. A child that fails before its exec
+    writes why to the container's log and exits 127, which `get pods` shows like any exit.
+    Starts are serialised by the lab's lock, so the check below cannot race another start; a
+    copy left by a starter killed after its fork holds the lock before anyone looks again.
+    """
     if spec.lock_path is not None:
         holder = lock_holder(spec.lock_path)
         if holder is not None:
             raise AlreadyRunning(holder)
-    net_fd = ns.open_ns(spec.netns)
-    uts_fd = ns.open_ns(spec.utsns)
-    lock_fd = os.open(spec.lock_path, os.O_WRONLY | os.O_CREAT, 0o644) if spec.lock_path else None
+    argv = ["/bin/sh", "-c", _WRAPPER, spec.exit_path, *spec.argv]
+    env = dict(spec.env)
+    fds = {
+        "net": ns.open_ns(spec.netns),
+        "uts": ns.open_ns(spec.utsns),
+        "log": os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644),
+        "null": os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC),
+    }
+    if spec.lock_path is not None:
+        fds["lock"] = os.open(spec.lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        with open(spec.log_path, "ab") as log, open(os.devnull, "rb") as devnull:
-            child = subprocess.Popen(
-                ["/bin/sh", "-c", _WRAPPER, spec.exit_path, *spec.argv],
-                stdin=devnull,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=dict(spec.env),
-                cwd=spec.cwd,
-                start_new_session=True,
-                pass_fds=() if lock_fd is None else (lock_fd,),
-                preexec_fn=lambda: _enter_pod(spec, net_fd, uts_fd, lock_fd),
-            )
-    except subprocess.SubprocessError:
-        # Only the lock can fail in the child before exec: a copy started since the check above.
-        holder = lock_holder(spec.lock_path) if spec.lock_path else None
-        if holder is None:
-            raise
-        raise AlreadyRunning(holder) from None
+        pid = os.fork()
+        if pid == 0:
+            _become_container(spec, argv, env, fds)  # never returns
     finally:
-        os.close(net_fd)
-        os.close(uts_fd)
-        if lock_fd is not None:
-            os.close(lock_fd)
-    started = start_time(child.pid)
-    # Dropping the Popen without wait() would warn; the process is adopted by init anyway.
-    child.returncode = 0
-    return ProcessRef(child.pid, started if started is not None else 0)
+        for fd in fds.values():
+            os.close(fd)
+    started = start_time(pid)  # set at fork, unchanged by exec
+    return ProcessRef(pid, started if started is not None else 0)
+
+
+def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: dict[str, int]) -> None:
+    """The forked child: its own session, stdio to the log, into the pod, exec the wrapper.
+    Only plain system calls here (the parent may have threads)."""
+    try:
+        os.setsid()
+        os.dup2(fds["null"], 0)
+        os.dup2(fds["log"], 1)
+        os.dup2(fds["log"], 2)
+        _enter_pod(spec, fds["net"], fds["uts"], fds.get("lock"))
+        if "lock" in fds:
+            os.set_inheritable(fds["lock"], True)  # the wrapper keeps holding it after exec
+        os.chdir(spec.cwd or "/")
+        os.execve(argv[0], argv, env)
+    except BaseException as exc:
+        try:
+            os.write(2, f"netlab: cannot start the container: {exc}\n".encode())
+            with open(spec.exit_path, "w") as f:
+                f.write("127\n")
+        finally:
+            os._exit(127)
 
 
 def exec_in_pod(spec: Launch) -> None:

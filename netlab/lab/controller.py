@@ -61,29 +61,42 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     selector = selectors.DefaultSelector()
     selector.register(me.socket, selectors.EVENT_READ)
     last_event = None
+    waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
     log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
     try:
         while not state["stopping"]:
-            me.drain()
+            waiting.update(me.drain())
             try:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, last_event = _reconcile_once(cluster, last_event, log)
+                    plan, last_event, converged = _reconcile_once(cluster, last_event, log)
             except _Stop:
                 break
             except NotFound:
                 log(f"cluster {cluster} is gone; stopping")
+                for address in waiting:
+                    me.answer(address, {"error": "found the lab gone"})
                 return
-            except NetlabError as exc:
-                log(f"reconcile failed: {exc.message} {exc.detail}")
+            except Exception as exc:  # a bug must not take the lab's control plane down with it
+                detail = f"{exc.message} {exc.detail}" if isinstance(exc, NetlabError) else traceback.format_exc()
+                log(f"reconcile failed: {detail}")
+                for address in waiting:
+                    me.answer(address, {"error": f"failed to reconcile: {detail.strip().splitlines()[-1]}"})
+                waiting.clear()
                 plan = Wakeups(time.time() + RETRY)
-            except Exception:  # a bug must not take the lab's control plane down with it
-                log("reconcile failed:\n" + traceback.format_exc())
-                plan = Wakeups(time.time() + RETRY)
+            else:
+                # Writers whose datagram arrived during the reconcile may be answered by it too.
+                waiting.update(me.drain())
+                for address, revision in list(waiting.items()):
+                    if revision <= converged.revision:
+                        me.answer(address, {"revision": converged.revision, "problems": converged.problems})
+                        del waiting[address]
             finally:
                 state["interruptible"] = False
             _reap()
+            if waiting:
+                continue  # a write landed after this reconcile read the store: once more
             try:
                 state["interruptible"] = True
                 if not state["stopping"]:
@@ -98,20 +111,30 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
         log("control plane stopped")
 
 
-def _reconcile_once(cluster: str, last_event: int | None, log: Callable[[str], None]) -> tuple[Wakeups, int]:
+def _reconcile_once(
+    cluster: str, last_event: int | None, log: Callable[[str], None]
+) -> tuple[Wakeups, int, controlplane.Converged]:
     lab = open_lab(cluster)
     try:
         if last_event is None:  # log only what happens from now on
             events = lab.store.events()
             last_event = events[-1][0] if events else 0
+        started = time.perf_counter()
         outcome = reconcile(lab)
+        took = (time.perf_counter() - started) * 1000
         for event_id, e in lab.store.events(last_event):
             last_event = event_id
             subject = f"{e.kind.lower()}/{e.name}" + (f" -n {e.namespace}" if e.namespace else "")
             log(f"{e.type:<7} {e.reason:<20} {subject}: {e.message}")
         for problem in outcome.problems:
             log(f"problem: {problem}")
-        return wakeups(lab.store.list("Pod"), frozenset(failed_nodes(lab))), last_event
+        if outcome.created_pods or outcome.deleted_pods or outcome.synced_nodes:
+            log(
+                f"reconciled to revision {lab.store.observed_revision()} in {took:.0f} ms: "
+                f"{outcome.created_pods} sandboxes created, {outcome.deleted_pods} removed, {outcome.synced_nodes} nodes' rules synced"
+            )
+        converged = controlplane.Converged(lab.store.observed_revision(), tuple(outcome.problems))
+        return wakeups(lab.store.list("Pod"), frozenset(failed_nodes(lab))), last_event, converged
     finally:
         lab.close()
 

@@ -18,17 +18,24 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 
 from netlab import naming
 from netlab.kernel import procs
 
 RUN_DIR = "/run/netlab/controller"
+
+# What the CLI and the control plane say to each other (the datagrams below). A control plane
+# of another protocol (netlab was upgraded under a running lab) is replaced, not spoken to.
+PROTOCOL = 1
 
 # A control plane that has not written its pid file this long after it was spawned failed
 # to start; its log says why.
@@ -51,15 +58,23 @@ def log_path(cluster: str) -> str:
     return os.path.join(naming.cluster_dir(cluster), "controller.log")
 
 
-def running(cluster: str) -> procs.ProcessRef | None:
-    """The lab's control plane process, if one runs (pid and start time both match)."""
+def _recorded(cluster: str) -> tuple[procs.ProcessRef, int] | None:
+    """The live process of the lab's pid file (pid and start time both match), and its protocol."""
     try:
         with open(pid_path(cluster)) as f:
-            pid, start = (int(x) for x in f.read().split())
+            fields = [int(x) for x in f.read().split()]
     except (FileNotFoundError, ValueError):
         return None
-    ref = procs.ProcessRef(pid, start)
-    return ref if procs.alive(ref) else None
+    if len(fields) < 2:
+        return None
+    ref = procs.ProcessRef(fields[0], fields[1])
+    return (ref, fields[2] if len(fields) > 2 else 0) if procs.alive(ref) else None
+
+
+def running(cluster: str) -> procs.ProcessRef | None:
+    """The lab's control plane process, if one runs."""
+    found = _recorded(cluster)
+    return found[0] if found else None
 
 
 def ensure_running(cluster: str) -> procs.ProcessRef | None:
@@ -67,9 +82,11 @@ def ensure_running(cluster: str) -> procs.ProcessRef | None:
 
     Two commands may both spawn one: the second finds the lock taken and exits at once.
     """
-    ref = running(cluster)
-    if ref is not None:
-        return ref
+    found = _recorded(cluster)
+    if found is not None and found[1] == PROTOCOL:
+        return found[0]
+    if found is not None:
+        stop(cluster)  # an older netlab's control plane: the new one adopts its containers
     os.makedirs(RUN_DIR, exist_ok=True)
     with open(log_path(cluster), "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(
@@ -92,6 +109,65 @@ def wait_running(cluster: str, timeout: float = START_TIMEOUT) -> procs.ProcessR
             return ref
         time.sleep(0.02)
     return None
+
+
+@dataclass(frozen=True)
+class Converged:
+    """The control plane's answer to a writer: the lab reflects `revision` (and what it could
+    not do, for exit code 1)."""
+
+    revision: int
+    problems: tuple[str, ...] = field(default=())
+
+
+# Replies travel in one datagram; a reconcile with more problems than this reports the first.
+MAX_PROBLEMS = 50
+
+
+def converge(cluster: str, revision: int, timeout: float | None = None) -> Converged:
+    """Wake the control plane (starting it if need be) and wait until it has converged the lab
+    to `revision` — the reply is pushed to this command's own socket, nothing polls the store.
+    A control plane that dies meanwhile is started again and asked again."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    request = json.dumps({"revision": revision}).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        # An abstract address (leading NUL): nothing to clean up, gone with this process.
+        sock.bind(b"\0netlab/" + f"{cluster}/{os.getpid()}/{secrets.token_hex(4)}".encode())
+        asked: procs.ProcessRef | None = None
+        while True:
+            if not os.path.exists(os.path.join(naming.cluster_dir(cluster), "state.db")):
+                raise ControlPlaneDown(cluster, "found the lab gone (deleted meanwhile)")
+            ref = ensure_running(cluster) or wait_running(cluster)
+            if ref is None:
+                raise ControlPlaneDown(cluster)
+            if ref != asked:
+                asked = ref if _send(sock, cluster, request) else None
+            sock.settimeout(0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic())))
+            try:
+                reply = json.loads(sock.recv(1 << 20))
+            except (TimeoutError, socket.timeout):
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise ControlPlaneDown(cluster, "did not converge in time") from None
+                continue  # still at work; look whether it still lives, then wait on
+            if "error" in reply:
+                raise ControlPlaneDown(cluster, reply["error"])
+            if reply["revision"] >= revision:
+                return Converged(reply["revision"], tuple(reply.get("problems", ())))
+
+
+class ControlPlaneDown(Exception):
+    def __init__(self, cluster: str, why: str = "did not start") -> None:
+        super().__init__(f"the control plane of cluster {cluster} {why}; its log: {log_path(cluster)}")
+
+
+def _send(sock: socket.socket, cluster: str, message: bytes) -> bool:
+    try:
+        sock.sendto(message, socket_path(cluster))
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ECONNREFUSED):
+            return False  # between its start and its bind: ask again shortly
+        raise
+    return True
 
 
 def wake(cluster: str) -> bool:
@@ -163,21 +239,37 @@ class Singleton:
         pid = os.getpid()
         tmp = pid_path(cluster) + ".tmp"
         with open(tmp, "w") as f:
-            f.write(f"{pid} {procs.start_time(pid)}\n")
+            f.write(f"{pid} {procs.start_time(pid)} {PROTOCOL}\n")
         os.replace(tmp, pid_path(cluster))  # readers never see a half-written pid file
 
-    def drain(self) -> None:
-        """Read every queued wake-up: one reconcile answers them all."""
+    def drain(self) -> dict[bytes, int]:
+        """Read every queued wake-up (one reconcile answers them all); returns the writers
+        waiting for an answer: their address -> the revision they wait for."""
+        waiting: dict[bytes, int] = {}
         while True:
             try:
-                self.socket.recv(64)
+                data, address = self.socket.recvfrom(4096)
             except BlockingIOError:
-                return
+                return waiting
+            if not address:
+                continue  # a plain wake-up (`wake`): nobody waits
+            try:
+                waiting[address] = int(json.loads(data)["revision"])
+            except (ValueError, KeyError, TypeError):
+                continue
+
+    def answer(self, address: bytes, reply: dict) -> None:
+        if "problems" in reply:
+            reply = {**reply, "problems": list(reply["problems"])[:MAX_PROBLEMS]}
+        try:
+            self.socket.sendto(json.dumps(reply).encode(), address)
+        except OSError:
+            pass  # the writer is gone (killed, Ctrl-C): nobody to tell
 
     def close(self) -> None:
         mine = running(self.cluster)
         if mine is not None and mine.pid == os.getpid():
-            for path in (pid_path(self.cluster), socket_path(self.cluster)):
+            for path in (pid_path(self.cluster), socket_path(self.cluster), lock_path(self.cluster)):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:

@@ -207,3 +207,38 @@ def test_a_command_queued_behind_cluster_delete_finds_the_lab_gone(fresh_lab: La
     else:  # it ran first; the delete then removed it all
         assert leftovers(lab.name, lab.ranges) == []
     assert not Path(f"/run/netlab/controller/{lab.name}.pid").exists()
+
+
+def test_a_control_plane_killed_mid_crash_loop_carries_on_where_it_was(lab: Lab, wait_until):
+    never = lab.workdir / "never.ready"  # never created: the pod stays unready
+    lab.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: looping}\n"
+        "spec:\n  containers:\n  - name: app\n    image: busybox\n    command: [sh, -c, 'exit 7']\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: unready, labels: {app: unready}}\n"
+        "spec:\n  containers:\n  - name: web\n    image: nginx\n    ports: [{containerPort: 80}]\n"
+        f"    readinessProbe:\n      exec: {{command: [test, -e, {never}]}}\n      periodSeconds: 1\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: unready}\n"
+        "spec:\n  selector: {app: unready}\n  ports: [{port: 80}]\n"
+    )
+
+    def restarts() -> int:
+        return lab.pod("looping")["status"]["containerStatuses"][0]["restartCount"]
+
+    wait_until(lambda: restarts() >= 1, 5, what="the first restart")
+    before = restarts()
+    os.kill(control_plane(lab), signal.SIGKILL)
+    lab.nl("controller", "start")
+
+    # The back-off is in the pod's status, not in the process that died: it goes on from there.
+    assert restarts() >= before
+    row = wait_until(lambda: (r := lab.nl("get", "pods", "looping").stdout.splitlines()[1].split())[2] == "CrashLoopBackOff" and r, 15, what="CrashLoopBackOff again")
+    assert int(row[3]) >= before
+    ip = lab.pod_ip("unready")
+    node = lab.pod("unready")["spec"]["nodeName"]
+    rules = lab.in_netns(lab.node_netns(node), "iptables-save", "-t", "nat").stdout
+    assert ip not in rules, "an unready pod is no endpoint, before and after the restart"
+    inodes = {netns_inode(lab.pod_netns(n)) for n in ("looping", "unready")}
+    assert set(wrappers_in(inodes).values()) <= {1}, "never a second copy"
+    lab.nl("delete", "svc", "unready")
+    lab.nl("delete", "pod", "looping", "unready")
+
