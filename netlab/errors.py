@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 # Exit codes, documented in the README.
 EXIT_OK = 0
 EXIT_PARTIAL = 1  # the request was valid but part of it could not be carried out
@@ -43,3 +45,29 @@ class KernelError(NetlabError):
     """A kernel operation failed; the message says which object and why."""
 
     exit_code = EXIT_PARTIAL
+
+
+def require_root() -> None:
+    """The first check of every command that reads or changes a lab (exit code 4 when it fails)."""
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(
+            "netlab must run as root: it creates network namespaces, links and iptables rules",
+            detail="run it with sudo",
+        )
+
+
+def require_tools() -> None:
+    """What building a lab needs on the host: iptables and bridge netfilter (exit code 4)."""
+    import shutil
+
+    missing = [t for t in ("iptables-restore", "iptables-save") if shutil.which(t) is None]
+    if missing:
+        raise EnvironmentProblem(
+            f"missing system tool(s): {', '.join(missing)}",
+            detail="install them with scripts/setup.sh (apt-get install iptables)",
+        )
+    if not os.path.exists("/proc/sys/net/bridge"):
+        raise EnvironmentProblem(
+            "the br_netfilter kernel module is not loaded (Services need bridged traffic to pass iptables)",
+            detail="load it on the host: modprobe br_netfilter",
+        )

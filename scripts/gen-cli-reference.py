@@ -35,7 +35,7 @@ def _app():
     sys.path.insert(0, str(REPO))
     import typer
 
-    from netlab.cli.main import app
+    from netlab.cli.app import app
 
     return typer.main.get_command(app)
 

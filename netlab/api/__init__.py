@@ -1,59 +1,53 @@
-"""netlab's API types and manifest loader (Kubernetes' core/v1 types plus kubectl's validation)."""
+"""netlab's API types and manifest loader (Kubernetes' core/v1 types plus kubectl's validation).
 
-from netlab.api.cluster import (
-    ClusterConfig,
-    cluster_from_document,
-    default_cluster,
-    load_cluster_config,
-)
-from netlab.api.clusterfields import ClusterNode
-from netlab.api.field import FieldProblem
-from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key, object_from_dict
-from netlab.api.labels import Requirement, Selector, parse_label_selector, selector_from_dict
-from netlab.api.loader import LoadResult, load_manifests, parse_documents
-from netlab.api.meta import ObjectMeta, ignored_fields
-from netlab.api.models import (
-    Container,
-    ContainerPort,
-    EnvVar,
-    Namespace,
-    Pod,
-    PodSpec,
-    Service,
-    ServicePort,
-    ServiceSpec,
-)
-from netlab.api.networkpolicy import NetworkPolicy
+The names below are imported on first use (PEP 562): a command that needs one light module,
+such as `labels` for `get -l`, does not pay for building every pydantic model.
+"""
 
-__all__ = [
-    "MODELLED_KINDS",
-    "NAMESPACED_KINDS",
-    "ApiObject",
-    "ClusterConfig",
-    "ClusterNode",
-    "Container",
-    "ContainerPort",
-    "EnvVar",
-    "FieldProblem",
-    "LoadResult",
-    "Namespace",
-    "NetworkPolicy",
-    "ObjectMeta",
-    "Pod",
-    "PodSpec",
-    "Requirement",
-    "Selector",
-    "Service",
-    "ServicePort",
-    "ServiceSpec",
-    "cluster_from_document",
-    "default_cluster",
-    "ignored_fields",
-    "load_cluster_config",
-    "load_manifests",
-    "obj_key",
-    "object_from_dict",
-    "parse_documents",
-    "parse_label_selector",
-    "selector_from_dict",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Exported name -> the module that defines it.
+_EXPORTS = {
+    "ClusterConfig": "netlab.api.cluster",
+    "cluster_from_document": "netlab.api.cluster",
+    "default_cluster": "netlab.api.cluster",
+    "load_cluster_config": "netlab.api.cluster",
+    "ClusterNode": "netlab.api.clusterfields",
+    "FieldProblem": "netlab.api.field",
+    "MODELLED_KINDS": "netlab.api.kinds",
+    "NAMESPACED_KINDS": "netlab.api.kinds",
+    "ApiObject": "netlab.api.kinds",
+    "obj_key": "netlab.api.kinds",
+    "object_from_dict": "netlab.api.kinds",
+    "Requirement": "netlab.api.labels",
+    "Selector": "netlab.api.labels",
+    "parse_label_selector": "netlab.api.labels",
+    "selector_from_dict": "netlab.api.labels",
+    "LoadResult": "netlab.api.loader",
+    "load_manifests": "netlab.api.loader",
+    "parse_documents": "netlab.api.loader",
+    "ObjectMeta": "netlab.api.meta",
+    "ignored_fields": "netlab.api.meta",
+    "Container": "netlab.api.models",
+    "ContainerPort": "netlab.api.models",
+    "EnvVar": "netlab.api.models",
+    "Namespace": "netlab.api.models",
+    "Pod": "netlab.api.models",
+    "PodSpec": "netlab.api.models",
+    "Service": "netlab.api.models",
+    "ServicePort": "netlab.api.models",
+    "ServiceSpec": "netlab.api.models",
+    "NetworkPolicy": "netlab.api.networkpolicy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -14,14 +14,16 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator
 
 from netlab import naming
 from netlab.api.addressing import Topology, from_config
-from netlab.api.cluster import ClusterConfig, cluster_from_document
-from netlab.api.models import Pod, Service
 from netlab.apiserver.store import Store, StoredObject
 from netlab.errors import NotFound
+
+if TYPE_CHECKING:
+    from netlab.api.cluster import ClusterConfig
+    from netlab.api.models import Pod, Service
 
 DEFAULT_CLUSTER = "netlab"
 CLUSTER_ENV = "NETLAB_CLUSTER"
@@ -75,6 +77,9 @@ def open_lab(cluster: str) -> Lab:
             f'cluster "{cluster}" does not exist',
             detail="create it with: netlab cluster create" + ("" if cluster == DEFAULT_CLUSTER else f" --name {cluster}"),
         )
+    # The pydantic models load when a lab is opened, not when a command module names this one.
+    from netlab.api.cluster import cluster_from_document
+
     store = Store(store_path(cluster))
     config = cluster_from_document(store.get_meta("config"), store_path(cluster))
     return Lab(config, from_config(config), store, naming.cluster_dir(cluster))
@@ -119,10 +124,14 @@ def locked(cluster: str) -> Iterator[None]:
 
 
 def pod_model(obj: StoredObject) -> Pod:
+    from netlab.api.models import Pod
+
     return _parsed(Pod, _Version(obj.kind, obj.uid, obj.revision, obj.manifest))
 
 
 def service_model(obj: StoredObject) -> Service:
+    from netlab.api.models import Service
+
     return _parsed(Service, _Version(obj.kind, obj.uid, obj.revision, obj.manifest))
 
 
@@ -138,13 +147,10 @@ class _Version:
     manifest: dict[str, Any] = field(hash=False)
 
 
-_Model = TypeVar("_Model", Pod, Service)
-
-
 # Every reconcile reads every Pod and Service again, and parsing them with pydantic was half
 # of the endpoints step at 1,000 Services. The models are frozen and no reader changes what they
 # hold, so the readers of one version can share one model. Live entries = Pods + Services; the
 # bound keeps a long-lived control plane's memory flat (~4 kB an entry, manifest included).
 @functools.lru_cache(maxsize=4096)
-def _parsed(model: type[_Model], version: _Version) -> _Model:
+def _parsed(model: type, version: _Version) -> Any:
     return model.model_validate(version.manifest)

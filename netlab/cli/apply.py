@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 import typer
 
 from netlab.api.kinds import lookup
 from netlab.api.loader import load_manifests
 from netlab.apiserver.state import DEFAULT_CLUSTER, exists
-from netlab.cli.common import ClusterOption, NamespaceOption, note, out
-from netlab.errors import NetlabError
+from netlab.cli.common import ClusterOption, NamespaceOption, note, out, report
+from netlab.errors import require_root, require_tools
 from netlab.lab import commands
-from netlab.lab import lifecycle as clusters
 
 
 def parse_refs(args: list[str]) -> list[tuple[str, str]]:
@@ -51,18 +50,6 @@ WaitOption = typer.Option(
 )
 
 
-class PartialFailure(NetlabError):
-    """The request was valid but some of it could not be carried out (exit code 1)."""
-
-
-def report(problems: Sequence[str]) -> None:
-    if problems:
-        raise PartialFailure(
-            "\n".join(problems),
-            detail="the objects are stored; run the command again (or `netlab reset`) to retry or clean up",
-        )
-
-
 def _namespace_given() -> bool:
     return any(a in ("-n", "--namespace") or a.startswith("--namespace=") for a in sys.argv)
 
@@ -80,17 +67,20 @@ def register(app: typer.Typer) -> None:
         The default cluster is created on first use. Prints kubectl's
         `pod/NAME created|configured|unchanged`; nothing is applied if any document is invalid.
         """
-        clusters.require_root()
-        clusters.require_tools()
+        require_root()
+        require_tools()
         loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
         for warning in loaded.warnings:
             note(f"Warning: {warning}")
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
             note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
-        clusters.ensure_default(cluster)
+        if not exists(cluster) and cluster == DEFAULT_CLUSTER:
+            from netlab.lab.lifecycle import ensure_default  # builds a lab: the heavy imports, once
+
+            ensure_default(cluster)
         changes, problems = commands.apply(cluster, loaded.objects, loaded.sources, wait=_wait_flag(wait))
         for change in changes:
-            out.print(str(change), markup=False)
+            out(str(change))
         report(problems)
 
     @app.command("delete")
@@ -103,7 +93,7 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."""
-        clusters.require_root()
+        require_root()
         refs: list[tuple[str, str, str]] = []
         if filename:
             loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
@@ -114,5 +104,5 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
         changes, problems = commands.delete(cluster, refs, ignore_not_found=ignore_not_found, wait=_wait_flag(wait))
         for change in changes:
-            out.print(str(change), markup=False)
+            out(str(change))
         report(problems)

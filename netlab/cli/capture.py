@@ -8,7 +8,7 @@ import typer
 
 from netlab.apiserver.state import open_lab
 from netlab.cli.common import ClusterOption, NamespaceOption, note
-from netlab.lab.lifecycle import require_root
+from netlab.errors import require_root
 from netlab.trace import capture as tcpdump
 
 

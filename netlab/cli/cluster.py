@@ -9,8 +9,8 @@ import typer
 from netlab.api.cluster import default_cluster, load_cluster_config
 from netlab.apiserver import state as labs
 from netlab.apiserver.state import DEFAULT_CLUSTER
-from netlab.cli.common import note, out, print_table
-from netlab.errors import InvalidInput
+from netlab.cli.common import note, out, print_table, report
+from netlab.errors import InvalidInput, require_root
 from netlab.lab import lifecycle as clusters
 
 
@@ -41,12 +41,10 @@ def register(app: typer.Typer) -> None:
             cfg = default_cluster(name or DEFAULT_CLUSTER, nodes)
         note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes) ...")
         lab, outcome = clusters.create(cfg, retain=retain)
-        out.print(f"cluster/{cfg.name} created", markup=False)
+        out(f"cluster/{cfg.name} created")
         for node in lab.topo.nodes:
             note(f"  node {node.name}: underlay {node.underlay_ip}, pods {node.subnet}")
         note(f"  services {lab.topo.service_cidr}, cluster DNS {lab.topo.dns_ip}")
-        from netlab.cli.apply import report
-
         report(outcome.problems)
 
     @group.command("delete")
@@ -55,12 +53,12 @@ def register(app: typer.Typer) -> None:
         removed = clusters.delete(cluster)
         for problem in removed.problems:
             note(f"warning: {problem}")
-        out.print(f"cluster/{cluster} deleted", markup=False)
+        out(f"cluster/{cluster} deleted")
 
     @group.command("list")
     def list_() -> None:
         """The labs on this machine."""
-        clusters.require_root()
+        require_root()
         rows = []
         for c in clusters.list_clusters():
             if c.problem:

@@ -1,4 +1,9 @@
-"""What the command modules share: consoles, the cluster option, output formats, tables."""
+"""What the command modules share: the cluster option, output formats, lines, tables, and the
+partial-failure exit.
+
+Every command imports this module, so it stays light: data lines and tables are plain writes,
+rich is loaded by the commands that draw (`console()`), yaml by `-o yaml`.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,16 @@ import json
 import os
 import sys
 from enum import Enum
-from typing import Any, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, Any, Sequence
 
 import typer
-import yaml
-from rich.console import Console
 
 from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
+from netlab.errors import NetlabError
 
-# Data goes to stdout, progress and diagnostics to stderr; rich drops colour when not a TTY.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ClusterOption = typer.Option(
     DEFAULT_CLUSTER, "--cluster", envvar=CLUSTER_ENV, help="Which lab (cluster) to act on.", show_default=True
@@ -42,27 +46,56 @@ class Protocol(str, Enum):
 OutputOption = typer.Option(Output.table, "-o", "--output", help="table (default), wide, json, yaml or name.")
 
 
+def out(line: str) -> None:
+    """One line of data, on stdout, flushed: `get -w` and `events -w` lines must not wait in a pipe."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def note(message: str) -> None:
+    """Progress and diagnostics, on stderr (data stays on stdout)."""
+    sys.stderr.write(message + "\n")
+
+
+@cache
+def console() -> Console:
+    """rich, for what is drawn (doctor's table, graph's and trace's trees); no colour when not a TTY."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """kubectl's plain aligned columns (tabwriter, padding 3), not a boxed table."""
     if not rows:
         return
     cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for r in cells:
-        line = "   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
-        out.print(line, markup=False)
+    sys.stdout.writelines("   ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n" for r in cells)
+    sys.stdout.flush()
 
 
 def print_document(data: Any, fmt: Output) -> None:
     if fmt == Output.json:
         sys.stdout.write(json.dumps(data, indent=4) + "\n")
     else:
+        import yaml
+
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
     sys.stdout.flush()
 
 
-def note(message: str) -> None:
-    err.print(message, markup=False)
+class PartialFailure(NetlabError):
+    """The request was valid but some of it could not be carried out (exit code 1)."""
+
+
+def report(problems: Sequence[str]) -> None:
+    """Exit 1 with what a command could not carry out (a reconcile's problems)."""
+    if problems:
+        raise PartialFailure(
+            "\n".join(problems),
+            detail="the objects are stored; run the command again (or `netlab reset`) to retry or clean up",
+        )
 
 
 def interactive() -> bool:

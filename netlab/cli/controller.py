@@ -8,20 +8,19 @@ import typer
 
 from netlab.apiserver.state import open_lab
 from netlab.cli.common import ClusterOption, out
-from netlab.errors import EnvironmentProblem, NetlabError
+from netlab.errors import EnvironmentProblem, NetlabError, require_root
 from netlab.kernel import procs
 from netlab.lab import controlplane
-from netlab.lab.lifecycle import require_root
 
 
 def _status(cluster: str) -> None:
     ref = controlplane.running(cluster)
     if ref is None:
-        out.print(f"control plane of cluster {cluster}: not running (the next apply, delete or node command starts it)", markup=False)
+        out(f"control plane of cluster {cluster}: not running (the next apply, delete or node command starts it)")
     else:
         up = time.time() - procs.started_at(ref)
-        out.print(f"control plane of cluster {cluster}: running (pid {ref.pid}, up {up:.0f}s)", markup=False)
-    out.print(f"log: {controlplane.log_path(cluster)}", markup=False)
+        out(f"control plane of cluster {cluster}: running (pid {ref.pid}, up {up:.0f}s)")
+    out(f"log: {controlplane.log_path(cluster)}")
 
 
 def _start(cluster: str) -> procs.ProcessRef:
@@ -66,14 +65,14 @@ def register(app: typer.Typer) -> None:
         require_root()
         open_lab(cluster).close()
         ref = _start(cluster)
-        out.print(f"control plane of cluster {cluster} running (pid {ref.pid})", markup=False)
+        out(f"control plane of cluster {cluster} running (pid {ref.pid})")
 
     @group.command("stop")
     def stop(cluster: str = ClusterOption) -> None:
         """Stop the control plane (the lab freezes until the next writing command starts it)."""
         require_root()
         stopped = controlplane.stop(cluster)
-        out.print(f"control plane of cluster {cluster} {'stopped' if stopped else 'was not running'}", markup=False)
+        out(f"control plane of cluster {cluster} {'stopped' if stopped else 'was not running'}")
 
     @group.command("restart")
     def restart(cluster: str = ClusterOption) -> None:
@@ -82,7 +81,7 @@ def register(app: typer.Typer) -> None:
         open_lab(cluster).close()
         controlplane.stop(cluster)
         ref = _start(cluster)
-        out.print(f"control plane of cluster {cluster} restarted (pid {ref.pid})", markup=False)
+        out(f"control plane of cluster {cluster} restarted (pid {ref.pid})")
 
     @group.command("logs")
     def logs(
@@ -100,11 +99,11 @@ def register(app: typer.Typer) -> None:
         with f:
             lines = f.readlines()
             for line in lines if tail < 0 else lines[len(lines) - tail :] if tail else []:
-                out.print(line.rstrip("\n"), markup=False)
+                out(line.rstrip("\n"))
             while follow:
                 line = f.readline()
                 if line:
-                    out.print(line.rstrip("\n"), markup=False)
+                    out(line.rstrip("\n"))
                 else:
                     time.sleep(0.2)  # tail -f's own pace
 
@@ -115,4 +114,4 @@ def register(app: typer.Typer) -> None:
         open_lab(cluster).close()
         from netlab.lab.controller import serve
 
-        serve(cluster, lambda line: out.print(time.strftime("%H:%M:%S"), line, markup=False))
+        serve(cluster, lambda line: out(f"{time.strftime('%H:%M:%S')} {line}"))

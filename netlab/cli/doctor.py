@@ -9,7 +9,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from netlab.cli.common import out, print_document
+from netlab.cli.common import console, out, print_document
 from netlab.doctor import checks as doctor
 from netlab.doctor import facts as hostfacts
 
@@ -49,11 +49,11 @@ def register(app: typer.Typer) -> None:
         checks = doctor.run_checks(hostfacts.gather())
         code = doctor.exit_code(checks)
         if output == DoctorOutput.table:
-            out.print(render_table(checks))
+            console().print(render_table(checks))
             failed = sum(c.status == doctor.Status.fail for c in checks)
             warned = sum(c.status == doctor.Status.warn for c in checks)
             verdict = "a lab cannot work here until the ✗ lines are fixed" if failed else "a lab can run here"
-            out.print(f"{failed} failed, {warned} warnings: {verdict}", markup=False)
+            out(f"{failed} failed, {warned} warnings: {verdict}")
         else:
             print_document({"ok": code == 0, "checks": [c.to_dict() for c in checks]}, output)
         raise typer.Exit(code)

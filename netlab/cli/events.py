@@ -8,7 +8,7 @@ import typer
 
 from netlab.apiserver.state import open_lab
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out, print_table
-from netlab.lab.lifecycle import require_root
+from netlab.errors import require_root
 from netlab.views.events import headers, rows_since
 
 WATCH_INTERVAL = 0.2  # seconds between two looks at the events table
@@ -40,8 +40,8 @@ def register(app: typer.Typer) -> None:
                 new, last = rows_since(lab, scope, last)
                 for row in new:
                     if not header_printed:
-                        out.print("   ".join(headers(scope is None)), markup=False)
+                        out("   ".join(headers(scope is None)))
                         header_printed = True
-                    out.print("   ".join(row), markup=False)
+                    out("   ".join(row))
         except KeyboardInterrupt:
             return

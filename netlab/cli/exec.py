@@ -9,8 +9,7 @@ import typer
 
 from netlab.apiserver.state import open_lab
 from netlab.cli.common import ClusterOption, NamespaceOption
-from netlab.kubelet import exec as kubelet
-from netlab.lab.lifecycle import require_root
+from netlab.errors import require_root
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +31,9 @@ def register(app: typer.Typer) -> None:
         Host binaries are used (curl, dig, nc, ip, …). stdout, stderr and the exit code pass through.
         Example: netlab exec pod-b -- curl -s pod-service
         """
+        # The kubelet's exec loads the pod model: to run the command, not for `exec --help`.
+        from netlab.kubelet import exec as kubelet
+
         require_root()
         if command and command[0] == "--":
             command = command[1:]
@@ -54,5 +56,7 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """Print a container's output (stdout and stderr)."""
+        from netlab.kubelet import exec as kubelet
+
         require_root()
         kubelet.stream_logs(open_lab(cluster), namespace, pod, container, tail, follow, sys.stdout.buffer)

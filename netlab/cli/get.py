@@ -1,4 +1,4 @@
-"""`netlab get` and `netlab describe`."""
+"""`netlab get`: kubectl's listing, from the rows and documents of `netlab/views/get.py`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Optional
 
 import typer
 
-from netlab.api.kinds import lookup
 from netlab.api.labels import parse_label_selector
 from netlab.apiserver.state import open_lab
 from netlab.cli.common import (
@@ -20,10 +19,7 @@ from netlab.cli.common import (
     print_document,
     print_table,
 )
-from netlab.errors import NotFound
-from netlab.lab.lifecycle import require_root
-from netlab.views import describe as describe_view
-from netlab.views import get as get_view
+from netlab.errors import NotFound, require_root
 from netlab.views.objects import as_list
 
 
@@ -40,6 +36,9 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name."""
+        # The views load the API models (the kind table names them): `get --help` and completion do not.
+        from netlab.views import get as get_view
+
         require_root()
         found = get_view.view_for(resource)
         if found is None:
@@ -61,27 +60,11 @@ def register(app: typer.Typer) -> None:
             print_document(docs[0] if name is not None else as_list(docs), output)
         elif output == Output.name:
             for d in docs:
-                out.print(f"{d['kind'].lower()}/{d['metadata']['name']}", markup=False)
+                out(f"{d['kind'].lower()}/{d['metadata']['name']}")
         elif not rows:
             note(f"No resources found{' in ' + scope + ' namespace' if scope else ''}.")
         else:
             print_table(headers, rows)
-
-    @app.command("describe")
-    def describe(
-        resource: str = typer.Argument(..., help="pod, svc, netpol or node"),
-        name: str = typer.Argument(...),
-        namespace: str = NamespaceOption,
-        cluster: str = ClusterOption,
-    ) -> None:
-        """Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."""
-        require_root()
-        info = lookup(resource)
-        if info is None or info.kind not in describe_view.DESCRIBED:
-            raise typer.BadParameter("describe supports pod, svc, netpol and node")
-        lines = describe_view.describe(open_lab(cluster), info.kind, name, namespace)
-        for line in lines:
-            out.print(line, markup=False)
 
 
 def _watch(lab, view, scope, sel, wide: bool, name: str | None) -> None:
@@ -104,12 +87,12 @@ def _watch(lab, view, scope, sel, wide: bool, name: str | None) -> None:
                 current[key] = [str(c) for c in row]
             if widths is None:
                 widths = [max([len(h)] + [len(r[i]) for r in current.values()]) + 3 for i, h in enumerate(headers)]
-                out.print("".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), markup=False)
+                out("".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
             for key, row in current.items():
                 compare = [c for i, c in enumerate(row) if i != age_col]
                 if seen.get(key) != compare:
                     seen[key] = compare
-                    out.print("".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), markup=False)
+                    out("".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
             for key in [k for k in seen if k not in current]:
                 del seen[key]
                 note(f"{key[1]} deleted")

@@ -7,8 +7,8 @@ from typing import Optional
 import typer
 
 from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, note, out
-from netlab.lab.lifecycle import require_root
+from netlab.cli.common import ClusterOption, console, note
+from netlab.errors import require_root
 from netlab.views import graph
 
 
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         facts = graph.gather(open_lab(cluster))
         if output is None:
-            out.print(graph.to_tree(facts), soft_wrap=False)
+            console().print(graph.to_tree(facts), soft_wrap=False)
             return
         graph.write(facts, output)
         note(f"wrote {output}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import typer
 
 from netlab.api.kinds import WORKLOAD_KINDS, lookup
-from netlab.cli.apply import report
-from netlab.cli.common import ClusterOption, NamespaceOption, out
+from netlab.cli.common import ClusterOption, NamespaceOption, out, report
+from netlab.errors import require_root
 from netlab.lab import commands, nodes
-from netlab.lab.lifecycle import require_root
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +23,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         with commands.writing(cluster) as lab:
             outcome = nodes.fail(lab, node)
-        out.print(f"node/{node} failed", markup=False)
+        out(f"node/{node} failed")
         report(outcome.problems)
 
     @group.command("recover")
@@ -33,7 +32,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         with commands.writing(cluster) as lab:
             outcome = nodes.recover(lab, node)
-        out.print(f"node/{node} recovered", markup=False)
+        out(f"node/{node} recovered")
         report(outcome.problems)
 
     @group.command("cordon")
@@ -42,7 +41,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         with commands.writing(cluster) as lab:
             nodes.cordon(lab, node, True)
-        out.print(f"node/{node} cordoned", markup=False)
+        out(f"node/{node} cordoned")
 
     @group.command("uncordon")
     def uncordon(node: str = typer.Argument(...), cluster: str = ClusterOption) -> None:
@@ -50,7 +49,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         with commands.writing(cluster) as lab:
             nodes.cordon(lab, node, False)
-        out.print(f"node/{node} uncordoned", markup=False)
+        out(f"node/{node} uncordoned")
 
     @group.command("drain")
     def drain(
@@ -63,8 +62,8 @@ def register(app: typer.Typer) -> None:
         with commands.writing(cluster) as lab:
             evicted, outcome = nodes.drain(lab, node, force)
         for name in evicted:
-            out.print(f"pod/{name.split('/')[1]} evicted", markup=False)
-        out.print(f"node/{node} drained", markup=False)
+            out(f"pod/{name.split('/')[1]} evicted")
+        out(f"node/{node} drained")
         report(outcome.problems)
 
     @app.command("scale")
@@ -81,5 +80,5 @@ def register(app: typer.Typer) -> None:
         if info is None or info.kind not in WORKLOAD_KINDS or not name:
             raise typer.BadParameter("expected deploy/NAME, rs/NAME or sts/NAME", param_hint="TARGET")
         change, problems = commands.scale(cluster, info.kind, namespace, name, replicas)
-        out.print(str(change), markup=False)
+        out(str(change))
         report(problems)

@@ -9,8 +9,7 @@ import typer
 
 from netlab.apiserver.state import open_lab
 from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, note, out
-from netlab.errors import InvalidInput, NetlabError, NotFound
-from netlab.lab.lifecycle import require_root
+from netlab.errors import InvalidInput, NetlabError, NotFound, require_root
 from netlab.policy import matrix as tables
 from netlab.policy.explain import explain, explanation_lines
 from netlab.policy.inputs import pod_ref, policy_inputs, port_ref
@@ -59,7 +58,7 @@ def register(app: typer.Typer) -> None:
         observed = probe_matrix(lab, pods, port, protocol.value, timeout, parallel)
         fancy = sys.stdout.isatty()
         for line in observed.lines(*(("✓", "✗") if fancy else (".", "X"))):
-            out.print(line, markup=False)
+            out(line)
         if expected is not None:
             problems = tables.differences(expected, observed)
             if problems:
@@ -87,4 +86,4 @@ def register(app: typer.Typer) -> None:
         proto = protocol.value.upper()
         result = explain(inputs, src, dst, port_ref(port_text or "80", dst, proto), proto)
         for line in explanation_lines(result):
-            out.print(line, markup=False)
+            out(line)

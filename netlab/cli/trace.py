@@ -10,8 +10,8 @@ import typer
 from rich.tree import Tree
 
 from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, out
-from netlab.lab.lifecycle import require_root
+from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, console
+from netlab.errors import require_root
 from netlab.trace import run
 from netlab.trace.model import DELIVERED, Trace
 
@@ -60,4 +60,4 @@ def register(app: typer.Typer) -> None:
         if output == TraceOutput.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
         else:
-            out.print(tree(result), soft_wrap=False)
+            console().print(tree(result), soft_wrap=False)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
+from typing import TYPE_CHECKING
 
 from netlab import naming
 from netlab.api.addressing import NodeNet
 from netlab.errors import KernelError
 from netlab.kernel import ns, procs
-from netlab.kernel.netlink import Netlink
+
+if TYPE_CHECKING:
+    from netlab.kernel.netlink import Netlink
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ def create(
     node_link: Netlink,
     ip: IPv4Address,
 ) -> Sandbox:
+    # pyroute2 is loaded by the verbs that talk netlink: `exec` and `get` only ask exists().
+    from netlab.kernel.netlink import Netlink
+
     box = Sandbox(
         netns=naming.pod_netns(cluster, namespace, name),
         veth=naming.pod_veth(cluster, namespace, name, uid),
@@ -105,6 +111,8 @@ def exists(netns: str) -> bool:
 
 def owner(netns: str) -> tuple[str, str] | None:
     """(cluster, role) from the namespace's ownership mark; None if it is not netlab's."""
+    from netlab.kernel.netlink import Netlink
+
     try:
         with Netlink(ns.netns_path(netns)) as nl:
             return naming.parse_netns_marker(nl.alias("lo"))

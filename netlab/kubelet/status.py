@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netlab.api.models import Pod
 from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns
 from netlab.kubelet import containers
 from netlab.kubelet.restarts import should_restart
+
+if TYPE_CHECKING:
+    from netlab.api.models import Pod
 
 
 @dataclass(frozen=True)

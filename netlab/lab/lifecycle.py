@@ -20,7 +20,7 @@ from netlab.apiserver.state import DEFAULT_CLUSTER, Lab, exists, init_lab, locke
 from netlab.apiserver.store import Store
 from netlab.doctor.coexistence import range_clashes
 from netlab.doctor.facts import gather_network, lab_ranges
-from netlab.errors import EnvironmentProblem, InvalidInput, KernelError, NetlabError
+from netlab.errors import InvalidInput, KernelError, NetlabError, require_root, require_tools
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
@@ -37,28 +37,6 @@ class Removed:
     links: list[str] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-
-
-def require_root() -> None:
-    if os.geteuid() != 0:
-        raise EnvironmentProblem(
-            "netlab must run as root: it creates network namespaces, links and iptables rules",
-            detail="run it with sudo",
-        )
-
-
-def require_tools() -> None:
-    missing = [t for t in ("iptables-restore", "iptables-save") if shutil.which(t) is None]
-    if missing:
-        raise EnvironmentProblem(
-            f"missing system tool(s): {', '.join(missing)}",
-            detail="install them with scripts/setup.sh (apt-get install iptables)",
-        )
-    if not os.path.exists("/proc/sys/net/bridge"):
-        raise EnvironmentProblem(
-            "the br_netfilter kernel module is not loaded (Services need bridged traffic to pass iptables)",
-            detail="load it on the host: modprobe br_netfilter",
-        )
 
 
 def check_ranges(config: ClusterConfig) -> None:

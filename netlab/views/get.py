@@ -1,12 +1,14 @@
 """`netlab get`: rows for each kind, and the documents `-o json|yaml` prints.
 
-Pure over the store plus process liveness; the CLI only formats what these return.
+Pure over the store plus process liveness; the CLI only formats what these return. A view
+imports the controllers only it needs (endpoints, scheduler, workloads): `get pods`, the
+command run most, loads none of them.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netlab import __version__, naming
 from netlab.api.kinds import KindInfo, lookup
@@ -15,14 +17,14 @@ from netlab.api.networkpolicy import NetworkPolicy
 from netlab.api.workloads import Deployment
 from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
-from netlab.controllers.endpoints import ServiceEndpoints, service_endpoints
 from netlab.controllers.garbagecollector import owner_of
-from netlab.controllers.scheduler import node_labels
-from netlab.controllers.workloads import HASH_LABEL, template_hash
 from netlab.kernel import ns
 from netlab.kubelet.status import pod_ready, pod_state
 from netlab.metallb.controller import ingress_ips
 from netlab.views.objects import age, metadata, pod_object, timestamp
+
+if TYPE_CHECKING:
+    from netlab.controllers.endpoints import ServiceEndpoints
 
 
 def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredObject]:
@@ -42,7 +44,7 @@ def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool)
         if wide:
             row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>"]
         rows.append(([o.namespace] if namespace is None else []) + row)
-        docs.append(pod_object(o, pod))
+        docs.append(pod_object(o, pod, st))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
@@ -106,6 +108,8 @@ def service_object(se: ServiceEndpoints) -> dict[str, Any]:
 
 
 def services(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.controllers.endpoints import service_endpoints
+
     now = time.time()
     headers = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"] + (["SELECTOR"] if wide else [])
     keep = {o.key for o in _select(lab.store.list("Service", namespace), selector)}
@@ -164,6 +168,8 @@ def endpoints_object(se: ServiceEndpoints) -> dict[str, Any]:
 
 
 def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.controllers.endpoints import service_endpoints
+
     now = time.time()
     headers = ["NAME", "ENDPOINTS", "AGE"]
     keep = {o.key for o in _select(lab.store.list("Service", namespace), selector)}
@@ -179,6 +185,8 @@ def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: 
 
 
 def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.controllers.scheduler import node_labels
+
     created = lab.store.get_meta("created") or time.time()
     states = lab.store.get_meta("nodes") or {}
     now = time.time()
@@ -229,6 +237,8 @@ def _workload_doc(o: StoredObject, status: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.controllers.workloads import HASH_LABEL, template_hash
+
     now = time.time()
     headers = ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"] + (["CONTAINERS", "IMAGES", "SELECTOR"] if wide else [])
     rows, docs = [], []

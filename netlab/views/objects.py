@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netlab.api.models import Pod
 from netlab.apiserver.store import StoredObject
-from netlab.kubelet.status import pod_state
+
+if TYPE_CHECKING:
+    from netlab.api.models import Pod
+    from netlab.kubelet.status import PodState
 
 
 def timestamp(epoch: float | None) -> str | None:
@@ -39,8 +41,8 @@ def metadata(obj: StoredObject) -> dict[str, Any]:
     return meta
 
 
-def pod_object(obj: StoredObject, pod: Pod) -> dict[str, Any]:
-    state = pod_state(obj, pod)
+def pod_object(obj: StoredObject, pod: Pod, state: PodState) -> dict[str, Any]:
+    """The pod as `get -o yaml` prints it, its status from `state` (the one its row shows)."""
     spec = dict(obj.manifest.get("spec") or {})
     spec.setdefault("restartPolicy", pod.spec.restartPolicy)
     if obj.status.get("nodeName"):

@@ -1,0 +1,29 @@
+"""`netlab describe`: one object in detail, from `netlab/views/describe.py`."""
+
+from __future__ import annotations
+
+import typer
+
+from netlab.api.kinds import lookup
+from netlab.apiserver.state import open_lab
+from netlab.cli.common import ClusterOption, NamespaceOption, out
+from netlab.errors import require_root
+from netlab.views import describe as describe_view
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("describe")
+    def describe(
+        resource: str = typer.Argument(..., help="pod, svc, netpol or node"),
+        name: str = typer.Argument(...),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."""
+        require_root()
+        info = lookup(resource)
+        if info is None or info.kind not in describe_view.DESCRIBED:
+            raise typer.BadParameter("describe supports pod, svc, netpol and node")
+        lines = describe_view.describe(open_lab(cluster), info.kind, name, namespace)
+        for line in lines:
+            out(line)
