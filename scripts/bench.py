@@ -261,14 +261,16 @@ class LabSpec:
     pod_cidr: str
     service_cidr: str
     underlay_cidr: str
+    nodes: int = 2
 
     def config_yaml(self) -> str:
+        names = "".join(f"  - name: node-{chr(ord('a') + i)}\n" for i in range(self.nodes))
         return (
             "apiVersion: netlab.dev/v1alpha1\n"
             "kind: Cluster\n"
             f"metadata:\n  name: {self.name}\n"
             f"spec:\n  podCIDR: {self.pod_cidr}\n  serviceCIDR: {self.service_cidr}\n"
-            f"  underlayCIDR: {self.underlay_cidr}\n"
+            f"  underlayCIDR: {self.underlay_cidr}\n  nodes:\n{names}"
         )
 
 
@@ -917,6 +919,138 @@ def nodeport_section(lab: LabSpec, repeat: int, requests: int, workdir: Path) ->
     return samples.rows(NODEPORT_ROWS)
 
 
+# -- the benchmark: a live lab ------------------------------------------------------------------
+
+LIVE_ROWS = (
+    Measurement("fork + exec of a process (sh -c true), the baseline", per=""),
+    Measurement("container killed → running again (no command)", per=""),
+    Measurement("readiness probe fails → DNAT gone from node-a", per=""),
+    Measurement("idle control plane with N pods: CPU seconds in 10 s", per=""),
+)
+RESTART_TARGET_MS = 1000.0  # the issue's: the first restart within 1 s of the exit
+PROBE_PERIOD_S = 1
+IDLE_WINDOW_S = 10.0  # the idle measurement's window (a measurement, not a synchronisation)
+IDLE_TARGET = 0.01  # of one core
+
+
+def _live_target(label: str, size: int) -> Target | None:
+    if label.startswith("container killed"):
+        return Target(RESTART_TARGET_MS, per_pod=False, said="< 1 s")
+    if label.startswith("readiness probe"):
+        return Target(PROBE_PERIOD_S * 1000 + 200, per_pod=False, said=f"< period ({PROBE_PERIOD_S} s) + 0.2 s")
+    if label.startswith("idle control plane"):
+        return Target(IDLE_TARGET * IDLE_WINDOW_S * 1000, per_pod=False, said="< 1 % of one core")
+    return None
+
+
+def stored_container(cluster: str, pod: str) -> dict:
+    lab = labs.open_lab(cluster)
+    try:
+        found = lab.store.get("Pod", "default", pod)
+        return (found.status.get("containers") or [{}])[0] if found else {}
+    finally:
+        lab.close()
+
+
+def control_plane_ref(cluster: str):
+    from netlab.lab import controlplane
+
+    ref = controlplane.running(cluster)
+    if ref is None:
+        raise BenchError(f"the control plane of {cluster} does not run")
+    return ref
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return kib / 1024
+
+
+def live_manifest(flag: Path, repeat: int) -> str:
+    # A pod to crash per run: only a container's first restart is immediate, later ones wait
+    # out kubelet's back-off (10 s, 20 s, ...).
+    return manifest_docs(
+        *(pinned_pod(f"live-crash-{r}", HEALTHY_NODE, PAUSE_IMAGE) for r in range(repeat)),
+        f"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: live-ready, labels: {{app: live-ready}}}}
+        spec:
+          nodeName: {HEALTHY_NODE}
+          containers:
+          - name: web
+            image: nginx
+            readinessProbe:
+              exec: {{command: [test, -e, {flag}]}}
+              periodSeconds: {PROBE_PERIOD_S}
+              failureThreshold: 1
+        """,
+        service("live-ready", "live-ready"),
+    )
+
+
+def live_section(lab: LabSpec, pods: int, repeat: int, workdir: Path) -> list[Row]:
+    """What the control plane does by itself: restart a killed container, withdraw an unready
+    endpoint, and cost nothing when nothing happens."""
+    samples = Samples()
+    cluster = lab.name
+    node_netns = f"{cluster}.{HEALTHY_NODE}"
+    flag = workdir / "live-ready.flag"  # the pod's probe looks at the host's file system
+    flag.touch()
+    manifest = workdir / "live.yaml"
+    manifest.write_text(live_manifest(flag, repeat))
+    idle = workdir / f"idle-{pods}.yaml"
+    idle.write_text(pods_manifest(pods))
+    netlab("apply", "-f", str(manifest), "--cluster", cluster)
+    try:
+        wait_ready(cluster, "app in (live-ready," + ",".join(f"live-crash-{r}" for r in range(repeat)) + ")", repeat + 1)
+        ready_ip = get_json(cluster, "pods", "live-ready")["status"]["podIP"]
+        for r in range(repeat):
+            note(f"live: run {r + 1}/{repeat}")
+            samples.add(LIVE_ROWS[0].label, 1, timed(lambda: run(["sh", "-c", "true"])))
+            crash = f"live-crash-{r}"
+            old = stored_container(cluster, crash)
+            started = time.perf_counter()
+            os.kill(old["pid"], 9)
+            deadline = time.monotonic() + POLL_DEADLINE_S
+            while stored_container(cluster, crash).get("pid") in (old["pid"], None):
+                if time.monotonic() > deadline:
+                    raise BenchError("the killed container was not restarted")
+            samples.add(LIVE_ROWS[1].label, 1, time.perf_counter() - started)
+            until_targets(node_netns, lambda now: f"{ready_ip}:80" in now, time.perf_counter(), "the ready pod's DNAT")
+            started = time.perf_counter()
+            flag.unlink()
+            samples.add(LIVE_ROWS[2].label, 1, until_targets(node_netns, lambda now: f"{ready_ip}:80" not in now, started, "the unready pod's DNAT gone"))
+            flag.touch()
+        netlab("delete", "-f", str(manifest), "--cluster", cluster)
+        note(f"live: {pods} pods, then {IDLE_WINDOW_S:g} s of nothing")
+        netlab("apply", "-f", str(idle), "--cluster", cluster)
+        check_running(cluster, pods)
+        ref = control_plane_ref(cluster)
+        windows = []
+        for r in range(repeat):
+            before = cpu_seconds(ref.pid)
+            time.sleep(IDLE_WINDOW_S)  # the window measured
+            windows.append(cpu_seconds(ref.pid) - before)
+            samples.add(LIVE_ROWS[3].label, pods, windows[-1])
+        share = statistics.median(windows) / IDLE_WINDOW_S * 100
+        samples.annotate(LIVE_ROWS[3].label, pods, f"{share:.2f} % of a core (median), {rss_mib(ref.pid):.0f} MiB resident")
+    finally:
+        cleanup(
+            "the live scenario",
+            lambda: netlab("delete", "-f", str(manifest), "--ignore-not-found", "--cluster", cluster),
+            lambda: netlab("delete", "-f", str(idle), "--ignore-not-found", "--cluster", cluster),
+        )
+    return samples.rows(LIVE_ROWS, _live_target)
+
+
 # -- the benchmark: CLI start-up ---------------------------------------------------------------
 
 CLI_TARGET_RATIO = 3.0  # the issue's: a command starts in under 3× a bare interpreter's start
@@ -964,7 +1098,7 @@ def cli_section(cluster: str | None, pods: int, repeat: int, workdir: Path) -> l
 
 # -- the benchmark -----------------------------------------------------------------------------
 
-PARTS = ("pods", "node-failure", "rules", "nodeport", "cli")
+PARTS = ("pods", "node-failure", "rules", "nodeport", "live", "cli")
 
 
 def needs_lab(args: argparse.Namespace) -> bool:
@@ -989,6 +1123,8 @@ def bench(lab: LabSpec, args: argparse.Namespace, workdir: Path) -> list[Row]:
         rows += rules_section(lab, args.services, args.repeat, workdir)
     if "nodeport" in args.only:
         rows += nodeport_section(lab, args.repeat, args.requests, workdir)
+    if "live" in args.only:
+        rows += live_section(lab, args.idle_pods, args.repeat, workdir)
     if "cli" in args.only:
         rows += cli_section(lab.name if args.get_pods else None, args.get_pods, args.repeat, workdir)
     if args.keep and "pods" in args.only:
@@ -1074,6 +1210,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="10,100", help="pods: comma-separated pod counts (default 10,100)")
     parser.add_argument("--services", default="100,1000", help="rules: comma-separated Service counts (default 100,1000)")
     parser.add_argument("--requests", type=int, default=2000, help="nodeport: requests per run and path (default 2000)")
+    parser.add_argument("--idle-pods", type=int, default=100, help="live: pods in the lab while the control plane idles (default 100)")
+    parser.add_argument("--nodes", type=int, default=2, help="the lab's node count (default 2; e.g. --sizes 1000 --nodes 10)")
     parser.add_argument("--get-pods", type=int, default=100, help="cli: pods in the lab for `get pods` (default 100; 0: no lab, no root)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; median and min are reported")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -1095,6 +1233,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--get-pods must be between 0 and {MAX_GET_PODS}")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if not 2 <= args.nodes <= 26:
+        parser.error("--nodes must be between 2 and 26")
+    if not 1 <= args.idle_pods <= MAX_SCRATCH_PODS:
+        parser.error(f"--idle-pods must be between 1 and {MAX_SCRATCH_PODS}")
     return args
 
 
@@ -1108,7 +1250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if stale:
         note(f"namespaces from an earlier run exist ({', '.join(stale[:5])}); removing them")
         remove_scratch()
-    lab = LabSpec(args.cluster, args.pod_cidr, args.service_cidr, args.underlay_cidr)
+    lab = LabSpec(args.cluster, args.pod_cidr, args.service_cidr, args.underlay_cidr, args.nodes)
     load_before = os.getloadavg()[0]
     if with_lab and labs.exists(lab.name):
         note(f"cluster {lab.name} already exists; choose another name with --cluster (it is not ours to remove)")

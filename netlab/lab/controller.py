@@ -30,7 +30,7 @@ from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
 from netlab.kubelet.wakeups import Wakeups, wakeups
 from netlab.lab import controlplane
-from netlab.lab.reconcile import reconcile
+from netlab.lab.reconcile import kubelet_pass, reconcile
 
 RESYNC = 30.0
 # A due time that stays in the past (a probe that cannot run, say) must not make the loop spin.
@@ -61,6 +61,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     selector = selectors.DefaultSelector()
     selector.register(me.socket, selectors.EVENT_READ)
     last_event = None
+    timer_only = False  # woken by nothing but a due probe or restart
     waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
     log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
     try:
@@ -70,7 +71,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, last_event, converged = _reconcile_once(cluster, last_event, log)
+                    plan, last_event, converged = _reconcile_once(cluster, last_event, log, timer_only and not waiting)
             except _Stop:
                 break
             except NotFound:
@@ -100,7 +101,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
             try:
                 state["interruptible"] = True
                 if not state["stopping"]:
-                    _wait(selector, plan)
+                    timer_only = _wait(selector, plan)
             except _Stop:
                 break
             finally:
@@ -112,7 +113,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
 
 
 def _reconcile_once(
-    cluster: str, last_event: int | None, log: Callable[[str], None]
+    cluster: str, last_event: int | None, log: Callable[[str], None], kubelet_only: bool = False
 ) -> tuple[Wakeups, int, controlplane.Converged]:
     lab = open_lab(cluster)
     try:
@@ -120,7 +121,7 @@ def _reconcile_once(
             events = lab.store.events()
             last_event = events[-1][0] if events else 0
         started = time.perf_counter()
-        outcome = reconcile(lab)
+        outcome = kubelet_pass(lab) if kubelet_only else reconcile(lab)
         took = (time.perf_counter() - started) * 1000
         for event_id, e in lab.store.events(last_event):
             last_event = event_id
@@ -139,18 +140,20 @@ def _reconcile_once(
         lab.close()
 
 
-def _wait(selector: selectors.BaseSelector, plan: Wakeups) -> None:
-    """Sleep until a wake-up datagram, a container exit, or the next due time."""
+def _wait(selector: selectors.BaseSelector, plan: Wakeups) -> bool:
+    """Sleep until a wake-up datagram, a container exit, or the next due time; True when only
+    a due probe or restart woke it (the kubelet's timers: no need for a whole reconcile)."""
     watches = []
     try:
         for ref in plan.processes:
             fd = procs.exit_watch(ref)
             if fd is None:
-                return  # exited between the reconcile and now: look again at once
+                return False  # exited between the reconcile and now: look again at once
             watches.append(fd)
             selector.register(fd, selectors.EVENT_READ)
+        due = plan.at is not None and plan.at - time.time() < RESYNC
         timeout = RESYNC if plan.at is None else min(max(plan.at - time.time(), MIN_GAP), RESYNC)
-        selector.select(timeout)
+        return not selector.select(timeout) and due
     finally:
         for fd in watches:
             selector.unregister(fd)

@@ -70,6 +70,16 @@ def reconcile(lab: Lab) -> Outcome:
     return out
 
 
+def kubelet_pass(lab: Lab) -> Outcome:
+    """Only the kubelet's timed work — due probes and back-off restarts — and, if that changed
+    a pod, what follows from it (endpoints, rules, DNS). What the control plane runs when only
+    a timer woke it: a probe every second must not cost a whole reconcile every second."""
+    out = Outcome()
+    if kubelet.sync_containers(lab):
+        _publish(lab, frozenset(nodelifecycle.failed_nodes(lab)), out)
+    return out
+
+
 def readiness(lab: Lab) -> dict[tuple[str, str], bool]:
     return {(o.namespace, o.name): pod_ready(o.status) for o in lab.store.list("Pod")}
 
