@@ -31,7 +31,9 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
 
 
 def sync_containers(lab: Lab) -> bool:
-    """Start, observe, probe and restart containers; True when any pod's status changed."""
+    """Start, observe, probe and restart containers; True when what others depend on changed —
+    a container started, exited or restarted, a probe's verdict flipped — not when a probe only
+    passed (or failed) again, which is bookkeeping in the pod's status."""
     now = time.time()
     any_changed = False
     for o in lab.store.list("Pod"):
@@ -41,18 +43,21 @@ def sync_containers(lab: Lab) -> bool:
         pod = pod_model(o)
         ctx = pod_context(lab, o, pod)
         records = {r["name"]: r for r in o.status.get("containers") or []}
-        changed = False
+        changed = False  # the status must be written
+        significant = False  # and others must know
         for container in pod.spec.containers:
             record = records.get(container.name)
             if record is None:
                 records[container.name] = containers.start(ctx, container)
-                changed = True
+                changed = significant = True
                 continue
             if "error" in record:
                 continue
             state = containers.observe(record, ctx.directory)
             if "running" in state:
-                changed |= _probe(lab, o, ctx, container, record, now)
+                probed, flipped = _probe(lab, o, ctx, container, record, now)
+                changed |= probed
+                significant |= flipped
                 continue
             if "terminated" not in state:
                 continue
@@ -61,7 +66,7 @@ def sync_containers(lab: Lab) -> bool:
                 # wrapper still holding the port the restarted container needs).
                 procs.kill_leftovers(record["pid"], ctx.netns_path)
                 record["finishedAt"] = now
-                changed = True
+                changed = significant = True
             if not should_restart(pod.spec.restartPolicy, state):
                 continue
             restarts = record.get("restartCount", 0)
@@ -69,18 +74,19 @@ def sync_containers(lab: Lab) -> bool:
                 continue
             records[container.name] = containers.start(ctx, container, restarts + 1)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
-            changed = True
+            changed = significant = True
         if changed:
             status = dict(o.status)
             status["containers"] = [records[c.name] for c in pod.spec.containers if c.name in records]
             lab.store.set_status("Pod", o.namespace, o.name, status)
-            any_changed = True
+        any_changed |= significant
     return any_changed
 
 
-def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> bool:
-    """Run the container's due probes; a failed liveness probe kills it (restartPolicy decides)."""
-    changed = False
+def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> tuple[bool, bool]:
+    """Run the container's due probes; a failed liveness probe kills it (restartPolicy decides).
+    Returns (a probe ran, a verdict flipped)."""
+    changed = flipped = False
     node_netns = ns.netns_path(naming.node_netns(lab.name, ctx.node))
     for kind, probe in (("readiness", container.readinessProbe), ("liveness", container.livenessProbe)):
         if probe is None or kind not in record or not probes.due(record[kind], probe, record["startedAt"], now):
@@ -89,9 +95,10 @@ def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) 
         before = record[kind]["ok"]
         record[kind] = probes.update(record[kind], probe, ok, message, now)
         changed = True
+        flipped |= record[kind]["ok"] != before
         if not ok:
             lab.store.add_event("Pod", o.namespace, o.name, "Unhealthy", f"{kind.capitalize()} probe failed: {message}", "Warning")
         if kind == "liveness" and before and not record[kind]["ok"]:
             lab.store.add_event("Pod", o.namespace, o.name, "Killing", f"Container {container.name} failed liveness probe, will be restarted")
             procs.terminate([record["pid"]], grace=1.0)
-    return changed
+    return changed, flipped

@@ -73,7 +73,9 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
                 lab.close()
                 _remove_cluster(config.name)
             raise
-    controlplane.ensure_running(config.name)
+    # Returns with the lab alive: its control plane up (about a second to load) and answering.
+    if controlplane.ensure_running(config.name) is None and controlplane.wait_running(config.name) is None:
+        outcome.problems.append(f"the control plane did not start; its log: {controlplane.log_path(config.name)}")
     return lab, outcome
 
 

@@ -72,12 +72,13 @@ def reconcile(lab: Lab) -> Outcome:
 
 def kubelet_pass(lab: Lab) -> Outcome:
     """Only the kubelet's timed work — due probes and back-off restarts — and, if that changed
-    a pod, what follows from it (endpoints, rules, DNS). What the control plane runs when only
-    a timer woke it: a probe every second must not cost a whole reconcile every second."""
-    out = Outcome()
+    what others depend on (a verdict flipped, a container restarted), a whole reconcile: the
+    endpoints, rules and DNS follow, and so do rollouts waiting for readiness. What the control
+    plane runs when only a timer woke it: a probe that passes again every second must not cost
+    a whole reconcile every second."""
     if kubelet.sync_containers(lab):
-        _publish(lab, frozenset(nodelifecycle.failed_nodes(lab)), out)
-    return out
+        return reconcile(lab)
+    return Outcome()
 
 
 def readiness(lab: Lab) -> dict[tuple[str, str], bool]:

@@ -73,8 +73,8 @@ FORMATS = (".svg", ".png", ".dot", ".gv", ".mmd")  # what `graph -o FILE` can wr
 
 def gather(lab) -> LabFacts:
     """Facts from the store and the topology (which pods have which IP, veth and node)."""
+    from netlab.controllers.endpoints import service_endpoints
     from netlab.kernel import ns
-    from netlab.views import get as views
 
     pods = []
     for o in lab.store.list("Pod"):
@@ -90,7 +90,7 @@ def gather(lab) -> LabFacts:
         for n in lab.topo.nodes
     )  # fmt: skip
     services = []
-    for se in views.service_endpoints(lab):
+    for se in service_endpoints(lab):
         endpoints = tuple(dict.fromkeys((b.pod, f"{b.ip}:{b.port}") for pe in se.ports for b in pe.backends if b.ready))
         ports = tuple(f"{p.port}/{p.protocol}" for p in se.service.spec.ports)
         services.append(ServiceFact(se.obj.namespace, se.obj.name, se.cluster_ip, ports, endpoints))

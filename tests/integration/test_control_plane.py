@@ -242,3 +242,12 @@ def test_a_control_plane_killed_mid_crash_loop_carries_on_where_it_was(lab: Lab,
     lab.nl("delete", "svc", "unready")
     lab.nl("delete", "pod", "looping", "unready")
 
+
+
+def test_apply_with_wait_false_returns_once_stored_and_the_lab_follows(lab: Lab, wait_until):
+    path = lab.write(pause_pods(["nowait-a", "nowait-b"]), "nowait")
+    out = lab.nl("apply", "--wait=false", "-f", str(path)).stdout
+    assert out.splitlines() == ["pod/nowait-a created", "pod/nowait-b created"]
+    lab.wait_running("nowait-a", "nowait-b")  # the control plane did it, no other command
+    assert lab.nl("delete", "--wait=false", "pod", "nowait-a", "nowait-b").returncode == 0
+    wait_until(lambda: not ({lab.pod_netns("nowait-a"), lab.pod_netns("nowait-b")} & lab.netns()), 10, what="the pods' namespaces gone")
