@@ -742,8 +742,25 @@ RULES_ROWS = (
     Measurement("scale up → new endpoint's DNAT in node-a", per=""),
     Measurement("netlab scale up (the command alone)", per=""),
     Measurement("scale down → old endpoint's DNAT gone from node-a", per=""),
+    Measurement("endpoint's container exits → its DNAT gone from node-a (no command)", per=""),
     Measurement("iptables-restore of node-a's rules alone (baseline)", per=""),
 )
+
+
+def victim_manifest(r: int) -> str:
+    """A bare pod behind the `probe` Service that is not restarted: when its process dies,
+    its endpoint goes for good, the change the control plane reacts to by itself."""
+    return manifest_docs(
+        f"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {{name: victim-{r}, labels: {{app: probe}}}}
+        spec:
+          nodeName: {FAILED_NODE}
+          restartPolicy: Never
+          containers: [{{name: web, image: nginx}}]
+        """
+    )
 
 
 def rules_manifest(services: int) -> str:
@@ -784,6 +801,12 @@ def last_sync(cluster: str, node: str) -> str:
     return f"netlab's sync: {how}" + (f", {took.group(1)} ms" if took else "")
 
 
+def wait_victim(cluster: str, r: int) -> str:
+    """The victim pod's IP once it is ready."""
+    pods = wait_ready(cluster, "app=probe", 2)
+    return next(p["status"]["podIP"] for p in pods if p["metadata"]["name"] == f"victim-{r}")
+
+
 def rules_section(lab: LabSpec, sizes: Sequence[int], repeat: int, workdir: Path) -> list[Row]:
     samples = Samples()
     cluster = lab.name
@@ -816,12 +839,27 @@ def rules_section(lab: LabSpec, sizes: Sequence[int], repeat: int, workdir: Path
                 scale()
                 if r == repeat - 1:
                     samples.annotate(RULES_ROWS[3].label, size, last_sync(cluster, HEALTHY_NODE))
+                victim = workdir / f"victim-{size}-{r}.yaml"
+                victim.write_text(victim_manifest(r))
+                netlab("apply", "-f", str(victim), "--cluster", cluster)
+                ip = wait_victim(cluster, r)
+                until_targets(node_netns, lambda now: f"{ip}:80" in now, time.perf_counter(), "the victim's DNAT")
+                pid = stored_container(cluster, f"victim-{r}")["pid"]
+                started = time.perf_counter()
+                os.kill(pid, 9)
+                samples.add(
+                    RULES_ROWS[4].label, size,
+                    until_targets(node_netns, lambda now: f"{ip}:80" not in now, started, "the dead endpoint's DNAT gone"),
+                )
+                if r == repeat - 1:
+                    samples.annotate(RULES_ROWS[4].label, size, last_sync(cluster, HEALTHY_NODE))
+                netlab("delete", "-f", str(victim), "--cluster", cluster)
                 # The baseline: the same tables, read back and loaded again in one restore, as a
                 # whole-table sync does (netlab's first sync of a node, or any without partial sync).
                 payload = in_netns(node_netns, "iptables-save").stdout
                 rules = sum(line.startswith("-A ") for line in payload.splitlines())
                 samples.add(
-                    RULES_ROWS[4].label, size,
+                    RULES_ROWS[5].label, size,
                     timed(lambda: in_netns(node_netns, "iptables-restore", "-w", "5", stdin=payload)),
                     f"{rules} rules",
                 )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -61,7 +62,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     selector = selectors.DefaultSelector()
     selector.register(me.socket, selectors.EVENT_READ)
     last_event = None
-    timer_only = False  # woken by nothing but a due probe or restart
+    woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync
     waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
     log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
     try:
@@ -71,7 +72,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, last_event, converged = _reconcile_once(cluster, last_event, log, timer_only and not waiting)
+                    plan, last_event, converged = _reconcile_once(cluster, last_event, log, "datagram" if waiting else woken_by)
             except _Stop:
                 break
             except NotFound:
@@ -101,7 +102,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
             try:
                 state["interruptible"] = True
                 if not state["stopping"]:
-                    timer_only = _wait(selector, plan)
+                    woken_by = _wait(selector, me.socket, plan)
             except _Stop:
                 break
             finally:
@@ -113,15 +114,20 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
 
 
 def _reconcile_once(
-    cluster: str, last_event: int | None, log: Callable[[str], None], kubelet_only: bool = False
+    cluster: str, last_event: int | None, log: Callable[[str], None], woken_by: str
 ) -> tuple[Wakeups, int, controlplane.Converged]:
+    """What a wake-up asks for: a due probe or restart, the kubelet's pass; a container exit,
+    a reconcile without re-wiring the underlay; a write, a resync or the start, everything."""
     lab = open_lab(cluster)
     try:
         if last_event is None:  # log only what happens from now on
             events = lab.store.events()
             last_event = events[-1][0] if events else 0
         started = time.perf_counter()
-        outcome = kubelet_pass(lab) if kubelet_only else reconcile(lab)
+        if woken_by == "timer":
+            outcome = kubelet_pass(lab)
+        else:
+            outcome = reconcile(lab, wire=woken_by != "exit")
         took = (time.perf_counter() - started) * 1000
         for event_id, e in lab.store.events(last_event):
             last_event = event_id
@@ -140,20 +146,25 @@ def _reconcile_once(
         lab.close()
 
 
-def _wait(selector: selectors.BaseSelector, plan: Wakeups) -> bool:
-    """Sleep until a wake-up datagram, a container exit, or the next due time; True when only
-    a due probe or restart woke it (the kubelet's timers: no need for a whole reconcile)."""
+def _wait(selector: selectors.BaseSelector, wakes: socket.socket, plan: Wakeups) -> str:
+    """Sleep until a wake-up datagram, a container exit, or the next due time; says which:
+    datagram, exit, timer (a due probe or restart) or resync."""
     watches = []
     try:
         for ref in plan.processes:
             fd = procs.exit_watch(ref)
             if fd is None:
-                return False  # exited between the reconcile and now: look again at once
+                return "exit"  # exited between the reconcile and now: look again at once
             watches.append(fd)
             selector.register(fd, selectors.EVENT_READ)
         due = plan.at is not None and plan.at - time.time() < RESYNC
         timeout = RESYNC if plan.at is None else min(max(plan.at - time.time(), MIN_GAP), RESYNC)
-        return not selector.select(timeout) and due
+        ready = selector.select(timeout)
+        if any(key.fileobj is wakes for key, _ in ready):
+            return "datagram"
+        if ready:
+            return "exit"
+        return "timer" if due else "resync"
     finally:
         for fd in watches:
             selector.unregister(fd)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from netlab.api.models import Service
-from netlab.apiserver.state import Lab
+from netlab.apiserver.state import Lab, service_model
 from netlab.metallb.pool import allocate_lb_ip
 
 
@@ -25,7 +24,7 @@ def allocate(lab: Lab) -> None:
     services = sorted(lab.store.list("Service"), key=lambda o: (o.created, o.namespace, o.name))
     used = {IPv4Address(ip) for o in services for ip in ingress_ips(o.status)}
     for o in services:
-        svc = Service.model_validate(o.manifest)
+        svc = service_model(o)
         if svc.spec.type != "LoadBalancer":
             continue
         current = ingress_ips(o.status)
