@@ -109,6 +109,11 @@ class Netlink:
     def set_alias(self, name: str, alias: str) -> None:
         self._ipr.link("set", index=self._require(name), ifalias=alias)
 
+    def mark_loopback(self, alias: str) -> None:
+        """`lo` up, carrying `alias`, in one request: lo is ifindex 1 in every namespace
+        (the kernel's LOOPBACK_IFINDEX), so no lookup is needed."""
+        self._ipr.link("set", index=1, ifalias=alias, state="up")
+
     def ensure_bridge(self, name: str) -> int:
         idx = self.index(name)
         if idx is None:
@@ -124,7 +129,9 @@ class Netlink:
         return idx
 
     def add_veth(self, name: str, peer: str, peer_netns: str | None, peer_mac: str | None = None) -> int:
-        """A veth pair; the peer is created directly inside `peer_netns` (one syscall, no move)."""
+        """A veth pair; the peer is created directly inside `peer_netns` (one syscall, no move).
+        A link of the same name left here (a namespace removed a moment ago may still hold its
+        twin while the kernel frees it in the background) is removed and the add tried again."""
         peer_spec: dict[str, object] = {"ifname": peer}
         if peer_mac:
             peer_spec["address"] = peer_mac
@@ -133,7 +140,12 @@ class Netlink:
             fd = ns.open_ns(peer_netns)
             peer_spec["net_ns_fd"] = fd
         try:
-            self._ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
+            try:
+                self._ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
+            except NetlinkError as exc:
+                if exc.code != errno.EEXIST or not self.delete_link(name):
+                    raise
+                self._ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
         except NetlinkError as exc:
             raise _fail(f"create veth {name} (peer {peer})", exc) from None
         finally:

@@ -58,12 +58,8 @@ def create(
     try:
         with Netlink(box.netns_path) as pod:
             # The ownership mark first, so even an interrupted create is found by `reset`.
-            pod.set_alias("lo", naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
-            pod.set_up("lo")
+            pod.mark_loopback(naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
             ns.create_utsns(box.netns, hostname)
-            # A namespace removed a moment ago may still hold this veth's twin while the kernel
-            # frees it in the background (same pod uid, same derived name): remove it first.
-            node_link.delete_link(box.veth)
             # The peer is born inside the pod's namespace: no link move, no rename (docs/architecture.md, "Kernel plumbing").
             node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
             node_link.set_master(box.veth, naming.NODE_BRIDGE)
