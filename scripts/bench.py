@@ -93,7 +93,7 @@ MAX_LAB_PODS = 2500  # above MAX_SCRATCH_PODS only apply and delete are measured
 POLL_DEADLINE_S = 60.0
 COMMAND_DEADLINE_S = 180.0
 LOAD_LIMIT_S = 60.0
-MAX_SERVICES = 5000  # Services of the rules part; a /16 service CIDR holds them
+MAX_SERVICES = 10000  # Services of the rules part; a /16 service CIDR holds them
 MAX_REQUESTS = 10000  # per run and path of the nodeport part
 
 
