@@ -6,8 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption, note
+from netlab.cli.common import ClusterOption, NamespaceOption, note, open_alive
 from netlab.errors import require_root
 from netlab.trace import capture as tcpdump
 
@@ -28,7 +27,7 @@ def register(app: typer.Typer) -> None:
         Example: netlab capture pod-a -w a.pcap -c 20 -- tcp port 80
         """
         require_root()
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         plan = tcpdump.prepare(lab, target, namespace, iface, write, count, expression or [])
         note(f"capturing on {plan.iface} in netns {plan.netns}" + (f", writing {write}" if write else ""))
         raise typer.Exit(tcpdump.run(plan))

@@ -22,6 +22,8 @@ from netlab.errors import NetlabError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from netlab.apiserver.state import Lab
+
 ClusterOption = typer.Option(
     DEFAULT_CLUSTER, "--cluster", envvar=CLUSTER_ENV, help="Which lab (cluster) to act on.", show_default=True
 )
@@ -96,6 +98,17 @@ def report(problems: Sequence[str]) -> None:
             "\n".join(problems),
             detail="the objects are stored; run the command again (or `netlab reset`) to retry or clean up",
         )
+
+
+def open_alive(cluster: str) -> "Lab":
+    """The lab a command reads, its control plane started again if it died (a `kill -9`, a
+    reboot): any netlab command brings a lab back to life, not only the writing ones."""
+    from netlab.apiserver.state import open_lab
+    from netlab.lab import controlplane
+
+    lab = open_lab(cluster)
+    controlplane.ensure_running(cluster)
+    return lab
 
 
 def interactive() -> bool:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from netlab.api.kinds import lookup
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption, out
+from netlab.cli.common import ClusterOption, NamespaceOption, open_alive, out
 from netlab.errors import require_root
 from netlab.views import describe as describe_view
 
@@ -24,6 +23,6 @@ def register(app: typer.Typer) -> None:
         info = lookup(resource)
         if info is None or info.kind not in describe_view.DESCRIBED:
             raise typer.BadParameter("describe supports pod, svc, netpol and node")
-        lines = describe_view.describe(open_lab(cluster), info.kind, name, namespace)
+        lines = describe_view.describe(open_alive(cluster), info.kind, name, namespace)
         for line in lines:
             out(line)

@@ -6,8 +6,7 @@ import time
 
 import typer
 
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption, note, out, print_table
+from netlab.cli.common import ClusterOption, NamespaceOption, note, open_alive, out, print_table
 from netlab.errors import require_root
 from netlab.views.events import headers, rows_since
 
@@ -24,7 +23,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """What the lab did, oldest first: pods scheduled, sandboxes created, rules synced, restarts, node failures."""
         require_root()
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         scope = None if all_namespaces else namespace
         table, last = rows_since(lab, scope)
         if table:

@@ -7,8 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption
+from netlab.cli.common import ClusterOption, NamespaceOption, open_alive
 from netlab.errors import require_root
 
 
@@ -39,7 +38,7 @@ def register(app: typer.Typer) -> None:
             command = command[1:]
         if not command:
             raise typer.BadParameter("give the command to run after --, e.g. netlab exec pod-b -- curl -s pod-service")
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         try:
             kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin)
         except FileNotFoundError:
@@ -59,4 +58,4 @@ def register(app: typer.Typer) -> None:
         from netlab.kubelet import exec as kubelet
 
         require_root()
-        kubelet.stream_logs(open_lab(cluster), namespace, pod, container, tail, follow, sys.stdout.buffer)
+        kubelet.stream_logs(open_alive(cluster), namespace, pod, container, tail, follow, sys.stdout.buffer)

@@ -8,13 +8,13 @@ from typing import Optional
 import typer
 
 from netlab.api.labels import parse_label_selector
-from netlab.apiserver.state import open_lab
 from netlab.cli.common import (
     ClusterOption,
     NamespaceOption,
     Output,
     OutputOption,
     note,
+    open_alive,
     out,
     print_document,
     print_table,
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         if found is None:
             raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets, netpol")
         info, view = found
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         scope = None if all_namespaces or not info.namespaced else namespace
         sel = parse_label_selector(selector) if selector else None
         if watch:

@@ -6,8 +6,7 @@ from typing import Optional
 
 import typer
 
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, console, note
+from netlab.cli.common import ClusterOption, console, note, open_alive
 from netlab.errors import require_root
 from netlab.views import graph
 
@@ -20,7 +19,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Draw the lab: fabric, nodes (/24, underlay IP), bridges, veth pairs, pods (IP, labels), Services and their endpoints."""
         require_root()
-        facts = graph.gather(open_lab(cluster))
+        facts = graph.gather(open_alive(cluster))
         if output is None:
             console().print(graph.to_tree(facts), soft_wrap=False)
             return

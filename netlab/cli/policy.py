@@ -7,8 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, note, out
+from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, note, open_alive, out
 from netlab.errors import InvalidInput, NetlabError, NotFound, require_root
 from netlab.policy import matrix as tables
 from netlab.policy.explain import explain, explanation_lines
@@ -41,7 +40,7 @@ def register(app: typer.Typer) -> None:
         ✓/✗ on a terminal, ./X otherwise (a saved table is a valid --expect file).
         """
         require_root()
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         expected = None
         if expect is not None:
             try:
@@ -78,7 +77,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Say which policies allow or deny a connection, and why (from the stored policies; sends nothing)."""
         require_root()
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         inputs = policy_inputs(lab)
         target, _, port_text = destination.partition(":")
         src = pod_ref(source, namespace, inputs)

@@ -9,8 +9,7 @@ from enum import Enum
 import typer
 from rich.tree import Tree
 
-from netlab.apiserver.state import open_lab
-from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, console
+from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, console, open_alive
 from netlab.errors import require_root
 from netlab.trace import run
 from netlab.trace.model import DELIVERED, Trace
@@ -55,7 +54,7 @@ def register(app: typer.Typer) -> None:
         Example: netlab trace pod-b pod-service:80 --probe
         """
         require_root()
-        lab = open_lab(cluster)
+        lab = open_alive(cluster)
         result, _ = run.trace(lab, run.Request(source, destination, protocol.value, namespace), probe)
         if output == TraceOutput.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")

@@ -251,3 +251,13 @@ def test_apply_with_wait_false_returns_once_stored_and_the_lab_follows(lab: Lab,
     lab.wait_running("nowait-a", "nowait-b")  # the control plane did it, no other command
     assert lab.nl("delete", "--wait=false", "pod", "nowait-a", "nowait-b").returncode == 0
     wait_until(lambda: not ({lab.pod_netns("nowait-a"), lab.pod_netns("nowait-b")} & lab.netns()), 10, what="the pods' namespaces gone")
+
+
+def test_any_command_brings_a_killed_control_plane_back(lab: Lab, wait_until):
+    old = control_plane(lab)
+    os.kill(old, signal.SIGKILL)
+    wait_until(lambda: old not in control_plane_pids(lab.name), 5, what="the old control plane gone")
+    lab.nl("get", "pods")  # a read, not a write
+    new = wait_until(lambda: control_plane_pids(lab.name), 10, what="a new control plane")[0]
+    assert new != old
+    wait_until(lambda: "running (pid" in lab.nl("controller", "status").stdout, 10, what="it answers")
