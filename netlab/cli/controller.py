@@ -16,7 +16,7 @@ from netlab.lab import controlplane
 def _status(cluster: str) -> None:
     ref = controlplane.running(cluster)
     if ref is None:
-        out(f"control plane of cluster {cluster}: not running (the next apply, delete or node command starts it)")
+        out(f"control plane of cluster {cluster}: not running (the next netlab command on this lab starts it)")
     else:
         up = time.time() - procs.started_at(ref)
         out(f"control plane of cluster {cluster}: running (pid {ref.pid}, up {up:.0f}s)")
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("start")
     def start(cluster: str = ClusterOption) -> None:
-        """Start the control plane if it does not run (any writing command does this too)."""
+        """Start the control plane if it does not run (any command on the lab does this too)."""
         require_root()
         open_lab(cluster).close()
         ref = _start(cluster)
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("stop")
     def stop(cluster: str = ClusterOption) -> None:
-        """Stop the control plane (the lab freezes until the next writing command starts it)."""
+        """Stop the control plane (the lab freezes until the next netlab command on it starts it again)."""
         require_root()
         stopped = controlplane.stop(cluster)
         out(f"control plane of cluster {cluster} {'stopped' if stopped else 'was not running'}")
