@@ -110,17 +110,41 @@ def lock_path(cluster: str) -> str:
 
 @contextmanager
 def locked(cluster: str) -> Iterator[None]:
-    """One writer of a lab at a time: apply, delete, node commands, the control plane, delete
-    and reset. The lock file lives outside the lab's state directory and is never removed, so
-    a command queued behind `cluster delete` locks the very file the delete held, and then
-    finds the lab gone instead of writing into a half-removed one."""
+    """One writer of a lab at a time: apply, delete, node commands, the control plane, create
+    and reset. A lock file lives exactly as long as its lab: the holder that finds the lab gone
+    when it lets go (a delete, a refused or rolled-back create, a command that found no lab)
+    removes the file while still holding it. A command queued behind `cluster delete` then
+    wakes on a file no longer in the directory, takes the lock afresh, and finds the lab gone
+    instead of writing into a half-removed one."""
     os.makedirs(LOCK_DIR, exist_ok=True)
-    with open(lock_path(cluster), "a") as handle:
+    path = lock_path(cluster)
+    while True:
+        handle = open(path, "a")
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()  # the previous holder removed this file: lock the one there now
+    try:
+        yield
+    finally:
+        try:
+            if not exists(cluster):
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+def lock_names() -> list[str]:
+    """Every lab with a lock file, for `reset` (a file left by a killed command counts)."""
+    try:
+        return sorted(os.listdir(LOCK_DIR))
+    except FileNotFoundError:
+        return []
 
 
 def pod_model(obj: StoredObject) -> Pod:

@@ -9,6 +9,7 @@ object as asked; `delete_*` treats "missing" as success.
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
 
@@ -128,30 +129,34 @@ class Netlink:
             raise KernelError(f"{name} exists in {self.path or 'host'} but is a {kind}, not a bridge")
         return idx
 
-    def add_veth(self, name: str, peer: str, peer_netns: str | None, peer_mac: str | None = None) -> int:
-        """A veth pair; the peer is created directly inside `peer_netns` (one syscall, no move).
-        A link of the same name left here (a namespace removed a moment ago may still hold its
-        twin while the kernel frees it in the background) is removed and the add tried again."""
+    def add_veth(
+        self, name: str, peer: str, peer_netns: str | None, *, master: str | None = None, peer_mac: str | None = None
+    ) -> int:
+        """A veth pair, up, its near end enslaved to `master` (a bridge) in the same request;
+        the peer is created directly inside `peer_netns` (one syscall, no move). A link of the
+        same name left here (a namespace removed a moment ago may still hold its twin while the
+        kernel frees it in the background) is removed and the add tried again."""
         peer_spec: dict[str, object] = {"ifname": peer}
         if peer_mac:
             peer_spec["address"] = peer_mac
+        request: dict[str, object] = {"ifname": name, "kind": "veth", "state": "up", "peer": peer_spec}
+        if master is not None:
+            request["master"] = self._require(master)
         fd = None
         if peer_netns is not None:
             fd = ns.open_ns(peer_netns)
             peer_spec["net_ns_fd"] = fd
         try:
             try:
-                self._ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
+                self._ipr.link("add", **request)
             except NetlinkError as exc:
                 if exc.code != errno.EEXIST or not self.delete_link(name):
                     raise
-                self._ipr.link("add", ifname=name, kind="veth", peer=peer_spec)
+                self._ipr.link("add", **request)
         except NetlinkError as exc:
             raise _fail(f"create veth {name} (peer {peer})", exc) from None
         finally:
             if fd is not None:
-                import os
-
                 os.close(fd)
         return self._require(name)
 
@@ -163,7 +168,10 @@ class Netlink:
 
     def set_hairpin(self, name: str) -> None:
         # Hairpin mode lets a pod reach itself through its Service (kubelet's hairpin-veth).
-        self._ipr.brport("set", index=self._require(name), mode=1)
+        try:
+            self._ipr.brport("set", index=self._require(name), mode=1)
+        except NetlinkError as exc:
+            raise _fail(f"set hairpin mode on {name}", exc) from None
 
     def delete_link(self, name: str) -> bool:
         idx = self.index(name)

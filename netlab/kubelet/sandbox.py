@@ -61,10 +61,8 @@ def create(
             pod.mark_loopback(naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
             ns.create_utsns(box.netns, hostname)
             # The peer is born inside the pod's namespace: no link move, no rename (docs/architecture.md, "Kernel plumbing").
-            node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path)
-            node_link.set_master(box.veth, naming.NODE_BRIDGE)
+            node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path, master=naming.NODE_BRIDGE)
             node_link.set_hairpin(box.veth)
-            node_link.set_up(box.veth)
             pod.ensure_address(naming.POD_IFACE, IPv4Interface(f"{ip}/{node.subnet.prefixlen}"))
             pod.set_up(naming.POD_IFACE)
             pod.ensure_route("0.0.0.0/0", gateway=str(node.gateway))

@@ -185,24 +185,43 @@ def wake(cluster: str) -> bool:
 
 def stop(cluster: str, grace: float = 10.0) -> bool:
     """Stop the lab's control plane (SIGTERM: it finishes its current reconcile), SIGKILL after
-    `grace`; True when one was running. Its containers stay: the lab's teardown removes them."""
+    `grace`; True when one was running. Its containers stay: the lab's teardown removes them.
+    The files of a plane that died (`kill -9`) go too, so a deleted lab leaves nothing here."""
     ref = running(cluster)
-    if ref is None:
-        return False
-    procs.signal_process(ref, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while procs.alive(ref) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if procs.alive(ref):
-        procs.signal_process(ref, signal.SIGKILL)
-        while procs.alive(ref):
-            time.sleep(0.01)
-    for path in (pid_path(cluster), socket_path(cluster), lock_path(cluster)):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-    return True
+    if ref is not None:
+        procs.signal_process(ref, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while procs.alive(ref) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if procs.alive(ref):
+            procs.signal_process(ref, signal.SIGKILL)
+            while procs.alive(ref):
+                time.sleep(0.01)
+    _forget(cluster)
+    return ref is not None
+
+
+def _forget(cluster: str) -> None:
+    """Remove the pid file, socket and lock file of a control plane that no longer runs. The
+    singleton lock tells: a plane that holds it (one starting right now) keeps its files."""
+    try:
+        handle = open(lock_path(cluster))
+    except FileNotFoundError:
+        handle = None
+    try:
+        if handle is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+        for path in (pid_path(cluster), socket_path(cluster), lock_path(cluster)):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def known() -> list[str]:
@@ -223,12 +242,19 @@ class Singleton:
     def __init__(self, cluster: str) -> None:
         self.cluster = cluster
         os.makedirs(RUN_DIR, exist_ok=True)
-        self._lock = open(lock_path(cluster), "w")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            raise
+        while True:
+            self._lock = open(lock_path(cluster), "a")
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._lock.close()
+                raise
+            try:
+                if os.stat(lock_path(cluster)).st_ino == os.fstat(self._lock.fileno()).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            self._lock.close()  # `stop` removed a dead plane's file under us: lock the new one
         try:
             os.unlink(socket_path(cluster))
         except FileNotFoundError:

@@ -16,7 +16,18 @@ from ipaddress import IPv4Network
 from netlab import naming
 from netlab.api.addressing import cluster_ranges
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
-from netlab.apiserver.state import DEFAULT_CLUSTER, Lab, exists, init_lab, locked, names, open_lab, remove_state, store_path
+from netlab.apiserver.state import (
+    DEFAULT_CLUSTER,
+    Lab,
+    exists,
+    init_lab,
+    lock_names,
+    locked,
+    names,
+    open_lab,
+    remove_state,
+    store_path,
+)
 from netlab.apiserver.store import Store
 from netlab.doctor.coexistence import range_clashes
 from netlab.doctor.facts import gather_network, lab_ranges
@@ -201,10 +212,11 @@ def delete(cluster: str) -> Removed:
 
 def reset() -> Removed:
     """Remove every object netlab owns on this machine, with or without state; idempotent.
-    Holds every lab's lock and stops every control plane first, so nothing rebuilds meanwhile."""
+    Holds every lab's lock and stops every control plane first, so nothing rebuilds meanwhile;
+    the lock files go when the locks are let go (no lab is left to lock)."""
     require_root()
     with ExitStack() as held:
-        for cluster in sorted(set(names()) | set(controlplane.known())):
+        for cluster in sorted(set(names()) | set(controlplane.known()) | set(lock_names())):
             held.enter_context(locked(cluster))
             controlplane.stop(cluster)
         removed = _remove(None, None)

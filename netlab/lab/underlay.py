@@ -87,7 +87,7 @@ def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink) -> str:
     )
     port = naming.fabric_port(node.name)
     if fabric.index(port) is None:
-        fabric.add_veth(port, naming.NODE_UPLINK, path, naming.node_mac(topo.cluster, node.name))
+        fabric.add_veth(port, naming.NODE_UPLINK, path, peer_mac=naming.node_mac(topo.cluster, node.name))
     fabric.set_master(port, naming.FABRIC_BRIDGE)
     fabric.set_up(port)
     write_in(path, NODE_SYSCTLS)

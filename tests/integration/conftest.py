@@ -30,6 +30,7 @@ from netlab.naming import RTPROT_NETLAB  # netlab's route protocol number (guard
 T = TypeVar("T")
 
 NETNS_DIR = "/run/netns"
+RUN_DIR = "/run/netlab"  # netlab's lock files and control plane pid files and sockets
 UTSNS_DIR = "/run/netlab/uts"  # where netlab pins pods' UTS namespaces (their hostnames)
 CLI_TIMEOUT = 60.0
 # Serialises lab creation among concurrent runs of this suite: netlab checks overlaps, but two
@@ -367,6 +368,10 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
     planes = control_plane_pids(name)
     if planes:
         problems.append(f"control plane still running: {[describe_process(p) for p in planes]}")
+    files = [f"{RUN_DIR}/locks/{name}"] + [f"{RUN_DIR}/controller/{name}.{ext}" for ext in ("lock", "pid", "sock")]
+    files = [f for f in files if os.path.lexists(f)]
+    if files:
+        problems.append(f"lock, pid or socket files left: {files}")
     return problems
 
 

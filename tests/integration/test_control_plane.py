@@ -261,3 +261,16 @@ def test_any_command_brings_a_killed_control_plane_back(lab: Lab, wait_until):
     new = wait_until(lambda: control_plane_pids(lab.name), 10, what="a new control plane")[0]
     assert new != old
     wait_until(lambda: "running (pid" in lab.nl("controller", "status").stdout, 10, what="it answers")
+
+
+def test_a_lab_deleted_while_its_control_plane_is_dead_leaves_nothing(fresh_lab: Lab, leftovers, wait_until):
+    lab = fresh_lab
+    old = control_plane(lab)
+    os.kill(old, signal.SIGKILL)  # its pid file, socket and lock file stay behind
+    wait_until(lambda: old not in control_plane_pids(lab.name), 5, what="the control plane gone")
+    result = subprocess.run(
+        [sys.executable, "-m", "netlab", "cluster", "delete", "--name", lab.name], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert leftovers(lab.name, lab.ranges) == []
+    assert control_plane_pids(lab.name) == []  # delete did not start a new one just to stop it
