@@ -130,12 +130,19 @@ class Netlink:
         return idx
 
     def add_veth(
-        self, name: str, peer: str, peer_netns: str | None, *, master: str | None = None, peer_mac: str | None = None
-    ) -> int:
-        """A veth pair, up, its near end enslaved to `master` (a bridge) in the same request;
-        the peer is created directly inside `peer_netns` (one syscall, no move). A link of the
-        same name left here (a namespace removed a moment ago may still hold its twin while the
-        kernel frees it in the background) is removed and the add tried again."""
+        self,
+        name: str,
+        peer: str,
+        peer_netns: str | None,
+        *,
+        master: str | None = None,
+        peer_mac: str | None = None,
+    ) -> None:
+        """A veth pair, the near end up and enslaved to `master` (a bridge) in the same
+        request; the peer is created directly inside `peer_netns` (one syscall, no move).
+        A link of the same name left here (a namespace removed a moment ago may still hold
+        its twin while the kernel frees it in the background) is removed and the add tried
+        again."""
         peer_spec: dict[str, object] = {"ifname": peer}
         if peer_mac:
             peer_spec["address"] = peer_mac
@@ -158,7 +165,11 @@ class Netlink:
         finally:
             if fd is not None:
                 os.close(fd)
-        return self._require(name)
+
+    def learn(self, name: str, index: int) -> None:
+        """Link `name` is at `index` in this namespace (made through another socket, at an
+        index known in advance): later verbs on it need no lookup."""
+        self._indexes[name] = index
 
     def set_up(self, name: str) -> None:
         self._ipr.link("set", index=self._require(name), state="up")
@@ -168,8 +179,9 @@ class Netlink:
 
     def set_hairpin(self, name: str) -> None:
         # Hairpin mode lets a pod reach itself through its Service (kubelet's hairpin-veth).
+        # By name: the kernel finds the port, no lookup round trip.
         try:
-            self._ipr.brport("set", index=self._require(name), mode=1)
+            self._ipr.link("set", ifname=name, kind="bridge_slave", mode=1)
         except NetlinkError as exc:
             raise _fail(f"set hairpin mode on {name}", exc) from None
 

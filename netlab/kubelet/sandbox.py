@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from netlab.kernel.netlink import Netlink
 
 
+# A new namespace holds only `lo` (ifindex 1, LOOPBACK_IFINDEX) and numbers its links from
+# there: eth0, the first link made in it, is 2 (a mismatch fails loudly: no such device).
+POD_IFINDEX = 2
+
+
 @dataclass(frozen=True)
 class Sandbox:
     netns: str  # name, as `ip netns` lists it
@@ -62,6 +67,7 @@ def create(
             ns.create_utsns(box.netns, hostname)
             # The peer is born inside the pod's namespace: no link move, no rename (docs/architecture.md, "Kernel plumbing").
             node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path, master=naming.NODE_BRIDGE)
+            pod.learn(naming.POD_IFACE, POD_IFINDEX)
             node_link.set_hairpin(box.veth)
             pod.ensure_address(naming.POD_IFACE, IPv4Interface(f"{ip}/{node.subnet.prefixlen}"))
             pod.set_up(naming.POD_IFACE)
