@@ -116,18 +116,20 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
 def _reconcile_once(
     cluster: str, last_event: int | None, log: Callable[[str], None], woken_by: str
 ) -> tuple[Wakeups, int, controlplane.Converged]:
-    """What a wake-up asks for: a due probe or restart, the kubelet's pass; a container exit,
-    a reconcile without re-wiring the underlay; a write, a resync or the start, everything."""
+    """What a wake-up asks for: a due probe or restart, or a container exit, the kubelet's
+    pass first (it observes the exit, restarts, probes) and a reconcile without re-wiring the
+    underlay only if that changed something, so the endpoints, rules and DNS are published
+    once, already knowing; a write, a resync or the start, everything."""
     lab = open_lab(cluster)
     try:
         if last_event is None:  # log only what happens from now on
             events = lab.store.events()
             last_event = events[-1][0] if events else 0
         started = time.perf_counter()
-        if woken_by == "timer":
+        if woken_by in ("timer", "exit"):
             outcome = kubelet_pass(lab)
         else:
-            outcome = reconcile(lab, wire=woken_by != "exit")
+            outcome = reconcile(lab)
         took = (time.perf_counter() - started) * 1000
         for event_id, e in lab.store.events(last_event):
             last_event = event_id
