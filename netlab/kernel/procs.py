@@ -19,7 +19,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from netlab.kernel import ns
 
@@ -84,6 +84,20 @@ def alive(ref: ProcessRef) -> bool:
     return start_time(ref.pid) == ref.start_time
 
 
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+def become_subreaper() -> None:
+    """Orphans of this process's children (containers whose shim died) become its children,
+    not init's, so this process reaps them instead of leaving zombies to an init that may
+    not reap (as in some VMs and containers)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
 def _enter_pod(launch: Launch, net_fd: int, uts_fd: int, lock_fd: int | None = None) -> None:
     """Runs in the forked child before exec: join the pod, then give it its own /etc files."""
     if lock_fd is not None:
@@ -138,6 +152,11 @@ def launch(spec: Launch) -> ProcessRef:
             os.close(fd)
     started = start_time(pid)  # set at fork, unchanged by exec
     return ProcessRef(pid, started if started is not None else 0)
+
+
+# How the kubelet starts a container: `launch` here, or the same done by the runtime's shim
+# (`kernel/spawner.py`), which the control plane uses.
+Launcher = Callable[[Launch], ProcessRef]
 
 
 def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: dict[str, int]) -> None:

@@ -95,8 +95,9 @@ def _missing_binary(argv0: str, env: dict[str, str]) -> str | None:
     return f'exec: "{argv0}": executable file not found in $PATH'
 
 
-def start(ctx: PodContext, container, restart_count: int = 0) -> dict[str, Any]:
-    """Start one container; returns its record for the pod's status (never raises for bad images)."""
+def start(ctx: PodContext, container, launch: procs.Launcher, restart_count: int = 0) -> dict[str, Any]:
+    """Start one container with `launch`; returns its record for the pod's status (never
+    raises for bad images)."""
     record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
     env = environment(ctx, container)
     try:
@@ -108,7 +109,7 @@ def start(ctx: PodContext, container, restart_count: int = 0) -> dict[str, Any]:
         return {**record, "error": missing, "reason": "RunContainerError"}
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
     try:
-        ref = procs.launch(
+        ref = launch(
             procs.Launch(
                 argv=argv,
                 env=env,

@@ -30,7 +30,7 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
     )
 
 
-def sync_containers(lab: Lab) -> bool:
+def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
     """Start, observe, probe and restart containers; True when what others depend on changed —
     a container started, exited or restarted, a probe's verdict flipped — not when a probe only
     passed (or failed) again, which is bookkeeping in the pod's status."""
@@ -48,7 +48,7 @@ def sync_containers(lab: Lab) -> bool:
         for container in pod.spec.containers:
             record = records.get(container.name)
             if record is None:
-                records[container.name] = containers.start(ctx, container)
+                records[container.name] = containers.start(ctx, container, launch)
                 changed = significant = True
                 continue
             if "error" in record:
@@ -72,7 +72,7 @@ def sync_containers(lab: Lab) -> bool:
             restarts = record.get("restartCount", 0)
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
-            records[container.name] = containers.start(ctx, container, restarts + 1)
+            records[container.name] = containers.start(ctx, container, launch, restarts + 1)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
             changed = significant = True
         if changed:

@@ -29,6 +29,7 @@ from netlab.apiserver.state import locked, open_lab
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
+from netlab.kernel.spawner import Spawner
 from netlab.kubelet.wakeups import Wakeups, wakeups
 from netlab.lab import controlplane
 from netlab.lab.reconcile import kubelet_pass, reconcile
@@ -61,6 +62,8 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     selector = selectors.DefaultSelector()
     selector.register(me.socket, selectors.EVENT_READ)
+    runtime = Spawner(cluster)  # forks the containers, so this big process does not have to
+    procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
     last_event = None
     woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync
     waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
@@ -72,7 +75,9 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, last_event, converged = _reconcile_once(cluster, last_event, log, "datagram" if waiting else woken_by)
+                    plan, last_event, converged = _reconcile_once(
+                        cluster, last_event, log, "datagram" if waiting else woken_by, runtime.launch
+                    )
             except _Stop:
                 break
             except NotFound:
@@ -108,13 +113,14 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
             finally:
                 state["interruptible"] = False
     finally:
+        runtime.close()
         me.close()
         selector.close()
         log("control plane stopped")
 
 
 def _reconcile_once(
-    cluster: str, last_event: int | None, log: Callable[[str], None], woken_by: str
+    cluster: str, last_event: int | None, log: Callable[[str], None], woken_by: str, launch: procs.Launcher
 ) -> tuple[Wakeups, int, controlplane.Converged]:
     """What a wake-up asks for: a due probe or restart, or a container exit, the kubelet's
     pass first (it observes the exit, restarts, probes) and a reconcile without re-wiring the
@@ -127,9 +133,9 @@ def _reconcile_once(
             last_event = events[-1][0] if events else 0
         started = time.perf_counter()
         if woken_by in ("timer", "exit"):
-            outcome = kubelet_pass(lab)
+            outcome = kubelet_pass(lab, launch)
         else:
-            outcome = reconcile(lab)
+            outcome = reconcile(lab, launch=launch)
         took = (time.perf_counter() - started) * 1000
         for event_id, e in lab.store.events(last_event):
             last_event = event_id

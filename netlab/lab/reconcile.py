@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from netlab.apiserver.state import Lab
 from netlab.controllers import endpoints, manager, nodelifecycle, scheduler
 from netlab.dns import publish as dns
+from netlab.kernel import procs
 from netlab.kubelet import sandboxes
 from netlab.kubelet import sync as kubelet
 from netlab.kubelet.status import pod_ready
@@ -48,10 +49,11 @@ class Outcome:
     synced_nodes: int = 0
 
 
-def reconcile(lab: Lab, *, wire: bool = True) -> Outcome:
+def reconcile(lab: Lab, *, wire: bool = True, launch: procs.Launcher = procs.launch) -> Outcome:
     """The whole step list. `wire=False` skips re-checking the underlay (fabric, nodes, host
     routes: ~50 ms of netlink reads), for the control plane's reactions to what happens inside
-    pods (a container exit, a probe), which cannot have changed it."""
+    pods (a container exit, a probe), which cannot have changed it. `launch` starts the
+    containers (the control plane passes its runtime shim's)."""
     out = Outcome()
     down = frozenset(nodelifecycle.failed_nodes(lab))
     if wire:
@@ -64,7 +66,7 @@ def reconcile(lab: Lab, *, wire: bool = True) -> Outcome:
         created, deleted = sandboxes.sync_sandboxes(lab, down, out.problems)
         out.created_pods += created
         out.deleted_pods += deleted
-        kubelet_changed = kubelet.sync_containers(lab)
+        kubelet_changed = kubelet.sync_containers(lab, launch)
         if not changed:
             break
     # Publish again only if the kubelet's part changed what endpoints, rules or DNS depend on.
@@ -74,14 +76,14 @@ def reconcile(lab: Lab, *, wire: bool = True) -> Outcome:
     return out
 
 
-def kubelet_pass(lab: Lab) -> Outcome:
+def kubelet_pass(lab: Lab, launch: procs.Launcher = procs.launch) -> Outcome:
     """Only the kubelet's timed work — due probes and back-off restarts — and, if that changed
     what others depend on (a verdict flipped, a container restarted), a whole reconcile: the
     endpoints, rules and DNS follow, and so do rollouts waiting for readiness. What the control
     plane runs when only a timer woke it: a probe that passes again every second must not cost
     a whole reconcile every second."""
-    if kubelet.sync_containers(lab):
-        return reconcile(lab, wire=False)
+    if kubelet.sync_containers(lab, launch):
+        return reconcile(lab, wire=False, launch=launch)
     return Outcome()
 
 

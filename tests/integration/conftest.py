@@ -365,9 +365,9 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
         problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):
         problems.append(f"state directory left: {naming.cluster_dir(name)}")
-    planes = control_plane_pids(name)
+    planes = control_plane_pids(name) + control_plane_pids(name, b"netlab.kernel.spawner")
     if planes:
-        problems.append(f"control plane still running: {[describe_process(p) for p in planes]}")
+        problems.append(f"control plane or its container shim still running: {[describe_process(p) for p in planes]}")
     files = [f"{RUN_DIR}/locks/{name}"] + [f"{RUN_DIR}/controller/{name}.{ext}" for ext in ("lock", "pid", "sock")]
     files = [f for f in files if os.path.lexists(f)]
     if files:
@@ -375,9 +375,10 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
     return problems
 
 
-def control_plane_pids(name: str) -> list[int]:
+def control_plane_pids(name: str, module: bytes = b"netlab.lab.controller") -> list[int]:
     """Processes running `python -m netlab.lab.controller NAME` (found by their command line,
-    not by netlab's pid file, so a leak is seen even when the pid file is gone)."""
+    not by netlab's pid file, so a leak is seen even when the pid file is gone); with
+    `module=b"netlab.kernel.spawner"`, its container shim."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -387,7 +388,7 @@ def control_plane_pids(name: str) -> list[int]:
                 argv = f.read().split(b"\0")
         except (FileNotFoundError, ProcessLookupError):
             continue
-        if b"netlab.lab.controller" in argv and name.encode() in argv:
+        if module in argv and name.encode() in argv:
             found.append(int(entry))
     return found
 

@@ -145,6 +145,50 @@ def test_a_killed_control_plane_is_replaced_and_adopts_what_runs(lab: Lab, wait_
     lab.nl("delete", "pod", *names)
 
 
+def test_a_killed_container_shim_is_replaced_and_its_containers_still_restart(lab: Lab, wait_until):
+    names = [f"shim-{i}" for i in range(3)]
+    path = lab.write(pause_pods(names), "shim")
+    lab.nl("apply", "-f", str(path))
+    lab.wait_running(*names)
+    shims = control_plane_pids(lab.name, b"netlab.kernel.spawner")
+    assert len(shims) == 1, f"one container shim forks the containers: {shims}"
+    before = container_pids(lab, names)
+    assert {parent(pid) for pid in before.values()} == {shims[0]}, "the shim is their parent"
+
+    os.kill(shims[0], signal.SIGKILL)
+    wait_until(lambda: shims[0] not in control_plane_pids(lab.name, b"netlab.kernel.spawner"), 5, what="the shim gone")
+    # Its containers run on, now the control plane's to reap; one that dies is restarted
+    # (through a new shim), and nothing is left a zombie.
+    os.kill(before[names[0]], signal.SIGKILL)
+    wait_until(lambda: lab.pod(names[0])["status"]["containerStatuses"][0]["restartCount"] == 1, 5, what="restart without the old shim")
+    assert container_pids(lab, names[1:]) == {n: before[n] for n in names[1:]}
+    assert len(control_plane_pids(lab.name, b"netlab.kernel.spawner")) == 1, "a new shim"
+    plane = control_plane(lab)
+    wait_until(lambda: not [p for p in zombies() if parent(p) == plane], 5, what="the control plane reaps the orphans")
+    lab.nl("delete", "pod", *names)
+
+
+def zombies() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        found.append(int(entry))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return found
+
+
+def parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def test_apply_killed_at_random_points_never_leaves_a_second_copy(lab: Lab, wait_until):
     names = [f"kill-{i:02d}" for i in range(50)]
     path = lab.write(pause_pods(names), "killed")
