@@ -8,10 +8,13 @@ whole reconciles.
 
 Like etcd, the store counts revisions: every change of a desired object (create, update,
 delete) takes the next revision, and each object remembers the revision of its last change
-(etcd's mod_revision). The control plane records the revision it has converged to
-(`observed_revision`), so a writer knows when the lab reflects its change. Keys, values,
-revisions and a wake-up on change (`lab/controlplane.py`) are the whole of what the rest of
-netlab asks of it — the seam where a multi-host lab would put etcd instead of SQLite.
+(etcd's mod_revision). Each change is kept as an event of a watch history (`watch(after)`:
+PUT or DELETE of a key, at its revision), compacted like etcd's (`compact`); a watcher that
+asks for compacted history gets `Compacted` and must list again. The control plane records
+the revision it has converged to (`observed_revision`), so a writer knows when the lab
+reflects its change. Keys, values, revisions, watch and a wake-up on change
+(`lab/controlplane.py`) are the whole of what the rest of netlab asks of it — the seam where a
+multi-host lab would put etcd instead of SQLite.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (kind, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    revision INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
@@ -65,6 +75,25 @@ class StoredObject:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.kind, self.namespace, self.name)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event of the watch history, as etcd reports it: the key and what happened to it."""
+
+    revision: int
+    type: str  # PUT | DELETE
+    kind: str
+    namespace: str
+    name: str
+
+
+class Compacted(Exception):
+    """The history asked for is gone (etcd's ErrCompacted): list again instead."""
+
+    def __init__(self, compacted: int) -> None:
+        super().__init__(f"history compacted up to revision {compacted}")
+        self.compacted = compacted
 
 
 @dataclass(frozen=True)
@@ -103,7 +132,10 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        had_history = self._db.execute("SELECT 1 FROM sqlite_master WHERE name='changes'").fetchone() is not None
         self._db.executescript(SCHEMA)
+        if not had_history and self.revision():
+            self.set_meta("compacted", self.revision())  # a lab made before the history was kept
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(objects)")}
         if "revision" not in columns:  # a lab made before revisions were counted
             self._db.execute("ALTER TABLE objects ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
@@ -163,14 +195,14 @@ class Store:
         if old is None:
             self._db.execute(
                 "INSERT INTO objects (kind, namespace, name, uid, created, manifest, revision) VALUES (?,?,?,?,?,?,?)",
-                (kind, namespace, name, str(uuid.uuid4()), time.time(), text, self._next_revision()),
+                (kind, namespace, name, str(uuid.uuid4()), time.time(), text, self._change("PUT", kind, namespace, name)),
             )
             return "created"
         if old["manifest"] == text:
             return "unchanged"
         self._db.execute(
             "UPDATE objects SET manifest=?, revision=? WHERE kind=? AND namespace=? AND name=?",
-            (text, self._next_revision(), kind, namespace, name),
+            (text, self._change("PUT", kind, namespace, name), kind, namespace, name),
         )
         return "configured"
 
@@ -179,7 +211,7 @@ class Store:
             "DELETE FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, namespace, name)
         )
         if cur.rowcount > 0:
-            self._next_revision()
+            self._change("DELETE", kind, namespace, name)
             return True
         return False
 
@@ -189,10 +221,33 @@ class Store:
         """The revision of the last change to a desired object (0: none yet)."""
         return self.get_meta("revision", 0)
 
-    def _next_revision(self) -> int:
+    def _change(self, type: str, kind: str, namespace: str, name: str) -> int:
+        """The next revision, for this change of a desired object; kept in the watch history."""
         revision = self.revision() + 1
         self.set_meta("revision", revision)
+        self._db.execute(
+            "INSERT INTO changes (revision, kind, namespace, name, type) VALUES (?,?,?,?,?)",
+            (revision, kind, namespace, name, type),
+        )
         return revision
+
+    def watch(self, after: int) -> list[Change]:
+        """Every change after revision `after`, oldest first (etcd's watch from after + 1);
+        raises Compacted when some of them are no longer kept."""
+        compacted = self.get_meta("compacted", 0)
+        if after < compacted:
+            raise Compacted(compacted)
+        rows = self._db.execute("SELECT * FROM changes WHERE revision>? ORDER BY revision", (after,))
+        return [Change(r["revision"], r["type"], r["kind"], r["namespace"], r["name"]) for r in rows]
+
+    def compact(self, revision: int) -> None:
+        """Forget the history up to `revision` (etcd's compaction); later watches from before
+        it raise Compacted."""
+        if revision <= self.get_meta("compacted", 0):
+            return
+        with self.transaction():
+            self._db.execute("DELETE FROM changes WHERE revision<=?", (revision,))
+            self.set_meta("compacted", revision)
 
     def observed_revision(self) -> int:
         """The revision the control plane last converged the lab to."""

@@ -23,9 +23,12 @@ import socket
 import sys
 import time
 import traceback
+from collections import Counter
+from dataclasses import dataclass
 from typing import Callable
 
 from netlab.apiserver.state import locked, open_lab
+from netlab.apiserver.store import Change, Compacted
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
@@ -38,6 +41,16 @@ RESYNC = 30.0
 # A due time that stays in the past (a probe that cannot run, say) must not make the loop spin.
 MIN_GAP = 0.05
 RETRY = 2.0  # after a failed reconcile
+HISTORY = 1000  # changes kept in the store's watch history behind the converged revision
+
+
+@dataclass
+class _Seen:
+    """How far this control plane has read the store: its event log (to copy new events into
+    its own log) and the watch history (what changed since the last reconcile)."""
+
+    event: int | None = None
+    revision: int | None = None
 
 
 class _Stop(Exception):
@@ -64,7 +77,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     selector.register(me.socket, selectors.EVENT_READ)
     runtime = Spawner(cluster)  # forks the containers, so this big process does not have to
     procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
-    last_event = None
+    seen = _Seen()
     woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync
     waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
     log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
@@ -75,9 +88,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, last_event, converged = _reconcile_once(
-                        cluster, last_event, log, "datagram" if waiting else woken_by, runtime.launch
-                    )
+                    plan, converged = _reconcile_once(cluster, seen, log, "datagram" if waiting else woken_by, runtime.launch)
             except _Stop:
                 break
             except NotFound:
@@ -120,25 +131,36 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
 
 
 def _reconcile_once(
-    cluster: str, last_event: int | None, log: Callable[[str], None], woken_by: str, launch: procs.Launcher
-) -> tuple[Wakeups, int, controlplane.Converged]:
+    cluster: str, seen: _Seen, log: Callable[[str], None], woken_by: str, launch: procs.Launcher
+) -> tuple[Wakeups, controlplane.Converged]:
     """What a wake-up asks for: a due probe or restart, or a container exit, the kubelet's
     pass first (it observes the exit, restarts, probes) and a reconcile without re-wiring the
     underlay only if that changed something, so the endpoints, rules and DNS are published
-    once, already knowing; a write, a resync or the start, everything."""
+    once, already knowing; a write, the whole reconcile but the underlay (no object the CLI
+    stores changes it; the node commands wire it themselves); the start and the resync,
+    everything."""
     lab = open_lab(cluster)
     try:
-        if last_event is None:  # log only what happens from now on
+        if seen.event is None:  # log only what happens from now on
             events = lab.store.events()
-            last_event = events[-1][0] if events else 0
+            seen.event = events[-1][0] if events else 0
+        if seen.revision is None:
+            seen.revision = lab.store.observed_revision()
+        try:
+            changes = lab.store.watch(seen.revision)
+            if changes:
+                log(f"watch: {_summary(changes)}")
+                seen.revision = changes[-1].revision
+        except Compacted:  # behind the history: the reconcile reads everything anyway
+            seen.revision = lab.store.revision()
         started = time.perf_counter()
         if woken_by in ("timer", "exit"):
             outcome = kubelet_pass(lab, launch)
         else:
-            outcome = reconcile(lab, launch=launch)
+            outcome = reconcile(lab, wire=woken_by in ("start", "resync"), launch=launch)
         took = (time.perf_counter() - started) * 1000
-        for event_id, e in lab.store.events(last_event):
-            last_event = event_id
+        for event_id, e in lab.store.events(seen.event):
+            seen.event = event_id
             subject = f"{e.kind.lower()}/{e.name}" + (f" -n {e.namespace}" if e.namespace else "")
             log(f"{e.type:<7} {e.reason:<20} {subject}: {e.message}")
         for problem in outcome.problems:
@@ -149,9 +171,22 @@ def _reconcile_once(
                 f"{outcome.created_pods} sandboxes created, {outcome.deleted_pods} removed, {outcome.synced_nodes} nodes' rules synced"
             )
         converged = controlplane.Converged(lab.store.observed_revision(), tuple(outcome.problems))
-        return wakeups(lab.store.list("Pod"), frozenset(failed_nodes(lab))), last_event, converged
+        if converged.revision > HISTORY:
+            lab.store.compact(converged.revision - HISTORY)
+        return wakeups(lab.store.list("Pod"), frozenset(failed_nodes(lab))), converged
     finally:
         lab.close()
+
+
+def _summary(changes: list[Change]) -> str:
+    """`revision 12: PUT pod/web-1 -n default, …`, or counts when there are many."""
+    head = f"revision {changes[-1].revision}: "
+    if len(changes) <= 5:
+        return head + ", ".join(
+            f"{c.type} {c.kind.lower()}/{c.name}" + (f" -n {c.namespace}" if c.namespace else "") for c in changes
+        )
+    counts = Counter((c.type, c.kind) for c in changes)
+    return head + ", ".join(f"{n} × {t} {k}" for (t, k), n in sorted(counts.items()))
 
 
 def _wait(selector: selectors.BaseSelector, wakes: socket.socket, plan: Wakeups) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from netlab.apiserver.state import service_model
-from netlab.apiserver.store import Store
+from netlab.apiserver.store import Compacted, Store
 
 
 @pytest.fixture
@@ -70,6 +70,56 @@ def test_every_change_of_a_desired_object_takes_the_next_revision(store):
     assert not store.delete("Pod", "default", "b") and store.revision() == 4
     store.set_observed_revision(4)
     assert store.observed_revision() == 4
+
+
+def test_a_watcher_sees_every_change_after_its_revision_in_order(store):
+    store.put("Pod", "default", "a", {"spec": 1})
+    store.put("Service", "default", "web", {"spec": 1})
+    seen = store.revision()
+    store.put("Pod", "default", "a", {"spec": 2})
+    store.put("Pod", "default", "a", {"spec": 2})  # unchanged: nothing to see
+    store.delete("Service", "default", "web")
+    store.set_status("Pod", "default", "a", {"podIP": "10.0.0.1"})  # status is not watched
+    assert [(c.revision, c.type, c.kind, c.name) for c in store.watch(seen)] == [
+        (3, "PUT", "Pod", "a"),
+        (4, "DELETE", "Service", "web"),
+    ]
+    assert store.watch(store.revision()) == []
+
+
+def test_a_rolled_back_write_leaves_no_change_to_watch(store):
+    store.put("Pod", "default", "a", {"spec": 1})
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("Pod", "default", "b", {"spec": 1})
+            raise RuntimeError("boom")
+    assert [c.name for c in store.watch(0)] == ["a"]
+
+
+def test_compacted_history_tells_the_watcher_to_list_again(store):
+    for spec in range(5):
+        store.put("Pod", "default", "a", {"spec": spec})
+    store.compact(3)
+    assert [c.revision for c in store.watch(3)] == [4, 5]
+    with pytest.raises(Compacted) as raised:
+        store.watch(2)
+    assert raised.value.compacted == 3
+
+
+def test_a_store_made_before_the_history_was_kept_starts_compacted(tmp_path):
+    path = str(tmp_path / "state.db")
+    old = Store(path)
+    old.put("Pod", "default", "a", {"spec": 1})
+    old._db.execute("DROP TABLE changes")  # as a lab made by an older netlab has it
+    old.close()
+    store = Store(path)
+    try:
+        with pytest.raises(Compacted):
+            store.watch(0)
+        store.put("Pod", "default", "a", {"spec": 2})
+        assert [c.revision for c in store.watch(1)] == [2]
+    finally:
+        store.close()
 
 
 # --- parsed models: one parse per stored version -------------------------------------------------
