@@ -1,8 +1,8 @@
 """The `netlab` command: the commands of `app.py`, inside one error boundary.
 
-Exit codes: 0 success, 1 partial failure (valid request, not all of it carried out),
-2 usage error, 3 invalid input (nothing applied), 4 environment problem (not root, missing
-tool, range clash with the host).
+Exit codes (`netlab.errors`, the README's table): 0 success, 1 partial failure (valid request,
+not all of it carried out), 2 usage error, 3 invalid input (nothing applied), 4 environment
+problem (not root, missing tool, range clash), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from netlab import __version__
-from netlab.errors import NetlabError
+from netlab.errors import EXIT_INTERRUPTED, NetlabError
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted: run the same command again (or netlab reset) to finish or clean up\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":
