@@ -12,10 +12,12 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import yaml
 from conftest import cluster_document, new_cluster_name, nl
 
 from netlab import naming
+from netlab.apiserver.state import DEFAULT_CLUSTER
 
 
 def test_success_is_0(lab):
@@ -60,3 +62,17 @@ def test_ctrl_c_is_130(lab):
         if watch.poll() is None:
             watch.kill()
             watch.wait()
+
+
+def test_a_first_apply_refused_by_admission_creates_no_default_lab(tmp_path):
+    # The first `apply` creates the default cluster — but only once the documents are admitted:
+    # a Pod in a namespace that does not exist is refused (3) with nothing built.
+    if os.path.exists(naming.cluster_dir(DEFAULT_CLUSTER)):
+        pytest.skip("the default cluster exists on this machine (this test needs it absent)")
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: lost, namespace: nowhere}\nspec: {containers: [{name: c, image: pause}]}\n")
+    result = nl("apply", "-f", str(manifest), check=False)
+    assert result.returncode == 3 and 'namespaces "nowhere" not found' in result.stderr, result.stderr
+    assert "creating the default cluster" not in result.stderr
+    assert not os.path.exists(naming.cluster_dir(DEFAULT_CLUSTER))
+    assert not [n for n in os.listdir("/run/netns") if n.startswith(DEFAULT_CLUSTER + ".")]
