@@ -74,8 +74,7 @@ def register(app: typer.Typer) -> None:
             note(f"Warning: {warning}")
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
             from netlab.api.cluster import default_cluster
-            from netlab.apiserver.admission import admit_into_new_lab
-            from netlab.lab.lifecycle import ensure_default  # builds a lab: the heavy imports, once
+            from netlab.lab.lifecycle import admit_into_new_lab, ensure_default  # the heavy imports, once
 
             # Admission first: a refused first apply must not leave a whole lab behind.
             if problems := admit_into_new_lab(default_cluster(cluster), loaded.objects, loaded.sources):
