@@ -15,7 +15,7 @@ from netlab.apiserver.store import StoredObject
 from netlab.errors import InvalidInput, NotFound
 from netlab.kernel import procs
 from netlab.kubelet import containers, sandbox
-from netlab.kubelet.sync import pod_context
+from netlab.kubelet.sync import ServiceVariables, pod_context
 
 
 def find_pod(lab: Lab, namespace: str, name: str) -> tuple[StoredObject, Pod]:
@@ -43,7 +43,8 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     box = obj.status.get("sandbox") or {}
     if box.get("uid") != obj.uid or not sandbox.exists(box["netns"]):
         raise InvalidInput(f"pod {name} has no running sandbox (see: netlab describe pod {name} -n {namespace})")
-    spec = containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container))
+    services = ServiceVariables(lab).for_pod(namespace, pod)
+    spec = containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container), services)
     spec = dataclasses.replace(spec, argv=tuple(command), env={**spec.env, "TERM": os.environ.get("TERM", "xterm")})
     if not stdin:
         devnull = os.open(os.devnull, os.O_RDONLY)
