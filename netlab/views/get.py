@@ -21,6 +21,7 @@ from netlab.controllers.garbagecollector import owner_of
 from netlab.kernel import ns
 from netlab.kubelet.status import pod_ready, pod_state
 from netlab.metallb.controller import ingress_ips
+from netlab.views.endpointslices import endpointslices
 from netlab.views.objects import age, metadata, pod_object, timestamp
 
 if TYPE_CHECKING:
@@ -256,10 +257,34 @@ def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide
             row += [",".join(c["name"] for c in containers), ",".join(c["image"] for c in containers),
                     ",".join(f"{k}={v}" for k, v in spec["selector"].get("matchLabels", {}).items())]
         rows.append(([o.namespace] if namespace is None else []) + row)
-        docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready, "updatedReplicas": updated, "availableReplicas": ready}))
+        status = {"observedGeneration": 1, "replicas": len(pods), "readyReplicas": ready, "updatedReplicas": updated, "availableReplicas": ready}
+        status["conditions"] = deployment_conditions(Deployment.model_validate(o.manifest), ready, updated, len(pods))
+        docs.append(_workload_doc(o, status))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
+
+
+def deployment_conditions(deploy: Deployment, available: int, updated: int, total: int) -> list[dict[str, str]]:
+    """The deployment controller's Available and Progressing conditions (what `wait
+    --for=condition=Available` reads): available when at most maxUnavailable replicas are not."""
+    from netlab.controllers.workloads import resolve_int_or_percent
+
+    want = deploy.spec.replicas
+    rolling = deploy.spec.strategy.rollingUpdate if deploy.spec.strategy else None
+    max_unavailable = 0
+    if deploy.spec.strategy is None or deploy.spec.strategy.type == "RollingUpdate":
+        max_unavailable = resolve_int_or_percent(rolling.maxUnavailable if rolling else "25%", want, round_up=False)
+    is_available = available >= want - max_unavailable
+    complete = updated == want and total == want and available == want
+    return [
+        {"type": "Available", "status": "True" if is_available else "False",
+         "reason": "MinimumReplicasAvailable" if is_available else "MinimumReplicasUnavailable",
+         "message": "Deployment has minimum availability." if is_available else "Deployment does not have minimum availability."},
+        {"type": "Progressing", "status": "True",
+         "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+         "message": f'ReplicaSet "{deploy.metadata.name}" has successfully progressed.' if complete else f'ReplicaSet "{deploy.metadata.name}" is progressing.'},
+    ]  # fmt: skip
 
 
 def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
@@ -308,7 +333,7 @@ def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, 
 VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
-    "NetworkPolicy": networkpolicies,
+    "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices,
 }  # fmt: skip
 
 

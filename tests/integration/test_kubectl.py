@@ -167,3 +167,160 @@ def test_dns_policy_default_gives_the_nodes_resolver_which_has_no_upstream(shop)
 
     assert shop.dns_ip not in conf
     assert "nameserver" not in conf
+
+
+# --- get: kubectl's flags ------------------------------------------------------------------------
+
+
+def test_get_several_kinds_prints_a_table_per_kind_with_kind_names(shop):
+    out = shop.nl("get", "pods,svc").stdout
+    pods_table, services_table = out.split("\n\n")
+
+    assert pods_table.splitlines()[0].split()[:2] == ["NAME", "READY"]
+    assert "pod/backend" in pods_table
+    assert services_table.splitlines()[0].split()[:2] == ["NAME", "TYPE"]
+    assert "service/web-front" in services_table
+
+
+def test_get_all_and_names(shop):
+    names = shop.nl("get", "all", "-o", "name").stdout.split()
+
+    assert "pod/backend" in names and "service/web-front" in names
+    assert shop.nl("get", "pod/backend", "svc/web-front", "-o", "name").stdout == "pod/backend\nservice/web-front\n"
+
+
+def test_no_headers_labels_and_label_columns(shop):
+    out = shop.nl("get", "pods", "backend", "--no-headers", "--show-labels", "-L", "tier").stdout
+
+    assert out.split() == ["backend", "1/1", "Running", "0", out.split()[4], "front", "app=web,tier=front"]
+
+
+def test_jsonpath_with_range_lists_name_and_ip(shop):
+    template = '{range .items[*]}{.metadata.name}{"\\t"}{.status.podIP}{"\\n"}{end}'
+    out = shop.nl("get", "pods", "-l", "app in (web,client)", "-o", f"jsonpath={template}").stdout
+
+    assert out == f"backend\t{shop.pod_ip('backend')}\nenvpod\t{shop.pod_ip('envpod')}\n"
+    ready = shop.nl("get", "pod", "backend", "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}').stdout
+    assert ready == "True"
+
+
+def test_custom_columns_and_sort_by(shop):
+    out = shop.nl("get", "pods", "-o", "custom-columns=NAME:.metadata.name,IP:.status.podIP", "--sort-by=.metadata.name").stdout
+    lines = out.splitlines()
+
+    assert lines[0].split() == ["NAME", "IP"]
+    names = [line.split()[0] for line in lines[1:]]
+    assert names == sorted(names)
+    assert lines[1].split() == ["backend", shop.pod_ip("backend")]
+
+
+def test_field_selector(shop):
+    node = shop.pod("backend")["spec"]["nodeName"]
+    out = shop.nl("get", "pods", "--field-selector", f"spec.nodeName={node},metadata.name=backend", "-o", "name").stdout
+    assert out == "pod/backend\n"
+
+    refused = shop.nl("get", "pods", "--field-selector", "spec.containers=x", check=False)
+    assert refused.returncode == 3
+    assert "field label not supported: spec.containers" in refused.stderr
+
+
+def test_endpointslices_name_the_backend_and_its_service(shop):
+    slices = shop.get_json("endpointslices", "-l", "kubernetes.io/service-name=web-front")["items"]
+
+    assert len(slices) == 1
+    assert slices[0]["addressType"] == "IPv4"
+    assert slices[0]["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+    assert [e["addresses"] for e in slices[0]["endpoints"]] == [[shop.pod_ip("backend")]]
+    row = shop.nl("get", "endpointslices", slices[0]["metadata"]["name"], "--no-headers").stdout.split()
+    assert row[1:4] == ["IPv4", "8080", shop.pod_ip("backend")]
+
+
+# --- delete -l / --all / --ignore-not-found, wait ------------------------------------------------
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
+"""
+
+THROWAWAY = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: scratch}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tmp-1, namespace: scratch, labels: {role: tmp}}
+spec: {containers: [{name: c, image: busybox, command: [sleep, infinity]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tmp-2, namespace: scratch, labels: {role: tmp}}
+spec: {containers: [{name: c, image: busybox, command: [sleep, infinity]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: keep, namespace: scratch, labels: {role: keep}}
+spec: {containers: [{name: c, image: busybox, command: [sleep, infinity]}]}
+"""
+
+
+def test_wait_for_available_and_ready(shop):
+    shop.apply(DEPLOYMENT, "api")
+
+    available = shop.nl("wait", "--for=condition=Available", "deploy/api", "--timeout=30s")
+    assert available.stdout == "deployment.apps/api condition met\n"
+    ready = shop.nl("wait", "--for=condition=Ready", "pod", "-l", "app=api", "--timeout=30s")
+    assert len(ready.stdout.splitlines()) == 2
+    assert all(line.endswith(" condition met") for line in ready.stdout.splitlines())
+    # Ready means serving: both replicas answer through a real connection right now.
+    for ip in shop.nl("get", "pods", "-l", "app=api", "-o", "jsonpath={.items[*].status.podIP}").stdout.split():
+        assert f"ip={ip} " in shop.exec("envpod", "curl", "-sS", "-m", "3", f"http://{ip}/").stdout
+    phase = shop.nl("wait", "--for=jsonpath={.status.phase}=Running", "pod/backend")
+    assert phase.stdout == "pod/backend condition met\n"
+
+
+def test_wait_times_out_with_kubectls_message_and_exit_code(shop):
+    result = shop.nl("wait", "--for=condition=Ready=false", "pod/backend", "--timeout=1s", check=False)
+
+    assert result.returncode == 1
+    assert "timed out waiting for the condition on pods/backend" in result.stderr
+
+
+def test_wait_for_a_missing_object_fails(shop):
+    result = shop.nl("wait", "--for=condition=Ready", "pod/nope", "--timeout=1s", check=False)
+
+    assert result.returncode != 0
+    assert 'pods "nope" not found' in result.stderr
+
+
+def test_delete_by_label_and_all_then_wait_for_delete(shop, wait_until):
+    shop.apply(THROWAWAY, "scratch")
+    shop.wait_running("tmp-1", "tmp-2", "keep", namespace="scratch")
+
+    deleted = shop.nl("delete", "pods", "-l", "role=tmp", "-n", "scratch", "--wait=false")
+    assert deleted.stdout == 'pod "tmp-1" deleted\npod "tmp-2" deleted\n'
+    gone = shop.nl("wait", "--for=delete", "pod/tmp-1", "pod/tmp-2", "-n", "scratch", "--timeout=20s")
+    assert "pod/tmp-1 condition met" in gone.stdout
+    assert shop.nl("get", "pods", "-n", "scratch", "-o", "name").stdout == "pod/keep\n"
+    wait_until(lambda: shop.pod_netns("tmp-1", "scratch") not in shop.netns(), what="tmp-1's netns gone")
+
+    none = shop.nl("delete", "pods", "-l", "role=tmp", "-n", "scratch")
+    assert none.stdout == "" and "No resources found in scratch namespace." in none.stderr
+
+    assert shop.nl("delete", "pods", "--all", "-n", "scratch").stdout == 'pod "keep" deleted\n'
+    assert shop.nl("get", "pods", "-n", "scratch", "-o", "name").stdout == ""
+
+
+def test_delete_ignore_not_found(shop):
+    assert shop.nl("delete", "pod", "never-was", "--ignore-not-found").stdout == ""
+    missing = shop.nl("delete", "pod", "never-was", check=False)
+    assert missing.returncode != 0
+    assert 'pods "never-was" not found' in missing.stderr
