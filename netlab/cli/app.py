@@ -36,6 +36,9 @@ COMMANDS: Mapping[str, Entry] = {
     "exec": Entry("netlab.cli.exec", "Run a command inside a pod: its network namespace, hostname, resolv.conf and /etc/hosts."),
     "wait": Entry("netlab.cli.wait", "Wait until objects meet a condition (Ready, Available, a JSONPath value) or are deleted."),
     "logs": Entry("netlab.cli.exec", "Print a container's output (stdout and stderr)."),
+    "label": Entry("netlab.cli.meta", "Add, change (--overwrite) or remove (KEY-) labels; a pod's labels decide which Services select it."),
+    "annotate": Entry("netlab.cli.meta", "Add, change (--overwrite) or remove (KEY-) annotations."),
+    "api-resources": Entry("netlab.cli.meta", "The kinds netlab knows: name, short names, API version, namespaced, kind (kubectl's table)."),
     "scale": Entry("netlab.cli.node", "Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."),
     "reset": Entry("netlab.cli.cluster", "Remove every object netlab owns on this machine (all labs), even without its state. Idempotent."),
     "events": Entry("netlab.cli.events", "What the lab did, oldest first: pods scheduled, sandboxes created, rules synced, restarts, node failures."),
@@ -46,6 +49,7 @@ COMMANDS: Mapping[str, Entry] = {
     "node": Entry("netlab.cli.node", "Fail, recover, cordon, uncordon and drain nodes.", group=True),
     "cluster": Entry("netlab.cli.cluster", "Create, delete and list labs (clusters).", group=True),
     "controller": Entry("netlab.cli.controller", "The lab's control plane: kubelet, kube-proxy and the controllers, always running.", group=True),
+    "rollout": Entry("netlab.cli.rollout", "Manage the rollout of a Deployment or StatefulSet: status, history, undo, restart.", group=True),
     "policy": Entry("netlab.cli.policy", "NetworkPolicy: probe who reaches whom, and explain why.", group=True),
 }  # fmt: skip
 

@@ -238,6 +238,7 @@ def _workload_doc(o: StoredObject, status: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.controllers.deployment import REVISION_ANNOTATION, revision_of
     from netlab.controllers.workloads import HASH_LABEL, template_hash
 
     now = time.time()
@@ -247,8 +248,8 @@ def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide
         spec = o.manifest["spec"]
         want = spec.get("replicas", 1)
         current = template_hash(Deployment.model_validate(o.manifest).spec.template.to_dict())
-        pods = [p for rs in lab.store.list("ReplicaSet", o.namespace) if owner_of(rs) == ("Deployment", o.name)
-                for p in _owned_pods(lab, o.namespace, "ReplicaSet", rs.name)]
+        sets = [rs for rs in lab.store.list("ReplicaSet", o.namespace) if owner_of(rs) == ("Deployment", o.name)]
+        pods = [p for rs in sets for p in _owned_pods(lab, o.namespace, "ReplicaSet", rs.name)]
         ready = sum(1 for p in pods if pod_ready(p.status))
         updated = sum(1 for p in pods if (p.manifest["metadata"].get("labels") or {}).get(HASH_LABEL) == current)
         row = [o.name, f"{ready}/{want}", updated, ready, age(o.created, now)]
@@ -259,7 +260,11 @@ def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide
         rows.append(([o.namespace] if namespace is None else []) + row)
         status = {"observedGeneration": 1, "replicas": len(pods), "readyReplicas": ready, "updatedReplicas": updated, "availableReplicas": ready}
         status["conditions"] = deployment_conditions(Deployment.model_validate(o.manifest), ready, updated, len(pods))
-        docs.append(_workload_doc(o, status))
+        doc = _workload_doc(o, status)
+        if sets:  # the deployment controller's annotation: the newest revision
+            annotations = {**(doc["metadata"].get("annotations") or {}), REVISION_ANNOTATION: str(max(revision_of(rs.manifest) for rs in sets))}
+            doc["metadata"] = {**doc["metadata"], "annotations": annotations}
+        docs.append(doc)
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs

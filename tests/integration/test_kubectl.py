@@ -3,11 +3,15 @@ Service variables, the Downward API) and the commands and flags users type from 
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import nl
 
 pytestmark = pytest.mark.root
+
+
+def lab_nl(lab, *args: str, check: bool = True):
+    """A command of a group (`rollout status …`) on the lab: NETLAB_CLUSTER names it."""
+    return nl(*args, check=check, env={"NETLAB_CLUSTER": lab.name})
 
 SERVICE_AND_BACKEND = """
 apiVersion: v1
@@ -324,3 +328,152 @@ def test_delete_ignore_not_found(shop):
     missing = shop.nl("delete", "pod", "never-was", check=False)
     assert missing.returncode != 0
     assert 'pods "never-was" not found' in missing.stderr
+
+
+# --- rollout -----------------------------------------------------------------------------------
+
+ROLLOUT_V = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shopfront
+  annotations: {{kubernetes.io/change-cause: "{cause}"}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: shopfront}}}}
+  template:
+    metadata: {{labels: {{app: shopfront}}}}
+    spec:
+      containers: [{{name: web, image: "nginx:{tag}", ports: [{{containerPort: 80}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: shopfront}}
+spec:
+  selector: {{app: shopfront}}
+  ports: [{{port: 80}}]
+"""
+
+
+def rollout(lab, *args: str, check: bool = True):
+    """`netlab rollout VERB ARGS` on the lab (a group takes --cluster after its verb; the
+    environment variable points it at the lab)."""
+    verb, *rest = args
+    return lab_nl(lab, "rollout", verb, *rest, check=check)
+
+
+def serving_pods(lab, tries: int = 12) -> set[str]:
+    """The pods that answer through the Service, by their own name in the answer."""
+    return {lab.curl("envpod", "http://shopfront.default.svc.cluster.local/")["pod"] for _ in range(tries)}
+
+
+def replicasets_by_revision(lab) -> dict[str, str]:
+    items = lab.get_json("rs", "-l", "app=shopfront")["items"]
+    return {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["metadata"]["name"] for rs in items}
+
+
+def test_rollout_history_undo_and_restart(shop, wait_until):
+    shop.apply(ROLLOUT_V.format(cause="v1", tag="1.26"), "v1")
+    rollout(shop, "status", "deploy/shopfront", "--timeout=30s")
+    shop.apply(ROLLOUT_V.format(cause="v2", tag="1.27"), "v2")
+
+    status = rollout(shop, "status", "deploy/shopfront", "--timeout=30s")
+    assert status.stdout.splitlines()[-1] == 'deployment "shopfront" successfully rolled out'
+    history = rollout(shop, "history", "deploy/shopfront").stdout.splitlines()
+    assert history[0] == "deployment.apps/shopfront "
+    assert [line.split() for line in history[1:]] == [["REVISION", "CHANGE-CAUSE"], ["1", "v1"], ["2", "v2"]]
+    # The old ReplicaSet stays, scaled to 0: that is the history undo goes back to.
+    revisions = replicasets_by_revision(shop)
+    scaled = {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in shop.get_json("rs", "-l", "app=shopfront")["items"]}
+    assert scaled == {revisions["1"]: 0, revisions["2"]: 2}
+    assert shop.get_json("deploy", "shopfront")["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    assert all(p.startswith(revisions["2"] + "-") for p in serving_pods(shop))
+
+    undo = rollout(shop, "undo", "deploy/shopfront")
+    assert undo.stdout == "deployment.apps/shopfront rolled back\n"
+    rollout(shop, "status", "deploy/shopfront", "--timeout=30s")
+    # Revision 1 comes back as revision 3, in its own ReplicaSet, and serves the traffic.
+    assert replicasets_by_revision(shop) == {"2": revisions["2"], "3": revisions["1"]}
+    image = shop.nl("get", "deploy", "shopfront", "-o", "jsonpath={.spec.template.spec.containers[0].image}").stdout
+    assert image == "nginx:1.26"
+    wait_until(lambda: all(p.startswith(revisions["1"] + "-") for p in serving_pods(shop)), timeout=20, what="revision 1's pods serving")
+
+    again = rollout(shop, "undo", "deploy/shopfront", "--to-revision=3")
+    assert again.stdout == "deployment.apps/shopfront skipped rollback (current template already matches revision 3)\n"
+    missing = rollout(shop, "undo", "deploy/shopfront", "--to-revision=9", check=False)
+    assert missing.returncode != 0 and "unable to find specified revision 9 in history" in missing.stderr
+
+    before = set(shop.nl("get", "pods", "-l", "app=shopfront", "-o", "name").stdout.split())
+    assert rollout(shop, "restart", "deploy/shopfront").stdout == "deployment.apps/shopfront restarted\n"
+    rollout(shop, "status", "deploy/shopfront", "--timeout=30s")
+    after = wait_until(lambda: (s := serving_pods(shop)) and not (s & {p.split("/")[1] for p in before}) and s, timeout=20, what="new pods serving")
+    assert after
+    assert len(replicasets_by_revision(shop)) == 3
+
+
+def test_rollout_status_of_a_statefulset(shop):
+    shop.apply(
+        """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: c, image: busybox, command: [sleep, infinity]}]
+""",
+        "sts",
+    )
+    status = rollout(shop, "status", "sts/db", "--timeout=30s").stdout.splitlines()
+
+    assert status[-1].startswith("statefulset rolling update complete 2 pods at revision db-")
+    refused = rollout(shop, "undo", "sts/db", check=False)
+    assert refused.returncode == 3 and "ControllerRevisions" in refused.stderr
+
+
+# --- label, annotate, api-resources -----------------------------------------------------------
+
+PICKY = """
+apiVersion: v1
+kind: Service
+metadata: {name: picky}
+spec:
+  selector: {role: picky}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+def test_labelling_a_pod_puts_it_behind_a_service_and_removing_takes_it_out(shop, wait_until):
+    shop.apply(PICKY, "picky")
+    url = f"http://{shop.cluster_ip('picky')}/"
+
+    def answer() -> str:
+        return shop.exec("envpod", "curl", "-sS", "-m", "2", url, check=False).stdout
+
+    assert answer() == ""  # no endpoints: refused
+    assert shop.nl("label", "pod", "backend", "role=picky").stdout == "pod/backend labeled\n"
+    assert "pod=backend" in wait_until(answer, what="backend behind picky")
+
+    refused = shop.nl("label", "pod/backend", "role=other", check=False)
+    assert refused.returncode != 0 and "'role' already has a value (picky), and --overwrite is false" in refused.stderr
+    assert shop.nl("label", "pod", "backend", "role=picky").stdout == "pod/backend not labeled\n"
+
+    assert shop.nl("label", "pod", "backend", "role-").stdout == "pod/backend labeled\n"
+    wait_until(lambda: answer() == "", what="backend out of picky")
+
+
+def test_annotate_and_api_resources(shop):
+    assert shop.nl("annotate", "svc", "web-front", "owner=net-team").stdout == "service/web-front annotated\n"
+    annotations = shop.get_json("svc", "web-front")["metadata"]["annotations"]
+    assert annotations["owner"] == "net-team"
+    assert shop.nl("annotate", "svc", "web-front", "owner=other", "--overwrite").stdout == "service/web-front annotated\n"
+    assert shop.nl("annotate", "svc", "web-front", "owner-").stdout == "service/web-front annotated\n"
+
+    table = nl("api-resources").stdout.splitlines()
+    assert table[0].split() == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    assert ["pods", "po", "v1", "true", "Pod"] in [line.split() for line in table]
+    assert "deployments.apps" in nl("api-resources", "-o", "name").stdout.split()
