@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         command: List[str] = typer.Argument(..., help="The command to run, after --."),
         container: Optional[str] = typer.Option(None, "-c", "--container", help="Container (default: the first)."),
         stdin: bool = typer.Option(False, "-i", "--stdin", help="Pass stdin to the command."),
-        tty: bool = typer.Option(False, "-t", "--tty", help="Accepted for kubectl compatibility; the terminal passes through."),
+        tty: bool = typer.Option(False, "-t", "--tty", help="Give the command a pseudo-terminal of its own (with a terminal on stdin)."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
@@ -39,11 +39,15 @@ def register(app: typer.Typer) -> None:
         if not command:
             raise typer.BadParameter("give the command to run after --, e.g. netlab exec pod-b -- curl -s pod-service")
         lab = open_alive(cluster)
+        if tty and not sys.stdin.isatty():
+            sys.stderr.write("Unable to use a TTY - input is not a terminal or the right kind of file\n")
+            tty = False
         try:
-            kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin)
+            code = kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin, tty=tty)
         except FileNotFoundError:
             sys.stderr.write(f'error: exec: "{command[0]}": executable file not found in $PATH\n')
             raise typer.Exit(127)
+        raise typer.Exit(code)
 
     @app.command("logs")
     def logs(

@@ -36,9 +36,11 @@ def container_of(pod: Pod, name: str | None) -> Container:
     raise InvalidInput(f'container "{name}" is not valid for pod {pod.metadata.name}: choose one of [{names}]')
 
 
-def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, command: list[str], stdin: bool) -> None:
+def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, command: list[str], stdin: bool, tty: bool = False) -> int:
     """Replace this process with `command` inside the pod: its network and UTS namespaces,
-    resolv.conf and /etc/hosts. Raises FileNotFoundError when the command does not exist."""
+    resolv.conf and /etc/hosts. Raises FileNotFoundError when the command does not exist.
+    With `tty` (and a terminal on stdin) the command gets a pseudo-terminal of its own and
+    this returns its exit code instead."""
     obj, pod = find_pod(lab, namespace, name)
     box = obj.status.get("sandbox") or {}
     if box.get("uid") != obj.uid or not sandbox.exists(box["netns"]):
@@ -46,12 +48,15 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     services = ServiceVariables(lab).for_pod(namespace, pod)
     spec = containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container), services)
     spec = dataclasses.replace(spec, argv=tuple(command), env={**spec.env, "TERM": os.environ.get("TERM", "xterm")})
+    if tty:
+        return procs.exec_on_pty(spec)
     if not stdin:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
     sys.stdout.flush()
     procs.exec_in_pod(spec)
+    return 0  # not reached: exec_in_pod replaces this process
 
 
 def stream_logs(lab: Lab, namespace: str, name: str, container: str | None, tail: int, follow: bool, sink: BinaryIO) -> None:

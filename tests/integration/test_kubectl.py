@@ -477,3 +477,66 @@ def test_annotate_and_api_resources(shop):
     assert table[0].split() == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
     assert ["pods", "po", "v1", "true", "Pod"] in [line.split() for line in table]
     assert "deployments.apps" in nl("api-resources", "-o", "name").stdout.split()
+
+
+# --- create deployment, expose, run, exec -t: the docs' imperative steps -------------------------
+
+
+def test_create_deployment_expose_and_run_like_the_tutorial(shop, wait_until):
+    created = lab_nl(shop, "create", "deployment", "hello", "--image=registry.k8s.io/e2e-test-images/agnhost:2.39",
+                      "--replicas=2", "--port=8080", "--", "/agnhost", "netexec", "--http-port=8080")  # fmt: skip
+    assert created.stdout == "deployment.apps/hello created\n"
+    assert shop.nl("expose", "deployment", "hello", "--port=80", "--target-port=8080").stdout == "service/hello exposed\n"
+    shop.nl("wait", "--for=condition=Available", "deploy/hello", "--timeout=30s")
+
+    # `kubectl run tmp --rm -i --restart=Never -- …`: the command's output and exit code, then the pod is gone.
+    result = lab_nl(shop, "run", "tmp", "--image=busybox", "--rm", "-i", "--restart=Never", "--",
+                    "sh", "-c", "wget -qO- http://hello/hostname; echo; exit 3", check=False)  # fmt: skip
+    assert result.returncode == 3
+    assert result.stdout.splitlines()[0].startswith("hello-")
+    assert 'pod "tmp" deleted' in result.stdout
+    assert shop.nl("get", "pods", "tmp", "-o", "name", check=False).returncode != 0
+
+    assert lab_nl(shop, "run", "sleeper", "--image=busybox", "--restart=Never", "--command", "--", "sleep", "300").stdout == "pod/sleeper created\n"
+    spec = shop.get_json("pod", "sleeper")["spec"]
+    assert spec["restartPolicy"] == "Never"
+    assert spec["containers"][0]["command"] == ["sleep", "300"]
+    assert shop.pod("sleeper")["metadata"]["labels"] == {"run": "sleeper"}
+
+
+def test_exec_t_gives_the_command_a_terminal_of_its_own(shop):
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = os.openpty()
+    ours = os.ttyname(slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netlab", "exec", "--cluster", shop.name, "-it", "backend", "--", "sh", "-c", "tty; exit 4"],
+        stdin=slave, stdout=slave, stderr=slave,
+    )  # fmt: skip
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the last writer closed
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(timeout=10) == 4
+    theirs = output.decode().strip()
+    assert theirs.startswith("/dev/pts/") and theirs != ours
+
+    piped = shop.nl("exec", "-t", "backend", "--", "sh", "-c", "tty", check=False)
+    assert "Unable to use a TTY - input is not a terminal" in piped.stderr
+    assert piped.stdout.strip() == "not a tty"
