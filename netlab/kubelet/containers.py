@@ -119,6 +119,12 @@ def start(
     """Start one container with `launch`; returns its record for the pod's status (never
     raises for bad images). `services`: the Service variables at this start."""
     record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
+    try:
+        # Where this instance's output starts in the (appended) log: `logs` shows from here,
+        # `logs -p` the previous instance's stretch before it.
+        record["logOffset"] = os.path.getsize(ctx.log_path(container.name))
+    except OSError:
+        record["logOffset"] = 0
     own = container_variables(ctx, container, services)
     env = {**_base_environment(ctx), **own}
     try:

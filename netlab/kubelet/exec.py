@@ -59,17 +59,28 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     return 0  # not reached: exec_in_pod replaces this process
 
 
-def stream_logs(lab: Lab, namespace: str, name: str, container: str | None, tail: int, follow: bool, sink: BinaryIO) -> None:
-    """Copy a container's output (stdout and stderr) to `sink`: the last `tail` lines (-1: all),
-    then, with `follow`, new output until the pod or its log goes away."""
+def stream_logs(
+    lab: Lab, namespace: str, name: str, container: str | None, tail: int, follow: bool, sink: BinaryIO, previous: bool = False
+) -> None:
+    """Copy a container's output (stdout and stderr) to `sink`: the current instance's (the
+    previous one's with `previous`), its last `tail` lines (-1: all), then, with `follow`, new
+    output until the pod or its log goes away."""
     obj, pod = find_pod(lab, namespace, name)
     c = container_of(pod, container)
     directory = obj.status.get("dir")
     path = os.path.join(directory, f"{c.name}.log") if directory else None
     if path is None or not os.path.exists(path):
         raise InvalidInput(f'container "{c.name}" in pod "{name}" is waiting to start: no logs yet')
+    record = next((r for r in obj.status.get("containers") or [] if r.get("name") == c.name), {})
+    start = record.get("logOffset", 0)
+    end = None
+    if previous:
+        if "previousLogOffset" not in record:
+            raise InvalidInput(f'previous terminated container "{c.name}" in pod "{name}" not found')
+        start, end, follow = record["previousLogOffset"], start, False
     with open(path, "rb") as f:
-        data = f.read()
+        f.seek(start)
+        data = f.read() if end is None else f.read(max(end - start, 0))
         if tail >= 0:
             data = b"".join(data.splitlines(keepends=True)[-tail:]) if tail else b""
         sink.write(data)

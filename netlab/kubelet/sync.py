@@ -108,6 +108,7 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
             records[container.name] = containers.start(ctx, container, launch, restarts + 1, variables.for_pod(o.namespace, pod))
+            records[container.name]["previousLogOffset"] = record.get("logOffset", 0)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
             changed = significant = True
         if changed:

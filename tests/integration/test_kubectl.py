@@ -540,3 +540,40 @@ def test_exec_t_gives_the_command_a_terminal_of_its_own(shop):
     piped = shop.nl("exec", "-t", "backend", "--", "sh", "-c", "tty", check=False)
     assert "Unable to use a TTY - input is not a terminal" in piped.stderr
     assert piped.stdout.strip() == "not a tty"
+
+
+# --- logs -l / --prefix / -p ------------------------------------------------------------------------
+
+CRASHER = """
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher, labels: {app: crasher}}
+spec:
+  containers:
+    - name: c
+      image: busybox
+      command: ["sh", "-c", "echo instance $(date +%s%N); sleep 2; exit 1"]
+"""
+
+
+def test_logs_of_the_previous_instance_and_by_selector(shop, wait_until):
+    shop.apply(CRASHER, "crasher")
+
+    def restarted() -> bool:
+        statuses = shop.pod("crasher")["status"].get("containerStatuses") or [{}]
+        return statuses[0].get("restartCount", 0) == 1 and shop.nl("logs", "crasher").stdout != ""
+
+    wait_until(restarted, timeout=15, what="crasher restarted once")
+    previous = shop.nl("logs", "crasher", "-p").stdout.splitlines()
+    current = shop.nl("logs", "crasher").stdout.splitlines()
+    assert len(previous) == 1 and previous[0].startswith("instance ")
+    assert len(current) == 1 and current[0].startswith("instance ") and current != previous
+
+    never = shop.nl("logs", "backend", "-p", check=False)
+    assert never.returncode != 0 and 'previous terminated container "web" in pod "backend" not found' in never.stderr
+
+    prefixed = shop.nl("logs", "-l", "app=crasher", "--prefix").stdout
+    assert prefixed == f"[pod/crasher/c] {current[0]}\n"
+    refused = shop.nl("logs", "crasher", "--since=5s", check=False)
+    assert refused.returncode == 2 and "timestamped" in refused.stderr
+    shop.nl("delete", "pod", "crasher")
