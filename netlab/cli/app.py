@@ -30,6 +30,7 @@ class Entry(NamedTuple):
 # In the order `netlab --help` lists them: typer puts the commands first, then the groups.
 COMMANDS: Mapping[str, Entry] = {
     "apply": Entry("netlab.cli.apply", "Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies)."),
+    "diff": Entry("netlab.cli.apply", "Show what `apply -f` would change, as a unified diff; exit 0 no change, 1 changes, >1 error."),
     "delete": Entry("netlab.cli.apply", "Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."),
     "get": Entry("netlab.cli.get", "List objects like kubectl get: aligned columns, or -o wide|json|yaml|name|jsonpath|custom-columns."),
     "describe": Entry("netlab.cli.describe", "Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."),

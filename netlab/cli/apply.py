@@ -55,11 +55,29 @@ def _namespace_given() -> bool:
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("diff")
+    def diff(
+        filename: List[str] = typer.Option(..., "-f", "--filename", help="File, directory or - (stdin); repeatable."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Show what `apply -f` would change, as a unified diff; exit 0 no change, 1 changes, >1 error."""
+        from netlab.lab import dryrun
+
+        require_root()
+        loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
+        text = dryrun.diff(cluster, loaded.objects, loaded.sources)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if text:
+            raise typer.Exit(1)
+
     @app.command("apply")
     def apply(
         filename: List[str] = typer.Option(..., "-f", "--filename", help="File, directory or - (stdin); repeatable."),
         namespace: str = NamespaceOption,
         wait: str = WaitOption,
+        dry_run: str = typer.Option("none", "--dry-run", metavar="none|client|server", help="client: validate only; server: full admission and allocation, nothing stored."),
         cluster: str = ClusterOption,
     ) -> None:
         """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies).
@@ -72,6 +90,11 @@ def register(app: typer.Typer) -> None:
         loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
         for warning in loaded.warnings:
             note(f"Warning: {warning}")
+        if dry_run not in ("none", "client", "server"):
+            raise typer.BadParameter(f'Invalid dry-run value ({dry_run}). Must be "none", "server", or "client".')
+        if dry_run != "none":
+            _dry_run(cluster, dry_run, loaded)
+            return
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
             note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
@@ -112,6 +135,18 @@ def register(app: typer.Typer) -> None:
         for change in changes:
             out(str(change))
         report(problems)
+
+
+def _dry_run(cluster: str, mode: str, loaded) -> None:
+    """kubectl's `pod/web created (dry run)` / `(server dry run)`; nothing is stored."""
+    from netlab.lab import dryrun
+
+    if mode == "client":
+        changes = dryrun.client(cluster, loaded.objects)
+    else:
+        changes = dryrun.server(cluster, loaded.objects, loaded.sources).changes
+    for change in changes:
+        out(f"{change} ({'dry run' if mode == 'client' else 'server dry run'})")
 
 
 def _delete_selected(args: list[str], namespace: str, selector: str | None, all_objects: bool, all_namespaces: bool, wait: bool, cluster: str) -> None:

@@ -577,3 +577,31 @@ def test_logs_of_the_previous_instance_and_by_selector(shop, wait_until):
     refused = shop.nl("logs", "crasher", "--since=5s", check=False)
     assert refused.returncode == 2 and "timestamped" in refused.stderr
     shop.nl("delete", "pod", "crasher")
+
+
+# --- diff, apply --dry-run ------------------------------------------------------------------------
+
+
+def test_diff_exit_codes_and_dry_runs_store_nothing(shop):
+    same = shop.write(SERVICE_AND_BACKEND, "same")
+    assert shop.nl("diff", "-f", str(same)).returncode == 0
+
+    changed = shop.write(SERVICE_AND_BACKEND.replace("port: 80,", "port: 81,"), "changed")
+    result = shop.nl("diff", "-f", str(changed), check=False)
+    assert result.returncode == 1
+    assert result.stdout.startswith("diff -u -N ")
+    assert "-  - name: http\n-    port: 80\n" in result.stdout or "-    port: 80\n" in result.stdout
+    assert "+    port: 81\n" in result.stdout
+    broken = shop.write("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {}\n", "broken")
+    assert shop.nl("diff", "-f", str(broken), check=False).returncode > 1
+
+    fresh = shop.write("apiVersion: v1\nkind: Service\nmetadata: {name: dry}\nspec: {type: NodePort, ports: [{port: 80}]}\n", "dry")
+    assert shop.nl("apply", "-f", str(fresh), "--dry-run=server").stdout == "service/dry created (server dry run)\n"
+    assert shop.nl("apply", "-f", str(fresh), "--dry-run=client").stdout == "service/dry created (dry run)\n"
+    assert shop.nl("get", "svc", "dry", check=False).returncode != 0
+    assert shop.nl("apply", "-f", str(changed), "--dry-run=server").stdout.startswith("pod/backend unchanged (server dry run)\nservice/web-front configured")
+    assert shop.get_json("svc", "web-front")["spec"]["ports"][0]["port"] == 80
+    # Server dry run admits as the apiserver does: a clash is refused, nothing stored.
+    taken = shop.write(f"apiVersion: v1\nkind: Service\nmetadata: {{name: clash}}\nspec: {{clusterIP: {shop.cluster_ip('web-front')}, ports: [{{port: 80}}]}}\n", "clash")
+    refused = shop.nl("apply", "-f", str(taken), "--dry-run=server", check=False)
+    assert refused.returncode == 3
