@@ -42,6 +42,7 @@ COMMANDS: Mapping[str, Entry] = {
     "api-resources": Entry("netlab.cli.meta", "The kinds netlab knows: name, short names, API version, namespaced, kind (kubectl's table)."),
     "expose": Entry("netlab.cli.imperative", "Create a Service for a Deployment, pod, ReplicaSet, StatefulSet or Service, as kubectl expose."),
     "run": Entry("netlab.cli.imperative", "Create a pod running one container, as kubectl run; with -it, run its command interactively."),
+    "port-forward": Entry("netlab.cli.portforward", "Forward local TCP ports on 127.0.0.1 into a pod's network namespace (Ctrl-C to stop)."),
     "scale": Entry("netlab.cli.node", "Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."),
     "reset": Entry("netlab.cli.cluster", "Remove every object netlab owns on this machine (all labs), even without its state. Idempotent."),
     "events": Entry("netlab.cli.events", "What the lab did, oldest first: pods scheduled, sandboxes created, rules synced, restarts, node failures."),

@@ -605,3 +605,40 @@ def test_diff_exit_codes_and_dry_runs_store_nothing(shop):
     taken = shop.write(f"apiVersion: v1\nkind: Service\nmetadata: {{name: clash}}\nspec: {{clusterIP: {shop.cluster_ip('web-front')}, ports: [{{port: 80}}]}}\n", "clash")
     refused = shop.nl("apply", "-f", str(taken), "--dry-run=server", check=False)
     assert refused.returncode == 3
+
+
+# --- port-forward ---------------------------------------------------------------------------------
+
+
+def test_port_forward_a_service_from_the_hosts_loopback_and_ctrl_c_ends_it(shop):
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netlab", "port-forward", "--cluster", shop.name, "svc/web-front", "0:80"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("Forwarding from 127.0.0.1:") and first.endswith(" -> 8080\n"), first
+        port = int(first.split(":")[1].split()[0])
+        # Real traffic from the host's loopback into the backend pod's namespace.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+            assert "pod=backend" in answer.read().decode()
+        assert proc.stdout.readline() == f"Handling connection for {port}\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    assert code == 0
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_port_forward_refuses_other_addresses_and_bad_targets(shop):
+    outside = shop.nl("port-forward", "--address", "0.0.0.0", "backend", "8080", check=False)
+    assert outside.returncode == 3 and "127.0.0.1 only" in outside.stderr
+    missing = shop.nl("port-forward", "pod/nope", "80", check=False)
+    assert missing.returncode == 3 and 'pods "nope" not found' in missing.stderr
+    bad_port = shop.nl("port-forward", "svc/web-front", "9999", check=False)
+    assert bad_port.returncode == 3 and "does not have a service port 9999" in bad_port.stderr
