@@ -125,8 +125,9 @@ def register(app: typer.Typer) -> None:
             return
         refs: list[tuple[str, str, str]] = []
         if filename:
-            loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
-            refs += [(o.kind, o.metadata.namespace or "" if o.kind != "Namespace" else "", o.metadata.name) for o in loaded.objects]
+            from netlab.api.loader import load_references
+
+            refs += load_references(filename, namespace, stdin=sys.stdin)
         if args:
             refs += [(kind, "" if kind == "Namespace" else namespace, name) for kind, name in parse_refs(args)]
         if not refs:

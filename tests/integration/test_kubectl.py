@@ -642,3 +642,11 @@ def test_port_forward_refuses_other_addresses_and_bad_targets(shop):
     assert missing.returncode == 3 and 'pods "nope" not found' in missing.stderr
     bad_port = shop.nl("port-forward", "svc/web-front", "9999", check=False)
     assert bad_port.returncode == 3 and "does not have a service port 9999" in bad_port.stderr
+
+
+def test_delete_f_with_objects_that_carry_only_kind_and_name(shop):
+    shop.apply("apiVersion: v1\nkind: Service\nmetadata: {name: brief}\nspec: {ports: [{port: 80}]}\n", "brief")
+    brief = shop.write("apiVersion: v1\nkind: Service\nmetadata:\n  name: brief\n", "brief-ref")
+
+    assert shop.nl("delete", "-f", str(brief)).stdout == 'service "brief" deleted\n'
+    assert shop.nl("delete", "-f", str(brief), "--ignore-not-found").stdout == ""

@@ -353,3 +353,13 @@ def test_every_problem_in_every_file_is_reported_at_once():
 def test_an_invalid_default_namespace():
     with pytest.raises(InvalidInput, match='namespace "Bad"'):
         load_manifests(["m.yaml"], default_namespace="Bad")
+
+
+def test_delete_references_need_only_kind_and_name():
+    from netlab.api.loader import load_references
+
+    write("m.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: team}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n")
+    assert load_references(["m.yaml"], "default") == [("Pod", "default", "a"), ("Deployment", "team", "d"), ("Namespace", "", "team")]
+    write("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {}\n")
+    with pytest.raises(InvalidInput, match="metadata.name"):
+        load_references(["bad.yaml"])
