@@ -54,6 +54,8 @@ from netlab.api.meta import (
 
 
 class ContainerPort(ApiModel):
+    _warn_when_set = {"hostPort": "not supported by netlab, ignored: no port is opened on the node (use a NodePort Service)"}
+
     name: IanaSvcName | None = None
     containerPort: PortNumber
     protocol: Protocol = "TCP"
