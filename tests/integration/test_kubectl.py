@@ -650,3 +650,10 @@ def test_delete_f_with_objects_that_carry_only_kind_and_name(shop):
 
     assert shop.nl("delete", "-f", str(brief)).stdout == 'service "brief" deleted\n'
     assert shop.nl("delete", "-f", str(brief), "--ignore-not-found").stdout == ""
+
+
+def test_nslookup_does_not_complain_about_recursion(shop):
+    result = shop.exec("envpod", "nslookup", "web-front.default.svc.cluster.local")
+
+    assert shop.cluster_ip("web-front") in result.stdout
+    assert "recursion not available" not in result.stdout + result.stderr
