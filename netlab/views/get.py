@@ -294,13 +294,14 @@ def deployment_conditions(deploy: Deployment, available: int, updated: int, tota
 
 def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
     now = time.time()
-    headers = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    headers = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"] + (["CONTAINERS", "IMAGES", "SELECTOR"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("ReplicaSet", namespace), selector):
         pods = _owned_pods(lab, o.namespace, "ReplicaSet", o.name)
         ready = sum(1 for p in pods if pod_ready(p.status))
         want = o.manifest["spec"].get("replicas", 1)
-        rows.append(([o.namespace] if namespace is None else []) + [o.name, want, len(pods), ready, age(o.created, now)])
+        row = [o.name, want, len(pods), ready, age(o.created, now)] + (_wide_workload(o.manifest["spec"], selector_too=True) if wide else [])
+        rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
@@ -309,17 +310,27 @@ def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide
 
 def statefulsets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
     now = time.time()
-    headers = ["NAME", "READY", "AGE"]
+    headers = ["NAME", "READY", "AGE"] + (["CONTAINERS", "IMAGES"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("StatefulSet", namespace), selector):
         pods = _owned_pods(lab, o.namespace, "StatefulSet", o.name)
         ready = sum(1 for p in pods if pod_ready(p.status))
         want = o.manifest["spec"].get("replicas", 1)
-        rows.append(([o.namespace] if namespace is None else []) + [o.name, f"{ready}/{want}", age(o.created, now)])
+        row = [o.name, f"{ready}/{want}", age(o.created, now)] + (_wide_workload(o.manifest["spec"], selector_too=False) if wide else [])
+        rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
+
+
+def _wide_workload(spec: dict[str, Any], selector_too: bool) -> list[str]:
+    """kubectl's -o wide columns of a workload: CONTAINERS, IMAGES (and SELECTOR)."""
+    containers = spec["template"]["spec"]["containers"]
+    cols = [",".join(c["name"] for c in containers), ",".join(c["image"] for c in containers)]
+    if selector_too:
+        cols.append(",".join(f"{k}={v}" for k, v in spec["selector"].get("matchLabels", {}).items()) or "<none>")
+    return cols
 
 
 def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
