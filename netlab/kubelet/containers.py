@@ -17,7 +17,7 @@ from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
-from netlab.kubelet import podenv, probes
+from netlab.kubelet import podenv, probes, security
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -35,6 +35,7 @@ class PodContext:
     utsns_path: str
     directory: str  # the pod's state directory: resolv.conf, hosts, logs, exit codes
     dns_records: str  # the cluster DNS snapshot (read by the coredns image)
+    security: Any = None  # the pod's spec.securityContext (its containers' defaults)
     fields: podenv.PodFields | None = None  # what the Downward API exposes
 
     @property
@@ -57,13 +58,13 @@ class PodContext:
 
 def environment(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> dict[str, str]:
     """netlab's own variables, then the container's as the kubelet makes them."""
-    return {**_base_environment(ctx), **container_variables(ctx, container, services)}
+    return {**_base_environment(ctx, container), **container_variables(ctx, container, services)}
 
 
-def _base_environment(ctx: PodContext) -> dict[str, str]:
+def _base_environment(ctx: PodContext, container) -> dict[str, str]:
     return {
         "PATH": DEFAULT_PATH,
-        "HOME": "/root",
+        "HOME": security.home(security.resolve(ctx.security, container.securityContext)),
         "HOSTNAME": ctx.hostname,
         "NETLAB_POD_NAME": ctx.name,
         "NETLAB_POD_NAMESPACE": ctx.namespace,
@@ -126,7 +127,7 @@ def start(
     except OSError:
         record["logOffset"] = 0
     own = container_variables(ctx, container, services)
-    env = {**_base_environment(ctx), **own}
+    env = {**_base_environment(ctx, container), **own}
     try:
         argv = program(ctx, container, own)
     except catalog.ImageError as exc:
@@ -134,11 +135,16 @@ def start(
     missing = _missing_binary(argv[0], env)
     if missing:
         return {**record, "error": missing, "reason": "RunContainerError"}
+    wanted = security.resolve(ctx.security, container.securityContext)
+    refused = security.refusal(wanted, ctx.name, container.name)
+    if refused:
+        return {**record, "error": refused, "reason": "CreateContainerConfigError"}
+    setpriv = shutil.which("setpriv", path=env["PATH"]) or "setpriv"
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
     try:
         ref = launch(
             procs.Launch(
-                argv=argv,
+                argv=security.wrap(argv, wanted, setpriv),
                 env=env,
                 netns=ctx.netns_path,
                 utsns=ctx.utsns_path,
@@ -147,6 +153,7 @@ def start(
                 exit_path=ctx.exit_path(container.name),
                 cwd=cwd,
                 lock_path=ctx.lock_path(container.name),
+                read_only_root=wanted.read_only_root,
             )
         )
         started_at = time.time()
@@ -170,7 +177,9 @@ def start(
 
 
 def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> procs.Launch:
-    """How to enter the pod as this container (for exec probes and `netlab exec`)."""
+    """How to enter the pod as this container (for exec probes and `netlab exec`): its
+    namespaces, files, environment and user."""
+    wanted = security.resolve(ctx.security, container.securityContext)
     return procs.Launch(
         argv=(),
         env=environment(ctx, container, services),
@@ -180,6 +189,8 @@ def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None =
         log_path="",
         exit_path="",
         cwd=container.workingDir or "/",
+        read_only_root=wanted.read_only_root,
+        user=(wanted.uid or 0, wanted.gid or 0, wanted.groups) if wanted.drops_privileges else None,
     )
 
 
