@@ -1,7 +1,7 @@
 """The one table of kinds: every resource netlab knows, by every name kubectl knows it.
 
 `netlab apply` accepts the modelled kinds — core/v1 (models.py), apps/v1 (workloads.py) and
-networking.k8s.io/v1 (networkpolicy.py); `get` also lists Endpoints and Nodes, which the lab
+networking.k8s.io/v1 (networkpolicy.py); `get` also lists Endpoints, EndpointSlices and Nodes, which the lab
 derives instead of storing. The CLI's aliases and short names, the apiserver's resource names
 in messages ("deployment.apps/web created", `pods "x" not found`), which kinds live in a
 namespace and the order `apply` writes them in all come from here and nowhere else.
@@ -29,7 +29,7 @@ class KindInfo:
     singular: str  # pod
     short_names: tuple[str, ...]  # po
     namespaced: bool
-    model: type[ApiModel] | None = None  # None: derived by the lab, not applied (Endpoints, Node)
+    model: type[ApiModel] | None = None  # None: derived by the lab, not applied (Endpoints, Node, …)
     apply_order: int = 0  # kubectl's order: namespaces first, Services before the pods behind them
 
     @property
@@ -57,6 +57,7 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("ReplicaSet", "apps", "replicasets", "replicaset", ("rs",), True, ReplicaSet, 3),
     KindInfo("StatefulSet", "apps", "statefulsets", "statefulset", ("sts",), True, StatefulSet, 2),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
+    KindInfo("EndpointSlice", "discovery.k8s.io", "endpointslices", "endpointslice", (), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),
 )  # fmt: skip
 
