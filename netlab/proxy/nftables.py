@@ -118,7 +118,7 @@ def render_nft(ports: Iterable[ServicePortInfo], config: ProxyConfig) -> NftRule
     if config.node_ip:
         elements[n.NODEPORT_IPS][config.node_ip] = Element(config.node_ip)
     for port in _proxied_ports(ports):
-        objects = _port_objects(port, config)
+        objects = port_objects(port, config)
         ruleset.chains.update(objects.chains)
         ruleset.sets.update(objects.sets)
         for container, element in objects.elements:
@@ -194,7 +194,7 @@ def _skeleton(config: ProxyConfig) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=16384)
-def _port_objects(port: ServicePortInfo, config: ProxyConfig) -> PortObjects:
+def port_objects(port: ServicePortInfo, config: ProxyConfig) -> PortObjects:
     proto = port.protocol.lower()
     names = (port.namespace, port.service, port.protocol, port.port_name)
     eps = categorize(port, config.node_name)
