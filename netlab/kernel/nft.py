@@ -36,9 +36,10 @@ def run(netns_path: str, script: str) -> None:
         raise KernelError(f"nft -f failed in {netns_path}", detail=result.stderr.strip()[:2000])
 
 
-def list_table(netns_path: str, family: str, table: str, *, json: bool = False) -> str | None:
-    """`nft list table FAMILY TABLE` (with -j: JSON), or None when the table does not exist."""
-    argv = [_binary(), *(["-j"] if json else []), "list", "table", family, table]
+def list_table(netns_path: str, family: str, table: str, *, json: bool = False, handles: bool = False) -> str | None:
+    """`nft list table FAMILY TABLE` (-j: JSON, -a: with rule handles), or None when the table
+    does not exist."""
+    argv = [_binary(), *(["-j"] if json else []), *(["-a"] if handles else []), "list", "table", family, table]
     with ns.entered(netns_path):
         result = subprocess.run(argv, text=True, capture_output=True)
     if result.returncode != 0:

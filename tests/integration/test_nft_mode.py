@@ -193,3 +193,16 @@ def test_real_nft_accepts_every_golden_table(case):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "chain services {" in done.stdout
+
+
+def test_trace_walks_the_nft_table_and_probe_confirms_the_endpoint(nft_lab):
+    import json
+
+    result = json.loads(nft_lab.nl("trace", "client", "web:80", "--probe", "-o", "json").stdout)
+    assert result["verdict"] == "delivered", result["reason"]
+    netfilter = [s for s in result["steps"] if s["kind"] == "netfilter"]
+    dnat = next(s for s in netfilter if s["data"]["verdict"] == "DNAT")
+    assert dnat["object"].startswith("nft ip kube-proxy nat-prerouting → services → service-")
+    assert any("vmap @service-ips" in d for d in dnat["details"])
+    assert result["endpoint"] in {f"{nft_lab.pod_ip(p)}:8080" for p in ("web-a", "web-b")}
+    assert any(s["kind"] == "probe" and "conntrack: endpoint" in s["decision"] for s in result["steps"])
