@@ -46,6 +46,9 @@ class PortObjects:
     chains: tuple[tuple[str, tuple[str, ...]], ...]  # (chain, its rules), upstream's order
     sets: tuple[tuple[str, str], ...]  # (affinity set, its declaration)
     elements: tuple[tuple[str, Element], ...]  # (set or map, element)
+    # (chain, hash of its rules): computed once per port, so that comparing 20,000 chains
+    # with the last load does not hash them all again at every sync.
+    chain_hashes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class NftRuleset:
     chains: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per-service chains → rules
     sets: dict[str, str] = field(default_factory=dict)  # affinity sets → declaration
     elements: dict[str, dict[str, Element]] = field(default_factory=dict)  # set/map → key → element
+    chain_hashes: dict[str, str] = field(default_factory=dict)  # per-service chains → hash of rules
 
     @property
     def skeleton_hash(self) -> str:
@@ -120,6 +124,7 @@ def render_nft(ports: Iterable[ServicePortInfo], config: ProxyConfig) -> NftRule
     for port in _proxied_ports(ports):
         objects = port_objects(port, config)
         ruleset.chains.update(objects.chains)
+        ruleset.chain_hashes.update(objects.chain_hashes)
         ruleset.sets.update(objects.sets)
         for container, element in objects.elements:
             elements[container][element.key] = element
@@ -295,8 +300,15 @@ def port_objects(port: ServicePortInfo, config: ProxyConfig) -> PortObjects:
             rules.append(f"update @{affinity[e]} {{ ip saddr }}")
         rules.append(f"meta l4proto {proto} dnat to {e.address}")
     return PortObjects(
-        chains=tuple((c, tuple(r)) for c, r in chains.items()), sets=tuple(sets), elements=tuple(elements)
+        chains=tuple((c, tuple(r)) for c, r in chains.items()),
+        sets=tuple(sets),
+        elements=tuple(elements),
+        chain_hashes=tuple((c, rules_hash(r)) for c, r in chains.items()),
     )
+
+
+def rules_hash(rules: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(rules).encode()).hexdigest()[:16]
 
 
 def _to_endpoints(port, endpoints, endpoint_chain, affinity) -> list[str]:

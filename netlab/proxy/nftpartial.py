@@ -23,11 +23,10 @@ timeout means a full load.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from netlab.proxy.nftables import PREFIX, Element, NftRuleset, element_line, full_script, rule_line, set_line
+from netlab.proxy.nftables import PREFIX, Element, NftRuleset, element_line, full_script, rule_line, rules_hash, set_line
 
 Fingerprint = dict[str, Any]
 
@@ -36,7 +35,8 @@ def fingerprint(ruleset: NftRuleset) -> Fingerprint:
     """What the store remembers of a load: enough to compute the next difference."""
     return {
         "skeleton": ruleset.skeleton_hash,
-        "chains": {c: _hash(rules) for c, rules in ruleset.chains.items()},
+        "chains": dict(ruleset.chain_hashes) if len(ruleset.chain_hashes) == len(ruleset.chains)
+        else {c: rules_hash(rules) for c, rules in ruleset.chains.items()},
         "sets": dict(ruleset.sets),
         "elements": {
             container: {k: _element_value(e) for k, e in members.items()}
@@ -99,10 +99,6 @@ def _full(ruleset: NftRuleset) -> NftPlan:
 def _sets_changed(previous: Fingerprint, now: Fingerprint) -> bool:
     # An affinity set whose timeout changed cannot be redeclared in place.
     return any(previous["sets"].get(name, decl) != decl for name, decl in now["sets"].items())
-
-
-def _hash(rules: tuple[str, ...]) -> str:
-    return hashlib.sha256("\n".join(rules).encode()).hexdigest()[:16]
 
 
 def _element_value(e: Element) -> str:
