@@ -35,6 +35,11 @@ each R times, each beside a baseline taken in the same run:
   target is the issue's: under 3× the baseline. `--only cli --get-pods 0` builds no lab and
   needs no root (`--version` and `--help` only).
 
+- sync (`--only sync --kube-proxy-mode both --sync-services 100,1000,10000`): kube-proxy's rules
+  sync in each mode, side by side, in scratch namespaces (no lab): a full sync of N Services
+  and the sync after one endpoint change, with the same library calls the control plane makes
+  (scripts/bench_sync.py). The nftables rows say their ratio to the iptables rows.
+
 It prints median and minimum (for rates: median and best), with a target column: the plumbing
 must cost under 15 ms per pod, `apply` of 100 pods under 5 s (the issue's targets for a 2-core
 machine). Everything it makes is removed at the end, also on failure: its cluster (with its
