@@ -9,13 +9,17 @@ Every golden case is also loaded by the real `nft -f` in a throwaway namespace.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
 import pytest
 
 from cases.proxy_nft import GOLDEN_CASES
-from conftest import create_lab, delete_lab, wait_until
+import yaml
+
+from conftest import cluster_document, create_lab, delete_lab, host_link_names, netns_names, new_cluster_name, nl, wait_until
+from netlab import naming
 from netlab.proxy.nftables import full_script, render_nft
 
 pytestmark = pytest.mark.root
@@ -206,3 +210,20 @@ def test_trace_walks_the_nft_table_and_probe_confirms_the_endpoint(nft_lab):
     assert any("vmap @service-ips" in d for d in dnat["details"])
     assert result["endpoint"] in {f"{nft_lab.pod_ip(p)}:8080" for p in ("web-a", "web-b")}
     assert any(s["kind"] == "probe" and "conntrack: endpoint" in s["decision"] for s in result["steps"])
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("ipvs", "the ipvs mode is deprecated upstream (Kubernetes 1.35) and this kernel may lack ip_vs; use nftables"),
+    ("nftable", 'Unsupported value: "nftable": supported values: "iptables", "nftables"'),
+])  # fmt: skip
+def test_a_bad_kube_proxy_mode_is_refused_and_nothing_is_created(tmp_path, free_ranges, mode, message):
+    name = new_cluster_name()
+    result = nl("cluster", "create", "--name", name, "--kube-proxy-mode", mode, check=False)
+    assert result.returncode == 3 and message in result.stderr and "spec.kubeProxyMode" in result.stderr
+    config = tmp_path / "cluster.yaml"
+    config.write_text(yaml.safe_dump(cluster_document(name, free_ranges, kube_proxy_mode=mode)))
+    result = nl("cluster", "create", "--config", str(config), check=False)
+    assert result.returncode == 3 and message in result.stderr and str(config) in result.stderr
+    # Nothing of it exists (its ranges are not checked: another lab may take them meanwhile).
+    assert not [n for n in netns_names() if n.startswith(name + ".")]
+    assert not os.path.exists(naming.cluster_dir(name)) and f"{name}0" not in host_link_names()
