@@ -89,5 +89,6 @@ class Facts:
     labs: tuple[LabRanges, ...]  # labs with a state directory
     planned: LabRanges | None = None  # the default lab `netlab apply` would create, if it does not exist
     pod_resolv: tuple[PodResolv, ...] = field(default=())
-    unreadable_labs: tuple[str, ...] = ()
-    nft_version: str | None = None  # `nft --version`, None when nft is missing  # state directories whose config this netlab cannot read
+    unreadable_labs: tuple[str, ...] = ()  # state directories whose config this netlab cannot read
+    br_netfilter_by_setup: bool = False  # scripts/setup.sh loaded it this boot (it was not loaded before)
+    nft_version: str | None = None  # `nft --version`, None when nft is missing

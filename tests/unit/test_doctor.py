@@ -262,3 +262,13 @@ def test_a_healthy_labs_objects_are_not_leftovers():
 def test_checks_serialise_for_json():
     check = doctor.Check("root", Status.fail, "not root", "sudo netlab doctor")
     assert check.to_dict() == {"name": "root", "status": "fail", "summary": "not root", "fix": "sudo netlab doctor"}
+
+
+def test_br_netfilter_names_the_host_bridges_it_affects_and_who_loaded_it():
+    with_docker = healthy(links=(HostLink("docker0", "bridge"), HostLink("eth0", "")), br_netfilter_by_setup=True)
+    check = by_name(with_docker)["host: br_netfilter scope"]
+    assert check.status == Status.warn and "docker0" in check.summary and "scripts/setup.sh" in check.summary
+    assert "bridge-nf-call-iptables=0" in check.fix
+    alone = by_name(healthy(links=(HostLink("eth0", ""),)))["host: br_netfilter scope"]
+    assert alone.status == Status.ok and "before netlab" in alone.summary
+    assert by_name(healthy(host_bridge_nf=False))["host: br_netfilter scope"].status == Status.skip
