@@ -20,7 +20,7 @@ from netlab.kernel import nft, ns
 from netlab.policy.model import FilterRules
 from netlab.proxy import nftnames
 from netlab.proxy.nftables import full_script, render_nft
-from netlab.proxy.nftpartial import plan_sync
+from netlab.proxy.nftpartial import NftPlan, plan_sync
 from netlab.proxy.render import render_policy_filter
 from netlab.proxy.types import ProxyConfig, ServicePortInfo
 
@@ -63,7 +63,7 @@ def sync_node(
             except NetlabError as again:
                 problems.append(f"node/{node}: {again.message}: {again.detail}")
                 return changed
-            plan = plan.__class__(None, True, len(ruleset.chains), 0)
+            plan = NftPlan(None, True, len(ruleset.chains), sum(len(m) for m in ruleset.elements.values()))
     if plan.script is None and not plan.full and intact and not changed:
         return 0
     lab.store.set_meta(key, {"inode": inode, "generation": nft.generation(path), "fingerprint": now})
