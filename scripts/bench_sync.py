@@ -8,10 +8,19 @@ only the difference (`iptables-restore --noflush` of the changed chains; `nft -f
 changed chains and map elements). The same library calls netlab's kube-proxy step makes
 (`proxy/sync.py`, `proxy/nftsync.py`), without the store and the control plane around them:
 the inputs (ServicePortInfo objects) are built before the clock starts, in both modes alike.
+
+Then, on the same loaded rules, the first-packet cost: short TCP connections (connect, close)
+from the namespace to the cluster IP of the Service that comes last in iptables' KUBE-SERVICES
+(`svc-{N-1}`), whose endpoints are addresses on the namespace's `lo` with a listening socket:
+the nat OUTPUT hook looks the Service up — a walk over N rules in iptables mode, one map
+lookup in nftables mode — and DNATs, per connection.
 """
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -83,6 +92,41 @@ def nftables_round(path: str, n: int, change: int) -> tuple[float, float, int]:
 
 
 ROUNDS = {"iptables": iptables_round, "nftables": nftables_round}
+CONNECTIONS = 300
+
+
+def first_packet(name: str, n: int, connections: int = CONNECTIONS) -> float:
+    """Seconds for `connections` TCP connections to svc-{n-1}'s cluster IP, one after another."""
+    target = service_ports(n)[n - 1]
+    for argv in (["link", "set", "lo", "up"], ["route", "add", "10.150.0.0/16", "dev", "lo"],
+                 *(["addr", "add", f"{e.ip}/32", "dev", "lo"] for e in target.endpoints)):  # fmt: skip
+        subprocess.run(["ip", "-n", name, *argv], check=True, capture_output=True)
+    path = ns.netns_path(name)
+    with ns.entered(path):
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("0.0.0.0", 8080))
+        server.listen(512)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.close()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        with ns.entered(path):
+            started = time.perf_counter()
+            for _ in range(connections):
+                with socket.create_connection((target.cluster_ip, 80), timeout=2):
+                    pass
+            return time.perf_counter() - started
+    finally:
+        server.close()
 
 
 def measure(modes: Sequence[str], sizes: Sequence[int], repeat: int, add: Callable[..., None]) -> None:
@@ -95,7 +139,9 @@ def measure(modes: Sequence[str], sizes: Sequence[int], repeat: int, add: Callab
                 try:
                     path = ns.netns_path(name)
                     full, partial, sent = ROUNDS[mode](path, size, change=size // 2)
+                    connecting = first_packet(name, size)
                 finally:
                     ns.delete_ns_file(ns.netns_path(name))
                 add(f"{mode}: full sync of N Services (render + load)", size, full, "")
                 add(f"{mode}: endpoint change at N Services → rules loaded", size, partial, f"{sent} chains/elements sent")
+                add(f"{mode}: {CONNECTIONS} TCP connections to the last of N Services", size, connecting, "")
