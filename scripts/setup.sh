@@ -22,10 +22,11 @@ PERSIST_MODULES=0
 # before netlab (in /run: it is forgotten at reboot, as the module is without --persist-modules).
 LOADED_MARK=/run/netlab/br_netfilter-loaded-by-setup
 
-# Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), conntrack,
+# Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), nft
+# (kube-proxy's nftables mode), conntrack,
 # the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
 # `netlab graph -o lab.svg`.
-PACKAGES=(iproute2 iptables conntrack curl netcat-openbsd tcpdump procps kmod graphviz
+PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz
           python3 python3-venv ca-certificates)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)

@@ -35,6 +35,7 @@ class Topology:
     underlay: IPv4Network
     domain: str
     routing: str = "host-gw"
+    kube_proxy_mode: str = "iptables"  # kube-proxy's mode: "iptables" or "nftables"
 
     @property
     def host_interface(self) -> IPv4Interface:
@@ -76,6 +77,7 @@ def from_config(config) -> Topology:
         underlay=config.underlayCIDR,
         domain=config.domain,
         routing=config.routing,
+        kube_proxy_mode=config.kubeProxyMode,
     )
 
 

@@ -179,6 +179,9 @@ def _chain_lines(lab, port) -> list[str]:
     (a Local traffic policy only uses the node's own endpoints)."""
     per_node = {}
     for node in lab.topo.nodes:
+        if lab.topo.kube_proxy_mode == "nftables":
+            per_node[node.name] = _nft_summary(port, proxy_config(lab, node))
+            continue
         rules = port_rules(port, proxy_config(lab, node))
         if rules.nat_chains:
             text = "nat " + ", ".join(rules.nat_chains)
@@ -188,6 +191,17 @@ def _chain_lines(lab, port) -> list[str]:
     if len(set(per_node.values())) == 1:
         return [_svc_field("Chains", next(iter(per_node.values())))]
     return [_svc_field(f"Chains ({node})", text) for node, text in per_node.items()]
+
+
+def _nft_summary(port, config) -> str:
+    """nftables mode: the port's chains in table ip kube-proxy, or the no-endpoint verdict."""
+    from netlab.proxy.nftables import port_objects
+
+    objects = port_objects(port, config)
+    if objects.chains:
+        return "nft " + ", ".join(chain for chain, _ in objects.chains)
+    verdicts = sorted({f"@{m} {e.value}" for m, e in objects.elements if m.startswith("no-endpoint")})
+    return "nft " + "; ".join(verdicts)
 
 
 def _filter_summary(rule: str) -> str:

@@ -36,6 +36,8 @@ CLI_TIMEOUT = 60.0
 # Serialises lab creation among concurrent runs of this suite: netlab checks overlaps, but two
 # creates racing for the same ranges could both pass the check.
 CREATE_LOCK = "/run/lock/netlab-integration-tests.lock"
+# kube-proxy's modes; a module marked `every_kube_proxy_mode` runs once per mode, each with its own lab.
+KUBE_PROXY_MODES = ("iptables", "nftables")
 
 
 # -- running the CLI ---------------------------------------------------------------------------
@@ -183,7 +185,10 @@ def new_cluster_name() -> str:
     return "t" + secrets.token_hex(3)  # 7 characters; netlab allows 12
 
 
-def cluster_document(name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b")) -> dict[str, Any]:
+def cluster_document(
+    name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b"), kube_proxy_mode: str = "iptables"
+) -> dict[str, Any]:
+    mode = {} if kube_proxy_mode == "iptables" else {"kubeProxyMode": kube_proxy_mode}
     return {
         "apiVersion": "netlab.dev/v1alpha1",
         "kind": "Cluster",
@@ -193,6 +198,7 @@ def cluster_document(name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-
             "podCIDR": str(ranges.pod),
             "serviceCIDR": str(ranges.service),
             "underlayCIDR": str(ranges.underlay),
+            **mode,
         },
     }
 
@@ -209,10 +215,11 @@ def existing_lab_ranges() -> list[IPv4Network]:
 class Lab:
     """One real cluster; every CLI call is pinned to it by `--cluster NAME`."""
 
-    def __init__(self, name: str, ranges: Ranges, workdir: Path) -> None:
+    def __init__(self, name: str, ranges: Ranges, workdir: Path, kube_proxy_mode: str = "iptables") -> None:
         self.name = name
         self.ranges = ranges
         self.workdir = workdir
+        self.kube_proxy_mode = kube_proxy_mode
         self._files = 0
 
     # --- CLI ---
@@ -303,8 +310,14 @@ class Lab:
     def in_netns(self, netns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
         return sh("ip", "netns", "exec", netns, *argv, check=check)
 
+    def proxy_rules(self, node: str) -> str:
+        """What kube-proxy wrote on a node, in its mode: the nat table, or the ip kube-proxy table."""
+        if self.kube_proxy_mode == "nftables":
+            return self.in_netns(self.node_netns(node), "nft", "list", "table", "ip", "kube-proxy").stdout
+        return self.in_netns(self.node_netns(node), "iptables-save", "-t", "nat").stdout
 
-def create_lab(workdir: Path, attempts: int = 8) -> Lab:
+
+def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptables") -> Lab:
     """A new cluster whose name and ranges clash with nothing on this machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     os.makedirs(os.path.dirname(CREATE_LOCK), exist_ok=True)
@@ -319,10 +332,10 @@ def create_lab(workdir: Path, attempts: int = 8) -> Lab:
                 continue
             name = new_cluster_name()
             config = workdir / f"cluster-{name}.yaml"
-            config.write_text(yaml.safe_dump(cluster_document(name, ranges), sort_keys=False))
+            config.write_text(yaml.safe_dump(cluster_document(name, ranges, kube_proxy_mode=kube_proxy_mode), sort_keys=False))
             last = nl("cluster", "create", "--config", str(config), check=False)
             if last.returncode == 0:
-                return Lab(name, ranges, workdir)
+                return Lab(name, ranges, workdir, kube_proxy_mode)
             if "overlaps" not in last.stderr:  # not a race with another lab: a real failure
                 break
     detail = f"\n--- stderr\n{last.stderr}" if last is not None else " (every candidate range was taken)"
@@ -411,10 +424,25 @@ def delete_lab(lab: Lab) -> None:
 # -- fixtures --------------------------------------------------------------------------------
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "every_kube_proxy_mode: run the module's tests once per kube-proxy mode")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "lab" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_kube_proxy_mode"):
+        metafunc.parametrize("kube_proxy_mode", KUBE_PROXY_MODES, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory):
+def kube_proxy_mode(request: pytest.FixtureRequest) -> str:
+    """The mode of the module's lab: iptables, or each mode in turn for marked modules."""
+    return getattr(request, "param", "iptables")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, kube_proxy_mode: str):
     """A fresh two-node lab for one test module; deleted (and checked to be gone) afterwards."""
-    made = create_lab(tmp_path_factory.mktemp("lab"))
+    made = create_lab(tmp_path_factory.mktemp("lab"), kube_proxy_mode=kube_proxy_mode)
     try:
         yield made
     finally:
