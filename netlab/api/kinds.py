@@ -1,7 +1,7 @@
 """The one table of kinds: every resource netlab knows, by every name kubectl knows it.
 
 `netlab apply` accepts the modelled kinds — core/v1 (models.py), apps/v1 (workloads.py) and
-networking.k8s.io/v1 (networkpolicy.py); `get` also lists Endpoints and Nodes, which the lab
+networking.k8s.io/v1 (networkpolicy.py, ingress.py); `get` also lists Endpoints and Nodes, which the lab
 derives instead of storing. The CLI's aliases and short names, the apiserver's resource names
 in messages ("deployment.apps/web created", `pods "x" not found`), which kinds live in a
 namespace and the order `apply` writes them in all come from here and nowhere else.
@@ -13,12 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from netlab.api.ingress import Ingress, IngressClass
 from netlab.api.meta import ApiModel
 from netlab.api.models import Namespace, Pod, Service
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
-ApiObject = Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet
+ApiObject = (
+    Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("Deployment", "apps", "deployments", "deployment", ("deploy",), True, Deployment, 2),
     KindInfo("ReplicaSet", "apps", "replicasets", "replicaset", ("rs",), True, ReplicaSet, 3),
     KindInfo("StatefulSet", "apps", "statefulsets", "statefulset", ("sts",), True, StatefulSet, 2),
+    KindInfo("IngressClass", "networking.k8s.io", "ingressclasses", "ingressclass", (), False, IngressClass, 0),
+    KindInfo("Ingress", "networking.k8s.io", "ingresses", "ingress", ("ing",), True, Ingress, 1),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),
 )  # fmt: skip
