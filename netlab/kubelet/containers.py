@@ -18,6 +18,7 @@ from netlab.images import catalog
 from netlab.kernel import procs
 from netlab.kubelet import probes, security
 
+INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -34,6 +35,7 @@ class PodContext:
     utsns_path: str
     directory: str  # the pod's state directory: resolv.conf, hosts, logs, exit codes
     dns_records: str  # the cluster DNS snapshot (read by the coredns image)
+    ingress_routes: str = ""  # the ingress routes snapshot (read by the ingress-nginx controller image)
     security: Any = None  # the pod's spec.securityContext (its containers' defaults)
 
     @property
@@ -82,6 +84,10 @@ def program(ctx: PodContext, container) -> tuple[str, ...]:
     if image_name(container.image) == "coredns":
         # The cluster DNS pod runs netlab's own DNS server, answering from the store snapshot.
         return (sys.executable, "-m", "netlab.dns", "--records", ctx.dns_records)
+    if catalog.image_path(container.image) == INGRESS_NGINX_IMAGE:
+        # ingress-nginx's controller runs a real nginx on the routes the control plane publishes.
+        return (sys.executable, "-m", "netlab.ingress", "--routes", ctx.ingress_routes,
+                "--dir", os.path.join(ctx.directory, "nginx"))
     ports = [(p.containerPort, p.protocol) for p in container.ports]
     return catalog.resolve(container.image, container.command, container.args, ports, sys.executable).argv
 
