@@ -46,7 +46,7 @@ def nginx_argv(paths: NginxPaths, conf: str, *extra: str) -> list[str]:
     return ["nginx", "-p", paths.prefix, "-e", paths.error_log, "-c", conf, *extra]
 
 
-def test_config(paths: NginxPaths, text: str) -> tuple[str, Outcome]:
+def check_config(paths: NginxPaths, text: str) -> tuple[str, Outcome]:
     """Write `text` as a candidate next to the live config and `nginx -t` it."""
     candidate = paths.conf + ".new"
     with open(candidate, "w") as f:
@@ -75,7 +75,7 @@ class Nginx:
 
     def apply(self, text: str) -> Outcome:
         """Test `text`; if good, make it the config and start or reload nginx on it."""
-        candidate, outcome = test_config(self.paths, text)
+        candidate, outcome = check_config(self.paths, text)
         if not outcome.ok:
             os.unlink(candidate)
             return outcome

@@ -54,9 +54,22 @@ def _server_name(host: str) -> str:
     return host
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~%:@!&()*+,=-]*")
+
+
+def nginx_string(value: str) -> str:
+    """A path as an nginx token: bare when it holds no character nginx's parser treats
+    specially, else double-quoted with `"` and `\\` escaped, so an Ingress path such as
+    `/a;}` stays one location and cannot inject configuration (ingress-nginx's
+    CVE-2021-25742 family)."""
+    if _PLAIN_PATH.fullmatch(value) and "$" not in value:
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _location(loc: Location) -> list[str]:
     modifier = "= " if loc.match == "exact" else ""
-    lines = [f"        location {modifier}{loc.path} {{"]
+    lines = [f"        location {modifier}{nginx_string(loc.path)} {{"]
     if loc.source:
         lines.append(f'            set $ingress_name "{loc.source}";')
     if loc.upstream is not None:

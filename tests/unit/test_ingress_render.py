@@ -136,3 +136,32 @@ def test_real_nginx_accepts_the_rendered_config(tmp_path):
     done = subprocess.run(["nginx", "-t", "-q", "-p", str(tmp_path), "-e", paths.error_log, "-c", paths.conf],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_path_cannot_inject_configuration(tmp_path):
+    from netlab.ingress.render import nginx_string
+
+    assert nginx_string("/cart") == "/cart"
+    assert nginx_string('/a;} x "y') == '"/a;} x \\"y"'
+    if shutil.which("nginx") is None:
+        return
+    paths = NginxPaths(str(tmp_path))
+    (tmp_path / "tmp").mkdir()
+    evil = ing("evil", {"rules": [{"host": "a.example", "http": {"paths": [path('/a;} server { listen 81; } #"x', "ImplementationSpecific", "shop")]}}]})
+    Path(paths.conf).write_text(render(routes_for(evil), paths))
+    done = subprocess.run(["nginx", "-t", "-q", "-p", str(tmp_path), "-e", paths.error_log, "-c", paths.conf], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "listen 81;" not in [line.strip() for line in Path(paths.conf).read_text().splitlines()]
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (scripts/setup.sh installs it)")
+def test_a_config_that_fails_nginx_t_is_reported_and_not_put_in_place(tmp_path):
+    from netlab.ingress.controller import check_config
+
+    paths = NginxPaths(str(tmp_path))
+    (tmp_path / "tmp").mkdir()
+    Path(paths.conf).write_text("the last good config\n")
+    candidate, outcome = check_config(paths, "events {}\nhttp { server { listen 80; bogus_directive on; } }\n")
+    assert not outcome.ok
+    assert 'unknown directive "bogus_directive"' in outcome.error
+    assert Path(paths.conf).read_text() == "the last good config\n"
