@@ -97,7 +97,7 @@ def describe_ingress(lab: Lab, o: StoredObject) -> list[str]:
     for rule in ing.spec.rules:
         lines.append(f"  {rule.host or '*'}")
         for p in rule.http.paths if rule.http else []:
-            lines.append(f"  {'':<14}{p.path or '/':<6}{_backend_text(services, o.namespace, p.backend)} ({p.pathType})")
+            lines.append(f"  {'':<14}{p.path or '/':<6} {_backend_text(services, o.namespace, p.backend)}  {p.pathType}")
     lines.append(f"{'Annotations:':<18}{annotations}")
     return lines
 
