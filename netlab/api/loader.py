@@ -48,7 +48,6 @@ SKIPPED_KINDS = frozenset(
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",
         "ClusterRoleBinding", "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange",
         "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",
-        "Gateway", "GatewayClass", "HTTPRoute",
     }
 )  # fmt: skip
 
@@ -56,7 +55,7 @@ SKIPPED_KINDS = frozenset(
 _CLUSTER_SCOPED_SKIPPED_KINDS = frozenset(
     {
         "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
-        "CustomResourceDefinition", "Node", "GatewayClass",
+        "CustomResourceDefinition", "Node",
     }
 )  # fmt: skip
 

@@ -26,7 +26,7 @@ from netlab.views.objects import as_list
 def register(app: typer.Typer) -> None:
     @app.command("get")
     def get(
-        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns), deployments (deploy), replicasets (rs), statefulsets (sts), networkpolicies (netpol), ingresses (ing), ingressclasses"),
+        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns), deployments (deploy), replicasets (rs), statefulsets (sts), networkpolicies (netpol), ingresses (ing), ingressclasses, gateways (gtw), gatewayclasses (gc), httproutes"),
         name: Optional[str] = typer.Argument(None, help="Only this object."),
         namespace: str = NamespaceOption,
         all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Objects of every namespace."),
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         found = get_view.view_for(resource)
         if found is None:
-            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets, netpol, ingresses, ingressclasses")
+            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets, netpol, ingresses, ingressclasses, gateways, gatewayclasses, httproutes")
         info, view = found
         lab = open_alive(cluster)
         scope = None if all_namespaces or not info.namespaced else namespace

@@ -98,3 +98,58 @@ def _report_reloads(lab: Lab) -> None:
         if error:
             status["reloadError"] = error
         lab.store.set_status("Ingress", o.namespace, o.name, status)
+
+
+# --- the Gateway API ----------------------------------------------------------------------------
+
+GATEWAY_NAMESPACE = "nginx-gateway"
+GATEWAY_SERVICE = "nginx-gateway"  # NGINX Gateway Fabric's data plane Service
+
+
+def gateway_routes_path(lab: Lab) -> str:
+    return os.path.join(os.path.dirname(lab.ingress_routes), "gateway.json")
+
+
+def publish_gateway(lab: Lab, services: list[ServiceEndpoints]) -> None:
+    from netlab.api.gateway import NGINX_GATEWAY_CONTROLLER, Gateway, GatewayClass, HTTPRoute
+    from netlab.ingress.gateway import Stored, build_gateway_routes
+
+    stored_gateways = lab.store.list("Gateway")
+    stored_routes = lab.store.list("HTTPRoute")
+    path = gateway_routes_path(lab)
+    if not stored_gateways and not stored_routes and not os.path.exists(path):
+        return
+    result = build_gateway_routes(
+        [GatewayClass.model_validate(o.manifest) for o in lab.store.list("GatewayClass")],
+        [Stored(Gateway.model_validate(o.manifest), o.created) for o in stored_gateways],
+        [Stored(HTTPRoute.model_validate(o.manifest), o.created) for o in stored_routes],
+        services,
+    )
+    _write_if_changed(path, result.routes.to_json())
+    se = next((s for s in services if (s.obj.namespace, s.obj.name) == (GATEWAY_NAMESPACE, GATEWAY_SERVICE)), None)
+    ips = [i["ip"] for i in (se.obj.status.get("loadBalancer") or {}).get("ingress", []) if i.get("ip")] if se else []
+    served = set(result.gateways)
+    for o in stored_gateways:
+        if (o.namespace, o.name) in served:
+            status = {
+                "addresses": [{"type": "IPAddress", "value": ip} for ip in ips],
+                "conditions": [
+                    {"type": "Accepted", "status": "True", "reason": "Accepted"},
+                    {"type": "Programmed", "status": "True" if ips else "False",
+                     "reason": "Programmed" if ips else "AddressNotAssigned"},
+                ],
+            }
+        else:
+            status = {"conditions": [{"type": "Accepted", "status": "Unknown", "reason": "Pending",
+                                      "message": "Waiting for controller"}]}
+        _set_status(lab, "Gateway", o, status)
+    for o in lab.store.list("GatewayClass"):
+        if o.manifest["spec"].get("controllerName") == NGINX_GATEWAY_CONTROLLER:
+            _set_status(lab, "GatewayClass", o, {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]})
+    for o in stored_routes:
+        _set_status(lab, "HTTPRoute", o, {"parents": result.route_status.get((o.namespace, o.name), [])})
+
+
+def _set_status(lab: Lab, kind: str, o, status: dict) -> None:
+    if o.status != status:
+        lab.store.set_status(kind, o.namespace, o.name, status)

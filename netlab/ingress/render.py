@@ -80,16 +80,67 @@ def _location(loc: Location) -> list[str]:
     return lines
 
 
+def _value(text: str) -> str:
+    """A literal for an `if` comparison: quoted, and `$` written through `$netlab_dollar`
+    (nginx expands variables in these strings and has no escape for `$`)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "${netlab_dollar}") + '"'
+
+
+def _variable(kind: str, name: str) -> str:
+    if kind == "header":
+        return "$http_" + name.lower().replace("-", "_")
+    if kind == "query":
+        return "$arg_" + name
+    return "$request_method"
+
+
+def _conditional(group: list[Location]) -> list[str]:
+    """Several HTTPRoute matches on one path: each match's conditions are ANDed by appending a
+    mark per condition that holds; the candidates are then tried from the lowest precedence to
+    the highest, so the highest one that matches sets the target last."""
+    first = group[0]
+    modifier = "= " if first.match == "exact" else ""
+    lines = [f"        location {modifier}{nginx_string(first.path)} {{", '            set $gw_target "404";']
+    for i, loc in enumerate(group):
+        if loc.when:
+            lines.append(f'            set $gw_c{i} "";')
+            for kind, name, value in loc.when:
+                lines.append(f'            if ({_variable(kind, name)} = {_value(value)}) {{ set $gw_c{i} "${{gw_c{i}}}1"; }}')
+    for i, loc in reversed(list(enumerate(group))):
+        target = loc.upstream or str(loc.status)
+        test = f'$gw_c{i} = "{"1" * len(loc.when)}"' if loc.when else None
+        body = f'set $gw_target "{target}"; set $ingress_name "{loc.source}";'
+        lines.append(f"            if ({test}) {{ {body} }}" if test else f"            {body}")
+    for status in sorted({loc.status for loc in group if loc.upstream is None} | {404}):
+        lines.append(f'            if ($gw_target = "{status}") {{ return {status}; }}')
+    lines.append("            proxy_pass http://$gw_target;")
+    lines.append("        }")
+    return lines
+
+
+def _locations(server: Server) -> list[str]:
+    groups: dict[tuple[str, str], list[Location]] = {}
+    for loc in server.locations:
+        groups.setdefault((loc.match, loc.path), []).append(loc)
+    lines: list[str] = []
+    for group in groups.values():
+        if len(group) == 1 and not group[0].when:
+            lines += _location(group[0])
+        else:
+            lines += _conditional(group)
+    return lines
+
+
 def _server(server: Server) -> list[str]:
-    listen = f"{HTTP_PORT} default_server" if server.host == CATCH_ALL else str(HTTP_PORT)
+    port = server.port
+    listen = f"{port} default_server" if server.host == CATCH_ALL else str(port)
     lines = [
         f"    # host {server.host}" if server.host != CATCH_ALL else "    # rules without a host, and every host no server names",
         "    server {",
         f"        listen {listen};",
         f"        server_name {_server_name(server.host)};",
     ]
-    for loc in server.locations:
-        lines += _location(loc)
+    lines += _locations(server)
     lines.append("    }")
     return lines
 
@@ -133,11 +184,13 @@ def render(routes: Routes, paths: NginxPaths) -> str:
         "    proxy_connect_timeout 5s;",
         "    proxy_next_upstream error timeout;",
         "    map $host $ingress_name { default \"\"; }",
+        "    geo $netlab_dollar { default \"$\"; }",
         "",
     ]
     for up in routes.upstreams:
         out.append(f"    upstream {up.name} {{")
-        out += [f"        server {member};" for member in up.endpoints]
+        weights = up.weights or (1,) * len(up.endpoints)
+        out += [f"        server {member}{f' weight={w}' if w != 1 else ''};" for member, w in zip(up.endpoints, weights)]
         out.append("    }")
         out.append("")
     for server in routes.servers:

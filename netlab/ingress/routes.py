@@ -39,18 +39,24 @@ class Location:
     upstream: str | None  # None: answer `status` instead
     status: int  # 0 when proxied; 503 (no endpoints, no Service), 404 (nothing matches)
     source: str  # "namespace/name" of the Ingress the rule came from; "" for the 404
+    # HTTPRoute matches beyond the path, all of which must hold: ("header", name, value),
+    # ("query", name, value), ("method", "", GET). Several Locations may share a path and
+    # differ here; they are listed in the order of precedence, highest first.
+    when: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Server:
     host: str  # "shop.example", "*.example", or "_" for the catch-all
     locations: tuple[Location, ...]
+    port: int = 80
 
 
 @dataclass(frozen=True)
 class Upstream:
     name: str  # ingress-nginx's: namespace-service-port
     endpoints: tuple[str, ...]  # "10.244.1.5:8080"
+    weights: tuple[int, ...] = ()  # per endpoint, for HTTPRoute's weighted backendRefs
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,16 @@ class Routes:
     def from_json(cls, text: str) -> Routes:
         data = json.loads(text)
         return cls(
-            servers=tuple(Server(s["host"], tuple(Location(**loc) for loc in s["locations"])) for s in data["servers"]),
-            upstreams=tuple(Upstream(u["name"], tuple(u["endpoints"])) for u in data["upstreams"]),
+            servers=tuple(
+                Server(s["host"], tuple(_location(loc) for loc in s["locations"]), s.get("port", 80)) for s in data["servers"]
+            ),
+            upstreams=tuple(Upstream(u["name"], tuple(u["endpoints"]), tuple(u.get("weights", ()))) for u in data["upstreams"]),
             ingresses=tuple(data["ingresses"]),
         )
+
+
+def _location(data: dict) -> Location:
+    return Location(**{**data, "when": tuple(tuple(c) for c in data.get("when", ()))})
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from netlab.kernel import procs
 from netlab.kubelet import probes, security
 
 INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
+NGINX_GATEWAY_IMAGE = "nginx/nginx-gateway-fabric"  # ghcr.io/nginx/nginx-gateway-fabric:1.x
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -84,9 +85,13 @@ def program(ctx: PodContext, container) -> tuple[str, ...]:
     if image_name(container.image) == "coredns":
         # The cluster DNS pod runs netlab's own DNS server, answering from the store snapshot.
         return (sys.executable, "-m", "netlab.dns", "--records", ctx.dns_records)
-    if catalog.image_path(container.image) == INGRESS_NGINX_IMAGE:
-        # ingress-nginx's controller runs a real nginx on the routes the control plane publishes.
-        return (sys.executable, "-m", "netlab.ingress", "--routes", ctx.ingress_routes,
+    if catalog.image_path(container.image) in (INGRESS_NGINX_IMAGE, NGINX_GATEWAY_IMAGE):
+        # ingress-nginx's controller (or NGINX Gateway Fabric's) runs a real nginx on the
+        # routes the control plane publishes for it.
+        routes = ctx.ingress_routes
+        if catalog.image_path(container.image) == NGINX_GATEWAY_IMAGE:
+            routes = os.path.join(os.path.dirname(routes), "gateway.json")
+        return (sys.executable, "-m", "netlab.ingress", "--routes", routes,
                 "--dir", os.path.join(ctx.directory, "nginx"))
     ports = [(p.containerPort, p.protocol) for p in container.ports]
     return catalog.resolve(container.image, container.command, container.args, ports, sys.executable).argv

@@ -13,7 +13,7 @@ only the step list; each step lives in the room of the component that owns it:
    kube-proxy + NetworkPolicy rules per node, stale UDP flushed   `proxy/sync.py`
    MetalLB's speakers announce LB and external IPs                `metallb/speaker.py`
    CoreDNS's records                                              `dns/publish.py`
-   the ingress controller's routes and the Ingresses' address     `ingress/publish.py`
+   the ingress and gateway routes, Ingress/Gateway/HTTPRoute status `ingress/publish.py`
 5. the kubelet: pod sandboxes (CNI), then containers, probes     `kubelet/sandboxes.py`,
    and restarts with back-off                                     `kubelet/sync.py`
 """
@@ -101,3 +101,4 @@ def _publish(lab: Lab, down: frozenset[str], out: Outcome) -> None:
     speaker.announce_services(lab, services, down, out.problems)
     dns.publish(lab, services, views)
     ingress.publish(lab, services)
+    ingress.publish_gateway(lab, services)

@@ -21,7 +21,7 @@ from netlab.controllers.garbagecollector import owner_of
 from netlab.kernel import ns
 from netlab.kubelet.status import pod_ready, pod_state
 from netlab.metallb.controller import ingress_ips
-from netlab.views.ingress import ingressclasses, ingresses
+from netlab.views.ingress import gatewayclasses, gateways, httproutes, ingressclasses, ingresses
 from netlab.views.objects import age, metadata, pod_object, timestamp
 
 if TYPE_CHECKING:
@@ -310,6 +310,7 @@ VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
     "NetworkPolicy": networkpolicies, "Ingress": ingresses, "IngressClass": ingressclasses,
+    "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
 }  # fmt: skip
 
 

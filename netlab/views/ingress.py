@@ -111,3 +111,44 @@ def describe_ingressclass(lab: Lab, o: StoredObject) -> list[str]:
         f"{'Annotations:':<14}{annotations}",
         f"{'Controller:':<14}{ic.spec.controller}",
     ]
+
+
+# --- Gateway API (the CRDs' additionalPrinterColumns) -------------------------------------------
+
+
+def _condition(o: StoredObject, type_: str) -> str:
+    found = next((c for c in o.status.get("conditions", []) if c.get("type") == type_), None)
+    return found["status"] if found else "Unknown"
+
+
+def gatewayclasses(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    rows, docs = [], []
+    for o in _select(lab.store.list("GatewayClass"), selector):
+        rows.append([o.name, o.manifest["spec"]["controllerName"], _condition(o, "Accepted"), age(o.created, now)])
+        docs.append({**o.manifest, "metadata": metadata(o), "status": o.status})
+    return ["NAME", "CONTROLLER", "ACCEPTED", "AGE"], rows, docs
+
+
+def gateways(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    rows, docs = [], []
+    for o in _select(lab.store.list("Gateway", namespace), selector):
+        address = ",".join(a["value"] for a in o.status.get("addresses", []))
+        row = [o.name, o.manifest["spec"]["gatewayClassName"], address, _condition(o, "Programmed"), age(o.created, now)]
+        rows.append(([o.namespace] if namespace is None else []) + row)
+        docs.append({**o.manifest, "metadata": metadata(o), "status": o.status})
+    headers = ["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"]
+    return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
+
+
+def httproutes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    rows, docs = [], []
+    for o in _select(lab.store.list("HTTPRoute", namespace), selector):
+        hosts = (o.manifest.get("spec") or {}).get("hostnames") or []
+        row = [o.name, ",".join(f'"{h}"' for h in hosts) and "[" + ",".join(f'"{h}"' for h in hosts) + "]", age(o.created, now)]
+        rows.append(([o.namespace] if namespace is None else []) + row)
+        docs.append({**o.manifest, "metadata": metadata(o), "status": o.status})
+    headers = ["NAME", "HOSTNAMES", "AGE"]
+    return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs

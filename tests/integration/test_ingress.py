@@ -188,3 +188,84 @@ def test_get_and_describe_show_the_address_and_the_rules(lab, shop):
     described = lab.nl("describe", "ingress", "shop").stdout
     assert f"Address:          {shop.address}" in described
     assert "/cart" in described and "cart:80 (" in described
+
+
+# --- Gateway API: the same lab, NGINX Gateway Fabric's shape ---------------------------------
+
+GATEWAY_MANIFESTS = MANIFESTS.parent / "gateway"
+
+QUERY_ROUTE = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: query}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [q.example]
+  rules:
+    - matches: [{queryParams: [{name: version, value: "2"}]}]
+      backendRefs: [{name: app-v2, port: 80}]
+    - backendRefs: [{name: app-v1, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: broken}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [broken.example]
+  rules:
+    - backendRefs: [{name: no-such-service, port: 80}]
+"""
+
+
+@pytest.fixture(scope="module")
+def gateway(lab, wait_until):
+    lab.nl("apply", "-f", str(GATEWAY_MANIFESTS))
+    lab.apply(QUERY_ROUTE, "routes")
+
+    def address():
+        status = lab.get_json("gateway", "web")["status"]
+        return next((a["value"] for a in status.get("addresses", [])), None)
+
+    client = Client(lab, wait_until(address, 30, what="the Gateway's address"))
+    wait_until(lambda: client.pod("app.example", "/").startswith("app-v"), 30, what="nginx routing app.example")
+    wait_until(lambda: client.pod("q.example", "/").startswith("app-v1-"), 30, what="the query route")
+    return client
+
+
+def test_gateway_reports_its_address_and_conditions(lab, gateway):
+    gw = lab.get_json("gateway", "web")
+    assert {c["type"]: c["status"] for c in gw["status"]["conditions"]} == {"Accepted": "True", "Programmed": "True"}
+    row = lab.nl("get", "gateway").stdout.splitlines()[1].split()
+    assert row[:4] == ["web", "nginx", gateway.address, "True"]
+
+
+def test_weighted_backends_split_the_traffic(gateway):
+    answers = [gateway.pod("app.example", "/") for _ in range(200)]
+    v2 = sum(a.startswith("app-v2-") for a in answers)
+    v1 = sum(a.startswith("app-v1-") for a in answers)
+    assert v1 + v2 == 200, answers[:5]
+    assert 25 <= v2 <= 55, f"expected ~40 of 200 on v2 (weight 20 of 100), got {v2}"
+
+
+def test_a_header_match_wins_over_the_weighted_rule(gateway):
+    conn = http.client.HTTPConnection(gateway.address, 80, timeout=3)
+    answers = []
+    for _ in range(10):
+        conn.request("GET", "/", headers={"Host": "app.example", "X-Canary": "yes"})
+        answers.append(conn.getresponse().read().decode().split()[0])
+    conn.close()
+    assert all(a.startswith("pod=app-v2-") for a in answers), answers
+
+
+def test_a_query_match_and_the_rule_without_one(gateway):
+    assert gateway.pod("q.example", "/?version=2").startswith("app-v2-")
+    assert gateway.pod("q.example", "/?version=3").startswith("app-v1-")
+    assert gateway.pod("outside.example", "/") == "404"  # the listener is for *.example; no route has it
+
+
+def test_a_route_with_a_missing_backend_says_why_and_answers_500(lab, gateway):
+    (parent,) = lab.get_json("httproute", "broken")["status"]["parents"]
+    resolved = {c["type"]: c for c in parent["conditions"]}["ResolvedRefs"]
+    assert (resolved["status"], resolved["reason"]) == ("False", "BackendNotFound")
+    assert gateway.pod("broken.example", "/") == "500"
+    assert gateway.pod("app.example", "/").startswith("app-v")  # the other routes keep working
