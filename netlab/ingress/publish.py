@@ -80,24 +80,28 @@ def _set_addresses(lab: Lab, services: list[ServiceEndpoints], served: set[str])
 def _report_reloads(lab: Lab) -> None:
     """A controller pod whose last config failed `nginx -t`: a Warning on the Ingresses it was
     asked to serve, once per distinct error."""
+    _report(lab, "Ingress", CONTROLLER_NAMESPACE)
+
+
+def _report(lab: Lab, kind: str, controller_namespace: str) -> None:
     errors: dict[str, str] = {}
-    for pod in lab.store.list("Pod", CONTROLLER_NAMESPACE):
+    for pod in lab.store.list("Pod", controller_namespace):
         if not pod.status.get("dir"):
             continue
         status = read_status(os.path.join(pod.status["dir"], "nginx"))
         if status and not status.get("ok"):
             for key in status.get("ingresses", []):
                 errors.setdefault(key, status.get("error", ""))
-    for o in lab.store.list("Ingress"):
+    for o in lab.store.list(kind):
         error = errors.get(f"{o.namespace}/{o.name}", "")
         if error == o.status.get("reloadError", ""):
             continue
         if error:
-            lab.store.add_event("Ingress", o.namespace, o.name, "RELOAD", f"Error reloading NGINX: {error}", "Warning")
+            lab.store.add_event(kind, o.namespace, o.name, "RELOAD", f"Error reloading NGINX: {error}", "Warning")
         status = {k: v for k, v in o.status.items() if k != "reloadError"}
         if error:
             status["reloadError"] = error
-        lab.store.set_status("Ingress", o.namespace, o.name, status)
+        lab.store.set_status(kind, o.namespace, o.name, status)
 
 
 # --- the Gateway API ----------------------------------------------------------------------------
@@ -147,7 +151,11 @@ def publish_gateway(lab: Lab, services: list[ServiceEndpoints]) -> None:
         if o.manifest["spec"].get("controllerName") == NGINX_GATEWAY_CONTROLLER:
             _set_status(lab, "GatewayClass", o, {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]})
     for o in stored_routes:
-        _set_status(lab, "HTTPRoute", o, {"parents": result.route_status.get((o.namespace, o.name), [])})
+        status = {"parents": result.route_status.get((o.namespace, o.name), [])}
+        if o.status.get("reloadError"):
+            status["reloadError"] = o.status["reloadError"]
+        _set_status(lab, "HTTPRoute", o, status)
+    _report(lab, "HTTPRoute", GATEWAY_NAMESPACE)
 
 
 def _set_status(lab: Lab, kind: str, o, status: dict) -> None:

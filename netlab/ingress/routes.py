@@ -80,8 +80,14 @@ class Routes:
         )
 
 
+_LOCATION_FIELDS = frozenset(Location.__dataclass_fields__)
+
+
 def _location(data: dict) -> Location:
-    return Location(**{**data, "when": tuple(tuple(c) for c in data.get("when", ()))})
+    # Fields a newer control plane added are left out, so a controller pod started by an older
+    # netlab keeps reading the snapshot across an upgrade (it is adopted, not restarted).
+    known = {k: v for k, v in data.items() if k in _LOCATION_FIELDS}
+    return Location(**{**known, "when": tuple(tuple(c) for c in known.get("when", ()))})
 
 
 @dataclass(frozen=True)

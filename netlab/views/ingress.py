@@ -152,3 +152,52 @@ def httproutes(lab: Lab, namespace: str | None, selector: Selector | None, wide:
         docs.append({**o.manifest, "metadata": metadata(o), "status": o.status})
     headers = ["NAME", "HOSTNAMES", "AGE"]
     return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
+
+
+def _conditions(conditions: list[dict]) -> list[str]:
+    lines = ["    Type          Status  Reason                      Message"]
+    for c in conditions:
+        lines.append(f"    {c.get('type', ''):<14}{c.get('status', ''):<8}{c.get('reason', ''):<28}{c.get('message', '')}")
+    return lines
+
+
+def describe_gateway(lab: Lab, o: StoredObject) -> list[str]:
+    spec = o.manifest["spec"]
+    lines = [
+        f"{'Name:':<14}{o.name}",
+        f"{'Namespace:':<14}{o.namespace}",
+        f"{'Class:':<14}{spec['gatewayClassName']}",
+        f"{'Addresses:':<14}{','.join(a['value'] for a in o.status.get('addresses', [])) or '<none>'}",
+        "Listeners:",
+    ]
+    for lst in spec["listeners"]:
+        lines.append(f"  {lst['name']}: {lst['protocol']} port {lst['port']} hostname {lst.get('hostname', '*')}")
+    lines.append("Conditions:")
+    lines += _conditions(o.status.get("conditions", []))
+    return lines
+
+
+def describe_httproute(lab: Lab, o: StoredObject) -> list[str]:
+    from netlab.api.gateway import HTTPRoute
+
+    route = HTTPRoute.model_validate(o.manifest)
+    lines = [
+        f"{'Name:':<14}{o.name}",
+        f"{'Namespace:':<14}{o.namespace}",
+        f"{'Hostnames:':<14}{','.join(route.spec.hostnames) or '<any>'}",
+        "Rules:",
+    ]
+    for i, rule in enumerate(route.spec.rules):
+        matches = "; ".join(
+            " ".join([f"{m.path.type} {m.path.value}"] + [f"header {h.name}={h.value}" for h in m.headers]
+                     + [f"query {q.name}={q.value}" for q in m.queryParams] + ([f"method {m.method}"] if m.method else []))
+            for m in rule.matches
+        )
+        backends = ", ".join(f"{b.name}:{b.port} weight {b.weight}" for b in rule.backendRefs) or "<none>"
+        lines.append(f"  [{i}] {matches} -> {backends}")
+    lines.append("Parents:")
+    for parent in o.status.get("parents", []):
+        ref = parent["parentRef"]
+        lines.append(f"  {ref['kind']} {ref['namespace']}/{ref['name']}" + (f" ({ref['sectionName']})" if ref.get("sectionName") else ""))
+        lines += _conditions(parent.get("conditions", []))
+    return lines

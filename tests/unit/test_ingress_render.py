@@ -165,3 +165,11 @@ def test_a_config_that_fails_nginx_t_is_reported_and_not_put_in_place(tmp_path):
     assert not outcome.ok
     assert 'unknown directive "bogus_directive"' in outcome.error
     assert Path(paths.conf).read_text() == "the last good config\n"
+
+
+def test_a_snapshot_with_fields_from_a_newer_netlab_still_reads():
+    import json
+
+    data = json.loads(routes_for(SHOP).to_json())
+    data["servers"][0]["locations"][0]["added_later"] = "x"
+    assert Routes.from_json(json.dumps(data)) == routes_for(SHOP)
