@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.api.gateway import GROUP, NGINX_GATEWAY_CONTROLLER, Gateway, GatewayClass, HTTPRoute, Listener
+from netlab.api.gateway import GROUP, NGINX_GATEWAY_CONTROLLER, Gateway, GatewayClass, HTTPRoute, HTTPRouteMatch, Listener
 from netlab.controllers.endpoints import ServiceEndpoints
 from netlab.ingress.routes import CATCH_ALL, Location, Routes, Server, Upstream
 
@@ -192,7 +192,7 @@ def build_gateway_routes(
             table.setdefault((port, CATCH_ALL), [])
             for r_index, rule in enumerate(route.spec.rules):
                 upstream, status = rule_targets[r_index]
-                for m in rule.matches:
+                for m in rule.matches or [HTTPRouteMatch()]:  # no matches: PathPrefix / (the spec's default)
                     when = tuple(("header", h.name, h.value) for h in m.headers)
                     when += tuple(("query", q.name, q.value) for q in m.queryParams)
                     when += (("method", "", m.method),) if m.method else ()

@@ -115,3 +115,10 @@ def test_gateway_nginx_conf_golden_and_real_nginx_accepts_it(tmp_path):
     Path(paths.conf).write_text(render(routes, paths))
     done = subprocess.run(["nginx", "-t", "-q", "-p", str(tmp_path), "-e", paths.error_log, "-c", paths.conf], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_rule_with_an_empty_match_list_matches_everything():
+    r = route({"parentRefs": [{"name": "gw"}], "rules": [{"matches": [], "backendRefs": [{"name": "v1", "port": 80}]}]})
+    result = build_gateway_routes([CLASS], [gateway([HTTP])], [r], SERVICES)
+    catch_all = next(s for s in result.routes.servers if s.host == "_")
+    assert [(loc.path, loc.upstream) for loc in catch_all.locations] == [("/", "default-r-rule0")]
