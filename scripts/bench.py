@@ -3,7 +3,7 @@
 
 Run as root from the repository:  python scripts/bench.py [--only PARTS] [--repeat 3] [--json]
 
-It builds its own cluster and measures five parts (`--only pods,node-failure,rules,nodeport,cli`),
+It builds its own cluster and measures its parts (`--only pods,node-failure,rules,nodeport,ingress,live,cli`),
 each R times, each beside a baseline taken in the same run:
 
 - pods (`--sizes 10,100`): `netlab apply -f` of N `pause` pods plus one ClusterIP Service, and
@@ -29,6 +29,12 @@ each R times, each beside a baseline taken in the same run:
   from node-a's namespace to the ClusterIP (DNAT), and from node-a's namespace to the pod IP
   directly (the baseline; the host cannot route pod IPs by design). The three take turns
   request by request, from this process (sockets made inside node-a's namespace).
+- ingress: the controllers of manifests/ingress/ and manifests/gateway/, one backend pod, a
+  host-less Ingress and HTTPRoute to it. Sequential HTTP/1.0 GETs (at most 500 per run) from the
+  host to the ingress and the Gateway LB IPs (kube-proxy's DNAT to an nginx pod, nginx to the
+  backend pod), beside node-a → pod IP as the baseline; and the time from the start of `netlab
+  apply` of a new path (in both) until nginx answers it with 200: validation, the control
+  plane's publish, the pods' nginx -t and graceful reload.
 - cli (`--get-pods 100`): whole `python -m netlab` processes that answer at once: `--version`,
   `--help`, and `get pods` on the lab holding N Running pods; each run right after a bare
   `python -c pass` of the same interpreter (A B A B), whose median is the baseline row. The
@@ -972,6 +978,105 @@ def nodeport_section(lab: LabSpec, repeat: int, requests: int, workdir: Path) ->
     return samples.rows(NODEPORT_ROWS)
 
 
+# -- the benchmark: the ingress and the Gateway API ----------------------------------------------
+
+INGRESS_ROWS = (
+    Measurement("HTTP requests: host → ingress LB IP → nginx pod → backend pod", per="request"),
+    Measurement("HTTP requests: host → Gateway LB IP → nginx pod → backend pod", per="request"),
+    Measurement("HTTP requests: node-a → pod IP (no proxy, baseline)", per="request"),
+    Measurement("Ingress change applied → first request routed by the new rule", per=""),
+    Measurement("HTTPRoute change applied → first request routed by the new rule", per=""),
+)
+
+
+def _routes_manifest(run: int) -> str:
+    """A host-less Ingress and HTTPRoute sending `/` to the backend, plus one new path per run."""
+    return manifest_docs(f"""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {{name: bench}}
+        spec:
+          rules:
+            - http:
+                paths:
+                  - {{path: /, pathType: Prefix, backend: {{service: {{name: backend, port: {{number: 80}}}}}}}}
+                  - {{path: /ing-{run}, pathType: Exact, backend: {{service: {{name: backend, port: {{number: 80}}}}}}}}
+        """, f"""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {{name: bench}}
+        spec:
+          gatewayClassName: nginx
+          listeners: [{{name: http, port: 80, protocol: HTTP}}]
+        """, f"""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {{name: bench}}
+        spec:
+          parentRefs: [{{name: bench}}]
+          rules:
+            - backendRefs: [{{name: backend, port: 80}}]
+            - matches: [{{path: {{type: Exact, value: /gw-{run}}}}}]
+              backendRefs: [{{name: backend, port: 80}}]
+        """)
+
+
+def _status_of(host: str, path: str) -> int:
+    try:
+        with socket.create_connection((host, 80), timeout=2) as sock:
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            head = sock.recv(64)
+    except OSError:
+        return 0
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else 0
+
+
+def ingress_section(lab: LabSpec, repeat: int, requests: int, workdir: Path) -> list[Row]:
+    samples = Samples()
+    cluster = lab.name
+    controllers = [REPO / "manifests" / "ingress" / "00-ingress-nginx.yaml", REPO / "manifests" / "gateway" / "00-nginx-gateway.yaml"]
+    backend = workdir / "ingress-backend.yaml"
+    backend.write_text(manifest_docs(pinned_pod("backend", HEALTHY_NODE, "nginx"), service("backend", "backend")))
+    routes = workdir / "ingress-routes.yaml"
+    routes.write_text(_routes_manifest(0))
+    for manifest in (*controllers, backend, routes):
+        netlab("apply", "-f", str(manifest), "--cluster", cluster)
+    try:
+        (pod,) = wait_ready(cluster, "app=backend", 1)
+
+        def lb_ip(namespace: str, name: str) -> str:
+            svc = json.loads(netlab("get", "svc", name, "-n", namespace, "-o", "json", "--cluster", cluster).stdout)
+            return svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+
+        ingress_ip = lb_ip("ingress-nginx", "ingress-nginx-controller")
+        gateway_ip = lb_ip("nginx-gateway", "nginx-gateway")
+        for address in (ingress_ip, gateway_ip):
+            wait_until(lambda a=address: _status_of(a, "/") == 200, f"nginx answering at {address}")
+        paths = (
+            LoadPath(None, ingress_ip, 80),
+            LoadPath(None, gateway_ip, 80),
+            LoadPath(f"{cluster}.{HEALTHY_NODE}", pod["status"]["podIP"], 80),
+        )
+        for r in range(repeat):
+            note(f"ingress: run {r + 1}/{repeat}")
+            for row, seconds in zip(INGRESS_ROWS, interleaved_load(paths, requests)):
+                samples.add(row.label, requests, seconds)
+            routes.write_text(_routes_manifest(r + 1))
+            # One apply changes both; each is timed until its own new path answers.
+            started = time.perf_counter()
+            netlab("apply", "-f", str(routes), "--cluster", cluster)
+            wait_until(lambda: _status_of(ingress_ip, f"/ing-{r + 1}") == 200, "the new Ingress path")
+            samples.add(INGRESS_ROWS[3].label, 1, time.perf_counter() - started)
+            wait_until(lambda: _status_of(gateway_ip, f"/gw-{r + 1}") == 200, "the new HTTPRoute path")
+            samples.add(INGRESS_ROWS[4].label, 1, time.perf_counter() - started)
+    finally:
+        cleanup("the ingress benchmark", *(
+            (lambda m=m: netlab("delete", "-f", str(m), "--ignore-not-found", "--cluster", cluster))
+            for m in (routes, backend, *reversed(controllers))
+        ))
+    return samples.rows(INGRESS_ROWS)
+
+
 # -- the benchmark: a live lab ------------------------------------------------------------------
 
 LIVE_ROWS = (
@@ -1151,7 +1256,7 @@ def cli_section(cluster: str | None, pods: int, repeat: int, workdir: Path) -> l
 
 # -- the benchmark -----------------------------------------------------------------------------
 
-PARTS = ("pods", "node-failure", "rules", "nodeport", "live", "cli", "sync")
+PARTS = ("pods", "node-failure", "rules", "nodeport", "ingress", "live", "cli", "sync")
 DEFAULT_PARTS = PARTS[:-1]  # `sync` (kube-proxy's two modes, no lab) runs when asked for
 
 
@@ -1201,6 +1306,8 @@ def bench(lab: LabSpec, args: argparse.Namespace, workdir: Path) -> list[Row]:
         rows += rules_section(lab, args.services, args.repeat, workdir)
     if "nodeport" in args.only:
         rows += nodeport_section(lab, args.repeat, args.requests, workdir)
+    if "ingress" in args.only:
+        rows += ingress_section(lab, args.repeat, min(args.requests, 500), workdir)
     if "live" in args.only:
         rows += live_section(lab, args.idle_pods, args.repeat, workdir)
     if "cli" in args.only:

@@ -25,8 +25,9 @@ LOADED_MARK=/run/netlab/br_netfilter-loaded-by-setup
 # Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), nft
 # (kube-proxy's nftables mode), conntrack,
 # the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
-# `netlab graph -o lab.svg`.
-PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz
+# `netlab graph -o lab.svg`, and nginx, which the ingress controller pods run (only inside pods,
+# with their own config and paths: setup stops and disables the host service the package starts).
+PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz nginx
           python3 python3-venv ca-certificates)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)
@@ -102,6 +103,11 @@ install_system_packages() {
         [[ "$dns_ok" -eq 1 ]] || warn "neither ${DNS_PACKAGES[*]} can be installed: dig will be missing"
     fi
     apt_install "${missing[@]}"
+    if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        # Debian starts nginx on the host's port 80 when it installs it; netlab never uses that.
+        say "nginx: disabling the host's nginx service (netlab runs nginx only inside its pods)"
+        systemctl disable --now nginx >/dev/null 2>&1 || warn "could not stop the host's nginx service"
+    fi
 }
 
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then

@@ -43,12 +43,11 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_KINDS = frozenset(
     {
         "ConfigMap", "Secret", "ServiceAccount",
-        "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate", "Ingress",
-        "IngressClass", "Endpoints", "EndpointSlice", "PersistentVolume",
+        "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate",
+        "Endpoints", "EndpointSlice", "PersistentVolume",
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",
         "ClusterRoleBinding", "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange",
         "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",
-        "Gateway", "GatewayClass", "HTTPRoute",
     }
 )  # fmt: skip
 
@@ -56,7 +55,7 @@ SKIPPED_KINDS = frozenset(
 _CLUSTER_SCOPED_SKIPPED_KINDS = frozenset(
     {
         "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
-        "CustomResourceDefinition", "Node", "IngressClass", "GatewayClass",
+        "CustomResourceDefinition", "Node",
     }
 )  # fmt: skip
 

@@ -14,7 +14,7 @@ from ipaddress import IPv4Address
 from typing import Sequence
 
 from netlab.api.addressing import in_pool
-from netlab.api.kinds import ApiObject
+from netlab.api.kinds import BY_KIND, ApiObject
 from netlab.api.labels import selects
 from netlab.api.models import Namespace, Pod, Service
 from netlab.apiserver.state import Lab
@@ -24,7 +24,7 @@ NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
 
 def object_namespace(obj: ApiObject) -> str:
     """The namespace the apiserver keys the object under ("" for cluster-scoped kinds)."""
-    return "" if isinstance(obj, Namespace) else obj.metadata.namespace
+    return obj.metadata.namespace if BY_KIND[obj.kind].namespaced else ""
 
 
 def manifest(obj: ApiObject) -> dict:

@@ -24,7 +24,7 @@ from netlab.views.objects import as_list
 
 
 RESOURCE_HELP = (
-    "What to list, as kubectl takes it: a kind (pods, svc, deploy, endpointslices, …), several "
+    "What to list, as kubectl takes it: a kind (pods, svc, deploy, endpointslices, ingress, httproutes, …), several "
     "(pods,svc), all, names after the kind (pod web db), or KIND/NAME (pod/web svc/web)."
 )
 OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,…"

@@ -19,6 +19,8 @@ from netlab.images import catalog
 from netlab.kernel import procs
 from netlab.kubelet import podenv, probes, security
 
+INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
+NGINX_GATEWAY_IMAGE = "nginx/nginx-gateway-fabric"  # ghcr.io/nginx/nginx-gateway-fabric:1.x
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -35,6 +37,7 @@ class PodContext:
     utsns_path: str
     directory: str  # the pod's state directory: resolv.conf, hosts, logs, exit codes
     dns_records: str  # the cluster DNS snapshot (read by the coredns image)
+    ingress_routes: str = ""  # the ingress routes snapshot (read by the ingress-nginx controller image)
     security: Any = None  # the pod's spec.securityContext (its containers' defaults)
     fields: podenv.PodFields | None = None  # what the Downward API exposes
 
@@ -98,6 +101,14 @@ def program(ctx: PodContext, container, env: Mapping[str, str] | None = None) ->
     if image_name(container.image) == "coredns":
         # The cluster DNS pod runs netlab's own DNS server, answering from the store snapshot.
         return (sys.executable, "-m", "netlab.dns", "--records", ctx.dns_records)
+    if catalog.image_path(container.image) in (INGRESS_NGINX_IMAGE, NGINX_GATEWAY_IMAGE):
+        # ingress-nginx's controller (or NGINX Gateway Fabric's) runs a real nginx on the
+        # routes the control plane publishes for it.
+        routes = ctx.ingress_routes
+        if catalog.image_path(container.image) == NGINX_GATEWAY_IMAGE:
+            routes = os.path.join(os.path.dirname(routes), "gateway.json")
+        return (sys.executable, "-m", "netlab.ingress", "--routes", routes,
+                "--dir", os.path.join(ctx.directory, "nginx"))
     ports = [(p.containerPort, p.protocol) for p in container.ports]
     command = podenv.expand_argv(container.command, env or {})
     args = podenv.expand_argv(container.args, env or {})

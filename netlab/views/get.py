@@ -22,6 +22,7 @@ from netlab.kernel import ns
 from netlab.kubelet.status import pod_ready, pod_state
 from netlab.metallb.controller import ingress_ips
 from netlab.views.endpointslices import endpointslices
+from netlab.views.ingress import gatewayclasses, gateways, httproutes, ingressclasses, ingresses
 from netlab.views.objects import age, metadata, pod_object, timestamp
 
 if TYPE_CHECKING:
@@ -349,7 +350,8 @@ def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, 
 VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
-    "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices,
+    "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices, "Ingress": ingresses,
+    "IngressClass": ingressclasses, "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
 }  # fmt: skip
 
 
