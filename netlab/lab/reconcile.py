@@ -69,7 +69,10 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: procs.Launcher = procs.lau
         out.created_pods += created
         out.deleted_pods += deleted
         kubelet_changed = kubelet.sync_containers(lab, launch)
-        if not changed:
+        # A readiness verdict that flipped in this round is news for the controllers too (a
+        # rollout waits for it): one more round, or the rollout stalls until something else
+        # wakes the control plane — the next probe passes again and flips nothing.
+        if not changed and not kubelet_changed:
             break
     # Publish again only if the kubelet's part changed what endpoints, rules or DNS depend on.
     if kubelet_changed or (out.created_pods, out.deleted_pods) != pods_before:
