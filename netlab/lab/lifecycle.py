@@ -219,6 +219,14 @@ def _remove_cluster(cluster: str) -> Removed:
         # unless no other lab exists (then every netlab route is an orphan).
         networks = [] if [n for n in names() if n != cluster] else None
     removed = _remove(cluster, networks)
+    if removed.problems:
+        # Teardown is idempotent: what raced the kernel's own cleanup (a link or route that went
+        # with a namespace a moment later) is gone on a second look. Report what stays.
+        again = _remove(cluster, networks)
+        removed.namespaces += again.namespaces
+        removed.links += again.links
+        removed.routes += again.routes
+        removed.problems = again.problems
     remove_state(cluster)
     return removed
 
