@@ -63,12 +63,9 @@ CLUSTER_DNS_OFFSET = 10  # kubeadm's convention: the 10th address of the service
 LB_POOL_OFFSETS = (200, 250)
 
 
-def _routing(value: Any) -> Any:
-    if value == "vxlan":
-        raise field_error(
-            unsupported_value(value, ["host-gw"], "vxlan routing is not yet supported by netlab")
-        )
-    return value
+# How pods on different nodes reach each other (lab/routing.py): flannel's host-gw and vxlan
+# backends, or Calico's BGP node-to-node mesh with BIRD.
+ROUTING_MODES = ("host-gw", "vxlan", "bgp")
 
 
 def default_node_name(index: int) -> str:
@@ -91,7 +88,7 @@ class ClusterConfig(BaseModel):
     clusterDNS: Address  # defaults to the 10th address of serviceCIDR
     underlayCIDR: CIDR = IPv4Network("172.31.255.0/24")
     domain: StrictStr = "cluster.local"
-    routing: Annotated[Literal["host-gw"], BeforeValidator(_routing)] = "host-gw"
+    routing: Literal["host-gw", "vxlan", "bgp"] = "host-gw"
     # kube-apiserver's --service-node-port-range
     serviceNodePortRange: StrictStr = "30000-32767"
     # The addresses LoadBalancer Services get (MetalLB's IPAddressPool, L2 mode): inside the
@@ -333,10 +330,12 @@ class ClusterConfig(BaseModel):
         }
 
 
-def default_cluster(name: str = DEFAULT_CLUSTER_NAME, nodes: int | None = None) -> ClusterConfig:
+def default_cluster(name: str = DEFAULT_CLUSTER_NAME, nodes: int | None = None, routing: str | None = None) -> ClusterConfig:
     """The default lab: `nodes` nodes (2 if not given) named node-a, node-b, …"""
     count = DEFAULT_NODE_COUNT if nodes is None else nodes
-    data = {"name": name, "nodes": [{"name": default_node_name(i)} for i in range(count)]}
+    data: dict[str, Any] = {"name": name, "nodes": [{"name": default_node_name(i)} for i in range(count)]}
+    if routing is not None:
+        data["routing"] = routing
     return _validated(data, f"Cluster {name}")
 
 
