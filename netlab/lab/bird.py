@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 from netlab import naming
 from netlab.api.addressing import NodeNet, Topology
@@ -27,6 +29,7 @@ BIRD = "bird"
 BIRDC = "birdc"
 PACKAGE = "bird2"  # Debian's BIRD 2 (bird / birdc)
 BIRDC_TIMEOUT = 5.0
+MESH_TIMEOUT = 10.0  # `cluster create` returns once every node has every other's routes
 
 
 def require_bird() -> None:
@@ -128,6 +131,37 @@ def stop(cluster: str, node: str) -> None:
             os.unlink(paths(cluster, node)[key])
         except FileNotFoundError:
             pass
+
+
+def learned(topo: Topology, node: str) -> dict[str, str]:
+    """{pod /24: next hop} that BIRD wrote into the node's kernel table (proto bird)."""
+    from netlab.kernel.netlink import Netlink
+
+    with Netlink(ns.netns_path(naming.node_netns(topo.cluster, node))) as nl:
+        return {r.dst: r.gateway or "" for r in nl.routes() if r.proto == naming.RTPROT_BIRD}
+
+
+def wait_mesh(topo: Topology, down: frozenset[str] = frozenset(), timeout: float = MESH_TIMEOUT) -> list[str]:
+    """Wait until every live node has learned every other live node's block; the nodes still
+    missing some when the time is up (none: the mesh is complete)."""
+    live = [n for n in topo.nodes if n.name not in down]
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = [
+            n.name for n in live
+            if not {str(o.subnet) for o in live if o.name != n.name} <= set(learned(topo, n.name))
+        ]  # fmt: skip
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(0.05)
+
+
+def power_off(cluster: str, node: str) -> None:
+    """A node's BIRD dies with its node, without a word: no BGP NOTIFICATION tells the peers,
+    so they find out when their hold timer (3 s) expires, as they would on a real failure."""
+    ref = running(cluster, node)
+    if ref is not None:
+        procs.signal_process(ref, signal.SIGKILL)
 
 
 def birdc(cluster: str, node: str, *command: str) -> str:

@@ -81,6 +81,9 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
                     lab.store.put(kind, namespace, name, manifest)
                 lab.store.set_status("Service", "kube-system", "kube-dns", {"clusterIP": str(config.clusterDNS)})
             outcome = reconcile(lab)
+            if config.routing == "bgp":
+                for node in bird.wait_mesh(lab.topo):
+                    outcome.problems.append(f"node {node} has not learned every other node's pods over BGP yet (see: netlab describe node {node})")
         except BaseException:
             if not retain:
                 lab.close()

@@ -110,6 +110,14 @@ def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink, down: frozenset[
     return path
 
 
+def unplug(topo: Topology, node: str) -> None:
+    """Pull a failing node's cable: its fabric port goes (its eth0 with it), so nothing the
+    node's dying processes send — a TCP FIN, BIRD's goodbye — reaches the others, which learn
+    of the failure as they would of a powered-off machine: by silence."""
+    with Netlink(ns.netns_path(naming.fabric_netns(topo.cluster))) as fabric:
+        fabric.delete_link(naming.fabric_port(node))
+
+
 def ensure_cluster_network(topo: Topology, down: frozenset[str] = frozenset()) -> None:
     """Wire the fabric, the host link and every node except those `down` (failed nodes)."""
     fabric_path, _ = ensure_netns(
