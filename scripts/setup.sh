@@ -15,9 +15,9 @@ LINK=/usr/local/bin/netlab
 WITH_TEST=0
 
 # Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), conntrack,
-# the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
-# `netlab graph -o lab.svg`.
-PACKAGES=(iproute2 iptables conntrack curl netcat-openbsd tcpdump procps kmod graphviz
+# the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps), Graphviz's dot for
+# `netlab graph -o lab.svg` and BIRD 2 (bird, birdc) for `--routing bgp`.
+PACKAGES=(iproute2 iptables conntrack curl netcat-openbsd tcpdump procps kmod graphviz bird2
           python3 python3-venv ca-certificates)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)
@@ -94,8 +94,19 @@ install_system_packages() {
     apt_install "${missing[@]}"
 }
 
+# bird2's package enables a system-wide bird.service in the host's namespace; netlab runs its
+# own BIRD inside each node of a bgp lab and never wants one on the host: stop and disable it.
+quiet_system_bird() {
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] \
+            && systemctl is-enabled --quiet bird.service 2>/dev/null; then
+        say "disabling the bird2 package's own bird.service (netlab runs BIRD inside its nodes)"
+        systemctl disable --now bird.service >/dev/null 2>&1 || warn "could not stop bird.service"
+    fi
+}
+
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
     install_system_packages
+    quiet_system_bird
 else
     # Not Debian/Ubuntu: say exactly which commands are missing instead of guessing a package manager.
     missing=()

@@ -253,3 +253,11 @@ def test_a_healthy_labs_objects_are_not_leftovers():
 def test_checks_serialise_for_json():
     check = doctor.Check("root", Status.fail, "not root", "sudo netlab doctor")
     assert check.to_dict() == {"name": "root", "status": "fail", "summary": "not root", "fix": "sudo netlab doctor"}
+
+
+def test_bird_is_only_a_warning_because_only_routing_bgp_needs_it():
+    checks = by_name(healthy(tools={t: (None if t in ("bird", "birdc") else f"/usr/bin/{t}") for t in doctor.ALL_TOOLS}))
+    assert checks["tools: bgp"].status == Status.warn
+    assert checks["tools: bgp"].fix.startswith("apt-get install bird2")
+    assert checks["tools: required"].status == checks["tools: probes"].status == Status.ok
+    assert by_name(healthy())["tools: bgp"].status == Status.ok
