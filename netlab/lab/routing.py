@@ -107,6 +107,8 @@ class NodeRouting:
             out.append(f"ip neigh replace {p.vtep_ip} lladdr {p.mac} dev {naming.VXLAN_DEVICE} nud permanent")
             out.append(f"bridge fdb replace {p.mac} dev {naming.VXLAN_DEVICE} dst {p.underlay_ip} self permanent")
         out += [f"ip route replace {r.text}" for r in self.routes]
+        if self.bird_config is not None:
+            out.append(f"bird -c {self.node}.conf   # no route from netlab: BIRD learns them over iBGP (proto bird)")
         return out
 
 

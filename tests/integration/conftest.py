@@ -183,8 +183,10 @@ def new_cluster_name() -> str:
     return "t" + secrets.token_hex(3)  # 7 characters; netlab allows 12
 
 
-def cluster_document(name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b")) -> dict[str, Any]:
-    return {
+def cluster_document(
+    name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b"), routing: str | None = None
+) -> dict[str, Any]:
+    document = {
         "apiVersion": "netlab.dev/v1alpha1",
         "kind": "Cluster",
         "metadata": {"name": name},
@@ -195,6 +197,9 @@ def cluster_document(name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-
             "underlayCIDR": str(ranges.underlay),
         },
     }
+    if routing is not None:
+        document["spec"]["routing"] = routing
+    return document
 
 
 def existing_lab_ranges() -> list[IPv4Network]:
@@ -304,7 +309,7 @@ class Lab:
         return sh("ip", "netns", "exec", netns, *argv, check=check)
 
 
-def create_lab(workdir: Path, attempts: int = 8) -> Lab:
+def create_lab(workdir: Path, attempts: int = 8, routing: str | None = None) -> Lab:
     """A new cluster whose name and ranges clash with nothing on this machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     os.makedirs(os.path.dirname(CREATE_LOCK), exist_ok=True)
@@ -319,7 +324,7 @@ def create_lab(workdir: Path, attempts: int = 8) -> Lab:
                 continue
             name = new_cluster_name()
             config = workdir / f"cluster-{name}.yaml"
-            config.write_text(yaml.safe_dump(cluster_document(name, ranges), sort_keys=False))
+            config.write_text(yaml.safe_dump(cluster_document(name, ranges, routing=routing), sort_keys=False))
             last = nl("cluster", "create", "--config", str(config), check=False)
             if last.returncode == 0:
                 return Lab(name, ranges, workdir)
