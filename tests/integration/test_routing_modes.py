@@ -284,6 +284,30 @@ def test_cross_node_packets_on_the_underlay_are_the_modes_own(routed):
         capture.wait()
 
 
+def test_the_crossing_stays_off_the_hosts_veth(routed):
+    """Containment: node-to-node traffic (VXLAN, BGP, routed pod packets) is switched by the
+    fabric bridge to the other node's port only; the host's one veth into the lab sees none
+    of it while pods talk across nodes (watched for a bounded 3 s, while they do)."""
+    host_link = f"{routed.name}0"
+    a1, b1 = routed.pod_ip("a1"), routed.pod_ip("b1")
+    watch = subprocess.Popen(
+        ["timeout", "3", "tcpdump", "-l", "-nn", "-i", host_link, "-c", "1",
+         f"udp port 8472 or tcp port 179 or host {a1} or host {b1}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        while "listening on" not in (line := watch.stderr.readline()):
+            assert line, "tcpdump did not start"
+        for _ in range(5):
+            assert get(routed, "a1", f"http://{b1}:{WEB}/", timeout=1)
+        out, _ = watch.communicate(timeout=10)
+        assert out.strip() == "", f"the host's {host_link} saw lab traffic ({routed.mode}): {out}"
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+
+
 def test_bgp_runs_a_supervised_bird_in_each_node_and_the_others_run_nothing(routed):
     """bgp: killing node-a's BIRD gets it started again by the control plane, and the mesh comes
     back; host-gw and vxlan run no daemon in the node (netlab writes flanneld's entries)."""
