@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
-# Exit codes, documented in the README.
+# Exit codes, documented in the README's table (one table; tests/integration/test_exit_codes.py).
 EXIT_OK = 0
-EXIT_PARTIAL = 1  # the request was valid but part of it could not be carried out
+EXIT_PARTIAL = 1  # the request was valid but part of it could not be carried out (kernel work failed)
 EXIT_USAGE = 2  # wrong command-line usage (typer/click's own code)
-EXIT_INVALID = 3  # invalid input: manifests, names, ranges; nothing was applied
+EXIT_INVALID = 3  # invalid input: manifests, names, unknown objects; nothing was applied
 EXIT_ENVIRONMENT = 4  # the machine cannot run the lab: not root, missing tool, range clash
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class NetlabError(Exception):
@@ -39,6 +40,14 @@ class NotFound(NetlabError):
 
 class EnvironmentProblem(NetlabError):
     exit_code = EXIT_ENVIRONMENT
+
+
+class RangeClash(EnvironmentProblem):
+    """A lab's ranges overlap another lab's, a host route or a host address."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class KernelError(NetlabError):

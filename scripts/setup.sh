@@ -4,6 +4,10 @@
 #
 #   sudo scripts/setup.sh           # install netlab
 #   sudo scripts/setup.sh --test    # also install the test dependencies (used by scripts/test.sh)
+#   sudo scripts/setup.sh --persist-modules   # also load br_netfilter at every boot
+#
+# br_netfilter is loaded for this boot only, unless --persist-modules: it makes the bridged
+# traffic of *every* bridge on the host (docker0, virbr0, ...) pass the host's iptables too.
 #
 # Environment:
 #   NETLAB_VENV   where the virtualenv goes (default /opt/netlab/venv)
@@ -13,6 +17,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${NETLAB_VENV:-/opt/netlab/venv}"
 LINK=/usr/local/bin/netlab
 WITH_TEST=0
+PERSIST_MODULES=0
+# Written when this script loads br_netfilter, so `netlab doctor` can say it was not loaded
+# before netlab (in /run: it is forgotten at reboot, as the module is without --persist-modules).
+LOADED_MARK=/run/netlab/br_netfilter-loaded-by-setup
 
 # Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), conntrack,
 # the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps), Graphviz's dot for
@@ -27,12 +35,13 @@ warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 for arg in "$@"; do
     case "$arg" in
         --test) WITH_TEST=1 ;;
+        --persist-modules) PERSIST_MODULES=1 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $arg" ;;
     esac
@@ -235,10 +244,15 @@ fi
 if [[ -d /proc/sys/net/bridge ]]; then
     say "br_netfilter: loaded"
 elif modprobe br_netfilter 2>/dev/null && [[ -d /proc/sys/net/bridge ]]; then
-    # Also after a reboot (a VM, a workstation): systemd-modules-load reads this directory.
+    mkdir -p "$(dirname "$LOADED_MARK")" && date -Is >"$LOADED_MARK"
+    say "br_netfilter: loaded for this boot (netlab doctor lists the host bridges it affects)"
+fi
+if [[ -d /proc/sys/net/bridge && "$PERSIST_MODULES" -eq 1 ]]; then
+    # After a reboot too (a VM, a workstation): systemd-modules-load reads this directory.
     echo br_netfilter >/etc/modules-load.d/netlab.conf
-    say "br_netfilter: loaded, and listed in /etc/modules-load.d/netlab.conf for the next boot"
-else
+    say "br_netfilter: listed in /etc/modules-load.d/netlab.conf for the next boots"
+fi
+if [[ ! -d /proc/sys/net/bridge ]]; then
     # Containers (docker, nspawn, WSL) cannot load kernel modules; the host has to. netlab itself
     # reports this again when a lab needs it, so set-up carries on.
     warn "the br_netfilter kernel module is not loaded and could not be loaded from here."

@@ -179,3 +179,20 @@ def _validate_service(lab, svc: Service, subject, existing, taken, batch_pods) -
                 f"(selected: {', '.join(p.metadata.name for p in selected)})"
             )
     return problems
+
+
+def admit_into_new_lab(config, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:
+    """What `validate` would refuse in a lab that does not exist yet (the default cluster a first
+    `apply` creates): checked against an empty store with that lab's config, before anything is
+    built, so a refused first apply leaves no lab behind."""
+    import tempfile
+
+    from netlab.api.addressing import from_config
+    from netlab.apiserver.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="netlab-admit-") as scratch:
+        store = Store(f"{scratch}/store.db")
+        try:
+            return validate(Lab(config, from_config(config), store, scratch), objects, where)
+        finally:
+            store.close()

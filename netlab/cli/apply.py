@@ -11,7 +11,7 @@ from netlab.api.kinds import lookup
 from netlab.api.loader import load_manifests
 from netlab.apiserver.state import DEFAULT_CLUSTER, exists
 from netlab.cli.common import ClusterOption, NamespaceOption, note, out, report
-from netlab.errors import require_root, require_tools
+from netlab.errors import InvalidInput, require_root, require_tools
 from netlab.lab import commands
 
 
@@ -73,10 +73,14 @@ def register(app: typer.Typer) -> None:
         for warning in loaded.warnings:
             note(f"Warning: {warning}")
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
-            note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
-        if not exists(cluster) and cluster == DEFAULT_CLUSTER:
+            from netlab.api.cluster import default_cluster
+            from netlab.apiserver.admission import admit_into_new_lab
             from netlab.lab.lifecycle import ensure_default  # builds a lab: the heavy imports, once
 
+            # Admission first: a refused first apply must not leave a whole lab behind.
+            if problems := admit_into_new_lab(default_cluster(cluster), loaded.objects, loaded.sources):
+                raise InvalidInput(problems)
+            note(f"No cluster yet: creating the default cluster {cluster!r} (2 nodes; see netlab cluster create --help)")
             ensure_default(cluster)
         changes, problems = commands.apply(cluster, loaded.objects, loaded.sources, wait=_wait_flag(wait))
         for change in changes:

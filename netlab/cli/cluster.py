@@ -10,7 +10,7 @@ from netlab.api.cluster import default_cluster, load_cluster_config
 from netlab.apiserver import state as labs
 from netlab.apiserver.state import DEFAULT_CLUSTER
 from netlab.cli.common import note, out, print_table, report
-from netlab.errors import InvalidInput, require_root
+from netlab.errors import KernelError, require_root
 from netlab.lab import lifecycle as clusters
 
 
@@ -56,8 +56,9 @@ def register(app: typer.Typer) -> None:
     def delete(cluster: str = typer.Option(DEFAULT_CLUSTER, "--name", "--cluster", envvar=labs.CLUSTER_ENV, help="Cluster to delete.")) -> None:
         """Remove a lab and everything it owns (namespaces, links, host routes, processes, state)."""
         removed = clusters.delete(cluster)
-        for problem in removed.problems:
-            note(f"warning: {problem}")
+        if removed.problems:
+            raise KernelError("\n".join([f"cluster/{cluster} only partly deleted:", *removed.problems]),
+                              detail="run netlab cluster delete again, or netlab reset")
         out(f"cluster/{cluster} deleted")
 
     @group.command("list")
@@ -81,11 +82,9 @@ def register(app: typer.Typer) -> None:
     def reset() -> None:
         """Remove every object netlab owns on this machine (all labs), even without its state. Idempotent."""
         removed = clusters.reset()
-        for problem in removed.problems:
-            note(f"warning: {problem}")
         note(
             f"removed {len(removed.namespaces)} network namespaces, {len(removed.links)} host links, "
             f"{len(removed.routes)} host routes"
         )
         if removed.problems:
-            raise InvalidInput(removed.problems)
+            raise KernelError("\n".join(removed.problems), detail="run netlab reset again; the problems above name what is left")

@@ -7,7 +7,7 @@ import time
 import typer
 
 from netlab.cli.common import ClusterOption, NamespaceOption, note, open_alive, out, print_table
-from netlab.errors import require_root
+from netlab.errors import EXIT_INTERRUPTED, require_root
 from netlab.views.events import headers, rows_since
 
 WATCH_INTERVAL = 0.2  # seconds between two looks at the events table
@@ -42,5 +42,5 @@ def register(app: typer.Typer) -> None:
                         out("   ".join(headers(scope is None)))
                         header_printed = True
                     out("   ".join(row))
-        except KeyboardInterrupt:
-            return
+        except KeyboardInterrupt:  # Ctrl-C ends a watch quietly, with 130 as kubectl's does
+            raise SystemExit(EXIT_INTERRUPTED) from None

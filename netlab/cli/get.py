@@ -19,7 +19,7 @@ from netlab.cli.common import (
     print_document,
     print_table,
 )
-from netlab.errors import NotFound, require_root
+from netlab.errors import EXIT_INTERRUPTED, NotFound, require_root
 from netlab.views.objects import as_list
 
 
@@ -97,5 +97,5 @@ def _watch(lab, view, scope, sel, wide: bool, name: str | None) -> None:
                 del seen[key]
                 note(f"{key[1]} deleted")
             time.sleep(0.2)  # polling interval of the watch, not a synchronisation
-    except KeyboardInterrupt:
-        return
+    except KeyboardInterrupt:  # Ctrl-C ends a watch quietly, with 130 as kubectl's does
+        raise SystemExit(EXIT_INTERRUPTED) from None

@@ -125,6 +125,29 @@ def check_kernel(facts: Facts) -> list[Check]:
     return checks
 
 
+def check_bridge_netfilter_scope(facts: Facts) -> Check:
+    """br_netfilter is global: with it loaded, the host's own bridges (Docker's, libvirt's)
+    send their bridged traffic through the host's iptables too. Say who loaded it and whom
+    it touches."""
+    name = "host: br_netfilter scope"
+    if not facts.host_bridge_nf:
+        return Check(name, Status.skip, "br_netfilter is not loaded")
+    origin = (
+        "loaded by scripts/setup.sh for netlab, for this boot only (--persist-modules keeps it)"
+        if facts.br_netfilter_by_setup
+        else "loaded before netlab's set-up (by the system or another tool)"
+    )
+    bridges = sorted(link.name for link in facts.links if link.kind == "bridge")
+    if not bridges:
+        return Check(name, Status.ok, f"{origin}; no bridge in the host's namespace is affected")
+    return Check(
+        name, Status.warn,
+        f"{origin}; bridged traffic of host bridge(s) {', '.join(bridges)} also passes the host's iptables",
+        "if that disturbs them: sysctl net.bridge.bridge-nf-call-iptables=0 on the host (per namespace "
+        "since Linux 5.3; netlab sets it only inside its node namespaces)",
+    )  # fmt: skip
+
+
 def check_bpf(facts: Facts) -> Check:
     if facts.bpf:
         return Check("kernel: bpf", Status.ok, "available (optional: netlab does not need it)")
@@ -212,6 +235,7 @@ def run_checks(facts: Facts) -> list[Check]:
     return [
         check_root(facts),
         *check_kernel(facts),
+        check_bridge_netfilter_scope(facts),
         check_bpf(facts),
         check_iptables_backend(facts),
         check_ipvs(facts),

@@ -107,6 +107,7 @@ def gather(probe: bool = True) -> Facts:
         tools={tool: shutil.which(tool) for tool in doctor.ALL_TOOLS},
         kernel=features.probe_kernel() if root and probe else None,
         host_bridge_nf=os.path.isdir("/proc/sys/net/bridge"),
+        br_netfilter_by_setup=os.path.exists(BR_NETFILTER_MARK),
         iptables_version=(_run(["iptables", "--version"]) or "").strip() or None,
         host_rules=_host_rules() if root else {},
         ipvs_loaded=os.path.exists("/proc/net/ip_vs"),
@@ -117,6 +118,10 @@ def gather(probe: bool = True) -> Facts:
         planned=planned,
         pod_resolv=tuple(_pod_resolv(owned)),
     )
+
+
+# scripts/setup.sh writes this when it loads br_netfilter itself (it was not loaded before).
+BR_NETFILTER_MARK = "/run/netlab/br_netfilter-loaded-by-setup"
 
 
 def gather_network() -> Facts:

@@ -90,3 +90,4 @@ class Facts:
     planned: LabRanges | None = None  # the default lab `netlab apply` would create, if it does not exist
     pod_resolv: tuple[PodResolv, ...] = field(default=())
     unreadable_labs: tuple[str, ...] = ()  # state directories whose config this netlab cannot read
+    br_netfilter_by_setup: bool = False  # scripts/setup.sh loaded it this boot (it was not loaded before)

@@ -42,6 +42,42 @@ COMMIT
 # Feature name -> None when it works, else the reason it does not.
 Probe = dict[str, "str | None"]
 
+# The optional features and their kernel modules. Creating a vxlan or wireguard link or a netem
+# qdisc makes the kernel load the module on demand (request_module) — a change to the host's
+# kernel — so they are tried only when the module is in the kernel already, and otherwise
+# reported with the modprobe that would load it. (veth, bridge and the netfilter modules are
+# what every lab needs: building a lab loads them anyway, and the probe may too.)
+OPTIONAL_MODULES = {"vxlan": "vxlan", "wireguard": "wireguard", "netem": "sch_netem"}
+
+
+def module_state(module: str, sys_root: str = "/sys/module", modules_root: str | None = None) -> str:
+    """"loaded", "builtin", "loadable" (a module file exists, not loaded) or "absent", read
+    from sysfs and the module lists — never by loading anything."""
+    if os.path.isdir(os.path.join(sys_root, module)):
+        return "loaded"
+    root = modules_root or os.path.join("/lib/modules", os.uname().release)
+
+    def listed(index: str) -> bool:
+        try:
+            with open(os.path.join(root, index)) as f:
+                return any(line.split(":", 1)[0].rsplit("/", 1)[-1].split(".ko", 1)[0] == module for line in f)
+        except OSError:
+            return False
+
+    if listed("modules.builtin"):
+        return "builtin"
+    return "loadable" if listed("modules.dep") else "absent"
+
+
+def _unloaded(module: str) -> str | None:
+    """Why an optional feature is not tried (None: its module is in the kernel, try it)."""
+    state = module_state(module)
+    if state in ("loaded", "builtin"):
+        return None
+    if state == "loadable":
+        return f"module {module} is not loaded (doctor never loads modules; `modprobe {module}` does)"
+    return f"module {module} is not loaded and not found among this kernel's modules"
+
 
 def _try(results: Probe, name: str, action) -> None:
     try:
@@ -101,6 +137,9 @@ def _probe_in_private_netns() -> Probe:
         if not os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
             raise RuntimeError("br_netfilter is not loaded (/proc/sys/net/bridge missing)")
 
+    for name, module in OPTIONAL_MODULES.items():
+        if (reason := _unloaded(module)) is not None:
+            results[name] = reason
     try:
         for name, action in [
             ("veth", veth),
@@ -113,7 +152,8 @@ def _probe_in_private_netns() -> Probe:
             ("conntrack", conntrack),
             ("br_netfilter", bridge_netfilter),
         ]:
-            _try(results, name, action)
+            if name not in results:
+                _try(results, name, action)
     finally:
         ipr.close()
     return results

@@ -86,7 +86,10 @@ _ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "un
 
 
 def _fail(what: str, exc: NetlinkError) -> KernelError:
-    return KernelError(f"{what}: {exc.args[1] if len(exc.args) > 1 else exc}")
+    return KernelError(
+        f"{what}: {exc.args[1] if len(exc.args) > 1 else exc}",
+        detail="run the command again (it finishes what is missing); `netlab doctor` checks the kernel",
+    )
 
 
 class Netlink:
@@ -138,13 +141,20 @@ class Netlink:
             return None
         return self._ipr.get_links(idx)[0].get_attr("IFLA_IFALIAS")
 
+    def _set(self, what: str, **attrs: object) -> None:
+        """One `ip link set`; a refusal becomes a KernelError naming the link and namespace."""
+        try:
+            self._ipr.link("set", **attrs)
+        except NetlinkError as exc:
+            raise _fail(f"{what} in {self.path or 'the host namespace'}", exc) from None
+
     def set_alias(self, name: str, alias: str) -> None:
-        self._ipr.link("set", index=self._require(name), ifalias=alias)
+        self._set(f"set alias of {name}", index=self._require(name), ifalias=alias)
 
     def mark_loopback(self, alias: str) -> None:
         """`lo` up, carrying `alias`, in one request: lo is ifindex 1 in every namespace
         (the kernel's LOOPBACK_IFINDEX), so no lookup is needed."""
-        self._ipr.link("set", index=1, ifalias=alias, state="up")
+        self._set("mark lo", index=1, ifalias=alias, state="up")
 
     def ensure_bridge(self, name: str) -> int:
         idx = self.index(name)
@@ -206,7 +216,7 @@ class Netlink:
         self._indexes[name] = index
 
     def set_up(self, name: str) -> None:
-        self._ipr.link("set", index=self._require(name), state="up")
+        self._set(f"set {name} up", index=self._require(name), state="up")
 
     def set_mtu(self, name: str, mtu: int) -> None:
         self._ipr.link("set", index=self._require(name), mtu=mtu)
@@ -216,15 +226,12 @@ class Netlink:
         return None if idx is None else self._ipr.get_links(idx)[0].get_attr("IFLA_MTU")
 
     def set_master(self, name: str, bridge: str) -> None:
-        self._ipr.link("set", index=self._require(name), master=self._require(bridge))
+        self._set(f"attach {name} to {bridge}", index=self._require(name), master=self._require(bridge))
 
     def set_hairpin(self, name: str) -> None:
         # Hairpin mode lets a pod reach itself through its Service (kubelet's hairpin-veth).
         # By name: the kernel finds the port, no lookup round trip.
-        try:
-            self._ipr.link("set", ifname=name, kind="bridge_slave", mode=1)
-        except NetlinkError as exc:
-            raise _fail(f"set hairpin mode on {name}", exc) from None
+        self._set(f"set hairpin mode on {name}", ifname=name, kind="bridge_slave", mode=1)
 
     def delete_link(self, name: str) -> bool:
         idx = self.index(name)

@@ -293,60 +293,91 @@ def read_exit_code(path: str) -> int | None:
 
 def pids_in_netns(netns_path: str) -> list[int]:
     """Every process whose network namespace is the one pinned at `netns_path`."""
+    return [ref.pid for ref in refs_in_netns(netns_path)]
+
+
+def refs_in_netns(netns_path: str) -> list[ProcessRef]:
+    """Every process in the namespace pinned at `netns_path`, each with its start time."""
     try:
         inode = ns.ns_inode(netns_path)
     except FileNotFoundError:
         return []
-    return pids_by_netns().get(inode, [])
+    return refs_by_netns().get(inode, [])
 
 
 def pids_by_netns() -> dict[int, list[int]]:
     """Processes grouped by the inode of their network namespace (one scan of /proc)."""
-    groups: dict[int, list[int]] = {}
+    return {inode: [ref.pid for ref in refs] for inode, refs in refs_by_netns().items()}
+
+
+def refs_by_netns() -> dict[int, list[ProcessRef]]:
+    """Processes, with their start times, grouped by the inode of their network namespace.
+
+    The start time is read before and after the namespace: when both agree, that very process
+    was in that namespace (a pid recycled in between shows another start time and is left out).
+    """
+    groups: dict[int, list[ProcessRef]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
+        pid = int(entry)
+        before = start_time(pid)
         try:
             inode = os.stat(f"/proc/{entry}/ns/net").st_ino
         except (FileNotFoundError, PermissionError, ProcessLookupError):
             continue
-        groups.setdefault(inode, []).append(int(entry))
+        if before is not None and start_time(pid) == before:
+            groups.setdefault(inode, []).append(ProcessRef(pid, before))
     return groups
 
 
-def _signal(pid: int, sig: int) -> None:
+def _signal_group(ref: ProcessRef, sig: int) -> bool:
+    """Signal the recorded process and, when it leads one, its process group; False when the
+    process is gone (or its pid now names another process: nothing is sent then).
+
+    The process is signalled through a pidfd opened and checked against the recorded start
+    time. Its group is signalled by number only after that check: while a process lives, no
+    other group can carry its pid as id, so the group is the one it leads.
+    """
+    fd = exit_watch(ref)
+    if fd is None:
+        return False
     try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
+        try:
+            if os.getpgid(ref.pid) == ref.pid:
+                os.killpg(ref.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            signal.pidfd_send_signal(fd, sig)
+        except ProcessLookupError:
+            return False
+    finally:
+        os.close(fd)
+    return True
 
 
-def terminate(pids: Iterable[int], grace: float = 2.0) -> None:
-    """SIGTERM every process (and its group), wait up to `grace` seconds, then SIGKILL the rest."""
-    targets = {pid: start_time(pid) for pid in pids}
-    targets = {pid: st for pid, st in targets.items() if st is not None}
-    for pid in targets:
-        _signal(pid, signal.SIGTERM)
+def terminate(refs: Iterable[ProcessRef], grace: float = 2.0) -> None:
+    """SIGTERM every recorded process (and the group it leads), wait up to `grace` seconds,
+    then SIGKILL what is left. Only a process whose pid *and* start time match its record is
+    ever signalled, so a recycled pid never takes an unrelated process (group) down."""
+    targets = [ref for ref in refs if _signal_group(ref, signal.SIGTERM)]
     deadline = time.monotonic() + grace
     while targets and time.monotonic() < deadline:
-        targets = {pid: st for pid, st in targets.items() if start_time(pid) == st}
+        targets = [ref for ref in targets if alive(ref)]
         if targets:
             time.sleep(0.02)
-    for pid in targets:
-        _signal(pid, signal.SIGKILL)
+    for ref in targets:
+        _signal_group(ref, signal.SIGKILL)
 
 
 def kill_leftovers(group: int, netns_path: str) -> None:
     """SIGKILL what is left of a container's process group inside its pod (e.g. a child whose
     wrapper was killed), before the container starts again."""
-    for pid in pids_in_netns(netns_path):
+    for ref in refs_in_netns(netns_path):
         try:
-            if os.getpgid(pid) == group:
-                os.kill(pid, signal.SIGKILL)
+            if os.getpgid(ref.pid) == group:
+                signal_process(ref, signal.SIGKILL)
         except ProcessLookupError:
             continue
 

@@ -97,11 +97,11 @@ def destroy_many(names: list[str], grace: float = 2.0) -> None:
     # A process forked while we were signalling would outlive its pod: look again until none
     # is left (bounded), before the namespaces are unpinned and can no longer be found.
     for _ in range(3):
-        by_netns = procs.pids_by_netns()
-        pids = [pid for inode in inodes for pid in by_netns.get(inode, [])]
-        if not pids:
+        by_netns = procs.refs_by_netns()
+        refs = [ref for inode in inodes for ref in by_netns.get(inode, [])]
+        if not refs:
             break
-        procs.terminate(pids, grace)
+        procs.terminate(refs, grace)
     for name in names:
         ns.delete_ns_file(ns.netns_path(name))
         ns.delete_ns_file(ns.utsns_path(name))

@@ -100,5 +100,5 @@ def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) 
             lab.store.add_event("Pod", o.namespace, o.name, "Unhealthy", f"{kind.capitalize()} probe failed: {message}", "Warning")
         if kind == "liveness" and before and not record[kind]["ok"]:
             lab.store.add_event("Pod", o.namespace, o.name, "Killing", f"Container {container.name} failed liveness probe, will be restarted")
-            procs.terminate([record["pid"]], grace=1.0)
+            procs.terminate([procs.ProcessRef(record["pid"], record["procStart"])], grace=1.0)
     return changed, flipped

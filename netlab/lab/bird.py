@@ -125,7 +125,7 @@ def stop(cluster: str, node: str) -> None:
     withdraw the node's block from the others)."""
     ref = running(cluster, node)
     if ref is not None:
-        procs.terminate([ref.pid], grace=2.0)
+        procs.terminate([ref], grace=2.0)
     for key in ("pid", "ctl"):
         try:
             os.unlink(paths(cluster, node)[key])

@@ -31,7 +31,7 @@ from netlab.apiserver.state import (
 from netlab.apiserver.store import Store
 from netlab.doctor.coexistence import range_clashes
 from netlab.doctor.facts import gather_network, lab_ranges
-from netlab.errors import InvalidInput, KernelError, NetlabError, require_root, require_tools
+from netlab.errors import InvalidInput, KernelError, NetlabError, RangeClash, require_root, require_tools
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
@@ -57,7 +57,7 @@ def check_ranges(config: ClusterConfig) -> None:
     problems = range_clashes(lab_ranges(config), facts)
     if problems:
         hint = "choose other ranges in a Cluster config (netlab cluster create --config FILE)"
-        raise InvalidInput([f"Cluster {config.name}: spec.{p}; {hint}" for p in sorted(set(problems))])
+        raise RangeClash([f"Cluster {config.name}: spec.{p}; {hint}" for p in sorted(set(problems))])
 
 
 class AlreadyExists(InvalidInput):

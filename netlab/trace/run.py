@@ -8,6 +8,7 @@ really chose. The trace is then assembled again following that endpoint.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import re
@@ -113,9 +114,23 @@ def destination_of(lab: Lab, source: Source, request: Request) -> tuple[str, int
     return address, port, steps
 
 
+def refuse_outside_lab(lab: Lab, address: str) -> None:
+    """Containment: a probe goes only to one of the lab's own addresses (pods, Services, the
+    underlay with its load-balancer pool and external IPs) — never anywhere else."""
+    ip = ipaddress.ip_address(address)
+    ranges = lab.topo.lab_ranges
+    if not any(ip in network for network in ranges):
+        raise InvalidInput(
+            f"refusing to probe {address}: it is outside lab {lab.name}'s ranges "
+            f"({', '.join(str(n) for n in ranges)}); a probe never leaves the lab"
+        )
+
+
 def trace(lab: Lab, request: Request, do_probe: bool = False) -> tuple[Trace, Probe | None]:
     source = source_of(lab, request.source, request.namespace)
     address, port, before = destination_of(lab, source, request)
+    if do_probe:
+        refuse_outside_lab(lab, address)
     with LiveWorld(lab) as world:
         src_ip = source.ip
         if source.kind == "node":

@@ -450,6 +450,24 @@ def free_ranges() -> Ranges:
     raise AssertionError("no free test ranges on this machine")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def host_untouched() -> Iterator[None]:
+    """The host after the whole suite is the host before it, and no lab packet crossed one of
+    its own interfaces (tests/integration/hostguard.py says what is compared)."""
+    from hostguard import HostState, LabPacketCapture
+
+    if os.geteuid() != 0:
+        yield
+        return
+    before = HostState.read()
+    capture = LabPacketCapture()
+    yield
+    leaks = capture.leaks()
+    problems = before.differences(HostState.read())
+    assert not leaks, "lab-range packets on host interfaces that are no lab's veth:\n" + "\n".join(leaks[:50])
+    assert not problems, "the suite changed the host:\n" + "\n".join(problems)
+
+
 @pytest.fixture(name="leftovers", scope="session")
 def leftovers_fixture() -> Callable[[str, Ranges], list[str]]:
     """What is left of a cluster in the kernel and on disk (empty when there is nothing)."""

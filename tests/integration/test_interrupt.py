@@ -117,6 +117,12 @@ def test_apply_killed_right_after_a_pods_veth_appears_is_finished_by_the_next_ap
     lab.wait_running("veth-cut")
 
     assert lab.exec("veth-cut", "hostname").stdout.strip() == "veth-cut"
+    # No veth of the killed attempt is left behind: one cni0 port per pod on node-a, no more.
+    on_node_a = [p for p in lab.get_json("pods", "-A")["items"] if p["spec"].get("nodeName") == "node-a"]
+    links = lab.ip_json("-d", "link", "show", "type", "veth", netns=lab.node_netns("node-a"))
+    veths = [link for link in links if link["ifname"] != "eth0"]  # eth0: the node's uplink
+    assert len(veths) == len(on_node_a), [v["ifname"] for v in veths]
+    assert all(v.get("master") == "cni0" for v in veths), veths
 
 
 def test_a_namespace_pin_half_made_by_a_crash_does_not_block_the_next_apply(lab):

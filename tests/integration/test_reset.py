@@ -5,13 +5,15 @@ In a module of its own: reset removes every lab on the machine, so no module lab
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import create_lab, netns_inode, nl, pids_in_netns
+
+from netlab import naming
 
 pytestmark = pytest.mark.root
 
@@ -42,6 +44,26 @@ def test_reset_while_apply_runs_leaves_nothing(tmp_path: Path, leftovers, wait_u
         nl("reset")
     finally:
         apply.wait(timeout=60)
+    assert leftovers(lab.name, lab.ranges) == []
+    wait_until(lambda: not pids_in_netns(inodes), 5, what="every process of the lab gone")
+    assert not list(Path("/run/netlab/controller").glob(f"{lab.name}.*"))
+
+
+def test_reset_with_the_state_directory_deleted_leaves_nothing(tmp_path: Path, leftovers, wait_until):
+    """What netlab made is found by its marks, not by its records: with the state gone, reset
+    still removes namespaces, links, routes, processes and the control plane."""
+    others = nl("cluster", "list").stdout.splitlines()[1:]
+    if others:
+        pytest.skip(f"netlab reset would remove other labs on this machine: {others}")
+    lab = create_lab(tmp_path / "lab")
+    lab.apply(pause_pods(["kept-a", "kept-b"]) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {app: x}, ports: [{port: 80}]}\n")
+    lab.wait_running("kept-a", "kept-b")
+    inodes = {i for n in lab.netns() if (i := netns_inode(n)) is not None}
+    assert pids_in_netns(inodes), "the pods run"
+    shutil.rmtree(naming.cluster_dir(lab.name))
+
+    nl("reset")
+
     assert leftovers(lab.name, lab.ranges) == []
     wait_until(lambda: not pids_in_netns(inodes), 5, what="every process of the lab gone")
     assert not list(Path("/run/netlab/controller").glob(f"{lab.name}.*"))

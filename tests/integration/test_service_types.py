@@ -6,6 +6,8 @@ lab and nowhere else."""
 from __future__ import annotations
 
 import re
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +90,22 @@ def node_ip(lab, node: str) -> str:
 
 def host_ip(lab) -> str:
     return str(lab.ranges.underlay.network_address + 1)
+
+
+def _read_until(capture: subprocess.Popen, marker: str, deadline: float) -> str:
+    """What the capture printed, up to and including the first line with `marker`."""
+    lines = []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([capture.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = capture.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError(f"tcpdump never printed {marker!r}; it printed:\n{''.join(lines)}")
 
 
 def host_curl(url: str, timeout: float = 3) -> subprocess.CompletedProcess:
@@ -417,10 +435,16 @@ def test_probing_every_lab_address_from_the_host_only_touches_the_labs_own_veth(
         for target in sorted(targets):
             for dport in (80, port):
                 host_curl(f"http://{target}:{dport}/hostname", timeout=0.5)
-        time.sleep(0.5)  # let tcpdump print what it saw; it is stopped right after
+        # A last packet everybody can recognise (node-a's discard port, refused at once): once
+        # tcpdump has printed it, it has printed every packet captured before it.
+        sentinel = node_ip(svc, "node-a")
+        host_curl(f"http://{sentinel}:9/", timeout=0.5)
+        seen = _read_until(capture, f"> {sentinel}.9:", deadline=time.monotonic() + 10)
     finally:
-        capture.terminate()
-        seen, _ = capture.communicate(timeout=10)
+        capture.send_signal(signal.SIGINT)  # tcpdump's own way to stop: it prints its counters
+        rest, stats = capture.communicate(timeout=10)
+    seen += rest
+    assert re.search(r"^0 packets dropped by kernel", stats, re.M), stats
     interfaces = Counter(line.split()[1] for line in seen.splitlines() if line.strip())
     assert interfaces, "the probes produced no packet at all; the capture is not working"
     assert set(interfaces) == {f"{svc.name}0"}, interfaces

@@ -172,6 +172,16 @@ def test_the_host_cannot_reach_a_pod_ip(web):
     assert "proto 212" in result["steps"][0]["object"] + result["steps"][0]["data"]["route"]
 
 
+@pytest.mark.parametrize("source", ["client", "host"])
+def test_a_probe_outside_the_lab_is_refused_before_anything_is_sent(web, source):
+    # 198.51.100.7 (TEST-NET-2) is no address of the lab: a probe must not go there, from a pod or
+    # from the host. Without --probe the walk is only read from the kernel's tables: allowed.
+    refused = web.nl("trace", source, "198.51.100.7:80", "--probe", check=False)
+    assert refused.returncode == 3, refused
+    assert "refusing to probe 198.51.100.7" in refused.stderr and "outside lab" in refused.stderr
+    assert "refusing" not in web.nl("trace", source, "198.51.100.7:80", check=False).stderr
+
+
 def test_the_host_reaches_a_node_over_the_underlay(web):
     result = trace(web, "host", f"{node_ip(web, 1)}:9999")
     assert kinds(result)[:2] == ["route", "underlay"] and result["reached"] == "node node-b"

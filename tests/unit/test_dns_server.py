@@ -244,3 +244,50 @@ def test_respond_servfails_without_a_snapshot():
                           (100, 0, 512)])
 def test_udp_size_limit(payload, edns, limit):
     assert udp_size_limit(payload, edns) == limit
+
+
+def _malformed_messages() -> list[bytes]:
+    """Truncated headers, lying counts, compression loops, absurd lengths, random bytes."""
+    import random
+    import struct
+
+    query = dns.message.make_query("web.default.svc.cluster.local", "A").to_wire()
+    header = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+    loop = header + b"\xc0\x0c" + b"\x00\x01\x00\x01"  # a name that points at itself
+    mutual = header + b"\xc0\x12\x00\x01\x00\x01" + b"\xc0\x0c"  # two pointers pointing at each other
+    random.seed(20261205)  # the same bytes in every run: a failure can be replayed
+    return [
+        b"",
+        b"\x00",
+        header[:11],  # one byte short of a header
+        struct.pack("!HHHHHH", 1, 0x0100, 65535, 65535, 65535, 65535),  # counts with nothing behind them
+        loop,
+        mutual,
+        header + b"\x3f" + b"a" * 10,  # a label longer than what follows
+        header + b"\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01",  # label length 64: reserved bits
+        query[:-3],  # a question cut short
+        query + b"\xff" * 100,  # trailing junk
+        struct.pack("!HH", 0x1234, 0x8000) + query[4:],  # a response, not a query
+        *(bytes(random.getrandbits(8) for _ in range(random.randint(1, 600))) for _ in range(200)),
+    ]
+
+
+def test_malformed_udp_and_tcp_messages_never_stop_the_server_answering(server):
+    server.wait_until_answering()
+    messages = _malformed_messages()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for message in messages:
+            sock.sendto(message, (LOCALHOST, server.port))
+    assert a_records(server.wait_until_answering()) == {"10.96.0.20"}
+    for message in messages[:40]:
+        with socket.create_connection((LOCALHOST, server.port), timeout=5) as conn:
+            conn.sendall(len(message).to_bytes(2, "big") + message)
+    for prefix in (b"\xff\xff" + b"x" * 10, b"\x00\x00", b"\x05"):  # lies about its length, or stops inside it
+        with socket.create_connection((LOCALHOST, server.port), timeout=5) as conn:
+            conn.sendall(prefix)
+    # A client that keeps a connection open and says nothing does not block the others either.
+    with socket.create_connection((LOCALHOST, server.port), timeout=5):
+        query = dns.message.make_query("web.default.svc.cluster.local", "A")
+        assert a_records(dns.query.tcp(query, LOCALHOST, port=server.port, timeout=5)) == {"10.96.0.20"}
+        assert a_records(server.udp("web.default.svc.cluster.local")) == {"10.96.0.20"}
+    assert server.proc.poll() is None

@@ -261,3 +261,13 @@ def test_bird_is_only_a_warning_because_only_routing_bgp_needs_it():
     assert checks["tools: bgp"].fix.startswith("apt-get install bird2")
     assert checks["tools: required"].status == checks["tools: probes"].status == Status.ok
     assert by_name(healthy())["tools: bgp"].status == Status.ok
+
+
+def test_br_netfilter_names_the_host_bridges_it_affects_and_who_loaded_it():
+    with_docker = healthy(links=(HostLink("docker0", "bridge"), HostLink("eth0", "")), br_netfilter_by_setup=True)
+    check = by_name(with_docker)["host: br_netfilter scope"]
+    assert check.status == Status.warn and "docker0" in check.summary and "scripts/setup.sh" in check.summary
+    assert "bridge-nf-call-iptables=0" in check.fix
+    alone = by_name(healthy(links=(HostLink("eth0", ""),)))["host: br_netfilter scope"]
+    assert alone.status == Status.ok and "before netlab" in alone.summary
+    assert by_name(healthy(host_bridge_nf=False))["host: br_netfilter scope"].status == Status.skip

@@ -1,0 +1,165 @@
+"""The host, as the whole integration suite must leave it: netlab's promises, checked once per run.
+
+- Host sysctls, iptables/nftables rulesets, routes, links and addresses are the same after the
+  suite as before it — netlab's own objects aside (links carrying its alias, routes of its
+  protocol, and what sits on its links), which each test's teardown checks already.
+- No packet of a lab range crosses a host interface other than a lab's own veth: a capture
+  runs on every host interface for the whole suite. A packet on an interface that still
+  exists at the end and carries no netlab mark (eth0, docker0, lo, …) is a leak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+from netlab import naming
+from netlab.naming import RTPROT_NETLAB
+
+# Every range a test lab or the default lab uses (tests/integration/conftest.py Ranges, the
+# README's default cluster): 10.96.0.0-10.255.255.255, 172.30.0.0/16, 172.31.255.0/24.
+LAB_NETS = ("10.96.0.0/11", "10.128.0.0/9", "172.30.0.0/16", "172.31.255.0/24")
+
+# Sysctls that move by themselves (counters, tables the kernel sizes or fills as it goes).
+VOLATILE_SYSCTL = re.compile(r"nf_conntrack_count|/neigh/.*/(base_reachable_time|gc_)|route/gc_|stable_secret")
+
+
+def _run(*argv: str) -> str:
+    if shutil.which(argv[0]) is None:
+        return ""
+    return subprocess.run(argv, capture_output=True, text=True).stdout
+
+
+def _sysctls() -> dict[str, str]:
+    values = {}
+    for root, _, files in os.walk("/proc/sys/net"):
+        for name in files:
+            path = os.path.join(root, name)
+            if VOLATILE_SYSCTL.search(path):
+                continue
+            try:
+                with open(path) as f:
+                    values[path] = f.read()
+            except OSError:  # write-only, or a device that went away meanwhile
+                continue
+    return values
+
+
+def _netlab_links() -> set[str]:
+    links = json.loads(_run("ip", "-j", "-d", "link", "show") or "[]")
+    return {link["ifname"] for link in links if (link.get("ifalias") or "").startswith(naming.MARKER + ":")}
+
+
+def _links() -> dict[str, tuple]:
+    ours = _netlab_links()
+    found = {}
+    for link in json.loads(_run("ip", "-j", "-d", "link", "show") or "[]"):
+        if link["ifname"] in ours:
+            continue
+        kind = (link.get("linkinfo") or {}).get("info_kind", "")
+        found[link["ifname"]] = (kind, link.get("mtu"), link.get("master"), link.get("operstate"))
+    return found
+
+
+def _addresses() -> set[tuple]:
+    ours = _netlab_links()
+    return {
+        (link["ifname"], a["local"], a["prefixlen"])
+        for link in json.loads(_run("ip", "-j", "addr", "show") or "[]")
+        if link["ifname"] not in ours
+        for a in link.get("addr_info", [])
+    }
+
+
+def _routes() -> set[str]:
+    ours = _netlab_links()
+    kept = set()
+    for family in ("-4", "-6"):
+        for route in json.loads(_run("ip", "-j", family, "route", "show", "table", "all") or "[]"):
+            if route.get("protocol") in (str(RTPROT_NETLAB), RTPROT_NETLAB) or route.get("dev") in ours:
+                continue
+            kept.add(json.dumps({k: v for k, v in sorted(route.items()) if k != "flags"}))
+    return kept
+
+
+def _rulesets() -> dict[str, str]:
+    counters = re.compile(r"\[\d+:\d+\]|counter packets \d+ bytes \d+|^#.*$", re.M)
+    return {
+        tool: counters.sub("", _run(tool, *args))
+        for tool, *args in (("iptables-save",), ("ip6tables-save",), ("nft", "list", "ruleset"))
+    }
+
+
+@dataclass(frozen=True)
+class HostState:
+    sysctls: dict[str, str]
+    links: dict[str, tuple]
+    addresses: set[tuple]
+    routes: set[str]
+    rulesets: dict[str, str]
+
+    @classmethod
+    def read(cls) -> "HostState":
+        return cls(_sysctls(), _links(), _addresses(), _routes(), _rulesets())
+
+    def differences(self, after: "HostState") -> list[str]:
+        problems = []
+        # A device's own settings are compared when the device is the host's, before and after
+        # (a lab's veth comes and goes with its settings; the link list below reports the rest).
+        devices = set(self.links) & set(after.links)
+        for path in sorted(set(self.sysctls) | set(after.sysctls)):
+            device = re.match(r"/proc/sys/net/ipv[46]/(?:conf|neigh)/([^/]+)/", path)
+            if device and device[1] not in devices | {"all", "default"}:
+                continue
+            if self.sysctls.get(path) != after.sysctls.get(path):
+                problems.append(f"sysctl {path}: {self.sysctls.get(path)!r} -> {after.sysctls.get(path)!r}")
+        for name in sorted(set(self.links) | set(after.links)):
+            if self.links.get(name) != after.links.get(name):
+                problems.append(f"link {name}: {self.links.get(name)} -> {after.links.get(name)}")
+        problems += [f"address gone: {a}" for a in sorted(self.addresses - after.addresses)]
+        problems += [f"address added: {a}" for a in sorted(after.addresses - self.addresses)]
+        problems += [f"route gone: {r}" for r in sorted(self.routes - after.routes)]
+        problems += [f"route added: {r}" for r in sorted(after.routes - self.routes)]
+        for tool, text in self.rulesets.items():
+            if text != after.rulesets[tool]:
+                problems.append(f"{tool} changed:\n--- before\n{text}\n--- after\n{after.rulesets[tool]}")
+        return problems
+
+
+class LabPacketCapture:
+    """tcpdump on every host interface, for lab-range packets, for as long as the suite runs."""
+
+    def __init__(self) -> None:
+        self._out = tempfile.NamedTemporaryFile("w+", prefix="netlab-host-capture-", suffix=".txt")
+        expression = " or ".join(f"net {n}" for n in LAB_NETS)
+        self._tcpdump = subprocess.Popen(
+            ["tcpdump", "-i", "any", "-nn", "-l", "-Q", "inout", expression],
+            stdout=self._out, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        header = ""
+        while "listening on" not in header and self._tcpdump.poll() is None:
+            header += self._tcpdump.stderr.readline()
+        if "listening on" not in header:
+            raise RuntimeError(f"tcpdump did not start: {header}")
+
+    def leaks(self) -> list[str]:
+        """Stop the capture; every packet seen on an interface that is no lab's veth."""
+        self._tcpdump.send_signal(signal.SIGINT)
+        self._tcpdump.communicate(timeout=30)
+        self._out.seek(0)
+        existing = {link["ifname"] for link in json.loads(_run("ip", "-j", "link", "show") or "[]")}
+        ours = _netlab_links()
+        leaks = []
+        for line in self._out:
+            fields = line.split()
+            # An interface that is gone was a lab's veth (the host's own links outlive the suite).
+            if len(fields) > 1 and fields[1] in existing and fields[1] not in ours:
+                leaks.append(line.rstrip())
+        self._out.close()
+        return leaks
