@@ -125,6 +125,51 @@ class Probe(ApiModel):
         return self
 
 
+MAX_ID = 2147483647  # runAsUser / runAsGroup: "must be between 0 and 2147483647, inclusive"
+
+
+def _id_range(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= MAX_ID:
+        raise field_error(invalid_value(value, f"must be between 0 and {MAX_ID}, inclusive"))
+    return value
+
+
+UserId = Annotated[StrictInt | None, AfterValidator(_id_range)]
+
+
+class PodSecurityContext(ApiModel):
+    """The pod's defaults for its containers' users (fsGroup and the rest are accepted, unused)."""
+
+    runAsUser: UserId = None
+    runAsGroup: UserId = None
+    runAsNonRoot: StrictBool | None = None
+    supplementalGroups: list[StrictInt] = []
+    fsGroup: UserId = None
+
+
+class SecurityContext(ApiModel):
+    """What netlab can honour of a container's securityContext: the user and group the process
+    runs as, runAsNonRoot, and a read-only root filesystem (a mount namespace does it).
+    `privileged` is refused: a netlab container is a host process, so it would mean the host."""
+
+    runAsUser: UserId = None
+    runAsGroup: UserId = None
+    runAsNonRoot: StrictBool | None = None
+    readOnlyRootFilesystem: StrictBool | None = None
+    privileged: StrictBool | None = None
+    allowPrivilegeEscalation: StrictBool | None = None
+
+    @field_validator("privileged")
+    @classmethod
+    def _not_privileged(cls, value: bool | None) -> bool | None:
+        if value:
+            raise field_error(forbidden(
+                "netlab does not run privileged containers: a container is a process on this host, "
+                "so privileged would hand it the host itself; drop the field (or set it to false)"
+            ))  # fmt: skip
+        return value
+
+
 class Container(ApiModel):
     name: DNS1123Label
     image: StrictStr
@@ -135,6 +180,7 @@ class Container(ApiModel):
     workingDir: StrictStr | None = None
     readinessProbe: Probe | None = None
     livenessProbe: Probe | None = None
+    securityContext: SecurityContext | None = None
 
     @field_validator("image")
     @classmethod
@@ -152,6 +198,7 @@ class PodSpec(ApiModel):
     subdomain: DNS1123Label | None = None
     restartPolicy: Literal["Always", "OnFailure", "Never"] = "Always"
     terminationGracePeriodSeconds: StrictInt | None = None
+    securityContext: PodSecurityContext | None = None
 
     @field_validator("terminationGracePeriodSeconds")
     @classmethod

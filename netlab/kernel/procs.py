@@ -13,6 +13,7 @@ running beside it; `/proc/locks` names the holder.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import signal
@@ -45,6 +46,23 @@ class Launch:
     exit_path: str
     cwd: str | None = None
     lock_path: str | None = None  # held by the wrapper while it lives: one copy at a time
+    read_only_root: bool = False  # securityContext.readOnlyRootFilesystem
+    # (uid, gid, groups) to become before running anything (exec, exec probes); a container's
+    # own program gets its user from `setpriv` in its argv, so its exit wrapper stays root.
+    user: tuple[int, int, tuple[int, ...]] | None = None
+
+    def to_wire(self) -> dict:
+        return {**dataclasses.asdict(self), "binds": [list(b) for b in self.binds], "env": dict(self.env)}
+
+    @classmethod
+    def from_wire(cls, data: dict) -> "Launch":
+        user = data.get("user")
+        return cls(**{
+            **data,
+            "argv": tuple(data["argv"]),
+            "binds": tuple(tuple(b) for b in data["binds"]),
+            "user": (user[0], user[1], tuple(user[2])) if user else None,
+        })  # fmt: skip
 
 
 class AlreadyRunning(Exception):
@@ -117,6 +135,22 @@ def _enter_pod(launch: Launch, net_fd: int, uts_fd: int, lock_fd: int | None = N
     for source, target in launch.binds:
         if os.path.exists(target):  # a minimal host may lack /etc/hostname; never create host files
             ns.mount(source, target, "none", ns.MS_BIND)
+    if launch.read_only_root:
+        # The pod's own directory stays writable (a mount of its own), for the exit wrapper.
+        if launch.exit_path:
+            pod_dir = os.path.dirname(launch.exit_path)
+            ns.mount(pod_dir, pod_dir, "none", ns.MS_BIND)
+        ns.mount("none", "/", None, ns.MS_REMOUNT | ns.MS_BIND | ns.MS_RDONLY)
+
+
+def _become_user(launch: Launch) -> None:
+    """Drop root for the pod's user (real, effective and saved ids; capabilities go with uid 0)."""
+    if launch.user is None:
+        return
+    uid, gid, groups = launch.user
+    os.setgroups(list(groups))
+    os.setgid(gid)
+    os.setuid(uid)
 
 
 def launch(spec: Launch) -> ProcessRef:
@@ -188,6 +222,7 @@ def exec_in_pod(spec: Launch) -> None:
     _enter_pod(spec, net_fd, uts_fd)
     os.close(net_fd)
     os.close(uts_fd)
+    _become_user(spec)
     if spec.cwd:
         os.chdir(spec.cwd)
     os.execvpe(spec.argv[0], list(spec.argv), dict(spec.env))
@@ -205,7 +240,7 @@ def run_in_pod(spec: Launch, argv: tuple[str, ...], timeout: float) -> int:
             stderr=subprocess.DEVNULL,
             env=dict(spec.env),
             timeout=timeout,
-            preexec_fn=lambda: _enter_pod(spec, net_fd, uts_fd),
+            preexec_fn=lambda: (_enter_pod(spec, net_fd, uts_fd), _become_user(spec)),
         )
     except FileNotFoundError:
         return 127

@@ -67,17 +67,7 @@ class Spawner:
         return procs.launch(spec)
 
     def _ask(self, spec: procs.Launch) -> procs.ProcessRef:
-        request = {
-            "argv": list(spec.argv),
-            "env": dict(spec.env),
-            "netns": spec.netns,
-            "utsns": spec.utsns,
-            "binds": [list(b) for b in spec.binds],
-            "log_path": spec.log_path,
-            "exit_path": spec.exit_path,
-            "cwd": spec.cwd,
-            "lock_path": spec.lock_path,
-        }
+        request = spec.to_wire()
         try:
             if self._sock is None:
                 self._start()
@@ -128,17 +118,7 @@ def serve(sock: socket.socket) -> None:
         if not data:
             return
         request = json.loads(data)
-        spec = procs.Launch(
-            argv=tuple(request["argv"]),
-            env=request["env"],
-            netns=request["netns"],
-            utsns=request["utsns"],
-            binds=tuple(tuple(b) for b in request["binds"]),
-            log_path=request["log_path"],
-            exit_path=request["exit_path"],
-            cwd=request["cwd"],
-            lock_path=request["lock_path"],
-        )
+        spec = procs.Launch.from_wire(request)
         # No reaping between the fork and reading the child's start time: a container that
         # exits at once must still be recorded as the process it was.
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])

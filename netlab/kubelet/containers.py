@@ -16,7 +16,7 @@ from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
-from netlab.kubelet import probes
+from netlab.kubelet import probes, security
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -34,6 +34,7 @@ class PodContext:
     utsns_path: str
     directory: str  # the pod's state directory: resolv.conf, hosts, logs, exit codes
     dns_records: str  # the cluster DNS snapshot (read by the coredns image)
+    security: Any = None  # the pod's spec.securityContext (its containers' defaults)
 
     @property
     def binds(self) -> tuple[tuple[str, str], ...]:
@@ -56,7 +57,7 @@ class PodContext:
 def environment(ctx: PodContext, container) -> dict[str, str]:
     env = {
         "PATH": DEFAULT_PATH,
-        "HOME": "/root",
+        "HOME": security.home(security.resolve(ctx.security, container.securityContext)),
         "HOSTNAME": ctx.hostname,
         "NETLAB_POD_NAME": ctx.name,
         "NETLAB_POD_NAMESPACE": ctx.namespace,
@@ -107,11 +108,16 @@ def start(ctx: PodContext, container, launch: procs.Launcher, restart_count: int
     missing = _missing_binary(argv[0], env)
     if missing:
         return {**record, "error": missing, "reason": "RunContainerError"}
+    wanted = security.resolve(ctx.security, container.securityContext)
+    refused = security.refusal(wanted, ctx.name, container.name)
+    if refused:
+        return {**record, "error": refused, "reason": "CreateContainerConfigError"}
+    setpriv = shutil.which("setpriv", path=env["PATH"]) or "setpriv"
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
     try:
         ref = launch(
             procs.Launch(
-                argv=argv,
+                argv=security.wrap(argv, wanted, setpriv),
                 env=env,
                 netns=ctx.netns_path,
                 utsns=ctx.utsns_path,
@@ -120,6 +126,7 @@ def start(ctx: PodContext, container, launch: procs.Launcher, restart_count: int
                 exit_path=ctx.exit_path(container.name),
                 cwd=cwd,
                 lock_path=ctx.lock_path(container.name),
+                read_only_root=wanted.read_only_root,
             )
         )
         started_at = time.time()
@@ -143,7 +150,9 @@ def start(ctx: PodContext, container, launch: procs.Launcher, restart_count: int
 
 
 def launch_spec(ctx: PodContext, container) -> procs.Launch:
-    """How to enter the pod as this container (for exec probes and `netlab exec`)."""
+    """How to enter the pod as this container (for exec probes and `netlab exec`): its
+    namespaces, files, environment and user."""
+    wanted = security.resolve(ctx.security, container.securityContext)
     return procs.Launch(
         argv=(),
         env=environment(ctx, container),
@@ -153,6 +162,8 @@ def launch_spec(ctx: PodContext, container) -> procs.Launch:
         log_path="",
         exit_path="",
         cwd=container.workingDir or "/",
+        read_only_root=wanted.read_only_root,
+        user=(wanted.uid or 0, wanted.gid or 0, wanted.groups) if wanted.drops_privileges else None,
     )
 
 

@@ -27,6 +27,7 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
         utsns_path=ns.utsns_path(netns),
         directory=o.status["dir"],
         dns_records=lab.dns_records,
+        security=pod.spec.securityContext,
     )
 
 

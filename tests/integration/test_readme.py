@@ -4,8 +4,10 @@ A block is runnable when the line before its opening fence is `<!-- runnable -->
 string says so (```sh runnable). Each command line runs in the repository root with bash, in
 order, with two changes only: `NETLAB_CLUSTER` points every command at a lab of its own (other
 labs on this machine are never touched), and a leading `sudo ` is dropped (the suite runs as
-root). `netlab` on the PATH is this checkout's. A command that fails is retried until a
-deadline, as a reader would retry while pods start; the last failure is reported.
+root). `netlab` on the PATH is this checkout's. Each command runs once — `apply` returns when
+the lab reflects it, so nothing needs a retry — and must keep the promise the README makes for
+it (PROMISES); a runnable command without a promise here fails the test, so a new README
+example comes with its check.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -24,7 +26,21 @@ pytestmark = pytest.mark.root
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 MARKER = "<!-- runnable -->"
-DEADLINE = 30.0
+
+# What each runnable README command promises, checked on its output (stdout and stderr).
+PROMISES: list[tuple[str, str, Callable[[str], bool]]] = [
+    (r"^netlab apply -f manifests/quickstart/pod-a\.yaml$", "pod/pod-a created", lambda out: "pod/pod-a created" in out),
+    (r"^netlab apply -f manifests/quickstart/pod-b\.yaml -f manifests/quickstart/service\.yaml$",
+     "pod-b and the Service created", lambda out: "pod/pod-b created" in out and "service/pod-service created" in out),
+    (r"^netlab exec pod-b -- curl -s pod-service\b", "answered by pod-a", lambda out: "pod=pod-a" in out),
+    (r"^netlab get pods -o wide\b", "kubectl's wide columns, both pods Running",
+     lambda out: out.split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+     and all(re.search(rf"^{p}\s+1/1\s+Running", out, re.M) for p in ("pod-a", "pod-b"))),
+    (r"^netlab exec pod-b -- dig \+short pod-service\.default\.svc\.cluster\.local$", "the Service's cluster IP",
+     lambda out: re.fullmatch(r"\d+\.\d+\.\d+\.\d+\s*", out) is not None),
+    (r"^netlab describe svc pod-service\b", "endpoints and the KUBE-SVC/KUBE-SEP chains",
+     lambda out: "Endpoints:" in out and "KUBE-SVC-" in out and "KUBE-SEP-" in out),
+]
 
 
 def runnable_blocks(text: str) -> list[list[str]]:
@@ -72,13 +88,12 @@ def netlab_on_path(tmp_path: Path) -> str:
     return f"{bin_dir}:{os.environ.get('PATH', '')}"
 
 
-def run_until_ok(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        result = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-        if result.returncode == 0 or time.monotonic() >= deadline:
-            return result
-        time.sleep(0.2)  # a retry interval while pods start, not a synchronisation
+def promise_of(command: str) -> tuple[str, Callable[[str], bool]]:
+    bare = command.split("#", 1)[0].strip()
+    for pattern, what, check in PROMISES:
+        if re.search(pattern, bare):
+            return what, check
+    raise AssertionError(f"README command without a promise in test_readme.PROMISES: {bare}")
 
 
 def test_every_runnable_readme_block_works_on_a_fresh_lab(fresh_lab, netlab_on_path):
@@ -88,9 +103,11 @@ def test_every_runnable_readme_block_works_on_a_fresh_lab(fresh_lab, netlab_on_p
     for block in runnable_blocks(README.read_text()):
         for line in block:
             command = unsudo(line)
-            result = run_until_ok(command, env)
+            what, check = promise_of(command)
+            result = subprocess.run(["bash", "-c", command], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
             transcript.append(f"$ {command}\n{result.stdout}{result.stderr}")
             assert result.returncode == 0, f"README command failed (exit {result.returncode}):\n" + "\n".join(transcript)
+            assert check(result.stdout + result.stderr), f"README command did not keep its promise ({what}):\n" + "\n".join(transcript)
     text = "\n".join(transcript)
     # The quick start's promise: pod B's curl of the Service is answered by pod A.
     assert "pod=pod-a" in text, text
