@@ -139,7 +139,15 @@ class Netlink:
         idx = self.index(name)
         if idx is None:
             return None
-        return self._ipr.get_links(idx)[0].get_attr("IFLA_IFALIAS")
+        try:
+            return self._ipr.get_links(idx)[0].get_attr("IFLA_IFALIAS")
+        except NetlinkError as exc:
+            if exc.code != errno.ENODEV:
+                raise
+            # Gone since it was listed: a veth whose twin's namespace was just deleted (by
+            # this lab's teardown, or by another lab's on the same machine).
+            self._indexes.pop(name, None)
+            return None
 
     def _set(self, what: str, **attrs: object) -> None:
         """One `ip link set`; a refusal becomes a KernelError naming the link and namespace."""

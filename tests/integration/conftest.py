@@ -365,7 +365,10 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
     routes = sorted(str(n) for n in host_guard_routes() if n in ranges.all())
     if routes:
         problems.append(f"host routes (proto {RTPROT_NETLAB}) left: {routes}")
-    pids = pids_in_netns(set(before.inodes))
+    # A freed namespace's inode number is soon another's: one pinned under another name now
+    # (another lab's, on a shared machine) is not this lab's leftover.
+    others = {netns_inode(n) for n in netns_names() if not n.startswith(name + ".")}
+    pids = pids_in_netns(set(before.inodes) - others)
     if pids:
         problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):
