@@ -3,7 +3,7 @@
 
 Run as root from the repository:  python scripts/bench.py [--only PARTS] [--repeat 3] [--json]
 
-It builds its own cluster and measures five parts (`--only pods,node-failure,rules,nodeport,cli`),
+It builds its own cluster and measures its parts (`--only pods,node-failure,rules,nodeport,ingress,live,cli`),
 each R times, each beside a baseline taken in the same run:
 
 - pods (`--sizes 10,100`): `netlab apply -f` of N `pause` pods plus one ClusterIP Service, and
@@ -29,11 +29,24 @@ each R times, each beside a baseline taken in the same run:
   from node-a's namespace to the ClusterIP (DNAT), and from node-a's namespace to the pod IP
   directly (the baseline; the host cannot route pod IPs by design). The three take turns
   request by request, from this process (sockets made inside node-a's namespace).
+- ingress: the controllers of manifests/ingress/ and manifests/gateway/, one backend pod, a
+  host-less Ingress and HTTPRoute to it. Sequential HTTP/1.0 GETs (at most 500 per run) from the
+  host to the ingress and the Gateway LB IPs (kube-proxy's DNAT to an nginx pod, nginx to the
+  backend pod), beside node-a → pod IP as the baseline; and the time from the start of `netlab
+  apply` of a new path (in both) until nginx answers it with 200: validation, the control
+  plane's publish, the pods' nginx -t and graceful reload.
 - cli (`--get-pods 100`): whole `python -m netlab` processes that answer at once: `--version`,
   `--help`, and `get pods` on the lab holding N Running pods; each run right after a bare
   `python -c pass` of the same interpreter (A B A B), whose median is the baseline row. The
   target is the issue's: under 3× the baseline. `--only cli --get-pods 0` builds no lab and
   needs no root (`--version` and `--help` only).
+
+- sync (`--only sync --kube-proxy-mode both --sync-services 100,1000,10000`): kube-proxy's rules
+  sync in each mode, side by side, in scratch namespaces (no lab): a full sync of N Services
+  and the sync after one endpoint change, with the same library calls the control plane makes
+  (scripts/bench_sync.py), then 300 short TCP connections to the cluster IP of the Service
+  that comes last in KUBE-SERVICES (the first-packet cost). The nftables rows say their ratio
+  to the iptables rows.
 
 It prints median and minimum (for rates: median and best), with a target column: the plumbing
 must cost under 15 ms per pod, `apply` of 100 pods under 5 s (the issue's targets for a 2-core
@@ -58,7 +71,7 @@ import textwrap
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Callable, Sequence
@@ -263,6 +276,7 @@ class LabSpec:
     service_cidr: str
     underlay_cidr: str
     nodes: int = 2
+    kube_proxy_mode: str = "iptables"
 
     def config_yaml(self) -> str:
         names = "".join(f"  - name: node-{chr(ord('a') + i)}\n" for i in range(self.nodes))
@@ -271,7 +285,7 @@ class LabSpec:
             "kind: Cluster\n"
             f"metadata:\n  name: {self.name}\n"
             f"spec:\n  podCIDR: {self.pod_cidr}\n  serviceCIDR: {self.service_cidr}\n"
-            f"  underlayCIDR: {self.underlay_cidr}\n  nodes:\n{names}"
+            f"  underlayCIDR: {self.underlay_cidr}\n  kubeProxyMode: {self.kube_proxy_mode}\n  nodes:\n{names}"
         )
 
 
@@ -778,8 +792,12 @@ def rules_manifest(services: int) -> str:
 
 
 def dnat_targets(node_netns: str) -> set[str]:
+    """The DNAT destinations on a node: iptables' nat table, or (nftables mode) table ip kube-proxy."""
     saved = run(["nice", "-n", "19", "ip", "netns", "exec", node_netns, "iptables-save", "-t", "nat"]).stdout
-    return {line.rsplit(" ", 1)[1] for line in saved.splitlines() if " -j DNAT --to-destination " in line}
+    found = {line.rsplit(" ", 1)[1] for line in saved.splitlines() if " -j DNAT --to-destination " in line}
+    listed = subprocess.run(["nice", "-n", "19", "ip", "netns", "exec", node_netns, "nft", "list", "table", "ip", "kube-proxy"],
+                            text=True, capture_output=True).stdout
+    return found | set(re.findall(r" dnat to (\S+)", listed))
 
 
 def until_targets(node_netns: str, done: Callable[[set[str]], bool], started: float, what: str) -> float:
@@ -958,6 +976,105 @@ def nodeport_section(lab: LabSpec, repeat: int, requests: int, workdir: Path) ->
     finally:
         cleanup("the NodePort backend", lambda: netlab("delete", "-f", str(manifest), "--ignore-not-found", "--cluster", cluster))
     return samples.rows(NODEPORT_ROWS)
+
+
+# -- the benchmark: the ingress and the Gateway API ----------------------------------------------
+
+INGRESS_ROWS = (
+    Measurement("HTTP requests: host → ingress LB IP → nginx pod → backend pod", per="request"),
+    Measurement("HTTP requests: host → Gateway LB IP → nginx pod → backend pod", per="request"),
+    Measurement("HTTP requests: node-a → pod IP (no proxy, baseline)", per="request"),
+    Measurement("Ingress change applied → first request routed by the new rule", per=""),
+    Measurement("HTTPRoute change applied → first request routed by the new rule", per=""),
+)
+
+
+def _routes_manifest(run: int) -> str:
+    """A host-less Ingress and HTTPRoute sending `/` to the backend, plus one new path per run."""
+    return manifest_docs(f"""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {{name: bench}}
+        spec:
+          rules:
+            - http:
+                paths:
+                  - {{path: /, pathType: Prefix, backend: {{service: {{name: backend, port: {{number: 80}}}}}}}}
+                  - {{path: /ing-{run}, pathType: Exact, backend: {{service: {{name: backend, port: {{number: 80}}}}}}}}
+        """, f"""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: Gateway
+        metadata: {{name: bench}}
+        spec:
+          gatewayClassName: nginx
+          listeners: [{{name: http, port: 80, protocol: HTTP}}]
+        """, f"""
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {{name: bench}}
+        spec:
+          parentRefs: [{{name: bench}}]
+          rules:
+            - backendRefs: [{{name: backend, port: 80}}]
+            - matches: [{{path: {{type: Exact, value: /gw-{run}}}}}]
+              backendRefs: [{{name: backend, port: 80}}]
+        """)
+
+
+def _status_of(host: str, path: str) -> int:
+    try:
+        with socket.create_connection((host, 80), timeout=2) as sock:
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            head = sock.recv(64)
+    except OSError:
+        return 0
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else 0
+
+
+def ingress_section(lab: LabSpec, repeat: int, requests: int, workdir: Path) -> list[Row]:
+    samples = Samples()
+    cluster = lab.name
+    controllers = [REPO / "manifests" / "ingress" / "00-ingress-nginx.yaml", REPO / "manifests" / "gateway" / "00-nginx-gateway.yaml"]
+    backend = workdir / "ingress-backend.yaml"
+    backend.write_text(manifest_docs(pinned_pod("backend", HEALTHY_NODE, "nginx"), service("backend", "backend")))
+    routes = workdir / "ingress-routes.yaml"
+    routes.write_text(_routes_manifest(0))
+    for manifest in (*controllers, backend, routes):
+        netlab("apply", "-f", str(manifest), "--cluster", cluster)
+    try:
+        (pod,) = wait_ready(cluster, "app=backend", 1)
+
+        def lb_ip(namespace: str, name: str) -> str:
+            svc = json.loads(netlab("get", "svc", name, "-n", namespace, "-o", "json", "--cluster", cluster).stdout)
+            return svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+
+        ingress_ip = lb_ip("ingress-nginx", "ingress-nginx-controller")
+        gateway_ip = lb_ip("nginx-gateway", "nginx-gateway")
+        for address in (ingress_ip, gateway_ip):
+            wait_until(lambda a=address: _status_of(a, "/") == 200, f"nginx answering at {address}")
+        paths = (
+            LoadPath(None, ingress_ip, 80),
+            LoadPath(None, gateway_ip, 80),
+            LoadPath(f"{cluster}.{HEALTHY_NODE}", pod["status"]["podIP"], 80),
+        )
+        for r in range(repeat):
+            note(f"ingress: run {r + 1}/{repeat}")
+            for row, seconds in zip(INGRESS_ROWS, interleaved_load(paths, requests)):
+                samples.add(row.label, requests, seconds)
+            routes.write_text(_routes_manifest(r + 1))
+            # One apply changes both; each is timed until its own new path answers.
+            started = time.perf_counter()
+            netlab("apply", "-f", str(routes), "--cluster", cluster)
+            wait_until(lambda: _status_of(ingress_ip, f"/ing-{r + 1}") == 200, "the new Ingress path")
+            samples.add(INGRESS_ROWS[3].label, 1, time.perf_counter() - started)
+            wait_until(lambda: _status_of(gateway_ip, f"/gw-{r + 1}") == 200, "the new HTTPRoute path")
+            samples.add(INGRESS_ROWS[4].label, 1, time.perf_counter() - started)
+    finally:
+        cleanup("the ingress benchmark", *(
+            (lambda m=m: netlab("delete", "-f", str(m), "--ignore-not-found", "--cluster", cluster))
+            for m in (routes, backend, *reversed(controllers))
+        ))
+    return samples.rows(INGRESS_ROWS)
 
 
 # -- the benchmark: a live lab ------------------------------------------------------------------
@@ -1139,18 +1256,43 @@ def cli_section(cluster: str | None, pods: int, repeat: int, workdir: Path) -> l
 
 # -- the benchmark -----------------------------------------------------------------------------
 
-PARTS = ("pods", "node-failure", "rules", "nodeport", "live", "cli")
+PARTS = ("pods", "node-failure", "rules", "nodeport", "ingress", "live", "cli", "sync")
+DEFAULT_PARTS = PARTS[:-1]  # `sync` (kube-proxy's two modes, no lab) runs when asked for
 
 
 def needs_lab(args: argparse.Namespace) -> bool:
-    """Every part runs on the benchmark's own lab, but `cli` without `get pods`."""
-    return any(part != "cli" for part in args.only) or args.get_pods > 0
+    """Every part runs on the benchmark's own lab, but `cli` without `get pods` and `sync`."""
+    return any(part not in ("cli", "sync") for part in args.only) or ("cli" in args.only and args.get_pods > 0)
+
+
+def sync_section(args: argparse.Namespace) -> list[Row]:
+    """kube-proxy's rules sync in each mode, side by side (scripts/bench_sync.py)."""
+    import bench_sync
+
+    modes = ("iptables", "nftables") if args.kube_proxy_mode == "both" else (args.kube_proxy_mode,)
+    samples = Samples()
+    note(f"sync: {', '.join(modes)} at {', '.join(map(str, args.sync_services))} Services ...")
+    bench_sync.measure(modes, args.sync_services, args.repeat, samples.add)
+    measurements = [Measurement(label, per="") for mode in modes for label in (
+        f"{mode}: full sync of N Services (render + load)", f"{mode}: endpoint change at N Services → rules loaded",
+        f"{mode}: {bench_sync.CONNECTIONS} TCP connections to the last of N Services")]
+    rows = samples.rows(measurements)
+    if len(modes) == 2:  # the issue's target: nftables ≤ 0.3 s and ≤ 0.5× iptables at 10,000 Services
+        ipt = {(r.label.split(": ", 1)[1], r.size): r for r in rows if r.label.startswith("iptables: ")}
+        rows = [
+            replace(r, note="; ".join(filter(None, (r.note, f"{r.median_ms / ipt[(r.label.split(': ', 1)[1], r.size)].median_ms:.2f}× iptables"))))
+            if r.label.startswith("nftables: ") else r
+            for r in rows
+        ]
+    return rows
 
 
 def bench(lab: LabSpec, args: argparse.Namespace, workdir: Path) -> list[Row]:
     rows: list[Row] = []
+    if "sync" in args.only:
+        rows += sync_section(args)
     if not needs_lab(args):
-        return cli_section(None, 0, args.repeat, workdir)
+        return rows + (cli_section(None, 0, args.repeat, workdir) if "cli" in args.only else [])
     config = workdir / "cluster.yaml"
     config.write_text(lab.config_yaml())
     note(f"creating cluster {lab.name} (pods {lab.pod_cidr}, services {lab.service_cidr}, "
@@ -1164,6 +1306,8 @@ def bench(lab: LabSpec, args: argparse.Namespace, workdir: Path) -> list[Row]:
         rows += rules_section(lab, args.services, args.repeat, workdir)
     if "nodeport" in args.only:
         rows += nodeport_section(lab, args.repeat, args.requests, workdir)
+    if "ingress" in args.only:
+        rows += ingress_section(lab, args.repeat, min(args.requests, 500), workdir)
     if "live" in args.only:
         rows += live_section(lab, args.idle_pods, args.repeat, workdir)
     if "cli" in args.only:
@@ -1247,7 +1391,10 @@ def _counts(parser: argparse.ArgumentParser, flag: str, text: str, low: int, hig
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts to run (default {','.join(PARTS)})")
+    parser.add_argument("--only", default=",".join(DEFAULT_PARTS), help=f"comma-separated parts to run, of {','.join(PARTS)} (default {','.join(DEFAULT_PARTS)})")
+    parser.add_argument("--kube-proxy-mode", default="iptables", choices=("iptables", "nftables", "both"),
+                        help="the lab's kube-proxy mode; `both`: the sync part measures both modes side by side (default iptables)")
+    parser.add_argument("--sync-services", default="100,1000,10000", help="sync: comma-separated Service counts (default 100,1000,10000)")
     parser.add_argument("--sizes", default="10,100", help="pods: comma-separated pod counts (default 10,100; above 253 only apply and delete, e.g. --sizes 1000 --nodes 10)")
     parser.add_argument("--services", default="100,1000", help="rules: comma-separated Service counts (default 100,1000)")
     parser.add_argument("--requests", type=int, default=2000, help="nodeport: requests per run and path (default 2000)")
@@ -1268,6 +1415,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"--only: expected some of {', '.join(PARTS)}, got {unknown or 'nothing'}")
     args.sizes = _counts(parser, "--sizes", args.sizes, 1, MAX_LAB_PODS)
     args.services = _counts(parser, "--services", args.services, 1, MAX_SERVICES)
+    args.sync_services = _counts(parser, "--sync-services", args.sync_services, 1, 20000)
+    if args.kube_proxy_mode == "both" and set(args.only) - {"sync", "cli"}:
+        parser.error("--kube-proxy-mode both compares the modes in the sync part only: add --only sync")
     if not 1 <= args.requests <= MAX_REQUESTS:
         parser.error(f"--requests must be between 1 and {MAX_REQUESTS}")
     if not 0 <= args.get_pods <= MAX_GET_PODS:
@@ -1291,7 +1441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if stale:
         note(f"namespaces from an earlier run exist ({', '.join(stale[:5])}); removing them")
         remove_scratch()
-    lab = LabSpec(args.cluster, args.pod_cidr, args.service_cidr, args.underlay_cidr, args.nodes)
+    mode = args.kube_proxy_mode if args.kube_proxy_mode != "both" else "iptables"
+    lab = LabSpec(args.cluster, args.pod_cidr, args.service_cidr, args.underlay_cidr, args.nodes, mode)
     load_before = os.getloadavg()[0]
     if with_lab and labs.exists(lab.name):
         note(f"cluster {lab.name} already exists; choose another name with --cluster (it is not ours to remove)")

@@ -22,10 +22,13 @@ PERSIST_MODULES=0
 # before netlab (in /run: it is forgotten at reboot, as the module is without --persist-modules).
 LOADED_MARK=/run/netlab/br_netfilter-loaded-by-setup
 
-# Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), conntrack,
-# the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps), Graphviz's dot for
-# `netlab graph -o lab.svg` and BIRD 2 (bird, birdc) for `--routing bgp`.
-PACKAGES=(iproute2 iptables conntrack curl netcat-openbsd tcpdump procps kmod graphviz bird2
+# Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), nft
+# (kube-proxy's nftables mode), conntrack,
+# the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
+# `netlab graph -o lab.svg`, nginx, which the ingress controller pods run (only inside pods,
+# with their own config and paths: setup stops and disables the host service the package starts),
+# and BIRD 2 (bird, birdc) for `--routing bgp` (likewise only inside the nodes).
+PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz nginx bird2
           python3 python3-venv ca-certificates)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)
@@ -101,6 +104,11 @@ install_system_packages() {
         [[ "$dns_ok" -eq 1 ]] || warn "neither ${DNS_PACKAGES[*]} can be installed: dig will be missing"
     fi
     apt_install "${missing[@]}"
+    if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        # Debian starts nginx on the host's port 80 when it installs it; netlab never uses that.
+        say "nginx: disabling the host's nginx service (netlab runs nginx only inside its pods)"
+        systemctl disable --now nginx >/dev/null 2>&1 || warn "could not stop the host's nginx service"
+    fi
 }
 
 # bird2's package enables a system-wide bird.service in the host's namespace; netlab runs its

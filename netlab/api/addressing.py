@@ -41,6 +41,7 @@ class Topology:
     underlay: IPv4Network
     domain: str
     routing: str = "host-gw"
+    kube_proxy_mode: str = "iptables"  # kube-proxy's mode: "iptables" or "nftables"
 
     @property
     def pod_mtu(self) -> int:
@@ -87,6 +88,7 @@ def from_config(config) -> Topology:
         underlay=config.underlayCIDR,
         domain=config.domain,
         routing=config.routing,
+        kube_proxy_mode=config.kubeProxyMode,
     )
 
 

@@ -68,6 +68,24 @@ LB_POOL_OFFSETS = (200, 250)
 ROUTING_MODES = ("host-gw", "vxlan", "bgp")
 
 
+# kube-proxy's proxy modes netlab renders (kind's `networking.kubeProxyMode` values). iptables
+# stays the default, as upstream's.
+KUBE_PROXY_MODES = ("iptables", "nftables")
+
+
+def _kube_proxy_mode(value: Any) -> Any:
+    if value == "ipvs":
+        raise field_error(
+            unsupported_value(
+                value,
+                list(KUBE_PROXY_MODES),
+                "the ipvs mode is deprecated upstream (Kubernetes 1.35) and this kernel may lack ip_vs; "
+                "use nftables, its successor for large clusters",
+            )
+        )
+    return value
+
+
 def default_node_name(index: int) -> str:
     """node-a … node-z, then node-27, node-28, …"""
     return f"node-{chr(ord('a') + index)}" if index < 26 else f"node-{index + 1}"
@@ -89,6 +107,7 @@ class ClusterConfig(BaseModel):
     underlayCIDR: CIDR = IPv4Network("172.31.255.0/24")
     domain: StrictStr = "cluster.local"
     routing: Literal["host-gw", "vxlan", "bgp"] = "host-gw"
+    kubeProxyMode: Annotated[Literal["iptables", "nftables"], BeforeValidator(_kube_proxy_mode)] = "iptables"
     # kube-apiserver's --service-node-port-range
     serviceNodePortRange: StrictStr = "30000-32767"
     # The addresses LoadBalancer Services get (MetalLB's IPAddressPool, L2 mode): inside the
@@ -330,10 +349,17 @@ class ClusterConfig(BaseModel):
         }
 
 
-def default_cluster(name: str = DEFAULT_CLUSTER_NAME, nodes: int | None = None, routing: str | None = None) -> ClusterConfig:
+def default_cluster(
+    name: str = DEFAULT_CLUSTER_NAME,
+    nodes: int | None = None,
+    kube_proxy_mode: str | None = None,
+    routing: str | None = None,
+) -> ClusterConfig:
     """The default lab: `nodes` nodes (2 if not given) named node-a, node-b, …"""
     count = DEFAULT_NODE_COUNT if nodes is None else nodes
     data: dict[str, Any] = {"name": name, "nodes": [{"name": default_node_name(i)} for i in range(count)]}
+    if kube_proxy_mode is not None:
+        data["kubeProxyMode"] = kube_proxy_mode
     if routing is not None:
         data["routing"] = routing
     return _validated(data, f"Cluster {name}")

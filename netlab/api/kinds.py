@@ -1,8 +1,9 @@
 """The one table of kinds: every resource netlab knows, by every name kubectl knows it.
 
-`netlab apply` accepts the modelled kinds — core/v1 (models.py), apps/v1 (workloads.py) and
-networking.k8s.io/v1 (networkpolicy.py); `get` also lists Endpoints and Nodes, which the lab
-derives instead of storing. The CLI's aliases and short names, the apiserver's resource names
+`netlab apply` accepts the modelled kinds — core/v1 (models.py), apps/v1 (workloads.py),
+networking.k8s.io/v1 (networkpolicy.py, ingress.py) and gateway.networking.k8s.io/v1
+(gateway.py); `get` also lists Endpoints, EndpointSlices and Nodes, which the lab derives
+instead of storing. The CLI's aliases and short names, the apiserver's resource names
 in messages ("deployment.apps/web created", `pods "x" not found`), which kinds live in a
 namespace and the order `apply` writes them in all come from here and nowhere else.
 """
@@ -13,12 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from netlab.api.gateway import Gateway, GatewayClass, HTTPRoute
+from netlab.api.ingress import Ingress, IngressClass
 from netlab.api.meta import ApiModel
 from netlab.api.models import Namespace, Pod, Service
 from netlab.api.networkpolicy import NetworkPolicy
 from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
-ApiObject = Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet
+ApiObject = (
+    Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
+    | GatewayClass | Gateway | HTTPRoute
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ class KindInfo:
     singular: str  # pod
     short_names: tuple[str, ...]  # po
     namespaced: bool
-    model: type[ApiModel] | None = None  # None: derived by the lab, not applied (Endpoints, Node)
+    model: type[ApiModel] | None = None  # None: derived by the lab, not applied (Endpoints, Node, …)
     apply_order: int = 0  # kubectl's order: namespaces first, Services before the pods behind them
 
     @property
@@ -56,7 +62,13 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("Deployment", "apps", "deployments", "deployment", ("deploy",), True, Deployment, 2),
     KindInfo("ReplicaSet", "apps", "replicasets", "replicaset", ("rs",), True, ReplicaSet, 3),
     KindInfo("StatefulSet", "apps", "statefulsets", "statefulset", ("sts",), True, StatefulSet, 2),
+    KindInfo("IngressClass", "networking.k8s.io", "ingressclasses", "ingressclass", (), False, IngressClass, 0),
+    KindInfo("Ingress", "networking.k8s.io", "ingresses", "ingress", ("ing",), True, Ingress, 1),
+    KindInfo("GatewayClass", "gateway.networking.k8s.io", "gatewayclasses", "gatewayclass", ("gc",), False, GatewayClass, 0),
+    KindInfo("Gateway", "gateway.networking.k8s.io", "gateways", "gateway", ("gtw",), True, Gateway, 1),
+    KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, HTTPRoute, 1),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
+    KindInfo("EndpointSlice", "discovery.k8s.io", "endpointslices", "endpointslice", (), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),
 )  # fmt: skip
 

@@ -43,12 +43,11 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 SKIPPED_KINDS = frozenset(
     {
         "ConfigMap", "Secret", "ServiceAccount",
-        "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate", "Ingress",
-        "IngressClass", "Endpoints", "EndpointSlice", "PersistentVolume",
+        "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate",
+        "Endpoints", "EndpointSlice", "PersistentVolume",
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",
         "ClusterRoleBinding", "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange",
         "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",
-        "Gateway", "GatewayClass", "HTTPRoute",
     }
 )  # fmt: skip
 
@@ -56,7 +55,7 @@ SKIPPED_KINDS = frozenset(
 _CLUSTER_SCOPED_SKIPPED_KINDS = frozenset(
     {
         "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
-        "CustomResourceDefinition", "Node", "IngressClass", "GatewayClass",
+        "CustomResourceDefinition", "Node",
     }
 )  # fmt: skip
 
@@ -138,6 +137,32 @@ def load_manifests(
     if out.problems:
         raise InvalidInput(out.problems)
     return LoadResult(objects=tuple(objects), warnings=tuple(out.warnings), sources=tuple(origins))
+
+
+def load_references(
+    sources: Sequence[str | os.PathLike[str]], default_namespace: str = "default", stdin: TextIO | None = None
+) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of each document, for `delete -f`: like kubectl, an object
+    needs only apiVersion, kind and metadata.name to be deleted (no spec, no validation)."""
+    out = _Collector(problems=[], warnings=[])
+    refs: list[tuple[str, str, str]] = []
+    for document in _documents(sources, stdin, out):
+        data = document.data
+        subject = _subject(document, default_namespace)
+        kind = data.get("kind") if isinstance(data, dict) else None
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if kind in SKIPPED_KINDS:
+            out.warnings.append(f"{document.source}: {subject}: kind {kind} is not modelled by netlab, skipped")
+            continue
+        if kind not in MODELLED_KINDS or not isinstance(name, str) or not name:
+            out.problems.append(f"{document.source}: {subject}: needs a kind netlab knows and metadata.name")
+            continue
+        namespace = meta.get("namespace") if _namespaced(kind) else ""
+        refs.append((kind, namespace if isinstance(namespace, str) and namespace else ("" if not _namespaced(kind) else default_namespace), name))
+    if out.problems:
+        raise InvalidInput(out.problems)
+    return refs
 
 
 # --- reading sources ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from netlab.api import names
+from netlab.api.envdns import DNSPolicy, EnvVar, PodDNSConfig
 from netlab.api.field import (
     ProblemList,
     duplicate_value,
@@ -53,18 +54,12 @@ from netlab.api.meta import (
 
 
 class ContainerPort(ApiModel):
+    _warn_when_set = {"hostPort": "not supported by netlab, ignored: no port is opened on the node (use a NodePort Service)"}
+
     name: IanaSvcName | None = None
     containerPort: PortNumber
     protocol: Protocol = "TCP"
     hostPort: StrictInt | None = None  # accepted for compatibility; netlab maps no host ports
-
-
-class EnvVar(ApiModel):
-    _warn_when_set = {"valueFrom": 'not supported by netlab, ignored (the variable is set to "")'}
-
-    name: EnvVarName
-    value: StrictStr = ""
-    valueFrom: dict[str, Any] | None = None
 
 
 def _probe_port(value: Any) -> Any:
@@ -192,6 +187,10 @@ class Container(ApiModel):
 
 class PodSpec(ApiModel):
     containers: list[Container]
+    dnsPolicy: DNSPolicy | None = None  # None: ClusterFirst, the apiserver's default
+    dnsConfig: PodDNSConfig | None = None
+    enableServiceLinks: StrictBool | None = None  # None: true, as the apiserver defaults it
+    serviceAccountName: DNS1123Subdomain | None = None
     nodeName: DNS1123Subdomain | None = None
     nodeSelector: Labels = {}
     hostname: DNS1123Label | None = None
@@ -212,6 +211,11 @@ class PodSpec(ApiModel):
         problems = ProblemList()
         if not self.containers:
             problems.add(("containers",), required_value())
+        if self.dnsPolicy == "None":
+            if self.dnsConfig is None:
+                problems.add(("dnsConfig",), required_value("must provide `dnsConfig` when `dnsPolicy` is None"))
+            elif not self.dnsConfig.nameservers:
+                problems.add(("dnsConfig", "nameservers"), required_value("must provide at least one DNS nameserver when `dnsPolicy` is None"))
         container_names: set[str] = set()
         port_names: set[str] = set()
         for i, container in enumerate(self.containers):

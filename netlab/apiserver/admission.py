@@ -14,7 +14,7 @@ from ipaddress import IPv4Address
 from typing import Sequence
 
 from netlab.api.addressing import in_pool
-from netlab.api.kinds import ApiObject
+from netlab.api.kinds import BY_KIND, ApiObject
 from netlab.api.labels import selects
 from netlab.api.models import Namespace, Pod, Service
 from netlab.apiserver.state import Lab
@@ -24,7 +24,7 @@ NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
 
 def object_namespace(obj: ApiObject) -> str:
     """The namespace the apiserver keys the object under ("" for cluster-scoped kinds)."""
-    return "" if isinstance(obj, Namespace) else obj.metadata.namespace
+    return obj.metadata.namespace if BY_KIND[obj.kind].namespaced else ""
 
 
 def manifest(obj: ApiObject) -> dict:
@@ -180,19 +180,3 @@ def _validate_service(lab, svc: Service, subject, existing, taken, batch_pods) -
             )
     return problems
 
-
-def admit_into_new_lab(config, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:
-    """What `validate` would refuse in a lab that does not exist yet (the default cluster a first
-    `apply` creates): checked against an empty store with that lab's config, before anything is
-    built, so a refused first apply leaves no lab behind."""
-    import tempfile
-
-    from netlab.api.addressing import from_config
-    from netlab.apiserver.store import Store
-
-    with tempfile.TemporaryDirectory(prefix="netlab-admit-") as scratch:
-        store = Store(f"{scratch}/store.db")
-        try:
-            return validate(Lab(config, from_config(config), store, scratch), objects, where)
-        finally:
-            store.close()

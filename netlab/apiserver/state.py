@@ -48,6 +48,10 @@ class Lab:
     def dns_records(self) -> str:
         return os.path.join(self.directory, "dns", "records.json")
 
+    @property
+    def ingress_routes(self) -> str:
+        return os.path.join(self.directory, "ingress", "routes.json")
+
     def pod_dir(self, namespace: str, name: str, uid: str) -> str:
         return os.path.join(self.directory, "pods", f"{namespace}_{name}_{uid[:8]}")
 

@@ -30,11 +30,19 @@ class Entry(NamedTuple):
 # In the order `netlab --help` lists them: typer puts the commands first, then the groups.
 COMMANDS: Mapping[str, Entry] = {
     "apply": Entry("netlab.cli.apply", "Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies)."),
+    "diff": Entry("netlab.cli.apply", "Show what `apply -f` would change, as a unified diff; exit 0 no change, 1 changes, >1 error."),
     "delete": Entry("netlab.cli.apply", "Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."),
-    "get": Entry("netlab.cli.get", "List objects like kubectl get: aligned columns, or -o wide|json|yaml|name."),
+    "get": Entry("netlab.cli.get", "List objects like kubectl get: aligned columns, or -o wide|json|yaml|name|jsonpath|custom-columns."),
     "describe": Entry("netlab.cli.describe", "Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."),
     "exec": Entry("netlab.cli.exec", "Run a command inside a pod: its network namespace, hostname, resolv.conf and /etc/hosts."),
+    "wait": Entry("netlab.cli.wait", "Wait until objects meet a condition (Ready, Available, a JSONPath value) or are deleted."),
     "logs": Entry("netlab.cli.exec", "Print a container's output (stdout and stderr)."),
+    "label": Entry("netlab.cli.meta", "Add, change (--overwrite) or remove (KEY-) labels; a pod's labels decide which Services select it."),
+    "annotate": Entry("netlab.cli.meta", "Add, change (--overwrite) or remove (KEY-) annotations."),
+    "api-resources": Entry("netlab.cli.meta", "The kinds netlab knows: name, short names, API version, namespaced, kind (kubectl's table)."),
+    "expose": Entry("netlab.cli.imperative", "Create a Service for a Deployment, pod, ReplicaSet, StatefulSet or Service, as kubectl expose."),
+    "run": Entry("netlab.cli.imperative", "Create a pod running one container, as kubectl run; with -it, run its command interactively."),
+    "port-forward": Entry("netlab.cli.portforward", "Forward local TCP ports on 127.0.0.1 into a pod's network namespace (Ctrl-C to stop)."),
     "scale": Entry("netlab.cli.node", "Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."),
     "reset": Entry("netlab.cli.cluster", "Remove every object netlab owns on this machine (all labs), even without its state. Idempotent."),
     "events": Entry("netlab.cli.events", "What the lab did, oldest first: pods scheduled, sandboxes created, rules synced, restarts, node failures."),
@@ -42,9 +50,11 @@ COMMANDS: Mapping[str, Entry] = {
     "capture": Entry("netlab.cli.capture", "Run tcpdump inside a pod's or node's network namespace (Ctrl-C to stop)."),
     "graph": Entry("netlab.cli.graph", "Draw the lab: fabric, nodes (/24, underlay IP), bridges, veth pairs, pods (IP, labels), Services and their endpoints."),
     "doctor": Entry("netlab.cli.doctor", "Check this machine for a lab: root, kernel features, tools, address clashes, resolver, leftovers."),
+    "create": Entry("netlab.cli.imperative", "Create an object from flags, as kubectl create does: deployment.", group=True),
     "node": Entry("netlab.cli.node", "Fail, recover, cordon, uncordon and drain nodes.", group=True),
     "cluster": Entry("netlab.cli.cluster", "Create, delete and list labs (clusters).", group=True),
     "controller": Entry("netlab.cli.controller", "The lab's control plane: kubelet, kube-proxy and the controllers, always running.", group=True),
+    "rollout": Entry("netlab.cli.rollout", "Manage the rollout of a Deployment or StatefulSet: status, history, undo, restart.", group=True),
     "policy": Entry("netlab.cli.policy", "NetworkPolicy: probe who reaches whom, and explain why.", group=True),
 }  # fmt: skip
 

@@ -55,11 +55,29 @@ def _namespace_given() -> bool:
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("diff")
+    def diff(
+        filename: List[str] = typer.Option(..., "-f", "--filename", help="File, directory or - (stdin); repeatable."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Show what `apply -f` would change, as a unified diff; exit 0 no change, 1 changes, >1 error."""
+        from netlab.lab import dryrun
+
+        require_root()
+        loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
+        text = dryrun.diff(cluster, loaded.objects, loaded.sources)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if text:
+            raise typer.Exit(1)
+
     @app.command("apply")
     def apply(
         filename: List[str] = typer.Option(..., "-f", "--filename", help="File, directory or - (stdin); repeatable."),
         namespace: str = NamespaceOption,
         wait: str = WaitOption,
+        dry_run: str = typer.Option("none", "--dry-run", metavar="none|client|server", help="client: validate only; server: full admission and allocation, nothing stored."),
         cluster: str = ClusterOption,
     ) -> None:
         """Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies).
@@ -72,10 +90,14 @@ def register(app: typer.Typer) -> None:
         loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
         for warning in loaded.warnings:
             note(f"Warning: {warning}")
+        if dry_run not in ("none", "client", "server"):
+            raise typer.BadParameter(f'Invalid dry-run value ({dry_run}). Must be "none", "server", or "client".')
+        if dry_run != "none":
+            _dry_run(cluster, dry_run, loaded)
+            return
         if not exists(cluster) and cluster == DEFAULT_CLUSTER:
             from netlab.api.cluster import default_cluster
-            from netlab.apiserver.admission import admit_into_new_lab
-            from netlab.lab.lifecycle import ensure_default  # builds a lab: the heavy imports, once
+            from netlab.lab.lifecycle import admit_into_new_lab, ensure_default  # the heavy imports, once
 
             # Admission first: a refused first apply must not leave a whole lab behind.
             if problems := admit_into_new_lab(default_cluster(cluster), loaded.objects, loaded.sources):
@@ -89,24 +111,66 @@ def register(app: typer.Typer) -> None:
 
     @app.command("delete")
     def delete(
-        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace, netpol, deploy, rs, sts); KIND/NAME works too"),
+        args: Optional[List[str]] = typer.Argument(None, help="KIND NAME... (pod, svc, namespace, netpol, deploy, rs, sts); KIND/NAME works too; KIND[,KIND] with -l or --all"),
         filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", help="Delete the objects in these files."),
         namespace: str = NamespaceOption,
+        selector: Optional[str] = typer.Option(None, "-l", "--selector", help="Delete the objects of KIND whose labels match, e.g. app=web."),
+        all_objects: bool = typer.Option(False, "--all", help="Delete every object of KIND in the namespace."),
+        all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="With -l or --all: in every namespace."),
         ignore_not_found: bool = typer.Option(False, "--ignore-not-found", help="Succeed when an object is already gone."),
         wait: str = WaitOption,
         cluster: str = ClusterOption,
     ) -> None:
         """Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."""
         require_root()
+        if selector is not None or all_objects:
+            _delete_selected(args or [], namespace, selector, all_objects, all_namespaces, _wait_flag(wait), cluster)
+            return
         refs: list[tuple[str, str, str]] = []
         if filename:
-            loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
-            refs += [(o.kind, o.metadata.namespace or "" if o.kind != "Namespace" else "", o.metadata.name) for o in loaded.objects]
+            from netlab.api.loader import load_references
+
+            refs += load_references(filename, namespace, stdin=sys.stdin)
         if args:
             refs += [(kind, "" if kind == "Namespace" else namespace, name) for kind, name in parse_refs(args)]
         if not refs:
-            raise typer.BadParameter("name objects to delete: -f FILE or KIND NAME")
+            raise typer.BadParameter("name objects to delete: -f FILE, KIND NAME, or KIND with -l SELECTOR or --all")
         changes, problems = commands.delete(cluster, refs, ignore_not_found=ignore_not_found, wait=_wait_flag(wait))
         for change in changes:
             out(str(change))
         report(problems)
+
+
+def _dry_run(cluster: str, mode: str, loaded) -> None:
+    """kubectl's `pod/web created (dry run)` / `(server dry run)`; nothing is stored."""
+    from netlab.lab import dryrun
+
+    if mode == "client":
+        changes = dryrun.client(cluster, loaded.objects)
+    else:
+        changes = dryrun.server(cluster, loaded.objects, loaded.sources).changes
+    for change in changes:
+        out(f"{change} ({'dry run' if mode == 'client' else 'server dry run'})")
+
+
+def _delete_selected(args: list[str], namespace: str, selector: str | None, all_objects: bool, all_namespaces: bool, wait: bool, cluster: str) -> None:
+    """kubectl delete KIND[,KIND] -l SELECTOR | --all: `No resources found` when none match."""
+    from netlab.api.labels import parse_label_selector
+
+    if len(args) != 1 or "/" in args[0]:
+        raise typer.BadParameter("with -l or --all give the kinds only, e.g. `delete pods,svc -l app=web`", param_hint="ARGS")
+    if selector is not None and all_objects:
+        raise typer.BadParameter("--all and -l are mutually exclusive")
+    kinds = []
+    for word in args[0].split(","):
+        info = lookup(word)
+        if info is None or info.model is None:
+            raise typer.BadParameter(f"cannot delete {word!r}: use pod, svc, namespace, netpol, deploy, rs or sts", param_hint="ARGS")
+        kinds.append(info.kind)
+    scope = None if all_namespaces else namespace
+    changes, problems = commands.delete_selected(cluster, kinds, scope, parse_label_selector(selector) if selector else None, wait=wait)
+    for change in changes:
+        out(str(change))
+    if not changes:
+        note(f"No resources found{f' in {scope} namespace' if scope else ''}.")
+    report(problems)

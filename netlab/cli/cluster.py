@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         nodes: Optional[int] = typer.Option(None, "--nodes", min=1, max=200, help="Number of nodes (default 2)."),
         config: Optional[str] = typer.Option(None, "--config", help="A Cluster config file (netlab.dev/v1alpha1)."),
         retain: bool = typer.Option(False, "--retain", help="Keep what was built if creation fails (for debugging)."),
+        kube_proxy_mode: Optional[str] = typer.Option(
+            None, "--kube-proxy-mode", help="kube-proxy's mode: iptables (default) or nftables (ipvs is refused)."
+        ),
         routing: Optional[str] = typer.Option(
             None, "--routing", help="How pods cross nodes: host-gw (default), vxlan (flannel's overlay) or bgp (Calico-style, BIRD)."
         ),
@@ -31,7 +34,7 @@ def register(app: typer.Typer) -> None:
         """Build a lab: fabric switch, node namespaces with cni0 and routes, cluster DNS."""
         if config:
             cfg = load_cluster_config(config)
-            if name and name != cfg.name or nodes or routing:
+            if name and name != cfg.name or nodes or kube_proxy_mode or routing:
                 data = cfg.to_document()
                 if name:
                     data["metadata"]["name"] = name
@@ -39,12 +42,14 @@ def register(app: typer.Typer) -> None:
                     data["spec"]["nodes"] = default_cluster(nodes=nodes).to_document()["spec"]["nodes"]
                 if routing:
                     data["spec"]["routing"] = routing
+                if kube_proxy_mode:
+                    data["spec"]["kubeProxyMode"] = kube_proxy_mode
                 from netlab.api.cluster import cluster_from_document
 
                 cfg = cluster_from_document(data, config)
         else:
-            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes, routing)
-        note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes, routing {cfg.routing}) ...")
+            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes, kube_proxy_mode, routing)
+        note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes, kube-proxy {cfg.kubeProxyMode} mode, routing {cfg.routing}) ...")
         lab, outcome = clusters.create(cfg, retain=retain)
         out(f"cluster/{cfg.name} created")
         for node in lab.topo.nodes:

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         command: List[str] = typer.Argument(..., help="The command to run, after --."),
         container: Optional[str] = typer.Option(None, "-c", "--container", help="Container (default: the first)."),
         stdin: bool = typer.Option(False, "-i", "--stdin", help="Pass stdin to the command."),
-        tty: bool = typer.Option(False, "-t", "--tty", help="Accepted for kubectl compatibility; the terminal passes through."),
+        tty: bool = typer.Option(False, "-t", "--tty", help="Give the command a pseudo-terminal of its own (with a terminal on stdin)."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
@@ -39,23 +39,38 @@ def register(app: typer.Typer) -> None:
         if not command:
             raise typer.BadParameter("give the command to run after --, e.g. netlab exec pod-b -- curl -s pod-service")
         lab = open_alive(cluster)
+        if tty and not sys.stdin.isatty():
+            sys.stderr.write("Unable to use a TTY - input is not a terminal or the right kind of file\n")
+            tty = False
         try:
-            kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin)
+            code = kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin, tty=tty)
         except FileNotFoundError:
             sys.stderr.write(f'error: exec: "{command[0]}": executable file not found in $PATH\n')
             raise typer.Exit(127)
+        raise typer.Exit(code)
 
     @app.command("logs")
     def logs(
-        pod: str = typer.Argument(..., help="Pod name."),
+        pod: Optional[str] = typer.Argument(None, help="Pod name (or pod/NAME); none with -l."),
         container: Optional[str] = typer.Option(None, "-c", "--container", help="Container (default: the first)."),
         follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing new output until interrupted."),
-        tail: int = typer.Option(-1, "--tail", help="Only the last N lines (-1: all)."),
+        tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines (-1: all; 10 by default with -l)."),
+        previous: bool = typer.Option(False, "-p", "--previous", help="The previous instance of the container (after a restart)."),
+        selector: Optional[str] = typer.Option(None, "-l", "--selector", help="The logs of every pod whose labels match."),
+        prefix: bool = typer.Option(False, "--prefix", help="Start each line with [pod/NAME/CONTAINER]."),
+        all_containers: bool = typer.Option(False, "--all-containers", help="Every container of the pod(s)."),
+        since: Optional[str] = typer.Option(None, "--since", help="Not supported: netlab's container logs carry no timestamps."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
         """Print a container's output (stdout and stderr)."""
-        from netlab.kubelet import exec as kubelet
+        from netlab.cli import logs as multi
 
         require_root()
-        kubelet.stream_logs(open_alive(cluster), namespace, pod, container, tail, follow, sys.stdout.buffer)
+        if since is not None:
+            raise typer.BadParameter("--since needs timestamped logs, which netlab's containers do not write; use --tail")
+        if pod is not None and pod.startswith("pod/"):
+            pod = pod[4:]
+        if (pod is None) == (selector is None):
+            raise typer.BadParameter("give a pod name, or -l SELECTOR (not both)")
+        multi.show(open_alive(cluster), namespace, pod, selector, container, all_containers, prefix, previous, follow, tail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Optional
 
@@ -12,59 +13,132 @@ from netlab.cli.common import (
     ClusterOption,
     NamespaceOption,
     Output,
-    OutputOption,
     note,
     open_alive,
     out,
     print_document,
     print_table,
 )
-from netlab.errors import EXIT_INTERRUPTED, NotFound, require_root
+from netlab.errors import EXIT_INTERRUPTED, require_root
 from netlab.views.objects import as_list
+
+
+RESOURCE_HELP = (
+    "What to list, as kubectl takes it: a kind (pods, svc, deploy, endpointslices, ingress, httproutes, …), several "
+    "(pods,svc), all, names after the kind (pod web db), or KIND/NAME (pod/web svc/web)."
+)
+OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,…"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("get")
     def get(
-        resource: str = typer.Argument(..., help="pods, services (svc), endpoints (ep), nodes, namespaces (ns), deployments (deploy), replicasets (rs), statefulsets (sts), networkpolicies (netpol)"),
-        name: Optional[str] = typer.Argument(None, help="Only this object."),
+        resources: list[str] = typer.Argument(..., help=RESOURCE_HELP, show_default=False),
         namespace: str = NamespaceOption,
         all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Objects of every namespace."),
         selector: Optional[str] = typer.Option(None, "-l", "--selector", help="Label selector, e.g. app=web,tier!=db"),
-        output: Output = OutputOption,
+        field_selector: Optional[str] = typer.Option(None, "--field-selector", help="Field selector, e.g. status.phase=Running,spec.nodeName!=node-a"),
+        output: Optional[str] = typer.Option(None, "-o", "--output", help=OUTPUT_HELP),
+        no_headers: bool = typer.Option(False, "--no-headers", help="Print the table (or custom columns) without its header line."),
+        show_labels: bool = typer.Option(False, "--show-labels", help="Add a LABELS column."),
+        label_columns: list[str] = typer.Option([], "-L", "--label-columns", help="A column for the value of this label (repeatable, or comma-separated)."),
+        sort_by: Optional[str] = typer.Option(None, "--sort-by", help="Sort by a JSONPath field, e.g. .metadata.name or {.status.podIP}."),
         watch: bool = typer.Option(False, "-w", "--watch", help="After listing, print each change as it happens (Ctrl-C to stop)."),
         cluster: str = ClusterOption,
     ) -> None:
-        """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name."""
+        """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name|jsonpath|custom-columns."""
         # The views load the API models (the kind table names them): `get --help` and completion do not.
         from netlab.views import get as get_view
+        from netlab.views import listing, printing
 
         require_root()
-        found = get_view.view_for(resource)
-        if found is None:
-            raise typer.BadParameter(f"unknown resource {resource!r}; use one of pods, services, endpoints, nodes, namespaces, deployments, replicasets, statefulsets, netpol")
-        info, view = found
+        fmt = printing.parse_output(output)
+        requests = listing.parse_requests(resources, get_view.view_for)
         lab = open_alive(cluster)
-        scope = None if all_namespaces or not info.namespaced else namespace
+        scope = None if all_namespaces else namespace
         sel = parse_label_selector(selector) if selector else None
         if watch:
-            _watch(lab, view, scope, sel, output == Output.wide, name)
+            if len(requests) != 1:
+                raise typer.BadParameter("-w watches one kind at a time")
+            info, view = get_view.view_for(requests[0].kind.kind)
+            names = requests[0].names
+            _watch(lab, view, scope if info.namespaced else None, sel, fmt.kind == "wide", names[0] if names else None)
             return
-        headers, rows, docs = view(lab, scope, sel, output == Output.wide)
-        if name is not None:
-            pairs = [(r, d) for r, d in zip(rows, docs) if d["metadata"]["name"] == name]
-            if not pairs:
-                raise NotFound(f'{resource} "{name}" not found' + (f' in namespace "{scope}"' if scope else ""))
-            rows, docs = [pairs[0][0]], [pairs[0][1]]
-        if output in (Output.json, Output.yaml):
-            print_document(docs[0] if name is not None else as_list(docs), output)
-        elif output == Output.name:
-            for d in docs:
-                out(f"{d['kind'].lower()}/{d['metadata']['name']}")
-        elif not rows:
-            note(f"No resources found{' in ' + scope + ' namespace' if scope else ''}.")
+        sections, missing = listing.collect(lab, requests, get_view.view_for, scope, sel, field_selector, sort_by, fmt.kind == "wide")
+        docs = [d for s in sections for d in s.docs]
+        single = len(requests) == 1 and len(requests[0].names) == 1 and len(docs) == 1
+        if fmt.kind in ("json", "yaml"):
+            if docs or not missing:
+                print_document(docs[0] if single else as_list(docs), Output(fmt.kind))
+        elif fmt.kind in ("jsonpath", "jsonpath-as-json"):
+            data = docs[0] if single else as_list(docs)
+            if fmt.kind == "jsonpath":
+                sys.stdout.write(printing.jsonpath_text(fmt.argument, data))
+            else:
+                _jsonpath_as_json(fmt.argument, data)
+            sys.stdout.flush()
+        elif fmt.kind == "name":
+            for s in sections:
+                for d in s.docs:
+                    out(f"{s.kind.qualified}/{d['metadata']['name']}")
+        elif fmt.kind == "custom-columns":
+            headers, rows = printing.custom_column_rows(fmt.argument, docs)
+            _table(headers, rows, no_headers)
         else:
-            print_table(headers, rows)
+            _print_sections(sections, show_labels, printing.label_columns(label_columns), no_headers)
+        if not docs and not missing:
+            where = f" in {scope} namespace" if scope and any(r.kind.namespaced for r in requests) else ""
+            note(f"No resources found{where}.")
+        if missing:
+            raise listing.not_found(missing)
+
+
+def _jsonpath_as_json(template: str, data) -> None:
+    from netlab.views import jsonpath, printing
+
+    try:
+        nodes = jsonpath.parse(template)
+    except jsonpath.JSONPathError as exc:
+        raise printing.InvalidInput(f"error parsing jsonpath {template}, {exc}") from None
+    values = [v for n in nodes if isinstance(n, jsonpath.Path) for v in jsonpath.find(n, data)]
+    print_document(values, Output.json)
+
+
+def _print_sections(sections, show_labels: bool, label_keys: list[str], no_headers: bool) -> None:
+    """One table per kind, a blank line between; `KIND/NAME` names when several kinds print."""
+    from netlab.views import printing
+
+    printed = [s for s in sections if s.rows]
+    with_kind = len(printed) > 1
+    for i, s in enumerate(printed):
+        headers = list(s.headers)
+        name_col = headers.index("NAME")
+        rows = [list(r) for r in s.rows]
+        if with_kind:
+            for r in rows:
+                r[name_col] = f"{s.kind.qualified}/{r[name_col]}"
+        if label_keys:
+            headers += printing.label_headers(label_keys)
+            for r, d in zip(rows, s.docs):
+                labels = d["metadata"].get("labels") or {}
+                r += [labels.get(k, "") for k in label_keys]
+        if show_labels:
+            headers.append("LABELS")
+            for r, d in zip(rows, s.docs):
+                r.append(printing.labels_text(d["metadata"].get("labels") or {}))
+        if i:
+            out("")
+        _table(headers, rows, no_headers)
+
+
+def _table(headers, rows, no_headers: bool) -> None:
+    if no_headers:
+        if rows:
+            widths = [max(len(str(r[i])) for r in rows) for i in range(len(headers))]
+            for r in rows:
+                out("   ".join(str(c).ljust(widths[i]) for i, c in enumerate(r)).rstrip())
+        return
+    print_table(headers, rows)
 
 
 def _watch(lab, view, scope, sel, wide: bool, name: str | None) -> None:

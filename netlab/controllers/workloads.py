@@ -64,13 +64,14 @@ class ReplicaSetState:
     pods: int  # pods that exist
     available: int  # pods that are ready
     created: float
+    revision: int = 0  # deployment.kubernetes.io/revision
 
 
 @dataclass(frozen=True)
 class DeploymentStep:
     create: str | None = None  # name of the new ReplicaSet to create (replicas in `scale`)
     scale: dict[str, int] = field(default_factory=dict)  # ReplicaSet name -> new spec.replicas
-    delete: tuple[str, ...] = ()  # old ReplicaSets with nothing left
+    delete: tuple[str, ...] = ()  # empty old ReplicaSets beyond revisionHistoryLimit
 
     @property
     def empty(self) -> bool:
@@ -85,6 +86,7 @@ def plan_deployment(
     max_unavailable: int | str,
     current_hash: str,
     sets: Sequence[ReplicaSetState],
+    history_limit: int = 10,
 ) -> DeploymentStep:
     new = next((s for s in sets if s.hash == current_hash), None)
     olds = sorted((s for s in sets if s.hash != current_hash), key=lambda s: s.created)
@@ -132,7 +134,12 @@ def plan_deployment(
             budget -= cut
 
     scale = {n: r for n, r in target.items() if n == create or r != current[n]}
-    delete = tuple(o.name for o in olds if target[o.name] == 0 and o.replicas == 0 and o.pods == 0)
+    # cleanupDeployment: empty old ReplicaSets are the rollout history (`rollout undo` goes
+    # back to one); only the oldest beyond revisionHistoryLimit are deleted.
+    cleanable = sorted(
+        (o for o in olds if target[o.name] == 0 and o.replicas == 0 and o.pods == 0), key=lambda o: (o.revision, o.created)
+    )
+    delete = tuple(o.name for o in cleanable[: max(len(cleanable) - history_limit, 0)])
     return DeploymentStep(create=create, scale=scale, delete=delete)
 
 

@@ -81,6 +81,9 @@ class Zone:
     def answer(self, query: dns.message.Message) -> dns.message.Message:
         """The response to a query message (not a response: dnspython refuses to answer one)."""
         response = dns.message.make_response(query, our_payload=OUR_EDNS_PAYLOAD)
+        # CoreDNS sets RA on every answer; without it nslookup prints ";; Got recursion not
+        # available from 10.96.0.10" at each lookup (the Kubernetes docs' DNS task shows none).
+        response.flags |= dns.flags.RA
         if query.opcode() != dns.opcode.QUERY:
             response.set_rcode(dns.rcode.NOTIMP)
             return response

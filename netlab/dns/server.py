@@ -115,6 +115,7 @@ def respond(wire: bytes, zone: Zone | None) -> dns.message.Message | None:
 
 def _error_response(query: dns.message.Message, rcode: dns.rcode.Rcode) -> dns.message.Message:
     response = dns.message.make_response(query, our_payload=OUR_EDNS_PAYLOAD)
+    response.flags |= dns.flags.RA  # as every answer (resolver.Zone.answer)
     response.set_rcode(rcode)
     return response
 

@@ -55,6 +55,7 @@ KERNEL_FEATURES = (
     ("sysctl", True, "nodes need net.ipv4.ip_forward=1 inside their namespace", "/proc/sys is read-only: run on the host, in a VM, or with docker run --privileged / systemd-nspawn --private-network"),
     ("iptables", True, "Services are kube-proxy's nat rules (DNAT, statistic, MARK, MASQUERADE, conntrack)", "install iptables (scripts/setup.sh); in a container the host must have the netfilter modules (modprobe iptable_nat nf_nat or the nft ones)"),
     ("conntrack", True, "Service NAT and reply packets rely on connection tracking", "modprobe nf_conntrack (on the host, if this is a container)"),
+    ("nf_tables", False, "kube-proxy's nftables mode (--kube-proxy-mode nftables: verdict maps, numgen, timed sets); the default iptables mode does not need it", "apt-get install nftables (scripts/setup.sh); in a container the host needs the nf_tables modules (modprobe nf_tables nft_numgen nft_nat)"),
     ("vxlan", False, "routing: vxlan (flannel's vxlan backend, flannel.1 on udp/8472); host-gw and bgp do not need it", "modprobe vxlan (on the host, if this is a container)"),
     ("wireguard", False, "nothing yet (encrypted overlays in some CNIs)", "modprobe wireguard, if you want to experiment with it"),
     ("netem", False, "nothing yet (emulated latency and loss between nodes)", "modprobe sch_netem (package linux-modules-extra on Ubuntu)"),
@@ -187,9 +188,26 @@ def check_iptables_backend(facts: Facts) -> Check:
     return Check("iptables backend", Status.ok, summary)
 
 
+# knftables (and so upstream's nftables mode) refuses nft older than 1.0.1, which parsed the
+# whole ruleset and could choke on other tables.
+NFT_MIN_VERSION = (1, 0, 1)
+
+
+def check_nft(facts: Facts) -> Check:
+    fix = "apt-get install nftables (scripts/setup.sh does)"
+    if not facts.nft_version:
+        return Check("nft", Status.warn, "nft not found: only the iptables kube-proxy mode works (--kube-proxy-mode nftables needs it)", fix)
+    found = re.search(r"v(\d+)\.(\d+)(?:\.(\d+))?", facts.nft_version)
+    version = tuple(int(x or 0) for x in found.groups()) if found else (0, 0, 0)
+    if version < NFT_MIN_VERSION:
+        need = ".".join(map(str, NFT_MIN_VERSION))
+        return Check("nft", Status.warn, f"{facts.nft_version} is older than {need}, which kube-proxy's nftables mode requires", fix)
+    return Check("nft", Status.ok, f"{facts.nft_version} (kube-proxy's nftables mode)")
+
+
 def check_ipvs(facts: Facts) -> Check:
     if not facts.ipvs_loaded:
-        return Check("ipvs", Status.ok, "absent (netlab is kube-proxy's iptables mode)")
+        return Check("ipvs", Status.ok, "absent (netlab renders kube-proxy's iptables and nftables modes, never ipvs)")
     return Check(
         "ipvs",
         Status.warn,
@@ -239,6 +257,7 @@ def run_checks(facts: Facts) -> list[Check]:
         check_bpf(facts),
         check_iptables_backend(facts),
         check_ipvs(facts),
+        check_nft(facts),
         *check_tools(facts),
         *check_ranges(facts),
         *check_neighbours(facts),

@@ -109,6 +109,7 @@ def gather(probe: bool = True) -> Facts:
         host_bridge_nf=os.path.isdir("/proc/sys/net/bridge"),
         br_netfilter_by_setup=os.path.exists(BR_NETFILTER_MARK),
         iptables_version=(_run(["iptables", "--version"]) or "").strip() or None,
+        nft_version=(_run(["nft", "--version"]) or "").strip() or None if shutil.which("nft") else None,
         host_rules=_host_rules() if root else {},
         ipvs_loaded=os.path.exists("/proc/net/ip_vs"),
         bpf=os.path.exists("/proc/sys/kernel/unprivileged_bpf_disabled"),

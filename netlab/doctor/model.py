@@ -91,3 +91,4 @@ class Facts:
     pod_resolv: tuple[PodResolv, ...] = field(default=())
     unreadable_labs: tuple[str, ...] = ()  # state directories whose config this netlab cannot read
     br_netfilter_by_setup: bool = False  # scripts/setup.sh loaded it this boot (it was not loaded before)
+    nft_version: str | None = None  # `nft --version`, None when nft is missing

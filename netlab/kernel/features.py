@@ -39,15 +39,28 @@ COMMIT
 COMMIT
 """
 
+NFT_PROBE_RULES = """\
+add table ip netlab-probe
+add chain ip netlab-probe pre { type nat hook prerouting priority -100 ; }
+add chain ip netlab-probe ep
+add set ip netlab-probe aff { type ipv4_addr ; flags dynamic,timeout ; timeout 10s ; }
+add map ip netlab-probe svc { type ipv4_addr . inet_proto . inet_service : verdict ; }
+add rule ip netlab-probe ep update @aff { ip saddr }
+add rule ip netlab-probe ep numgen random mod 1 vmap { 0 : accept }
+add rule ip netlab-probe ep meta l4proto tcp dnat to 10.0.0.1:80
+add element ip netlab-probe svc { 10.96.0.1 . tcp . 80 : goto ep }
+add rule ip netlab-probe pre ip daddr . meta l4proto . th dport vmap @svc
+"""
+
 # Feature name -> None when it works, else the reason it does not.
 Probe = dict[str, "str | None"]
 
 # The optional features and their kernel modules. Creating a vxlan or wireguard link or a netem
-# qdisc makes the kernel load the module on demand (request_module) — a change to the host's
+# qdisc (or an nftables numgen rule: kube-proxy's nftables mode, nft_numgen) makes the kernel load the module on demand (request_module) — a change to the host's
 # kernel — so they are tried only when the module is in the kernel already, and otherwise
 # reported with the modprobe that would load it. (veth, bridge and the netfilter modules are
 # what every lab needs: building a lab loads them anyway, and the probe may too.)
-OPTIONAL_MODULES = {"vxlan": "vxlan", "wireguard": "wireguard", "netem": "sch_netem"}
+OPTIONAL_MODULES = {"vxlan": "vxlan", "wireguard": "wireguard", "netem": "sch_netem", "nf_tables": "nft_numgen"}
 
 
 def module_state(module: str, sys_root: str = "/sys/module", modules_root: str | None = None) -> str:
@@ -128,6 +141,16 @@ def _probe_in_private_netns() -> Probe:
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip() or f"iptables-restore exited {done.returncode}")
 
+    def nf_tables() -> None:
+        # What kube-proxy's nftables mode needs: a nat base chain, a verdict map keyed on
+        # address . protocol . port, numgen, a timed dynamic set (session affinity).
+        binary = shutil.which("nft")
+        if binary is None:
+            raise RuntimeError("nft not found")
+        done = subprocess.run([binary, "-f", "-"], input=NFT_PROBE_RULES, text=True, capture_output=True)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip() or f"nft exited {done.returncode}")
+
     def conntrack() -> None:
         # nf_conntrack registers its sysctls per namespace once NAT rules need it.
         if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
@@ -150,6 +173,7 @@ def _probe_in_private_netns() -> Probe:
             ("sysctl", sysctl),
             ("iptables", iptables),
             ("conntrack", conntrack),
+            ("nf_tables", nf_tables),
             ("br_netfilter", bridge_netfilter),
         ]:
             if name not in results:

@@ -228,6 +228,60 @@ def exec_in_pod(spec: Launch) -> None:
     os.execvpe(spec.argv[0], list(spec.argv), dict(spec.env))
 
 
+def exec_on_pty(spec: Launch) -> int:
+    """`exec -t`: run `spec.argv` inside the pod on a new pseudo-terminal (the kubelet's
+    container TTY), relaying this terminal to it in raw mode; its exit code."""
+    import pty
+    import select
+    import termios
+    import tty
+
+    net_fd = ns.open_ns(spec.netns)
+    uts_fd = ns.open_ns(spec.utsns)
+    pid, master = pty.fork()
+    if pid == 0:
+        try:
+            _enter_pod(spec, net_fd, uts_fd)
+            _become_user(spec)
+            if spec.cwd:
+                os.chdir(spec.cwd)
+            os.execvpe(spec.argv[0], list(spec.argv), dict(spec.env))
+        except FileNotFoundError:
+            os.write(2, f'exec: "{spec.argv[0]}": executable file not found in $PATH\r\n'.encode())
+            os._exit(127)
+        except BaseException:
+            os._exit(126)
+    os.close(net_fd)
+    os.close(uts_fd)
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        pass
+    saved = termios.tcgetattr(0)
+    tty.setraw(0)
+    try:
+        while True:
+            ready, _, _ = select.select([0, master], [], [])
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the pod's side closed
+                    break
+                if not data:
+                    break
+                os.write(1, data)
+            if 0 in ready:
+                data = os.read(0, 65536)
+                if not data:
+                    break
+                os.write(master, data)
+    finally:
+        termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+        os.close(master)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
 def run_in_pod(spec: Launch, argv: tuple[str, ...], timeout: float) -> int:
     """Run `argv` inside the pod and wait for it (an exec probe); its exit code."""
     net_fd = ns.open_ns(spec.netns)

@@ -11,13 +11,16 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
-from netlab.kubelet import probes, security
+from netlab.kubelet import podenv, probes, security
 
+INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
+NGINX_GATEWAY_IMAGE = "nginx/nginx-gateway-fabric"  # ghcr.io/nginx/nginx-gateway-fabric:1.x
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -34,7 +37,9 @@ class PodContext:
     utsns_path: str
     directory: str  # the pod's state directory: resolv.conf, hosts, logs, exit codes
     dns_records: str  # the cluster DNS snapshot (read by the coredns image)
+    ingress_routes: str = ""  # the ingress routes snapshot (read by the ingress-nginx controller image)
     security: Any = None  # the pod's spec.securityContext (its containers' defaults)
+    fields: podenv.PodFields | None = None  # what the Downward API exposes
 
     @property
     def binds(self) -> tuple[tuple[str, str], ...]:
@@ -54,8 +59,13 @@ class PodContext:
         return os.path.join(self.directory, f"{container}.lock")
 
 
-def environment(ctx: PodContext, container) -> dict[str, str]:
-    env = {
+def environment(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> dict[str, str]:
+    """netlab's own variables, then the container's as the kubelet makes them."""
+    return {**_base_environment(ctx, container), **container_variables(ctx, container, services)}
+
+
+def _base_environment(ctx: PodContext, container) -> dict[str, str]:
+    return {
         "PATH": DEFAULT_PATH,
         "HOME": security.home(security.resolve(ctx.security, container.securityContext)),
         "HOSTNAME": ctx.hostname,
@@ -65,9 +75,17 @@ def environment(ctx: PodContext, container) -> dict[str, str]:
         "NETLAB_NODE_NAME": ctx.node,
         "PYTHONUNBUFFERED": "1",
     }
-    for var in container.env:
-        env[var.name] = var.value
-    return env
+
+
+def container_variables(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables the kubelet gives a container (podenv.py): its `env` in order with
+    fieldRefs and `$(VAR)` resolved, then the Service variables it did not set."""
+    entries = [
+        podenv.EnvEntry(var.name, var.value, var.valueFrom.fieldRef.fieldPath if var.valueFrom and var.valueFrom.fieldRef else None)
+        for var in container.env
+    ]
+    fields = ctx.fields or podenv.PodFields(ctx.name, ctx.namespace, "", ctx.node, "default", ctx.ip, "", {}, {})
+    return dict(podenv.container_env(entries, fields, services or {}))
 
 
 def image_name(image: str) -> str:
@@ -77,13 +95,24 @@ def image_name(image: str) -> str:
     return last.split(":", 1)[0]
 
 
-def program(ctx: PodContext, container) -> tuple[str, ...]:
-    """What to run for a container; raises catalog.ImageError when nothing can be run."""
+def program(ctx: PodContext, container, env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """What to run for a container, its command and args `$(VAR)`-expanded from `env`;
+    raises catalog.ImageError when nothing can be run."""
     if image_name(container.image) == "coredns":
         # The cluster DNS pod runs netlab's own DNS server, answering from the store snapshot.
         return (sys.executable, "-m", "netlab.dns", "--records", ctx.dns_records)
+    if catalog.image_path(container.image) in (INGRESS_NGINX_IMAGE, NGINX_GATEWAY_IMAGE):
+        # ingress-nginx's controller (or NGINX Gateway Fabric's) runs a real nginx on the
+        # routes the control plane publishes for it.
+        routes = ctx.ingress_routes
+        if catalog.image_path(container.image) == NGINX_GATEWAY_IMAGE:
+            routes = os.path.join(os.path.dirname(routes), "gateway.json")
+        return (sys.executable, "-m", "netlab.ingress", "--routes", routes,
+                "--dir", os.path.join(ctx.directory, "nginx"))
     ports = [(p.containerPort, p.protocol) for p in container.ports]
-    return catalog.resolve(container.image, container.command, container.args, ports, sys.executable).argv
+    command = podenv.expand_argv(container.command, env or {})
+    args = podenv.expand_argv(container.args, env or {})
+    return catalog.resolve(container.image, command, args, ports, sys.executable).argv
 
 
 def _missing_binary(argv0: str, env: dict[str, str]) -> str | None:
@@ -96,13 +125,22 @@ def _missing_binary(argv0: str, env: dict[str, str]) -> str | None:
     return f'exec: "{argv0}": executable file not found in $PATH'
 
 
-def start(ctx: PodContext, container, launch: procs.Launcher, restart_count: int = 0) -> dict[str, Any]:
+def start(
+    ctx: PodContext, container, launch: procs.Launcher, restart_count: int = 0, services: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Start one container with `launch`; returns its record for the pod's status (never
-    raises for bad images)."""
+    raises for bad images). `services`: the Service variables at this start."""
     record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
-    env = environment(ctx, container)
     try:
-        argv = program(ctx, container)
+        # Where this instance's output starts in the (appended) log: `logs` shows from here,
+        # `logs -p` the previous instance's stretch before it.
+        record["logOffset"] = os.path.getsize(ctx.log_path(container.name))
+    except OSError:
+        record["logOffset"] = 0
+    own = container_variables(ctx, container, services)
+    env = {**_base_environment(ctx, container), **own}
+    try:
+        argv = program(ctx, container, own)
     except catalog.ImageError as exc:
         return {**record, "error": str(exc), "reason": "ErrImageNeverPull"}
     missing = _missing_binary(argv[0], env)
@@ -149,13 +187,13 @@ def start(ctx: PodContext, container, launch: procs.Launcher, restart_count: int
     return started
 
 
-def launch_spec(ctx: PodContext, container) -> procs.Launch:
+def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> procs.Launch:
     """How to enter the pod as this container (for exec probes and `netlab exec`): its
     namespaces, files, environment and user."""
     wanted = security.resolve(ctx.security, container.securityContext)
     return procs.Launch(
         argv=(),
-        env=environment(ctx, container),
+        env=environment(ctx, container, services),
         netns=ctx.netns_path,
         utsns=ctx.utsns_path,
         binds=ctx.binds,

@@ -14,6 +14,41 @@ def resolv_conf(namespace: str, domain: str, nameserver: str) -> str:
     )
 
 
+def pod_resolv_conf(pod: Pod, namespace: str, domain: str, nameserver: str) -> str:
+    """The pod's resolv.conf for its dnsPolicy, with dnsConfig merged in as the kubelet merges
+    it (pkg/kubelet/network/dns: GetPodDNS, appendDNSConfig, mergeDNSOptions).
+
+    `Default` means "the node's resolv.conf"; a netlab node has no upstream resolver (lab
+    traffic never leaves the lab), so that is an empty one. `ClusterFirst` falls back to
+    `Default` for a hostNetwork pod, as upstream does; `ClusterFirstWithHostNet` does not."""
+    policy = pod.spec.dnsPolicy or "ClusterFirst"
+    host_network = bool((pod.model_extra or {}).get("hostNetwork")) or bool((pod.spec.model_extra or {}).get("hostNetwork"))
+    servers: list[str] = []
+    searches: list[str] = []
+    options: dict[str, str] = {}
+    if policy == "ClusterFirstWithHostNet" or (policy == "ClusterFirst" and not host_network):
+        servers = [nameserver]
+        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
+        options = {"ndots": "5"}
+    config = pod.spec.dnsConfig
+    if config is not None:
+        servers = _unique(servers + list(config.nameservers))
+        searches = _unique(searches + [s.removesuffix(".") for s in config.searches])
+        for option in config.options:
+            options[option.name] = option.value or ""
+    lines = []
+    if searches:
+        lines.append("search " + " ".join(searches))
+    lines += [f"nameserver {s}" for s in servers]
+    if options:
+        lines.append("options " + " ".join(f"{k}:{v}" if v else k for k, v in options.items()))
+    return "".join(line + "\n" for line in lines)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
 def hosts_file(
     ip: str, hostname: str, subdomain: str | None, namespace: str, domain: str
 ) -> str:

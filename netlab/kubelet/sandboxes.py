@@ -98,7 +98,7 @@ def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: s
     box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ip, mtu)
     directory = lab.pod_dir(o.namespace, o.name, o.uid)
     os.makedirs(directory, exist_ok=True)
-    _write(os.path.join(directory, "resolv.conf"), podfiles.resolv_conf(o.namespace, lab.topo.domain, str(lab.topo.dns_ip)))
+    _write(os.path.join(directory, "resolv.conf"), podfiles.pod_resolv_conf(pod, o.namespace, lab.topo.domain, str(lab.topo.dns_ip)))
     _write(
         os.path.join(directory, "hosts"),
         podfiles.hosts_file(str(ip), hostname, pod.spec.subdomain, o.namespace, lab.topo.domain),

@@ -10,7 +10,7 @@ from netlab.api.models import Pod
 from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns, procs
-from netlab.kubelet import containers, probes, sandbox
+from netlab.kubelet import containers, podenv, probes, sandbox
 from netlab.kubelet.podfiles import pod_hostname
 from netlab.kubelet.restarts import restart_delay, should_restart
 
@@ -27,8 +27,43 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
         utsns_path=ns.utsns_path(netns),
         directory=o.status["dir"],
         dns_records=lab.dns_records,
+        ingress_routes=lab.ingress_routes,
         security=pod.spec.securityContext,
+        fields=podenv.PodFields(
+            name=o.name,
+            namespace=o.namespace,
+            uid=o.uid,
+            node_name=o.status["nodeName"],
+            service_account=pod.spec.serviceAccountName or "default",
+            pod_ip=o.status["podIP"],
+            host_ip=o.status.get("hostIP", ""),
+            labels=pod.metadata.labels,
+            annotations=pod.metadata.annotations,
+        ),
     )
+
+
+class ServiceVariables:
+    """The Service variables per namespace, read from the store once per pass and only when a
+    container starts (kubelet reads its Service lister at each container start)."""
+
+    def __init__(self, lab: Lab) -> None:
+        self._lab = lab
+        self._services: list[podenv.ServiceEnv] | None = None
+
+    def for_pod(self, namespace: str, pod: Pod) -> dict[str, str]:
+        if self._services is None:
+            self._services = [_service_env(o) for o in self._lab.store.list("Service")]
+        links = pod.spec.enableServiceLinks is not False
+        return podenv.service_env(self._services, namespace, links)
+
+
+def _service_env(o: StoredObject) -> podenv.ServiceEnv:
+    ports = tuple(
+        podenv.ServicePortEnv(p.get("name"), p["port"], p.get("protocol", "TCP"))
+        for p in (o.manifest.get("spec") or {}).get("ports") or []
+    )
+    return podenv.ServiceEnv(o.namespace, o.name, o.status.get("clusterIP"), ports)
 
 
 def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
@@ -37,6 +72,7 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
     passed (or failed) again, which is bookkeeping in the pod's status."""
     now = time.time()
     any_changed = False
+    variables = ServiceVariables(lab)
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
@@ -49,7 +85,7 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
         for container in pod.spec.containers:
             record = records.get(container.name)
             if record is None:
-                records[container.name] = containers.start(ctx, container, launch)
+                records[container.name] = containers.start(ctx, container, launch, services=variables.for_pod(o.namespace, pod))
                 changed = significant = True
                 continue
             if "error" in record:
@@ -73,7 +109,8 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
             restarts = record.get("restartCount", 0)
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
-            records[container.name] = containers.start(ctx, container, launch, restarts + 1)
+            records[container.name] = containers.start(ctx, container, launch, restarts + 1, variables.for_pod(o.namespace, pod))
+            records[container.name]["previousLogOffset"] = record.get("logOffset", 0)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
             changed = significant = True
         if changed:

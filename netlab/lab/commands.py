@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from netlab.api.kinds import ApiObject
+from netlab.api.labels import Selector
 from netlab.apiserver import registry
 from netlab.apiserver.registry import Change
 from netlab.apiserver.state import Lab, locked, open_lab
@@ -72,6 +73,24 @@ def delete(
         changes = registry.delete(lab, refs, ignore_not_found=ignore_not_found)
         revision = lab.store.revision()
     return changes, settle(cluster, revision, wait)
+
+
+def delete_selected(
+    cluster: str, kinds: Sequence[str], namespace: str | None, selector: Selector | None, *, wait: bool = True
+) -> tuple[list[Change], tuple[str, ...]]:
+    """kubectl delete KINDS -l SELECTOR / --all: every object of those kinds (in `namespace`,
+    or all namespaces when None) whose labels match (all of them without a selector), chosen
+    and deleted under one lock."""
+    with stored(cluster) as lab:
+        refs = [
+            (o.kind, o.namespace, o.name)
+            for kind in kinds
+            for o in lab.store.list(kind, namespace if kind != "Namespace" else None)
+            if selector is None or selector.matches((o.manifest.get("metadata") or {}).get("labels") or {})
+        ]
+        changes = registry.delete(lab, refs, ignore_not_found=True)
+        revision = lab.store.revision()
+    return changes, settle(cluster, revision, wait) if changes else ()
 
 
 def scale(cluster: str, kind: str, namespace: str, name: str, replicas: int) -> tuple[Change, tuple[str, ...]]:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
+from typing import Sequence
 
 from netlab import naming
-from netlab.api.addressing import cluster_ranges
+from netlab.api.addressing import cluster_ranges, from_config
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
+from netlab.api.kinds import ApiObject
+from netlab.apiserver import admission
 from netlab.apiserver.state import (
     DEFAULT_CLUSTER,
     Lab,
@@ -60,6 +64,27 @@ def check_ranges(config: ClusterConfig) -> None:
         raise RangeClash([f"Cluster {config.name}: spec.{p}; {hint}" for p in sorted(set(problems))])
 
 
+def _store_system_objects(lab: Lab) -> None:
+    """What kubeadm would have created: the namespaces and the cluster DNS."""
+    with lab.store.transaction():
+        for kind, namespace, name, manifest in system_objects(lab.config):
+            lab.store.put(kind, namespace, name, manifest)
+        lab.store.set_status("Service", "kube-system", "kube-dns", {"clusterIP": str(lab.config.clusterDNS)})
+
+
+def admit_into_new_lab(config: ClusterConfig, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:
+    """What admission would refuse in a lab that does not exist yet (the default cluster a first
+    `apply` creates), checked against a scratch store holding what a new lab starts with —
+    before anything is built, so a refused first apply leaves no lab behind."""
+    with tempfile.TemporaryDirectory(prefix="netlab-admit-") as scratch:
+        lab = Lab(config, from_config(config), Store(os.path.join(scratch, "store.db")), scratch)
+        try:
+            _store_system_objects(lab)
+            return admission.validate(lab, objects, where)
+        finally:
+            lab.close()
+
+
 class AlreadyExists(InvalidInput):
     pass
 
@@ -76,10 +101,7 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
         check_ranges(config)
         lab = init_lab(config)
         try:
-            with lab.store.transaction():
-                for kind, namespace, name, manifest in system_objects(config):
-                    lab.store.put(kind, namespace, name, manifest)
-                lab.store.set_status("Service", "kube-system", "kube-dns", {"clusterIP": str(config.clusterDNS)})
+            _store_system_objects(lab)
             outcome = reconcile(lab)
             if config.routing == "bgp":
                 for node in bird.wait_mesh(lab.topo):

@@ -13,6 +13,7 @@ only the step list; each step lives in the room of the component that owns it:
    kube-proxy + NetworkPolicy rules per node, stale UDP flushed   `proxy/sync.py`
    MetalLB's speakers announce LB and external IPs                `metallb/speaker.py`
    CoreDNS's records                                              `dns/publish.py`
+   the ingress and gateway routes, Ingress/Gateway/HTTPRoute status `ingress/publish.py`
 5. the kubelet: pod sandboxes (CNI), then containers, probes     `kubelet/sandboxes.py`,
    and restarts with back-off                                     `kubelet/sync.py`
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from netlab.apiserver.state import Lab
 from netlab.controllers import endpoints, manager, nodelifecycle, scheduler
 from netlab.dns import publish as dns
+from netlab.ingress import publish as ingress
 from netlab.kernel import procs
 from netlab.kubelet import sandboxes
 from netlab.kubelet import sync as kubelet
@@ -98,3 +100,5 @@ def _publish(lab: Lab, down: frozenset[str], out: Outcome) -> None:
     out.synced_nodes += proxy.sync_rules(lab, services, policy_inputs(lab, views), down, out.problems)
     speaker.announce_services(lab, services, down, out.problems)
     dns.publish(lab, services, views)
+    ingress.publish(lab, services)
+    ingress.publish_gateway(lab, services)

@@ -183,3 +183,17 @@ def _jump_rules(jumps: Iterable[tuple[str, tuple[str, ...], str, str]]) -> list[
 
 def _builtin_chain_lines(chains: Iterable[str]) -> list[str]:
     return [f":{chain} ACCEPT [0:0]" for chain in chains]
+
+
+def render_policy_filter(extra: FilterRules) -> str:
+    """kube-proxy's nftables mode: only the NetworkPolicy agent's chains stay in iptables'
+    filter table (as with CNIs that keep iptables while kube-proxy uses nftables)."""
+    lines = [
+        "*filter",
+        *_builtin_chain_lines(_FILTER_BUILTINS),
+        *_chain_lines(extra.chains),
+        *extra.forward_jumps,
+        *extra.rules,
+        "COMMIT",
+    ]
+    return "\n".join(lines) + "\n"

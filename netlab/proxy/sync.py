@@ -63,7 +63,12 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePortInfo]:
 
 
 def proxy_config(lab: Lab, node) -> ProxyConfig:
-    return ProxyConfig(cluster_cidr=str(lab.topo.pod_cidr), node_name=node.name, node_ip=str(node.underlay_ip))
+    return ProxyConfig(
+        cluster_cidr=str(lab.topo.pod_cidr),
+        node_name=node.name,
+        node_ip=str(node.underlay_ip),
+        service_cidr=str(lab.topo.service_cidr),
+    )
 
 
 def sync_rules(
@@ -71,43 +76,55 @@ def sync_rules(
 ) -> int:
     """Load every live node's rules; the number of nodes whose rules changed."""
     ports = proxy_ports(endpoints)
+    nftables_mode = lab.topo.kube_proxy_mode == "nftables"
+    if nftables_mode:
+        from netlab.proxy import nftsync  # only labs in nftables mode pay for the import
     synced = 0
     for node in lab.topo.nodes:
         if node.name in down:
             continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
-        # kube-proxy's rules and the NetworkPolicy agent's chains go in one atomic restore.
         node_policy = render_policy(policy, node.name)
-        payload = render_rules(ports, proxy_config(lab, node), node_policy)
-        # Skip the restore when this exact payload is already loaded in this exact namespace.
-        inode, sha = ns.ns_inode(path), hashlib.sha256(payload.encode()).hexdigest()
-        key = f"rules:{node.name}"
-        loaded = lab.store.get_meta(key) or {}
-        if loaded.get("inode") == inode and loaded.get("sha") == sha:
+        policy_chains = max(len(node_policy.chains) - 1, 0)
+        if nftables_mode:
+            synced += nftsync.sync_node(lab, node.name, path, ports, proxy_config(lab, node), node_policy, problems)
             continue
-        # kube-proxy's partial sync: only the chains that changed, when the namespace still
-        # holds what we loaded last; anything else gets the whole tables.
-        plan, chains = plan_sync(payload, loaded.get("chains") if loaded.get("inode") == inode else None)
-        started = time.monotonic()
-        try:
-            if plan.payload is not None:
-                iptables.restore(path, plan.payload, noflush=not plan.full)
-        except NetlabError as exc:
-            try:
-                iptables.restore(path, payload)  # the partial payload was refused: start over
-            except NetlabError:
-                problems.append(f"node/{node.name}: {exc.message}: {exc.detail}")
-                continue
-        lab.store.set_meta(key, {"inode": inode, "sha": sha, "chains": chains})
-        synced += 1
-        lab.store.add_event(
-            "Node", "", node.name, "RulesSynced",
-            f"iptables-restore{'' if plan.full else ' --noflush'}: {plan.chains_sent} chains sent "
-            f"({len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains)"
-            f" in {(time.monotonic() - started) * 1000:.0f} ms",
-        )
+        # kube-proxy's rules and the NetworkPolicy agent's chains go in one atomic restore.
+        payload = render_rules(ports, proxy_config(lab, node), node_policy)
+        what = f"{len(ports)} service ports, {policy_chains} pod policy chains"
+        synced += restore_rules(lab, node.name, path, payload, what, problems)
     _flush_stale_udp(lab, ports, down, problems)
     return synced
+
+
+def restore_rules(lab: Lab, node: str, path: str, payload: str, what: str, problems: list[str]) -> int:
+    """Load one node's iptables payload; 1 if it changed the kernel, 0 if it was already there."""
+    # Skip the restore when this exact payload is already loaded in this exact namespace.
+    inode, sha = ns.ns_inode(path), hashlib.sha256(payload.encode()).hexdigest()
+    key = f"rules:{node}"
+    loaded = lab.store.get_meta(key) or {}
+    if loaded.get("inode") == inode and loaded.get("sha") == sha:
+        return 0
+    # kube-proxy's partial sync: only the chains that changed, when the namespace still
+    # holds what we loaded last; anything else gets the whole tables.
+    plan, chains = plan_sync(payload, loaded.get("chains") if loaded.get("inode") == inode else None)
+    started = time.monotonic()
+    try:
+        if plan.payload is not None:
+            iptables.restore(path, plan.payload, noflush=not plan.full)
+    except NetlabError as exc:
+        try:
+            iptables.restore(path, payload)  # the partial payload was refused: start over
+        except NetlabError:
+            problems.append(f"node/{node}: {exc.message}: {exc.detail}")
+            return 0
+    lab.store.set_meta(key, {"inode": inode, "sha": sha, "chains": chains})
+    lab.store.add_event(
+        "Node", "", node, "RulesSynced",
+        f"iptables-restore{'' if plan.full else ' --noflush'}: {plan.chains_sent} chains sent "
+        f"({what}) in {(time.monotonic() - started) * 1000:.0f} ms",
+    )  # fmt: skip
+    return 1
 
 
 UDP_STATE_KEY = "conntrack:udp"

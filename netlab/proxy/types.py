@@ -147,6 +147,9 @@ class ProxyConfig:
     # node's IP also let the node reach the load-balancer IP.
     node_name: str = ""
     node_ip: str = ""
+    # kube-apiserver's service range; nftables mode drops traffic to its unallocated addresses
+    # (upstream OnServiceCIDRsChanged). "" = not known: no such rule.
+    service_cidr: str = ""
 
     def __post_init__(self) -> None:
         problems = []

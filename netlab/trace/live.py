@@ -39,6 +39,7 @@ class LiveWorld:
         self.pods = {p.ip: p for p in pod_places(lab)}
         self._links: dict[str | None, Netlink] = {}
         self._rules: dict[str, Ruleset] = {}
+        self._nft: dict[str, object] = {}
 
     def close(self) -> None:
         for link in self._links.values():
@@ -110,6 +111,20 @@ class LiveWorld:
         if node not in self._rules:
             self._rules[node] = parse(iptables.save(ns.netns_path(self.node_netns(node))))
         return self._rules[node]
+
+    def nft_table(self, node: str):
+        """nftables mode: the node's live table ip kube-proxy (None in iptables mode)."""
+        if self.lab.topo.kube_proxy_mode != "nftables":
+            return None
+        if node not in self._nft:
+            from netlab.kernel import nft
+            from netlab.trace.nftwalk import NftTable, parse_table
+
+            path = ns.netns_path(self.node_netns(node))
+            listed = nft.list_table(path, "ip", "kube-proxy", json=True)
+            text = nft.list_table(path, "ip", "kube-proxy", handles=True) or ""
+            self._nft[node] = parse_table(listed, text) if listed else NftTable()
+        return self._nft[node]
 
     def local_addresses(self, node: str) -> frozenset[str]:
         return frozenset(self._nl(self.node_netns(node)).all_addresses())

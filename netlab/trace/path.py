@@ -26,6 +26,15 @@ from netlab.trace.model import (
 )
 from netlab.trace.walk import Env, Packet, Walk, walk
 
+# In nftables mode, the iptables hook the trace stands at → the nf_tables hook whose
+# kube-proxy base chains run before it (filter -110, nat -100, filter-output-post-dnat -90).
+NFT_HOOKS = {
+    ("nat", "PREROUTING"): "prerouting",
+    ("nat", "OUTPUT"): "output",
+    ("filter", "FORWARD"): "forward",
+    ("filter", "INPUT"): "input",
+    ("nat", "POSTROUTING"): "postrouting",
+}
 MAX_NODES = 8  # a routing loop between nodes must end the trace, not hang it
 
 
@@ -118,10 +127,10 @@ class _Assembly:
 
     def from_node(self, node: str, packet: Packet) -> None:
         where = f"node {node}"
-        rules, env = self.world.ruleset(node), Env(self.world.local_addresses(node))
-        out = self.netfilter(where, walk(rules, "nat", "OUTPUT", packet, env, self.prefer))
+        env = Env(self.world.local_addresses(node))
+        out = self.hook(where, node, "nat", "OUTPUT", packet, env)
         route = self.route_on(node, out.packet)
-        filt = self.netfilter(where, walk(rules, "filter", "OUTPUT", replace(out.packet, out_iface=route.dev or ""), env))
+        filt = self.hook(where, node, "filter", "OUTPUT", replace(out.packet, out_iface=route.dev or ""), env)
         self.leave(node, filt.packet, route, came_from=None)
 
     # -- one node -------------------------------------------------------------------------
@@ -132,8 +141,8 @@ class _Assembly:
         if hops >= MAX_NODES:
             raise _Done(DROPPED, "the packet went round the nodes: a routing loop")
         where = f"node {node}"
-        rules, env = self.world.ruleset(node), Env(self.world.local_addresses(node))
-        pre = self.netfilter(where, walk(rules, "nat", "PREROUTING", packet, env, self.prefer))
+        env = Env(self.world.local_addresses(node))
+        pre = self.hook(where, node, "nat", "PREROUTING", packet, env)
         original, packet = packet.dst, pre.packet
         if bridged and packet.dst == original:
             # Same /24: cni0 switches the frame by MAC, no routing; the hooks still ran above.
@@ -143,7 +152,7 @@ class _Assembly:
             if packet.dst in env.local_addresses:
                 self.deliver_to_node(node, packet)
             route = self.route_on(node, packet)
-        fwd = self.netfilter(where, walk(rules, "filter", "FORWARD", replace(packet, out_iface=route.dev or ""), env))
+        fwd = self.hook(where, node, "filter", "FORWARD", replace(packet, out_iface=route.dev or ""), env)
         self.leave(node, fwd.packet, route, came_from, hops)
 
     def route_on(self, node: str, packet: Packet):
@@ -167,8 +176,8 @@ class _Assembly:
 
     def leave(self, node: str, packet: Packet, route, came_from: PodPlace | None, hops: int = 0) -> None:
         where = f"node {node}"
-        rules, env = self.world.ruleset(node), Env(self.world.local_addresses(node))
-        post = self.netfilter(where, walk(rules, "nat", "POSTROUTING", replace(packet, out_iface=route.dev or ""), env))
+        env = Env(self.world.local_addresses(node))
+        post = self.hook(where, node, "nat", "POSTROUTING", replace(packet, out_iface=route.dev or ""), env)
         packet = post.packet
         if post.verdict == "MASQUERADE":
             packet = replace(packet, src=route.prefsrc or packet.src)
@@ -229,9 +238,9 @@ class _Assembly:
 
     def deliver_to_node(self, node: str, packet: Packet) -> None:
         where = f"node {node}"
-        rules, env = self.world.ruleset(node), Env(self.world.local_addresses(node))
+        env = Env(self.world.local_addresses(node))
         self.add("route", where, f"local {packet.dst}", "addressed to this node itself: local delivery")
-        self.netfilter(where, walk(rules, "filter", "INPUT", packet, env))
+        self.hook(where, node, "filter", "INPUT", packet, env)
         self.listening(where, self.world.node_netns(node), packet)
 
     def listening(self, where: str, netns: str, packet: Packet) -> None:
@@ -247,6 +256,28 @@ class _Assembly:
         raise _Done(DELIVERED, f"{who} in {target} listens on {packet.protocol}/{packet.dport}", where)
 
     # -- netfilter ----------------------------------------------------------------------------
+
+    def hook(self, where: str, node: str, table: str, hook: str, packet: Packet, env: Env) -> Walk:
+        """The rules at one netfilter hook: in nftables mode first the base chains of table ip
+        kube-proxy that run there (they have lower priorities), then the iptables chain."""
+        nft = getattr(self.world, "nft_table", lambda node: None)(node)
+        rules = self.world.ruleset(node)
+        if nft is None:
+            return self.netfilter(where, walk(rules, table, hook, packet, env, self.prefer))
+        from netlab.trace import nftwalk
+
+        significant = None
+        walks = nftwalk.walk_hook(nft, NFT_HOOKS[(table, hook)], packet, env, self.prefer) if (table, hook) in NFT_HOOKS else []
+        for w in walks:
+            if w.hits or w.verdict not in ("ACCEPT",):
+                self.netfilter(where, w)
+            if w.verdict in ("DNAT", "MASQUERADE"):
+                significant = w
+            packet = w.packet
+        if rules.chain(table, hook) is not None:
+            return self.netfilter(where, walk(rules, table, hook, packet, env, self.prefer))
+        last = significant or (walks[-1] if walks else walk(rules, table, hook, packet, env, self.prefer))
+        return replace(last, packet=packet)
 
     def netfilter(self, where: str, w: Walk) -> Walk:
         """One hook as a step; stops the trace on REJECT/DROP."""

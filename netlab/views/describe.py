@@ -27,9 +27,10 @@ from netlab.proxy import port_rules
 from netlab.proxy.sync import proxy_config, proxy_ports
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
 from netlab.views import describe_node
+from netlab.views.ingress import describe_gateway, describe_httproute, describe_ingress, describe_ingressclass
 from netlab.views.objects import age, timestamp
 
-DESCRIBED = ("Pod", "Service", "NetworkPolicy", "Node")
+DESCRIBED = ("Pod", "Service", "NetworkPolicy", "Node", "Ingress", "IngressClass", "Gateway", "HTTPRoute")
 
 
 def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
@@ -40,7 +41,9 @@ def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
         obj = lab.store.get(kind, namespace, name)
         if obj is None:
             raise NotFound(f'{BY_KIND[kind].qualified_plural} "{name}" not found in namespace "{namespace}"')
-        describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": _describe_netpol}
+        describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": _describe_netpol,
+                      "Ingress": describe_ingress, "IngressClass": describe_ingressclass,
+                      "Gateway": describe_gateway, "HTTPRoute": describe_httproute}
         lines = describers[kind](lab, obj)
     events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]
     lines.append("Events:" + ("" if events else "  <none>"))
@@ -179,6 +182,9 @@ def _chain_lines(lab, port) -> list[str]:
     (a Local traffic policy only uses the node's own endpoints)."""
     per_node = {}
     for node in lab.topo.nodes:
+        if lab.topo.kube_proxy_mode == "nftables":
+            per_node[node.name] = _nft_summary(port, proxy_config(lab, node))
+            continue
         rules = port_rules(port, proxy_config(lab, node))
         if rules.nat_chains:
             text = "nat " + ", ".join(rules.nat_chains)
@@ -188,6 +194,17 @@ def _chain_lines(lab, port) -> list[str]:
     if len(set(per_node.values())) == 1:
         return [_svc_field("Chains", next(iter(per_node.values())))]
     return [_svc_field(f"Chains ({node})", text) for node, text in per_node.items()]
+
+
+def _nft_summary(port, config) -> str:
+    """nftables mode: the port's chains in table ip kube-proxy, or the no-endpoint verdict."""
+    from netlab.proxy.nftables import port_objects
+
+    objects = port_objects(port, config)
+    if objects.chains:
+        return "nft " + ", ".join(chain for chain, _ in objects.chains)
+    verdicts = sorted({f"@{m} {e.value}" for m, e in objects.elements if m.startswith("no-endpoint")})
+    return "nft " + "; ".join(verdicts)
 
 
 def _filter_summary(rule: str) -> str:

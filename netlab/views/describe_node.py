@@ -44,6 +44,8 @@ class NodeFacts:
     problem: str = ""  # why the kernel could not be read (a failed node)
     routing: str = "host-gw"
     crossing: tuple[str, ...] = ()  # the mode's own state: VTEP and entries, or BIRD's view
+    kube_proxy_mode: str = "iptables"
+    nft_table: str | None = None  # nftables mode: `nft list table ip kube-proxy`
 
 
 def gather(lab: Lab, name: str) -> NodeFacts:
@@ -55,7 +57,7 @@ def gather(lab: Lab, name: str) -> NodeFacts:
     path = ns.netns_path(netns)
     pods = [o for o in lab.store.list("Pod") if o.status.get("nodeName") == name]
     by_veth = {(o.status.get("sandbox") or {}).get("veth"): o for o in pods}
-    routes, ports, rules, problem, crossing = (), (), None, "", ()
+    routes, ports, rules, problem, crossing, nft_table = (), (), None, "", (), None
     up = ns.is_pinned(path)
     if up:
         try:
@@ -68,6 +70,10 @@ def gather(lab: Lab, name: str) -> NodeFacts:
                     for v in sorted(nl.bridge_ports(naming.NODE_BRIDGE))
                 )  # fmt: skip
             rules = parse(iptables.save(path))
+            if lab.topo.kube_proxy_mode == "nftables":
+                from netlab.kernel import nft
+
+                nft_table = nft.list_table(path, "ip", "kube-proxy")
         except (NetlabError, OSError, ValueError) as exc:
             problem = getattr(exc, "message", str(exc))
     else:
@@ -87,6 +93,8 @@ def gather(lab: Lab, name: str) -> NodeFacts:
         problem=problem,
         routing=lab.topo.routing,
         crossing=crossing,
+        kube_proxy_mode=lab.topo.kube_proxy_mode,
+        nft_table=nft_table,
     )
 
 
@@ -153,6 +161,11 @@ def lines(f: NodeFacts) -> list[str]:
     out.append("Pods:" + ("" if f.pods else "  <none>"))
     for namespace, name, ip in f.pods:
         out.append(f"  {namespace + '/' + name:<40} {ip}")
+    out.append(_field("kube-proxy", f"{f.kube_proxy_mode} mode"))
+    if f.kube_proxy_mode == "nftables":
+        out.append("nftables:" + ("" if f.nft_table else "  <unavailable>"))
+        if f.nft_table:
+            out.append(f"  table ip kube-proxy  {nft_counts(f.nft_table)}")
     out.append("iptables:" + ("" if f.rules else "  <unavailable>"))
     if f.rules is not None:
         for table, (chains, rules) in sorted(f.rules.chain_counts().items()):
@@ -164,3 +177,30 @@ def lines(f: NodeFacts) -> list[str]:
             extra = f"  ({', '.join(families)})" if families else ""
             out.append(f"  {table:<8} {chains} chains, {rules} rules{extra}")
     return out
+
+
+NFT_CHAIN_FAMILIES = ("service-", "endpoint-", "external-", "local-", "firewall-")
+
+
+def nft_counts(listed: str) -> str:
+    """`N chains (service-*: a, …), M rules, K sets/maps` of an `nft list table` text (pure)."""
+    chains = rules = containers = 0
+    families = dict.fromkeys(NFT_CHAIN_FAMILIES, 0)
+    depth, kind = 0, ""
+    for raw in listed.splitlines():
+        line = raw.strip()
+        if line.endswith("{") and depth == 1:
+            kind = line.split()[0]
+            if kind == "chain":
+                chains += 1
+                name = line.split()[1]
+                for prefix in families:
+                    if name.startswith(prefix) and "/" in name:
+                        families[prefix] += 1
+            else:
+                containers += 1
+        elif depth == 2 and kind == "chain" and line and not line.startswith(("type ", "comment ", "policy ")):
+            rules += 1
+        depth += line.count("{") - line.count("}")
+    detail = ", ".join(f"{p}*: {c}" for p, c in families.items() if c)
+    return f"{chains} chains" + (f" ({detail})" if detail else "") + f", {rules} rules, {containers} sets/maps"

@@ -21,6 +21,8 @@ from netlab.controllers.garbagecollector import owner_of
 from netlab.kernel import ns
 from netlab.kubelet.status import pod_ready, pod_state
 from netlab.metallb.controller import ingress_ips
+from netlab.views.endpointslices import endpointslices
+from netlab.views.ingress import gatewayclasses, gateways, httproutes, ingressclasses, ingresses
 from netlab.views.objects import age, metadata, pod_object, timestamp
 
 if TYPE_CHECKING:
@@ -237,6 +239,7 @@ def _workload_doc(o: StoredObject, status: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.controllers.deployment import REVISION_ANNOTATION, revision_of
     from netlab.controllers.workloads import HASH_LABEL, template_hash
 
     now = time.time()
@@ -246,8 +249,8 @@ def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide
         spec = o.manifest["spec"]
         want = spec.get("replicas", 1)
         current = template_hash(Deployment.model_validate(o.manifest).spec.template.to_dict())
-        pods = [p for rs in lab.store.list("ReplicaSet", o.namespace) if owner_of(rs) == ("Deployment", o.name)
-                for p in _owned_pods(lab, o.namespace, "ReplicaSet", rs.name)]
+        sets = [rs for rs in lab.store.list("ReplicaSet", o.namespace) if owner_of(rs) == ("Deployment", o.name)]
+        pods = [p for rs in sets for p in _owned_pods(lab, o.namespace, "ReplicaSet", rs.name)]
         ready = sum(1 for p in pods if pod_ready(p.status))
         updated = sum(1 for p in pods if (p.manifest["metadata"].get("labels") or {}).get(HASH_LABEL) == current)
         row = [o.name, f"{ready}/{want}", updated, ready, age(o.created, now)]
@@ -256,21 +259,50 @@ def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide
             row += [",".join(c["name"] for c in containers), ",".join(c["image"] for c in containers),
                     ",".join(f"{k}={v}" for k, v in spec["selector"].get("matchLabels", {}).items())]
         rows.append(([o.namespace] if namespace is None else []) + row)
-        docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready, "updatedReplicas": updated, "availableReplicas": ready}))
+        status = {"observedGeneration": 1, "replicas": len(pods), "readyReplicas": ready, "updatedReplicas": updated, "availableReplicas": ready}
+        status["conditions"] = deployment_conditions(Deployment.model_validate(o.manifest), ready, updated, len(pods))
+        doc = _workload_doc(o, status)
+        if sets:  # the deployment controller's annotation: the newest revision
+            annotations = {**(doc["metadata"].get("annotations") or {}), REVISION_ANNOTATION: str(max(revision_of(rs.manifest) for rs in sets))}
+            doc["metadata"] = {**doc["metadata"], "annotations": annotations}
+        docs.append(doc)
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
 
 
+def deployment_conditions(deploy: Deployment, available: int, updated: int, total: int) -> list[dict[str, str]]:
+    """The deployment controller's Available and Progressing conditions (what `wait
+    --for=condition=Available` reads): available when at most maxUnavailable replicas are not."""
+    from netlab.controllers.workloads import resolve_int_or_percent
+
+    want = deploy.spec.replicas
+    rolling = deploy.spec.strategy.rollingUpdate if deploy.spec.strategy else None
+    max_unavailable = 0
+    if deploy.spec.strategy is None or deploy.spec.strategy.type == "RollingUpdate":
+        max_unavailable = resolve_int_or_percent(rolling.maxUnavailable if rolling else "25%", want, round_up=False)
+    is_available = available >= want - max_unavailable
+    complete = updated == want and total == want and available == want
+    return [
+        {"type": "Available", "status": "True" if is_available else "False",
+         "reason": "MinimumReplicasAvailable" if is_available else "MinimumReplicasUnavailable",
+         "message": "Deployment has minimum availability." if is_available else "Deployment does not have minimum availability."},
+        {"type": "Progressing", "status": "True",
+         "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+         "message": f'ReplicaSet "{deploy.metadata.name}" has successfully progressed.' if complete else f'ReplicaSet "{deploy.metadata.name}" is progressing.'},
+    ]  # fmt: skip
+
+
 def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
     now = time.time()
-    headers = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    headers = ["NAME", "DESIRED", "CURRENT", "READY", "AGE"] + (["CONTAINERS", "IMAGES", "SELECTOR"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("ReplicaSet", namespace), selector):
         pods = _owned_pods(lab, o.namespace, "ReplicaSet", o.name)
         ready = sum(1 for p in pods if pod_ready(p.status))
         want = o.manifest["spec"].get("replicas", 1)
-        rows.append(([o.namespace] if namespace is None else []) + [o.name, want, len(pods), ready, age(o.created, now)])
+        row = [o.name, want, len(pods), ready, age(o.created, now)] + (_wide_workload(o.manifest["spec"], selector_too=True) if wide else [])
+        rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
@@ -279,17 +311,27 @@ def replicasets(lab: Lab, namespace: str | None, selector: Selector | None, wide
 
 def statefulsets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
     now = time.time()
-    headers = ["NAME", "READY", "AGE"]
+    headers = ["NAME", "READY", "AGE"] + (["CONTAINERS", "IMAGES"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("StatefulSet", namespace), selector):
         pods = _owned_pods(lab, o.namespace, "StatefulSet", o.name)
         ready = sum(1 for p in pods if pod_ready(p.status))
         want = o.manifest["spec"].get("replicas", 1)
-        rows.append(([o.namespace] if namespace is None else []) + [o.name, f"{ready}/{want}", age(o.created, now)])
+        row = [o.name, f"{ready}/{want}", age(o.created, now)] + (_wide_workload(o.manifest["spec"], selector_too=False) if wide else [])
+        rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append(_workload_doc(o, {"replicas": len(pods), "readyReplicas": ready}))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
+
+
+def _wide_workload(spec: dict[str, Any], selector_too: bool) -> list[str]:
+    """kubectl's -o wide columns of a workload: CONTAINERS, IMAGES (and SELECTOR)."""
+    containers = spec["template"]["spec"]["containers"]
+    cols = [",".join(c["name"] for c in containers), ",".join(c["image"] for c in containers)]
+    if selector_too:
+        cols.append(",".join(f"{k}={v}" for k, v in spec["selector"].get("matchLabels", {}).items()) or "<none>")
+    return cols
 
 
 def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
@@ -308,7 +350,8 @@ def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, 
 VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
-    "NetworkPolicy": networkpolicies,
+    "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices, "Ingress": ingresses,
+    "IngressClass": ingressclasses, "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
 }  # fmt: skip
 
 

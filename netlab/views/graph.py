@@ -2,7 +2,8 @@
 
 Laid out the way a packet travels: the host's veth into the fabric switch, each node's uplink
 and `cni0` bridge, a veth per pod into its `eth0`, and Services pointing (dashed) at the
-endpoints kube-proxy DNATs to. `gather` collects the facts from a lab; the renderers are pure.
+endpoints kube-proxy DNATs to, and (blue) the Ingress and HTTPRoute rules nginx follows from its
+controller's Service to the backend Services. `gather` collects the facts from a lab; the renderers are pure.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class ServiceFact:
 
 
 @dataclass(frozen=True)
+class RouteFact:
+    """One Ingress or HTTPRoute rule: the controller's Service routes `what` to a backend Service."""
+
+    controller: str  # "ingress-nginx/ingress-nginx-controller"
+    what: str  # "Ingress default/shop: shop.example/cart"
+    backend: str  # "default/cart"
+
+
+@dataclass(frozen=True)
 class LabFacts:
     cluster: str
     host_link: str
@@ -64,6 +74,7 @@ class LabFacts:
     nodes: tuple[NodeFact, ...]
     pods: tuple[PodFact, ...]
     services: tuple[ServiceFact, ...]
+    routes: tuple[RouteFact, ...] = ()
     routing: str = "host-gw"  # how pods cross nodes: host-gw | vxlan | bgp
 
     def pods_on(self, node: str) -> list[PodFact]:
@@ -95,9 +106,34 @@ def gather(lab) -> LabFacts:
         endpoints = tuple(dict.fromkeys((b.pod, f"{b.ip}:{b.port}") for pe in se.ports for b in pe.backends if b.ready))
         ports = tuple(f"{p.port}/{p.protocol}" for p in se.service.spec.ports)
         services.append(ServiceFact(se.obj.namespace, se.obj.name, se.cluster_ip, ports, endpoints))
-    return LabFacts(
-        lab.name, naming.host_link(lab.name), str(lab.topo.host_interface), nodes, tuple(pods), tuple(services), lab.topo.routing
-    )
+    return LabFacts(lab.name, naming.host_link(lab.name), str(lab.topo.host_interface), nodes, tuple(pods), tuple(services),
+                     tuple(_routes(lab)), lab.topo.routing)
+
+
+def _routes(lab) -> list[RouteFact]:
+    """The Ingress and HTTPRoute rules, drawn from their controller's Service to the backends."""
+    from netlab.api.gateway import HTTPRoute
+    from netlab.api.ingress import Ingress
+
+    facts = []
+    for o in lab.store.list("Ingress"):
+        ing = Ingress.model_validate(o.manifest)
+        rules = [(r.host or "*", p.path or "/", p.backend) for r in ing.spec.rules if r.http for p in r.http.paths]
+        if ing.spec.defaultBackend is not None:
+            rules.append(("*", "(default)", ing.spec.defaultBackend))
+        for host, path, backend in rules:
+            if backend.service is not None:
+                facts.append(RouteFact("ingress-nginx/ingress-nginx-controller", f"Ingress {o.namespace}/{o.name}: {host}{path}",
+                                       f"{o.namespace}/{backend.service.name}"))
+    for o in lab.store.list("HTTPRoute"):
+        route = HTTPRoute.model_validate(o.manifest)
+        hosts = ",".join(route.spec.hostnames) or "*"
+        for rule in route.spec.rules:
+            paths = ",".join(m.path.value for m in rule.matches)
+            for b in rule.backendRefs:
+                facts.append(RouteFact("nginx-gateway/nginx-gateway", f"HTTPRoute {o.namespace}/{o.name}: {hosts}{paths} weight {b.weight}",
+                                       f"{b.namespace or o.namespace}/{b.name}"))
+    return facts
 
 
 def _id(*parts: str) -> str:
@@ -191,6 +227,11 @@ def to_dot(f: LabFacts) -> str:
             if pod in pods:
                 ns_, name = pod.split("/", 1)
                 lines.append(f"  {svc_id} -> {_id('pod', ns_, name)} [dir=forward, style=dashed, label={_q('DNAT ' + address)}];")
+    services = {s.ref for s in f.services}
+    for route in f.routes:
+        if route.controller in services and route.backend in services:
+            a, b = (_id("svc", *ref.split("/", 1)) for ref in (route.controller, route.backend))
+            lines.append(f"  {a} -> {b} [dir=forward, color=blue, label={_q('nginx: ' + route.what)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -227,6 +268,11 @@ def to_mermaid(f: LabFacts) -> str:
             if pod in pods:
                 ns_, name = pod.split("/", 1)
                 lines.append(f"  {svc_id} -.->|{_m(address)}| {_id('pod', ns_, name)}")
+    services = {s.ref for s in f.services}
+    for route in f.routes:
+        if route.controller in services and route.backend in services:
+            a, b = (_id("svc", *ref.split("/", 1)) for ref in (route.controller, route.backend))
+            lines.append(f"  {a} ==>|{_m('nginx: ' + route.what)}| {b}")
     return "\n".join(lines) + "\n"
 
 
@@ -249,6 +295,10 @@ def to_tree(f: LabFacts) -> Tree:
         for svc in f.services:
             endpoints = ", ".join(f"{address} ({pod})" for pod, address in svc.endpoints) or "no endpoints"
             services.add(f"{svc.ref}  {svc.cluster_ip or 'headless'} {' '.join(svc.ports)} → {endpoints}")
+    if f.routes:
+        routes = root.add("Ingress and HTTPRoute rules (served by nginx in the controller pods)")
+        for route in f.routes:
+            routes.add(f"{route.controller} → {route.backend}  {route.what}")
     return root
 
 

@@ -52,6 +52,15 @@ def pod_object(obj: StoredObject, pod: Pod, state: PodState) -> dict[str, Any]:
         status["conditions"] = [
             {"type": "PodScheduled", "status": "False", "reason": obj.status["reason"], "message": obj.status.get("message", "")}
         ]
+    elif obj.status.get("nodeName"):
+        # The kubelet's conditions, what `wait --for=condition=Ready` and JSONPath filters read.
+        ready = "True" if state.total and state.ready == state.total and state.phase == "Running" else "False"
+        status["conditions"] = [
+            {"type": "Initialized", "status": "True"},
+            {"type": "Ready", "status": ready},
+            {"type": "ContainersReady", "status": ready},
+            {"type": "PodScheduled", "status": "True"},
+        ]
     if obj.status.get("hostIP"):
         status["hostIP"] = obj.status["hostIP"]
     if obj.status.get("podIP"):

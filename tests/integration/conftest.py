@@ -36,6 +36,8 @@ CLI_TIMEOUT = 60.0
 # Serialises lab creation among concurrent runs of this suite: netlab checks overlaps, but two
 # creates racing for the same ranges could both pass the check.
 CREATE_LOCK = "/run/lock/netlab-integration-tests.lock"
+# kube-proxy's modes; a module marked `every_kube_proxy_mode` runs once per mode, each with its own lab.
+KUBE_PROXY_MODES = ("iptables", "nftables")
 
 
 # -- running the CLI ---------------------------------------------------------------------------
@@ -184,8 +186,13 @@ def new_cluster_name() -> str:
 
 
 def cluster_document(
-    name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b"), routing: str | None = None
+    name: str,
+    ranges: Ranges,
+    nodes: tuple[str, ...] = ("node-a", "node-b"),
+    kube_proxy_mode: str = "iptables",
+    routing: str | None = None,
 ) -> dict[str, Any]:
+    mode = {} if kube_proxy_mode == "iptables" else {"kubeProxyMode": kube_proxy_mode}
     document = {
         "apiVersion": "netlab.dev/v1alpha1",
         "kind": "Cluster",
@@ -195,6 +202,7 @@ def cluster_document(
             "podCIDR": str(ranges.pod),
             "serviceCIDR": str(ranges.service),
             "underlayCIDR": str(ranges.underlay),
+            **mode,
         },
     }
     if routing is not None:
@@ -214,10 +222,11 @@ def existing_lab_ranges() -> list[IPv4Network]:
 class Lab:
     """One real cluster; every CLI call is pinned to it by `--cluster NAME`."""
 
-    def __init__(self, name: str, ranges: Ranges, workdir: Path) -> None:
+    def __init__(self, name: str, ranges: Ranges, workdir: Path, kube_proxy_mode: str = "iptables") -> None:
         self.name = name
         self.ranges = ranges
         self.workdir = workdir
+        self.kube_proxy_mode = kube_proxy_mode
         self._files = 0
 
     # --- CLI ---
@@ -308,8 +317,15 @@ class Lab:
     def in_netns(self, netns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
         return sh("ip", "netns", "exec", netns, *argv, check=check)
 
+    def proxy_rules(self, node: str) -> str:
+        """What kube-proxy wrote on a node, in its mode: the nat table, or the ip kube-proxy table."""
+        if self.kube_proxy_mode == "nftables":
+            return self.in_netns(self.node_netns(node), "nft", "list", "table", "ip", "kube-proxy").stdout
+        return self.in_netns(self.node_netns(node), "iptables-save", "-t", "nat").stdout
 
-def create_lab(workdir: Path, attempts: int = 8, routing: str | None = None) -> Lab:
+
+
+def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptables", routing: str | None = None) -> Lab:
     """A new cluster whose name and ranges clash with nothing on this machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     os.makedirs(os.path.dirname(CREATE_LOCK), exist_ok=True)
@@ -324,10 +340,11 @@ def create_lab(workdir: Path, attempts: int = 8, routing: str | None = None) -> 
                 continue
             name = new_cluster_name()
             config = workdir / f"cluster-{name}.yaml"
-            config.write_text(yaml.safe_dump(cluster_document(name, ranges, routing=routing), sort_keys=False))
+            document = cluster_document(name, ranges, kube_proxy_mode=kube_proxy_mode, routing=routing)
+            config.write_text(yaml.safe_dump(document, sort_keys=False))
             last = nl("cluster", "create", "--config", str(config), check=False)
             if last.returncode == 0:
-                return Lab(name, ranges, workdir)
+                return Lab(name, ranges, workdir, kube_proxy_mode)
             if "overlaps" not in last.stderr:  # not a race with another lab: a real failure
                 break
     detail = f"\n--- stderr\n{last.stderr}" if last is not None else " (every candidate range was taken)"
@@ -419,10 +436,25 @@ def delete_lab(lab: Lab) -> None:
 # -- fixtures --------------------------------------------------------------------------------
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "every_kube_proxy_mode: run the module's tests once per kube-proxy mode")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "lab" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_kube_proxy_mode"):
+        metafunc.parametrize("kube_proxy_mode", KUBE_PROXY_MODES, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory):
+def kube_proxy_mode(request: pytest.FixtureRequest) -> str:
+    """The mode of the module's lab: iptables, or each mode in turn for marked modules."""
+    return getattr(request, "param", "iptables")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, kube_proxy_mode: str):
     """A fresh two-node lab for one test module; deleted (and checked to be gone) afterwards."""
-    made = create_lab(tmp_path_factory.mktemp("lab"))
+    made = create_lab(tmp_path_factory.mktemp("lab"), kube_proxy_mode=kube_proxy_mode)
     try:
         yield made
     finally:

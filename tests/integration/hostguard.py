@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -23,9 +24,19 @@ from dataclasses import dataclass
 from netlab import naming
 from netlab.naming import RTPROT_NETLAB
 
-# Every range a test lab or the default lab uses (tests/integration/conftest.py Ranges, the
-# README's default cluster): 10.96.0.0-10.255.255.255, 172.30.0.0/16, 172.31.255.0/24.
-LAB_NETS = ("10.96.0.0/11", "10.128.0.0/9", "172.30.0.0/16", "172.31.255.0/24")
+
+
+def lab_nets() -> list[str]:
+    """Every range a test lab (conftest.Ranges) or the default lab may use — and nothing else:
+    the host's own resolver may well live in 10/8 (10.255.255.53 on some machines)."""
+    from conftest import RANGE_CHOICES, Ranges
+
+    from netlab.api.cluster import default_cluster
+
+    nets = [n for k in range(RANGE_CHOICES) for n in Ranges.pick(k).all()]
+    default = default_cluster("netlab")
+    nets += [default.podCIDR, default.serviceCIDR, default.underlayCIDR]
+    return [str(n) for n in ipaddress.collapse_addresses(ipaddress.ip_network(str(n)) for n in nets)]
 
 # Sysctls that move by themselves (counters, tables the kernel sizes or fills as it goes).
 VOLATILE_SYSCTL = re.compile(r"nf_conntrack_count|/neigh/.*/(base_reachable_time|gc_)|route/gc_|stable_secret")
@@ -138,7 +149,7 @@ class LabPacketCapture:
 
     def __init__(self) -> None:
         self._out = tempfile.NamedTemporaryFile("w+", prefix="netlab-host-capture-", suffix=".txt")
-        expression = " or ".join(f"net {n}" for n in LAB_NETS)
+        expression = " or ".join(f"net {n}" for n in lab_nets())
         self._tcpdump = subprocess.Popen(
             ["tcpdump", "-i", "any", "-nn", "-l", "-Q", "inout", expression],
             stdout=self._out, stderr=subprocess.PIPE, text=True,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.root
+pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 SETUP = """
 apiVersion: v1

@@ -16,7 +16,7 @@ import pytest
 
 from netlab.kernel import ns
 
-pytestmark = pytest.mark.root
+pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "network-policy"
 NAMESPACES = ("x", "y", "z")

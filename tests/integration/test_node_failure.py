@@ -16,7 +16,7 @@ import pytest
 
 from conftest import Lab, controller_running, nl, wait_until
 
-pytestmark = pytest.mark.root
+pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
 IMAGE_PROCESSING = MANIFESTS / "image-processing"
@@ -136,7 +136,7 @@ def test_node_b_fails_and_its_replicas_come_back_on_node_a_with_new_ips(scenario
     endpoints = lab.get_json("endpoints", "image-processing")
     listed = {a["ip"] for s in endpoints["subsets"] for a in s.get("addresses", [])}
     assert listed == {p["status"]["podIP"] for p in after.values()}
-    rules = lab.in_netns(lab.node_netns("node-a"), "iptables-save", "-t", "nat").stdout
+    rules = lab.proxy_rules("node-a")
     assert all(f"{ip}:8080" not in rules for ip in {p["status"]["podIP"] for p in lost.values()})
     assert all(f"{p['status']['podIP']}:8080" in rules for p in replacements)
 

@@ -17,7 +17,7 @@ from ipaddress import IPv4Address
 import pytest
 import yaml
 
-pytestmark = pytest.mark.root
+pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.47"
 
@@ -150,10 +150,18 @@ def announced(lab) -> dict[str, set[str]]:
 
 
 def rules(lab, node: str) -> str:
-    """iptables-save of a node without comments and counters, for before/after comparisons."""
+    """What kube-proxy wrote on a node, for before/after comparisons: iptables-save without
+    comments and counters, or (nftables mode) the ip kube-proxy table with its elements sorted."""
+    if nft(lab):
+        listed = lab.proxy_rules(node)
+        return re.sub(r"elements = \{([^}]*)\}", lambda m: "elements = " + ",".join(sorted(m.group(1).replace("\n", " ").split(","))), listed)
     saved = lab.in_netns(lab.node_netns(node), "iptables-save").stdout
     lines = [re.sub(r"\[\d+:\d+\]", "", line) for line in saved.splitlines() if not line.startswith("#")]
     return "\n".join(lines)
+
+
+def nft(lab) -> bool:
+    return lab.kube_proxy_mode == "nftables"
 
 
 def hostnames(lab, pod: str, url: str, times: int) -> Counter:
@@ -173,8 +181,12 @@ def test_nodeport_answers_the_host_through_every_node_and_pods_through_node_ips(
         assert host_get(f"http://{node_ip(svc, node)}:30080/hostname") in {"web-a", "web-b"}
         assert pod_get(svc, "client-a", f"http://{node_ip(svc, node)}:30080/hostname") in {"web-a", "web-b"}
     nat = rules(svc, "node-a")
-    assert re.search(r"-A KUBE-NODEPORTS -p tcp -m comment --comment \"?default/web-np\"? -m tcp --dport 30080 -j KUBE-EXT-", nat)
-    assert '"masquerade traffic for default/web-np external destinations" -j KUBE-MARK-MASQ' in nat
+    if nft(svc):
+        assert re.search(r"tcp \. 30080 : goto external-\w+-default/web-np/tcp/", nat)
+        assert re.search(r"chain external-\w+-default/web-np/tcp/ \{\s+jump mark-for-masquerade", nat)
+    else:
+        assert re.search(r"-A KUBE-NODEPORTS -p tcp -m comment --comment \"?default/web-np\"? -m tcp --dport 30080 -j KUBE-EXT-", nat)
+        assert '"masquerade traffic for default/web-np external destinations" -j KUBE-MARK-MASQ' in nat
 
 
 def test_a_nodeport_out_of_range_or_taken_is_refused_and_nothing_is_applied(svc):
@@ -195,7 +207,7 @@ def test_a_nodeport_is_released_when_the_service_changes_type_or_is_deleted(svc)
     assert 30000 <= port <= 32767
     svc.apply(service("np-free"))  # back to ClusterIP
     assert "nodePort" not in service_doc(svc, "np-free")["spec"]["ports"][0]
-    assert f"--dport {port} " not in rules(svc, "node-a")
+    assert (f"tcp . {port} " if nft(svc) else f"--dport {port} ") not in rules(svc, "node-a")
     svc.apply(service("np-claim", type="NodePort", ports=[{"port": 80, "targetPort": 8080, "nodePort": port}]))
     svc.nl("delete", "svc", "np-claim")
     svc.apply(service("np-again", type="NodePort", ports=[{"port": 80, "targetPort": 8080, "nodePort": port}]))
@@ -219,7 +231,7 @@ def test_a_loadbalancer_gets_a_pool_address_that_one_node_announces_and_the_host
     assert pod_get(svc, "client-b", f"http://{ip}/hostname") in {"web-a", "web-b"}
     described = svc.nl("describe", "svc", "web-lb").stdout
     assert f"{ip} (announced by {owners[0]}" in described
-    assert "NodePort:" in described and "KUBE-EXT-" in described
+    assert "NodePort:" in described and ("external-" if nft(svc) else "KUBE-EXT-") in described
 
 
 def test_load_balancer_ip_is_honoured_inside_the_pool_and_refused_outside_it(svc):
@@ -240,7 +252,10 @@ def test_load_balancer_source_ranges_let_only_the_listed_clients_in(svc):
     svc.apply(service("lb-fw", type="LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8"]))
     ip = lb_ip(svc, "lb-fw")
     assert host_curl(f"http://{ip}/hostname", timeout=1.5).returncode != 0  # dropped: the host is not in 10/8
-    assert "KUBE-FW-" in rules(svc, "node-a") and "KUBE-PROXY-FIREWALL" in rules(svc, "node-a")
+    if nft(svc):
+        assert re.search(rf"{ip} \. tcp \. 80 : goto firewall-", rules(svc, "node-a"))
+    else:
+        assert "KUBE-FW-" in rules(svc, "node-a") and "KUBE-PROXY-FIREWALL" in rules(svc, "node-a")
     svc.apply(service("lb-fw", type="LoadBalancer", loadBalancerSourceRanges=[f"{host_ip(svc)}/32"]))
     assert host_get(f"http://{ip}/hostname") in {"web-a", "web-b"}
     svc.nl("delete", "svc", "lb-fw")
@@ -269,7 +284,10 @@ def test_external_ips_inside_the_underlay_are_announced_and_forwarded(svc):
     assert svc_row(svc, "web-ext")[3] == external
     assert sum(external in addrs for addrs in announced(svc).values()) == 1
     assert host_get(f"http://{external}/hostname") in {"web-a", "web-b"}
-    assert re.search(rf"-A KUBE-SERVICES -d {external}/32 .*external IP.* -j KUBE-EXT-", rules(svc, "node-b"))
+    if nft(svc):
+        assert re.search(rf"{external} \. tcp \. 80 : goto external-", rules(svc, "node-b"))
+    else:
+        assert re.search(rf"-A KUBE-SERVICES -d {external}/32 .*external IP.* -j KUBE-EXT-", rules(svc, "node-b"))
     result = svc.apply(service("web-ext-bad", externalIPs=["192.0.2.77"]), check=False)
     assert result.returncode == 3 and "spec.externalIPs[0]" in result.stderr and "underlay" in result.stderr
     svc.nl("delete", "svc", "web-ext")
@@ -324,8 +342,12 @@ def test_external_traffic_policy_local_keeps_the_client_ip_and_drops_where_no_en
     assert client.split(":")[0] == host_ip(svc)
     # node-b has no endpoint: the packet is dropped (a timeout, not a refusal).
     assert host_curl(f"http://{node_ip(svc, 'node-b')}:{port}/clientip", timeout=1.5).returncode == 28
-    assert '"default/solo-local has no local endpoints"' in rules(svc, "node-b")
-    assert "KUBE-SVL-" in rules(svc, "node-a")
+    if nft(svc):
+        assert f'tcp . {port} comment "default/solo-local" : drop' in rules(svc, "node-b")
+        assert "chain local-" in rules(svc, "node-a")
+    else:
+        assert '"default/solo-local has no local endpoints"' in rules(svc, "node-b")
+        assert "KUBE-SVL-" in rules(svc, "node-a")
     # With the Cluster policy, node-b forwards — and masquerades, so the client IP is lost.
     svc.apply(service("solo-local", selector="solo", type="NodePort"))
     client = host_get(f"http://{node_ip(svc, 'node-b')}:{port}/clientip")
@@ -349,9 +371,12 @@ def test_session_affinity_client_ip_sticks_and_can_be_switched_off(svc):
     svc.apply(service("sticky", **sticky))
     url = f"http://{svc.cluster_ip('sticky')}/hostname"
     assert len(hostnames(svc, "client-a", url, 20)) == 1
-    assert "-m recent --rcheck --seconds 60 --reap --name KUBE-SEP-" in rules(svc, "node-a")
+    if nft(svc):
+        assert "flags dynamic,timeout" in rules(svc, "node-a") and "timeout 1m" in rules(svc, "node-a")
+    else:
+        assert "-m recent --rcheck --seconds 60 --reap --name KUBE-SEP-" in rules(svc, "node-a")
     svc.apply(service("sticky"))
-    assert "recent" not in rules(svc, "node-a")
+    assert ("affinity-" if nft(svc) else "recent") not in rules(svc, "node-a")
     assert len(hostnames(svc, "client-a", url, 40)) == 2  # 2^-39 chance of a false failure
     svc.nl("delete", "svc", "sticky")
 

@@ -9,7 +9,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-pytestmark = pytest.mark.root
+pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.47"
 

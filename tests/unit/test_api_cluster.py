@@ -180,3 +180,22 @@ def test_the_model_is_frozen():
     with pytest.raises(Exception):
         default_cluster().name = "other"  # type: ignore[misc]
     assert isinstance(default_cluster(), ClusterConfig)
+
+
+def test_kube_proxy_mode_defaults_to_iptables_and_takes_nftables():
+    assert default_cluster().kubeProxyMode == "iptables"
+    assert default_cluster(kube_proxy_mode="nftables").kubeProxyMode == "nftables"
+    document = {"apiVersion": "netlab.dev/v1alpha1", "kind": "Cluster", "spec": {"kubeProxyMode": "nftables"}}
+    assert cluster_from_document(document).kubeProxyMode == "nftables"
+
+
+def test_ipvs_is_refused_naming_nftables():
+    assert cluster_problems({"kubeProxyMode": "ipvs"}) == [
+        'c.yaml: Cluster lab: spec.kubeProxyMode: Unsupported value: "ipvs": the ipvs mode is deprecated '
+        "upstream (Kubernetes 1.35) and this kernel may lack ip_vs; use nftables, its successor for large "
+        'clusters; supported values: "iptables", "nftables"'
+    ]
+    assert cluster_problems({"kubeProxyMode": "userspace"}) == [
+        'c.yaml: Cluster lab: spec.kubeProxyMode: Unsupported value: "userspace": supported values: '
+        '"iptables", "nftables"'
+    ]

@@ -137,11 +137,50 @@ def test_unknown_fields_are_accepted_with_a_warning():
     )
 
 
-def test_env_value_from_is_accepted_with_a_warning():
+def test_env_field_ref_is_honoured_without_a_warning():
     write("m.yaml", POD + "      env: [{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]\n")
+    assert load_manifests(["m.yaml"]).warnings == ()
+
+
+def test_env_secret_key_ref_is_accepted_with_a_warning():
+    write("m.yaml", POD + "      env: [{name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n")
     assert load_manifests(["m.yaml"]).warnings == (
-        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom: not supported by netlab, ignored (the variable is set to "")',
+        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.secretKeyRef: not supported by netlab '
+        '(no ConfigMaps, Secrets or resources), ignored: the variable is set to ""',
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ("{name: X, valueFrom: {fieldRef: {fieldPath: status.phase}}}", 'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Unsupported value: "status.phase"'),
+        ("{name: X, valueFrom: {fieldRef: {fieldPath: metadata.labels}}}", "use metadata.labels['KEY'] in env"),
+        ("{name: X, value: a, valueFrom: {fieldRef: {fieldPath: metadata.name}}}", "may not be specified when `value` is not empty"),
+        ("{name: X, valueFrom: {}}", "must specify one of"),
+    ],
+)
+def test_bad_env_sources_are_refused(env, problem):
+    write("m.yaml", POD + f"      env: [{env}]\n")
+    with pytest.raises(InvalidInput) as err:
+        load_manifests(["m.yaml"])
+    assert problem in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("  dnsPolicy: None\n", "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"),
+        ("  dnsPolicy: None\n  dnsConfig: {searches: [a.b]}\n", "spec.dnsConfig.nameservers: Required value"),
+        ("  dnsPolicy: Cluster\n", "spec.dnsPolicy"),
+        ("  dnsConfig: {nameservers: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4]}\n", "must not have more than 3 nameservers"),
+        ("  dnsConfig: {searches: [Bad_Name]}\n", "spec.dnsConfig.searches[0]"),
+    ],
+)
+def test_bad_dns_settings_are_refused(spec, problem):
+    write("m.yaml", POD + spec)
+    with pytest.raises(InvalidInput) as err:
+        load_manifests(["m.yaml"])
+    assert problem in str(err.value)
 
 
 # --- one problem, one line ------------------------------------------------------------------
@@ -168,7 +207,7 @@ def test_invalid_json_names_line_and_column():
 def test_unknown_kind_that_is_not_kubernetes():
     assert one_problem("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n") == (
         'm.yaml: Frobnicator x: kind: Unsupported value: "Frobnicator": supported values: '
-        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "List"'
+        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "List"'
     )
 
 
@@ -314,3 +353,13 @@ def test_every_problem_in_every_file_is_reported_at_once():
 def test_an_invalid_default_namespace():
     with pytest.raises(InvalidInput, match='namespace "Bad"'):
         load_manifests(["m.yaml"], default_namespace="Bad")
+
+
+def test_delete_references_need_only_kind_and_name():
+    from netlab.api.loader import load_references
+
+    write("m.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: team}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n")
+    assert load_references(["m.yaml"], "default") == [("Pod", "default", "a"), ("Deployment", "team", "d"), ("Namespace", "", "team")]
+    write("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {}\n")
+    with pytest.raises(InvalidInput, match="metadata.name"):
+        load_references(["bad.yaml"])

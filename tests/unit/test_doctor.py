@@ -30,6 +30,7 @@ def healthy(**changes) -> Facts:
         kernel=dict(KERNEL_OK),
         host_bridge_nf=True,
         iptables_version="iptables v1.8.9 (nf_tables)",
+        nft_version="nftables v1.0.6 (Lester Gooch #5)",
         host_rules={"nf_tables": 3, "legacy": 0},
         ipvs_loaded=False,
         bpf=True,
@@ -142,6 +143,14 @@ def test_no_iptables_at_all_fails():
     assert "apt-get install iptables" in checks["tools: required"].fix
     assert checks["tools: probes"].status == Status.warn
     assert "bind9-dnsutils" in checks["tools: probes"].fix  # dig's package, not the tool's name
+
+
+def test_nft_is_checked_for_the_nftables_mode_but_only_warned_about():
+    assert by_name(healthy())["nft"].status == Status.ok
+    missing = by_name(healthy(nft_version=None))["nft"]
+    assert missing.status == Status.warn and "apt-get install nftables" in missing.fix
+    old = by_name(healthy(nft_version="nftables v0.9.8 (E.D.S.)"))["nft"]
+    assert old.status == Status.warn and "1.0.1" in old.summary
 
 
 def test_a_loaded_ipvs_module_is_a_warning():

@@ -24,7 +24,7 @@ GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "golden", "routing")
 
 
 def topo(mode: str, nodes: int = 3):
-    return from_config(default_cluster("lab", nodes, mode))
+    return from_config(default_cluster("lab", nodes, routing=mode))
 
 
 def golden(name: str, text: str) -> None:

@@ -160,9 +160,18 @@ def test_when_both_resolve_to_zero_one_pod_may_be_unavailable(surge, unavailable
     assert step == DeploymentStep(create="web-new", scale={"web-new": 0, "web-old": 2})
 
 
-def test_a_finished_rollout_deletes_the_empty_old_replicaset():
+def test_a_finished_rollout_keeps_the_empty_old_replicaset_as_history():
     sets = [rs("web-old", 0, created=1), rs("web-new", 3, created=2)]
-    assert plan_deployment("web", 3, "RollingUpdate", "25%", "25%", "new", sets) == DeploymentStep(delete=("web-old",))
+    assert plan_deployment("web", 3, "RollingUpdate", "25%", "25%", "new", sets).empty
+    assert plan_deployment("web", 3, "RollingUpdate", "25%", "25%", "new", sets, history_limit=0) == DeploymentStep(delete=("web-old",))
+
+
+def test_only_the_oldest_revisions_beyond_the_history_limit_are_deleted():
+    # Revisions 1-4, the older revisions created later (a rollback renumbers a ReplicaSet).
+    sets = [ReplicaSetState(f"web-r{i}", f"r{i}", 0, 0, 0, 10.0 - i, revision=i) for i in (1, 2, 3, 4)]
+    sets.append(rs("web-new", 3, created=20))
+    step = plan_deployment("web", 3, "RollingUpdate", "25%", "25%", "new", sets, history_limit=2)
+    assert step == DeploymentStep(delete=("web-r1", "web-r2"))  # by revision, not by age
 
 
 def test_an_old_replicaset_is_kept_while_its_pods_still_exist():
@@ -195,7 +204,7 @@ def test_recreate_removes_every_old_pod_before_a_new_one():
     waiting = [rs("web-old", 0, pods=2, available=2), rs("web-new", 0, created=2)]
     assert plan_deployment("web", 3, "Recreate", "25%", "25%", "new", waiting).empty
     gone = [rs("web-old", 0), rs("web-new", 0, created=2)]
-    assert plan_deployment("web", 3, "Recreate", "25%", "25%", "new", gone) == DeploymentStep(scale={"web-new": 3}, delete=("web-old",))
+    assert plan_deployment("web", 3, "Recreate", "25%", "25%", "new", gone) == DeploymentStep(scale={"web-new": 3})
 
 
 @dataclass
@@ -216,7 +225,7 @@ def _rollout(replicas: int, surge: int | str, unavailable: int | str, strategy: 
     seen = []
     for round_ in range(50):
         states = [ReplicaSetState(s.name, s.hash, s.replicas, s.pods, s.ready, s.created) for s in sets.values()]
-        step = plan_deployment("web", replicas, strategy, surge, unavailable, "new", states)
+        step = plan_deployment("web", replicas, strategy, surge, unavailable, "new", states, history_limit=0)
         if step.empty:
             assert list(sets) == ["web-new"], sets
             return seen + [(sets["web-new"].pods, sets["web-new"].ready)]

@@ -1,0 +1,210 @@
+"""Ingress objects + Services' endpoints -> the routing table an nginx controller serves (pure).
+
+What ingress-nginx's store and `getBackendServers` compute before the template runs: one
+server per host (rules without a host go to the catch-all server `_`), its locations in
+the order nginx will weigh them, and one upstream per Service port whose members are the
+ready endpoint pod IP:targetPort pairs (ingress-nginx proxies to endpoints directly, not to
+the ClusterIP, so kube-proxy is not on the path from nginx to the pod).
+
+Semantics kept from the Ingress spec (networking/v1 HTTPIngressPath):
+- Exact matches the path exactly; Prefix matches element-wise: `/foo` matches `/foo`,
+  `/foo/` and `/foo/bar` but not `/foobar`, and a trailing slash in the rule is ignored;
+  ImplementationSpecific is ingress-nginx's plain nginx prefix (`/foo` matches `/foobar`).
+- The longest match wins and Exact beats Prefix on the same path (nginx's `location =`).
+- A host `*.example` matches exactly one label (`a.example`, not `a.b.example`), and an
+  exact host is preferred to a wildcard (nginx weighs exact names before regex names).
+- Nothing matches: the Ingress's `defaultBackend`, or 404.
+- Which Ingresses: those whose class (spec.ingressClassName, or the class annotated
+  `ingressclass.kubernetes.io/is-default-class: "true"` when none is named) has the
+  controller `k8s.io/ingress-nginx`. When the same host and path come from two Ingresses,
+  the older one wins (ingress-nginx's merge order).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from netlab.api.ingress import NGINX_CONTROLLER, Ingress, IngressBackend, IngressClass
+from netlab.controllers.endpoints import ServiceEndpoints
+
+CATCH_ALL = "_"
+
+
+@dataclass(frozen=True)
+class Location:
+    match: str  # "exact" (location = P) or "prefix" (location P)
+    path: str
+    upstream: str | None  # None: answer `status` instead
+    status: int  # 0 when proxied; 503 (no endpoints, no Service), 404 (nothing matches)
+    source: str  # "namespace/name" of the Ingress the rule came from; "" for the 404
+    # HTTPRoute matches beyond the path, all of which must hold: ("header", name, value),
+    # ("query", name, value), ("method", "", GET). Several Locations may share a path and
+    # differ here; they are listed in the order of precedence, highest first.
+    when: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str  # "shop.example", "*.example", or "_" for the catch-all
+    locations: tuple[Location, ...]
+    port: int = 80
+
+
+@dataclass(frozen=True)
+class Upstream:
+    name: str  # ingress-nginx's: namespace-service-port
+    endpoints: tuple[str, ...]  # "10.244.1.5:8080"
+    weights: tuple[int, ...] = ()  # per endpoint, for HTTPRoute's weighted backendRefs
+
+
+@dataclass(frozen=True)
+class Routes:
+    servers: tuple[Server, ...]
+    upstreams: tuple[Upstream, ...]
+    ingresses: tuple[str, ...]  # "namespace/name" of every Ingress served
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Routes:
+        data = json.loads(text)
+        return cls(
+            servers=tuple(
+                Server(s["host"], tuple(_location(loc) for loc in s["locations"]), s.get("port", 80)) for s in data["servers"]
+            ),
+            upstreams=tuple(Upstream(u["name"], tuple(u["endpoints"]), tuple(u.get("weights", ()))) for u in data["upstreams"]),
+            ingresses=tuple(data["ingresses"]),
+        )
+
+
+_LOCATION_FIELDS = frozenset(Location.__dataclass_fields__)
+
+
+def _location(data: dict) -> Location:
+    # Fields a newer control plane added are left out, so a controller pod started by an older
+    # netlab keeps reading the snapshot across an upgrade (it is adopted, not restarted).
+    known = {k: v for k, v in data.items() if k in _LOCATION_FIELDS}
+    return Location(**{**known, "when": tuple(tuple(c) for c in known.get("when", ()))})
+
+
+@dataclass(frozen=True)
+class IngressInput:
+    """One stored Ingress, in the merge order (oldest first)."""
+
+    ingress: Ingress
+    created: float
+
+
+def served_by_nginx(ingress: Ingress, classes: Sequence[IngressClass]) -> bool:
+    by_name = {c.metadata.name: c for c in classes}
+    name = ingress.spec.ingressClassName
+    if name is None:
+        default = [c for c in classes if c.is_default]
+        return len(default) == 1 and default[0].spec.controller == NGINX_CONTROLLER
+    return name in by_name and by_name[name].spec.controller == NGINX_CONTROLLER
+
+
+def backend_endpoints(namespace: str, backend: IngressBackend, services: Sequence[ServiceEndpoints]) -> list[str] | None:
+    """The ready `ip:targetPort` members for a Service backend; None if the Service or its port
+    does not exist."""
+    if backend.service is None:
+        return None
+    svc, want = backend.service, backend.service.port
+    se = next((s for s in services if (s.obj.namespace, s.obj.name) == (namespace, svc.name)), None)
+    if se is None:
+        return None
+    pe = next((p for p in se.ports if (want.name and p.name == want.name) or (want.number is not None and p.port == want.number)), None)
+    if pe is None or pe.protocol != "TCP":
+        return None
+    return list(dict.fromkeys(f"{b.ip}:{b.port}" for b in pe.backends if b.ready))
+
+
+def _upstream_name(namespace: str, backend: IngressBackend) -> str:
+    svc = backend.service
+    assert svc is not None
+    return f"{namespace}-{svc.name}-{svc.port.name or svc.port.number}"
+
+
+class _Builder:
+    def __init__(self, services: Sequence[ServiceEndpoints]) -> None:
+        self.services = services
+        self.upstreams: dict[str, Upstream] = {}
+        self.servers: dict[str, dict[tuple[str, str], Location]] = {}
+
+    def target(self, namespace: str, backend: IngressBackend) -> tuple[str | None, int]:
+        members = backend_endpoints(namespace, backend, self.services)
+        if not members:
+            return None, 503  # ingress-nginx answers 503 for a backend without endpoints
+        name = _upstream_name(namespace, backend)
+        self.upstreams[name] = Upstream(name, tuple(members))
+        return name, 0
+
+    def add(self, host: str, match: str, path: str, namespace: str, backend: IngressBackend, source: str) -> None:
+        locations = self.servers.setdefault(host, {})
+        if (match, path) in locations:
+            return  # an older Ingress (or an Exact rule) already has it
+        upstream, status = self.target(namespace, backend)
+        locations[(match, path)] = Location(match, path, upstream, status, source)
+
+
+_ORDER = {"Exact": 0, "Prefix": 1, "ImplementationSpecific": 2}
+
+
+def build_routes(ingresses: Sequence[IngressInput], classes: Sequence[IngressClass], services: Sequence[ServiceEndpoints]) -> Routes:
+    served = sorted(
+        (i for i in ingresses if served_by_nginx(i.ingress, classes)),
+        key=lambda i: (i.created, i.ingress.metadata.namespace or "", i.ingress.metadata.name),
+    )
+    b = _Builder(services)
+    b.servers[CATCH_ALL] = {}
+    fallbacks: dict[str, tuple[str, IngressBackend, str]] = {}
+    global_default: tuple[str, IngressBackend, str] | None = None
+    for item in served:
+        ing = item.ingress
+        namespace = ing.metadata.namespace or "default"
+        source = f"{namespace}/{ing.metadata.name}"
+        default = (namespace, ing.spec.defaultBackend, source) if ing.spec.defaultBackend else None
+        if default and global_default is None:
+            global_default = default
+        paths = [
+            (rule.host or CATCH_ALL, p)
+            for rule in ing.spec.rules if rule.http
+            for p in rule.http.paths
+        ]
+        for host, _ in paths:
+            b.servers.setdefault(host, {})
+            if default and host not in fallbacks:
+                fallbacks[host] = default
+        for host, p in sorted(paths, key=lambda hp: _ORDER.get(hp[1].pathType or "", 3)):
+            path = p.path or "/"
+            if p.pathType == "Exact":
+                b.add(host, "exact", path, namespace, p.backend, source)
+            elif p.pathType == "Prefix":
+                trimmed = path.rstrip("/")
+                if not trimmed:
+                    b.add(host, "prefix", "/", namespace, p.backend, source)
+                else:
+                    b.add(host, "exact", trimmed, namespace, p.backend, source)
+                    b.add(host, "prefix", trimmed + "/", namespace, p.backend, source)
+            else:
+                b.add(host, "prefix", path, namespace, p.backend, source)
+    servers = []
+    for host, locations in b.servers.items():
+        if ("prefix", "/") not in locations:
+            fallback = fallbacks.get(host, global_default)
+            if fallback is not None and fallback[1].service is not None:
+                upstream, status = b.target(fallback[0], fallback[1])
+                locations[("prefix", "/")] = Location("prefix", "/", upstream, status, fallback[2])
+            else:
+                locations[("prefix", "/")] = Location("prefix", "/", None, 404, "")
+        ordered = sorted(locations.values(), key=lambda loc: (loc.match != "exact", -len(loc.path), loc.path))
+        servers.append(Server(host, tuple(ordered)))
+    servers.sort(key=lambda s: (s.host != CATCH_ALL, s.host.startswith("*."), s.host))
+    return Routes(
+        servers=tuple(servers),
+        upstreams=tuple(sorted(b.upstreams.values(), key=lambda u: u.name)),
+        ingresses=tuple(f"{i.ingress.metadata.namespace}/{i.ingress.metadata.name}" for i in served),
+    )
