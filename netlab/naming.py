@@ -15,11 +15,13 @@ STATE_ROOT_ENV = "NETLAB_STATE_DIR"
 DEFAULT_STATE_ROOT = "/var/lib/netlab"
 MARKER = "netlab"  # prefix of every ownership alias
 RTPROT_NETLAB = 212  # the protocol number of netlab's host routes (`ip route show proto 212`)
+RTPROT_BIRD = 12  # /etc/iproute2/rt_protos: the routes BIRD writes (`ip route show proto bird`)
 
 FABRIC_BRIDGE = "br0"
 FABRIC_HOST_PORT = "host"
 NODE_UPLINK = "eth0"
 NODE_BRIDGE = "cni0"
+VXLAN_DEVICE = "flannel.1"  # flanneld names its VTEP flannel.<VNI>
 POD_IFACE = "eth0"
 
 
@@ -89,3 +91,16 @@ def node_mac(cluster: str, node: str) -> str:
     machine's NIC would)."""
     digest = hashlib.sha256(f"{cluster}/{node}".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
+def vtep_mac(cluster: str, node: str) -> str:
+    """The MAC of a node's flannel.1: fixed, so the plan is pure and a recovered node's VTEP is
+    where the others' neighbour and FDB entries already point (flanneld publishes the random
+    one it got in the node's annotations; a derived one needs no publishing)."""
+    digest = hashlib.sha256(f"{cluster}/{node}/vtep".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
+def bird_dir(cluster: str) -> str:
+    """Where a BGP lab keeps each node's BIRD config, control socket, pid record and log."""
+    return os.path.join(cluster_dir(cluster), "bird")

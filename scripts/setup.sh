@@ -25,9 +25,10 @@ LOADED_MARK=/run/netlab/br_netfilter-loaded-by-setup
 # Tools the labs use: ip/bridge (kernel plumbing), iptables-restore (kube-proxy rules), nft
 # (kube-proxy's nftables mode), conntrack,
 # the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
-# `netlab graph -o lab.svg`, and nginx, which the ingress controller pods run (only inside pods,
-# with their own config and paths: setup stops and disables the host service the package starts).
-PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz nginx
+# `netlab graph -o lab.svg`, nginx, which the ingress controller pods run (only inside pods,
+# with their own config and paths: setup stops and disables the host service the package starts),
+# and BIRD 2 (bird, birdc) for `--routing bgp` (likewise only inside the nodes).
+PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz nginx bird2
           python3 python3-venv ca-certificates)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)
@@ -110,8 +111,19 @@ install_system_packages() {
     fi
 }
 
+# bird2's package enables a system-wide bird.service in the host's namespace; netlab runs its
+# own BIRD inside each node of a bgp lab and never wants one on the host: stop and disable it.
+quiet_system_bird() {
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] \
+            && systemctl is-enabled --quiet bird.service 2>/dev/null; then
+        say "disabling the bird2 package's own bird.service (netlab runs BIRD inside its nodes)"
+        systemctl disable --now bird.service >/dev/null 2>&1 || warn "could not stop bird.service"
+    fi
+}
+
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
     install_system_packages
+    quiet_system_bird
 else
     # Not Debian/Ubuntu: say exactly which commands are missing instead of guessing a package manager.
     missing=()

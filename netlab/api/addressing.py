@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Mapping
 
+# The underlay is Ethernet; flannel's vxlan backend takes 50 bytes of each frame for its outer
+# headers (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14), so the overlay and the pods get
+# 1450 (flannel's FLANNEL_MTU) and a full-size pod packet still fits the wire unfragmented.
+UNDERLAY_MTU = 1500
+VXLAN_OVERHEAD = 50
+
 
 @dataclass(frozen=True)
 class NodeNet:
@@ -36,6 +42,11 @@ class Topology:
     domain: str
     routing: str = "host-gw"
     kube_proxy_mode: str = "iptables"  # kube-proxy's mode: "iptables" or "nftables"
+
+    @property
+    def pod_mtu(self) -> int:
+        """The MTU of pods' eth0, their veths and cni0 (the overlay's, in vxlan mode)."""
+        return UNDERLAY_MTU - VXLAN_OVERHEAD if self.routing == "vxlan" else UNDERLAY_MTU
 
     @property
     def host_interface(self) -> IPv4Interface:

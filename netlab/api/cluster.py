@@ -63,12 +63,9 @@ CLUSTER_DNS_OFFSET = 10  # kubeadm's convention: the 10th address of the service
 LB_POOL_OFFSETS = (200, 250)
 
 
-def _routing(value: Any) -> Any:
-    if value == "vxlan":
-        raise field_error(
-            unsupported_value(value, ["host-gw"], "vxlan routing is not yet supported by netlab")
-        )
-    return value
+# How pods on different nodes reach each other (lab/routing.py): flannel's host-gw and vxlan
+# backends, or Calico's BGP node-to-node mesh with BIRD.
+ROUTING_MODES = ("host-gw", "vxlan", "bgp")
 
 
 # kube-proxy's proxy modes netlab renders (kind's `networking.kubeProxyMode` values). iptables
@@ -109,7 +106,7 @@ class ClusterConfig(BaseModel):
     clusterDNS: Address  # defaults to the 10th address of serviceCIDR
     underlayCIDR: CIDR = IPv4Network("172.31.255.0/24")
     domain: StrictStr = "cluster.local"
-    routing: Annotated[Literal["host-gw"], BeforeValidator(_routing)] = "host-gw"
+    routing: Literal["host-gw", "vxlan", "bgp"] = "host-gw"
     kubeProxyMode: Annotated[Literal["iptables", "nftables"], BeforeValidator(_kube_proxy_mode)] = "iptables"
     # kube-apiserver's --service-node-port-range
     serviceNodePortRange: StrictStr = "30000-32767"
@@ -353,13 +350,18 @@ class ClusterConfig(BaseModel):
 
 
 def default_cluster(
-    name: str = DEFAULT_CLUSTER_NAME, nodes: int | None = None, kube_proxy_mode: str | None = None
+    name: str = DEFAULT_CLUSTER_NAME,
+    nodes: int | None = None,
+    kube_proxy_mode: str | None = None,
+    routing: str | None = None,
 ) -> ClusterConfig:
     """The default lab: `nodes` nodes (2 if not given) named node-a, node-b, …"""
     count = DEFAULT_NODE_COUNT if nodes is None else nodes
     data: dict[str, Any] = {"name": name, "nodes": [{"name": default_node_name(i)} for i in range(count)]}
     if kube_proxy_mode is not None:
         data["kubeProxyMode"] = kube_proxy_mode
+    if routing is not None:
+        data["routing"] = routing
     return _validated(data, f"Cluster {name}")
 
 

@@ -27,24 +27,29 @@ def register(app: typer.Typer) -> None:
         kube_proxy_mode: Optional[str] = typer.Option(
             None, "--kube-proxy-mode", help="kube-proxy's mode: iptables (default) or nftables (ipvs is refused)."
         ),
+        routing: Optional[str] = typer.Option(
+            None, "--routing", help="How pods cross nodes: host-gw (default), vxlan (flannel's overlay) or bgp (Calico-style, BIRD)."
+        ),
     ) -> None:
         """Build a lab: fabric switch, node namespaces with cni0 and routes, cluster DNS."""
         if config:
             cfg = load_cluster_config(config)
-            if name and name != cfg.name or nodes or kube_proxy_mode:
+            if name and name != cfg.name or nodes or kube_proxy_mode or routing:
                 data = cfg.to_document()
                 if name:
                     data["metadata"]["name"] = name
                 if nodes:
                     data["spec"]["nodes"] = default_cluster(nodes=nodes).to_document()["spec"]["nodes"]
+                if routing:
+                    data["spec"]["routing"] = routing
                 if kube_proxy_mode:
                     data["spec"]["kubeProxyMode"] = kube_proxy_mode
                 from netlab.api.cluster import cluster_from_document
 
                 cfg = cluster_from_document(data, config)
         else:
-            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes, kube_proxy_mode)
-        note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes, kube-proxy {cfg.kubeProxyMode} mode) ...")
+            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes, kube_proxy_mode, routing)
+        note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes, kube-proxy {cfg.kubeProxyMode} mode, routing {cfg.routing}) ...")
         lab, outcome = clusters.create(cfg, retain=retain)
         out(f"cluster/{cfg.name} created")
         for node in lab.topo.nodes:

@@ -39,7 +39,12 @@ PROBE_TOOLS = {
     "tcpdump": ("tcpdump", "watch packets on veths and bridges"),
     "dot": ("graphviz", "draw topology graphs"),
 }
-ALL_TOOLS = tuple(REQUIRED_TOOLS) + tuple(PROBE_TOOLS)
+# Only `routing: bgp` needs them: Calico-style BGP with a real BIRD in every node.
+BGP_TOOLS = {
+    "bird": ("bird2", "routing: bgp runs BIRD 2 in every node"),
+    "birdc": ("bird2", "describe node asks BIRD for its sessions and routes"),
+}
+ALL_TOOLS = tuple(REQUIRED_TOOLS) + tuple(PROBE_TOOLS) + tuple(BGP_TOOLS)
 
 # (feature, fails the lab?, what uses it, fix)
 KERNEL_FEATURES = (
@@ -51,7 +56,7 @@ KERNEL_FEATURES = (
     ("iptables", True, "Services are kube-proxy's nat rules (DNAT, statistic, MARK, MASQUERADE, conntrack)", "install iptables (scripts/setup.sh); in a container the host must have the netfilter modules (modprobe iptable_nat nf_nat or the nft ones)"),
     ("conntrack", True, "Service NAT and reply packets rely on connection tracking", "modprobe nf_conntrack (on the host, if this is a container)"),
     ("nf_tables", False, "kube-proxy's nftables mode (--kube-proxy-mode nftables: verdict maps, numgen, timed sets); the default iptables mode does not need it", "apt-get install nftables (scripts/setup.sh); in a container the host needs the nf_tables modules (modprobe nf_tables nft_numgen nft_nat)"),
-    ("vxlan", False, "the overlay routing mode (flannel's vxlan backend); the default host-gw does not need it", "modprobe vxlan (on the host, if this is a container)"),
+    ("vxlan", False, "routing: vxlan (flannel's vxlan backend, flannel.1 on udp/8472); host-gw and bgp do not need it", "modprobe vxlan (on the host, if this is a container)"),
     ("wireguard", False, "nothing yet (encrypted overlays in some CNIs)", "modprobe wireguard, if you want to experiment with it"),
     ("netem", False, "nothing yet (emulated latency and loss between nodes)", "modprobe sch_netem (package linux-modules-extra on Ubuntu)"),
 )
@@ -233,6 +238,14 @@ def check_tools(facts: Facts) -> list[Check]:
         checks.append(Check("tools: probes", Status.warn, f"missing {', '.join(gone)} ({why})", install(gone, PROBE_TOOLS)))
     else:
         checks.append(Check("tools: probes", Status.ok, ", ".join(PROBE_TOOLS)))
+    gone = missing(BGP_TOOLS)
+    if gone:
+        checks.append(Check(
+            "tools: bgp", Status.warn, f"missing {', '.join(gone)}; optional, used by routing: bgp (BIRD 2 in every node)",
+            "apt-get install bird2 (scripts/setup.sh does)",
+        ))  # fmt: skip
+    else:
+        checks.append(Check("tools: bgp", Status.ok, "bird, birdc (BIRD 2, for routing: bgp)"))
     return checks
 
 

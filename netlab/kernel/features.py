@@ -118,8 +118,8 @@ def _probe_in_private_netns() -> Probe:
         ipr.link("set", index=idx("probe-a"), master=idx("probe-br"))
 
     def vxlan() -> None:
-        # flannel's VTEP: VNI 1, the IANA port (netlab's overlay routing mode).
-        ipr.link("add", ifname="probe-vx", kind="vxlan", vxlan_id=1, vxlan_port=4789)
+        # flannel's VTEP: VNI 1, udp/8472 (netlab's routing: vxlan).
+        ipr.link("add", ifname="probe-vx", kind="vxlan", vxlan_id=1, vxlan_port=8472)
 
     def wireguard() -> None:
         ipr.link("add", ifname="probe-wg", kind="wireguard")

@@ -51,6 +51,37 @@ class Link:
     peer_index: int | None  # IFLA_LINK: a veth's other end's ifindex (in its own netns)
 
 
+RTNH_F_ONLINK = 4  # <linux/rtnetlink.h>
+NUD_PERMANENT = 0x80  # <linux/neighbour.h>
+NUD_NOARP = 0x40
+NTF_SELF = 0x02
+AF_BRIDGE = 7
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An `ip neigh` entry (family inet) or a `bridge fdb` entry (dst = the remote VTEP)."""
+
+    dev: str
+    lladdr: str
+    dst: str | None
+    permanent: bool
+
+
+@dataclass(frozen=True)
+class Vxlan:
+    """A VXLAN device as the kernel reports it (`ip -d link show flannel.1`)."""
+
+    name: str
+    vni: int
+    port: int
+    local: str | None
+    learning: bool
+    mac: str
+    mtu: int
+    link: str | None  # the underlay device
+
+
 _ROUTE_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
 
 
@@ -108,7 +139,15 @@ class Netlink:
         idx = self.index(name)
         if idx is None:
             return None
-        return self._ipr.get_links(idx)[0].get_attr("IFLA_IFALIAS")
+        try:
+            return self._ipr.get_links(idx)[0].get_attr("IFLA_IFALIAS")
+        except NetlinkError as exc:
+            if exc.code != errno.ENODEV:
+                raise
+            # Gone since it was listed: a veth whose twin's namespace was just deleted (by
+            # this lab's teardown, or by another lab's on the same machine).
+            self._indexes.pop(name, None)
+            return None
 
     def _set(self, what: str, **attrs: object) -> None:
         """One `ip link set`; a refusal becomes a KernelError naming the link and namespace."""
@@ -147,6 +186,7 @@ class Netlink:
         *,
         master: str | None = None,
         peer_mac: str | None = None,
+        mtu: int | None = None,
     ) -> None:
         """A veth pair, the near end up and enslaved to `master` (a bridge) in the same
         request; the peer is created directly inside `peer_netns` (one syscall, no move).
@@ -157,6 +197,8 @@ class Netlink:
         if peer_mac:
             peer_spec["address"] = peer_mac
         request: dict[str, object] = {"ifname": name, "kind": "veth", "state": "up", "peer": peer_spec}
+        if mtu is not None:  # both ends born with it (the overlay's MTU in vxlan mode)
+            request["mtu"] = peer_spec["mtu"] = mtu
         if master is not None:
             request["master"] = self._require(master)
         fd = None
@@ -183,6 +225,13 @@ class Netlink:
 
     def set_up(self, name: str) -> None:
         self._set(f"set {name} up", index=self._require(name), state="up")
+
+    def set_mtu(self, name: str, mtu: int) -> None:
+        self._ipr.link("set", index=self._require(name), mtu=mtu)
+
+    def mtu(self, name: str) -> int | None:
+        idx = self.index(name)
+        return None if idx is None else self._ipr.get_links(idx)[0].get_attr("IFLA_MTU")
 
     def set_master(self, name: str, bridge: str) -> None:
         self._set(f"attach {name} to {bridge}", index=self._require(name), master=self._require(bridge))
@@ -213,6 +262,108 @@ class Netlink:
             for link in self._ipr.get_links()
             if link.get_attr("IFLA_MASTER") == br
         ]
+
+    # -- VXLAN (flannel.1) ----------------------------------------------------------------
+
+    def vxlan(self, name: str) -> Vxlan | None:
+        idx = self.index(name)
+        if idx is None:
+            return None
+        link = self._ipr.get_links(idx)[0]
+        info = link.get_attr("IFLA_LINKINFO")
+        if info is None or info.get_attr("IFLA_INFO_KIND") != "vxlan":
+            raise KernelError(f"{name} exists in {self.path or 'host'} but is not a VXLAN device")
+        data = info.get_attr("IFLA_INFO_DATA")
+        names = {lk["index"]: lk.get_attr("IFLA_IFNAME") for lk in self._ipr.get_links()}
+        return Vxlan(
+            name,
+            data.get_attr("IFLA_VXLAN_ID"),
+            data.get_attr("IFLA_VXLAN_PORT"),
+            data.get_attr("IFLA_VXLAN_LOCAL"),
+            bool(data.get_attr("IFLA_VXLAN_LEARNING")),
+            link.get_attr("IFLA_ADDRESS"),
+            link.get_attr("IFLA_MTU"),
+            names.get(data.get_attr("IFLA_VXLAN_LINK")),
+        )
+
+    def ensure_vxlan(self, name: str, *, vni: int, port: int, local: str, dev: str, mac: str, mtu: int) -> None:
+        """A VXLAN device as asked (re-made if an existing one differs in VNI, port or local
+        address, which the kernel cannot change in place), with its MAC and MTU, up."""
+        current = self.vxlan(name)
+        if current and (current.vni, current.port, current.local, current.learning) != (vni, port, local, False):
+            self.delete_link(name)
+            current = None
+        if current is None:
+            try:
+                self._ipr.link(
+                    "add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, vxlan_local=local,
+                    vxlan_link=self._require(dev), vxlan_learning=0, address=mac, mtu=mtu,
+                )  # fmt: skip
+            except NetlinkError as exc:
+                raise _fail(f"create VXLAN device {name}", exc) from None
+        elif (current.mac, current.mtu) != (mac, mtu):
+            self._ipr.link("set", index=self._require(name), address=mac, mtu=mtu)
+        self.set_up(name)
+
+    def neighbours(self, dev: str) -> list[Neighbour]:
+        """The IPv4 neighbour entries of `dev`."""
+        idx = self.index(dev)
+        if idx is None:
+            return []
+        return [
+            Neighbour(dev, n.get_attr("NDA_LLADDR"), n.get_attr("NDA_DST"), bool(n["state"] & NUD_PERMANENT))
+            for n in self._ipr.get_neighbours(family=2, ifindex=idx)
+        ]
+
+    def ensure_neighbour(self, dev: str, ip: str, mac: str) -> None:
+        """A permanent `ip neigh` entry: no ARP is ever sent for it (flannel's VTEP addresses)."""
+        try:
+            self._ipr.neigh("replace", family=2, ifindex=self._require(dev), dst=ip, lladdr=mac, state=NUD_PERMANENT)
+        except NetlinkError as exc:
+            raise _fail(f"neighbour {ip} on {dev}", exc) from None
+
+    def delete_neighbour(self, dev: str, ip: str) -> None:
+        idx = self.index(dev)
+        if idx is None:
+            return
+        try:
+            self._ipr.neigh("del", family=2, ifindex=idx, dst=ip)
+        except NetlinkError as exc:
+            if exc.code not in (errno.ENOENT, errno.ESRCH):
+                raise _fail(f"delete neighbour {ip} on {dev}", exc) from None
+
+    def fdb(self, dev: str) -> list[Neighbour]:
+        """The forwarding entries of a VXLAN device that name a remote VTEP."""
+        idx = self.index(dev)
+        if idx is None:
+            return []
+        return [
+            Neighbour(dev, n.get_attr("NDA_LLADDR"), n.get_attr("NDA_DST"), bool(n["state"] & NUD_PERMANENT))
+            for n in self._ipr.get_neighbours(family=AF_BRIDGE, ifindex=idx)
+            if n.get_attr("NDA_DST")
+        ]
+
+    def ensure_fdb(self, dev: str, mac: str, dst: str) -> None:
+        """`bridge fdb replace MAC dev DEV dst DST self permanent`."""
+        try:
+            self._ipr.neigh(
+                "replace", family=AF_BRIDGE, ifindex=self._require(dev), lladdr=mac, dst=dst,
+                state=NUD_PERMANENT | NUD_NOARP, flags=NTF_SELF,
+            )  # fmt: skip
+        except NetlinkError as exc:
+            raise _fail(f"fdb {mac} dst {dst} on {dev}", exc) from None
+
+    def delete_fdb(self, dev: str, mac: str, dst: str) -> None:
+        idx = self.index(dev)
+        if idx is None:
+            return
+        try:
+            self._ipr.neigh(
+                "del", family=AF_BRIDGE, ifindex=idx, lladdr=mac, dst=dst, state=NUD_PERMANENT | NUD_NOARP, flags=NTF_SELF
+            )
+        except NetlinkError as exc:
+            if exc.code not in (errno.ENOENT, errno.ESRCH):
+                raise _fail(f"delete fdb {mac} on {dev}", exc) from None
 
     # -- addresses -------------------------------------------------------------------------
 
@@ -262,8 +413,11 @@ class Netlink:
         type: str = "unicast",
         proto: int | None = None,
         metric: int | None = None,
+        onlink: bool = False,
     ) -> None:
         spec: dict[str, object] = {"dst": dst, "type": type}
+        if onlink:  # the gateway need not be on a connected subnet (flannel's x.x.N.0 next hops)
+            spec["flags"] = RTNH_F_ONLINK
         if gateway:
             spec["gateway"] = gateway
         if dev:
@@ -279,6 +433,8 @@ class Netlink:
 
     def delete_route(self, route: Route) -> None:
         spec: dict[str, object] = {"dst": route.dst, "type": route.type, "proto": route.proto}
+        if route.gateway:
+            spec["gateway"] = route.gateway
         if route.metric:
             spec["priority"] = route.metric
         try:

@@ -473,3 +473,35 @@ def kill_leftovers(group: int, netns_path: str) -> None:
 
 def still_running(refs: Sequence[ProcessRef]) -> list[int]:
     return [ref.pid for ref in refs if alive(ref)]
+
+
+def start_daemon(netns_path: str, argv: Sequence[str], log_path: str) -> ProcessRef:
+    """Start a node's daemon (BIRD) in the foreground inside the node's network namespace, in
+    its own session so it outlives the command that started it; stdout and stderr to a log."""
+    net_fd = ns.open_ns(netns_path)
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=lambda: ns.setns(net_fd, ns.CLONE_NEWNET),
+            )
+    finally:
+        os.close(net_fd)
+    for _ in range(100):  # the child's /proc entry is there at once; its stat may lag a fork
+        started = start_time(proc.pid)
+        if started is not None:
+            return ProcessRef(proc.pid, started)
+        time.sleep(0.001)
+    raise OSError(f"{argv[0]} exited at once; see {log_path}")
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    except OSError:
+        return []

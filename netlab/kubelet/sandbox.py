@@ -50,7 +50,9 @@ def create(
     node: NodeNet,
     node_link: Netlink,
     ip: IPv4Address,
+    mtu: int | None = None,
 ) -> Sandbox:
+    """`mtu`: the overlay's in vxlan mode (flannel's CNI gives the veth and cni0 the VTEP's)."""
     # pyroute2 is loaded by the verbs that talk netlink: `exec` and `get` only ask exists().
     from netlab.kernel.netlink import Netlink
 
@@ -66,7 +68,7 @@ def create(
             pod.mark_loopback(naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
             ns.create_utsns(box.netns, hostname)
             # The peer is born inside the pod's namespace: no link move, no rename (docs/architecture.md, "Kernel plumbing").
-            node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path, master=naming.NODE_BRIDGE)
+            node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path, master=naming.NODE_BRIDGE, mtu=mtu)
             pod.learn(naming.POD_IFACE, POD_IFINDEX)
             node_link.set_hairpin(box.veth)
             pod.ensure_address(naming.POD_IFACE, IPv4Interface(f"{ip}/{node.subnet.prefixlen}"))

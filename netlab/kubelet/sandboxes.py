@@ -94,7 +94,8 @@ def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: s
     lab.store.set_meta(cursor_key, str(ip))
     used.add(ip)
     hostname = pod_hostname(pod)
-    box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ip)
+    mtu = lab.topo.pod_mtu if lab.topo.routing == "vxlan" else None
+    box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ip, mtu)
     directory = lab.pod_dir(o.namespace, o.name, o.uid)
     os.makedirs(directory, exist_ok=True)
     _write(os.path.join(directory, "resolv.conf"), podfiles.pod_resolv_conf(pod, o.namespace, lab.topo.domain, str(lab.topo.dns_ip)))

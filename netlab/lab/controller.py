@@ -34,7 +34,7 @@ from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
 from netlab.kernel.spawner import Spawner
 from netlab.kubelet.wakeups import Wakeups, wakeups
-from netlab.lab import controlplane
+from netlab.lab import bird, controlplane
 from netlab.lab.reconcile import kubelet_pass, reconcile
 
 RESYNC = 30.0
@@ -155,6 +155,8 @@ def _reconcile_once(
             seen.revision = lab.store.revision()
         started = time.perf_counter()
         if woken_by in ("timer", "exit"):
+            if woken_by == "exit" and lab.topo.routing == "bgp":
+                bird.ensure_running(lab.topo, frozenset(failed_nodes(lab)))  # a BIRD that died
             outcome = kubelet_pass(lab, launch)
         else:
             outcome = reconcile(lab, wire=woken_by in ("start", "resync"), launch=launch)
@@ -173,7 +175,11 @@ def _reconcile_once(
         converged = controlplane.Converged(lab.store.observed_revision(), tuple(outcome.problems))
         if converged.revision > HISTORY:
             lab.store.compact(converged.revision - HISTORY)
-        return wakeups(lab.store.list("Pod"), frozenset(failed_nodes(lab))), converged
+        down = frozenset(failed_nodes(lab))
+        plan = wakeups(lab.store.list("Pod"), down)
+        if lab.topo.routing == "bgp":  # watched like containers: one that dies is started again
+            plan = Wakeups(plan.at, plan.processes + bird.daemons(lab.topo, down))
+        return plan, converged
     finally:
         lab.close()
 

@@ -39,7 +39,7 @@ from netlab.errors import InvalidInput, KernelError, NetlabError, RangeClash, re
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
-from netlab.lab import controlplane
+from netlab.lab import bird, controlplane
 from netlab.lab import underlay as network
 from netlab.lab.addons import system_objects
 from netlab.lab.reconcile import Outcome, reconcile
@@ -93,6 +93,8 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
     """Build the lab, then start its control plane (it keeps the lab alive from then on)."""
     require_root()
     require_tools()
+    if config.routing == "bgp":
+        bird.require_bird()  # before anything is built
     with locked(config.name):
         if exists(config.name):
             raise AlreadyExists(f'cluster "{config.name}" already exists (delete it first: netlab cluster delete --name {config.name})')
@@ -101,6 +103,9 @@ def create(config: ClusterConfig, *, retain: bool = False) -> tuple[Lab, Outcome
         try:
             _store_system_objects(lab)
             outcome = reconcile(lab)
+            if config.routing == "bgp":
+                for node in bird.wait_mesh(lab.topo):
+                    outcome.problems.append(f"node {node} has not learned every other node's pods over BGP yet (see: netlab describe node {node})")
         except BaseException:
             if not retain:
                 lab.close()
@@ -173,14 +178,14 @@ def _remove(cluster: str | None, networks: list[IPv4Network] | None) -> Removed:
         removed.namespaces += pods
     except (KernelError, OSError) as exc:
         removed.problems.append(f"pod namespaces: {exc}")
-    for name, _, role in owned:
-        if role.startswith("pod:"):
-            continue
-        try:
-            ns.delete_ns_file(ns.netns_path(name))
-            removed.namespaces.append(name)
-        except (KernelError, OSError) as exc:
-            removed.problems.append(f"netns {name}: {exc}")
+    # Nodes and the fabric: a node's own processes (BIRD in a bgp lab) are stopped with it,
+    # found by their namespace, so this works without any state too.
+    others = [name for name, _, role in owned if not role.startswith("pod:")]
+    try:
+        sandbox.destroy_many(others)
+        removed.namespaces += others
+    except (KernelError, OSError) as exc:
+        removed.problems.append(f"node namespaces: {exc}")
     for name in ns.list_utsns():
         if cluster is None or name.startswith(cluster + "."):
             ns.delete_ns_file(ns.utsns_path(name))

@@ -11,8 +11,8 @@ from netlab import naming
 from netlab.apiserver.state import Lab
 from netlab.controllers.garbagecollector import owner_of
 from netlab.errors import InvalidInput, NotFound
-from netlab.kernel import ns
 from netlab.kubelet import sandbox
+from netlab.lab import bird, underlay
 from netlab.lab.reconcile import Outcome, reconcile
 
 
@@ -41,8 +41,13 @@ def fail(lab: Lab, node: str) -> Outcome:
         lab.store.delete_meta(f"rules:{node}")
         lab.store.add_event("Node", "", node, "NodeFailed", "powered off: its namespace and every pod on it are gone", "Warning")
     pods = [o for o in lab.store.list("Pod") if o.status.get("nodeName") == node]
+    underlay.unplug(lab.topo, node)
     sandbox.destroy_many([o.status["sandbox"]["netns"] for o in pods if o.status.get("sandbox")], grace=0.5)
-    ns.delete_ns_file(ns.netns_path(naming.node_netns(lab.name, node)))
+    # The node's own processes (BIRD in a bgp lab) die with it, or they would keep its
+    # namespace, and so its link to the fabric, alive.
+    if lab.topo.routing == "bgp":
+        bird.power_off(lab.name, node)
+    sandbox.destroy_many([naming.node_netns(lab.name, node)], grace=0.5)
     return reconcile(lab)
 
 

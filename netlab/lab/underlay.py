@@ -18,6 +18,7 @@ from netlab.errors import EnvironmentProblem, KernelError
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kernel.sysctl import write_in
+from netlab.lab import bird, routing, vxlan
 from netlab.naming import RTPROT_NETLAB
 
 # The unreachable route for the underlay sits behind the connected route of the host's veth:
@@ -81,7 +82,7 @@ def ensure_host_link(topo: Topology, fabric_path: str) -> None:
         fabric.set_up(naming.FABRIC_HOST_PORT)
 
 
-def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink) -> str:
+def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink, down: frozenset[str] = frozenset()) -> str:
     path, _ = ensure_netns(
         naming.node_netns(topo.cluster, node.name), naming.netns_marker(topo.cluster, f"node:{node.name}")
     )
@@ -98,21 +99,27 @@ def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink) -> str:
         nl.set_up(naming.NODE_UPLINK)
         nl.ensure_bridge(naming.NODE_BRIDGE)
         nl.ensure_address(naming.NODE_BRIDGE, IPv4Interface(f"{node.gateway}/{node.subnet.prefixlen}"))
+        if nl.mtu(naming.NODE_BRIDGE) != topo.pod_mtu:  # flannel's CNI config sets cni0's MTU too
+            nl.set_mtu(naming.NODE_BRIDGE, topo.pod_mtu)
         nl.set_up(naming.NODE_BRIDGE)
-        # flannel host-gw: every other node's pod /24 is reached via that node's underlay IP.
-        for other in topo.nodes:
-            if other.name != node.name:
-                nl.ensure_route(str(other.subnet), gateway=str(other.underlay_ip))
+        # How this node reaches the other nodes' pods: the routing mode's plan (lab/routing.py).
+        vxlan.apply(topo, routing.plan(topo, node, down), nl)
         # Service IPs need a route for the filter table's REJECT (no endpoints) to be reached;
         # on real nodes the default route plays this part. Nothing leaves the node through it.
         nl.ensure_route(str(topo.service_cidr), dev=naming.NODE_BRIDGE)
     return path
 
 
+def unplug(topo: Topology, node: str) -> None:
+    """Pull a failing node's cable: its fabric port goes (its eth0 with it), so nothing the
+    node's dying processes send — a TCP FIN, BIRD's goodbye — reaches the others, which learn
+    of the failure as they would of a powered-off machine: by silence."""
+    with Netlink(ns.netns_path(naming.fabric_netns(topo.cluster))) as fabric:
+        fabric.delete_link(naming.fabric_port(node))
+
+
 def ensure_cluster_network(topo: Topology, down: frozenset[str] = frozenset()) -> None:
     """Wire the fabric, the host link and every node except those `down` (failed nodes)."""
-    if topo.routing != "host-gw":
-        raise EnvironmentProblem(f"routing mode {topo.routing} is not supported yet (use host-gw)")
     fabric_path, _ = ensure_netns(
         naming.fabric_netns(topo.cluster), naming.netns_marker(topo.cluster, "fabric")
     )
@@ -121,8 +128,10 @@ def ensure_cluster_network(topo: Topology, down: frozenset[str] = frozenset()) -
         fabric.set_up(naming.FABRIC_BRIDGE)
         for node in topo.nodes:
             if node.name not in down:
-                ensure_node(topo, node, fabric)
+                ensure_node(topo, node, fabric, down)
     ensure_host_link(topo, fabric_path)
+    if topo.routing == "bgp":
+        bird.ensure_running(topo, down)
 
 
 def delete_host_routes(networks) -> list[str]:

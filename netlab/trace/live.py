@@ -18,7 +18,7 @@ from netlab.errors import KernelError, NotFound
 from netlab.kernel import iptables, ns, procs
 from netlab.kernel.netlink import Netlink
 from netlab.trace import sockets
-from netlab.trace.model import LinkEnd, Listener, PodPlace, RouteHit
+from netlab.trace.model import Crossing, LinkEnd, Listener, PodPlace, RouteHit
 from netlab.trace.rules import Ruleset, parse
 
 
@@ -81,6 +81,31 @@ class LiveWorld:
             error = found.error + (f" (route: {refusing[0].type} {refusing[0].dst} proto {refusing[0].proto})" if refusing else "")
             return RouteHit(dst, found.type, error=error)
         return RouteHit(dst, found.type, found.gateway, found.dev, found.prefsrc)
+
+    def crossing(self, node: str, route: RouteHit) -> Crossing | None:
+        """Which routing mode's state sends this route's packets to another node, read from
+        the node: flannel.1's neighbour and FDB entries (vxlan), the route's protocol (bgp:
+        proto bird) or a plain gateway (host-gw)."""
+        nl = self._nl(self.node_netns(node))
+        if route.dev == naming.VXLAN_DEVICE and route.gateway:
+            mac = next((n.lladdr for n in nl.neighbours(route.dev) if n.dst == route.gateway), None)
+            remote = next((f.dst for f in nl.fdb(route.dev) if f.lladdr == mac), None) if mac else None
+            device = nl.vxlan(route.dev)
+            return Crossing(
+                "vxlan", self.node_by_underlay(remote) if remote else None, remote or "?", device.local if device else None,
+                device.vni if device else None, device.port if device else None, mac, "flanneld (netlab)",
+            )  # fmt: skip
+        if not route.gateway or route.dev != naming.NODE_UPLINK:
+            return None
+        matching = [
+            r for r in nl.routes()
+            if r.dst != "default" and r.gateway == route.gateway and IPv4Address(route.dst) in IPv4Network(r.dst)
+        ]  # fmt: skip
+        bird = any(r.proto == naming.RTPROT_BIRD for r in matching)
+        return Crossing(
+            "bgp" if bird else "host-gw", self.node_by_underlay(route.gateway), route.gateway,
+            origin="BIRD (learned over iBGP)" if bird else "netlab (a static route)",
+        )  # fmt: skip
 
     def ruleset(self, node: str) -> Ruleset:
         if node not in self._rules:

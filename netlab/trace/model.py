@@ -87,6 +87,20 @@ class Listener:
         return f"{self.protocol} {self.address}:{self.port} ({who})"
 
 
+@dataclass(frozen=True)
+class Crossing:
+    """How a packet routed to another node's pods crosses the underlay, per routing mode."""
+
+    mode: str  # host-gw | vxlan | bgp
+    node: str | None  # the node it reaches (None: no live node there)
+    address: str  # the underlay address the (outer) packet is sent to
+    outer_src: str | None = None  # vxlan: the local VTEP's underlay address
+    vni: int | None = None
+    port: int | None = None  # vxlan: the UDP destination port
+    mac: str | None = None  # vxlan: the remote VTEP's MAC (neighbour entry -> FDB entry)
+    origin: str = ""  # who wrote the route: "netlab", "BIRD (BGP)", "flanneld"
+
+
 class World(Protocol):
     def pod_by_ip(self, ip: str) -> PodPlace | None: ...
     def node_by_underlay(self, ip: str) -> str | None: ...
@@ -96,6 +110,7 @@ class World(Protocol):
     def local_addresses(self, node: str) -> frozenset[str]: ...
     def veth(self, pod: PodPlace) -> tuple[LinkEnd, LinkEnd]: ...
     def listeners(self, netns: str, protocol: str, port: int) -> tuple[Listener, ...]: ...
+    def crossing(self, node: str, route: RouteHit) -> Crossing | None: ...
 
 
 @dataclass(frozen=True)

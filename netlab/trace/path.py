@@ -38,6 +38,18 @@ NFT_HOOKS = {
 MAX_NODES = 8  # a routing loop between nodes must end the trace, not hang it
 
 
+def _crossing_decision(dst: str, route, c) -> str:
+    """The route step's words for the routing mode that wrote the route."""
+    if c.mode == "vxlan":
+        return (
+            f"vxlan: {dst} lives behind the VTEP {route.gateway} (node {c.node or '?'}), out of {route.dev}: "
+            f"the packet is wrapped in UDP to {c.address}:{c.port}"
+        )
+    if c.mode == "bgp":
+        return f"bgp: a route BIRD learned over iBGP from node {c.node or '?'}: next hop {route.gateway}, out of {route.dev} on the underlay"
+    return f"host-gw: {dst} lives on the node at {route.gateway}, out of {route.dev} on the underlay"
+
+
 def _short(command: str, limit: int = 60) -> str:
     return command if len(command) <= limit else command[: limit - 1] + "…"
 
@@ -149,13 +161,17 @@ class _Assembly:
         if route.type != "unicast":
             self.add("route", where, route.text, f"no route to {packet.dst}", route=route.text)
             raise _Done(DROPPED, f"node {node} has no route to {packet.dst} ({route.text})")
+        crossing = self.world.crossing(node, route) if route.dev != naming.NODE_BRIDGE else None
         if route.dev == naming.NODE_BRIDGE:
             decision = f"out of {naming.NODE_BRIDGE}, the bridge of this node's pods"
+        elif crossing is not None:
+            decision = _crossing_decision(packet.dst, route, crossing)
         elif route.gateway:
             decision = f"host-gw: {packet.dst} lives on the node at {route.gateway}, out of {route.dev} on the underlay"
         else:
             decision = f"out of {route.dev}"
-        self.add("route", where, route.text, decision, route=route.text, gateway=route.gateway, dev=route.dev)
+        extra = {"crossing": crossing.mode, "origin": crossing.origin} if crossing else {}
+        self.add("route", where, route.text, decision, route=route.text, gateway=route.gateway, dev=route.dev, **extra)
         return route
 
     def leave(self, node: str, packet: Packet, route, came_from: PodPlace | None, hops: int = 0) -> None:
@@ -167,11 +183,31 @@ class _Assembly:
             packet = replace(packet, src=route.prefsrc or packet.src)
         if route.dev == naming.NODE_BRIDGE:
             self.into_pod(node, packet, came_from)
-        next_node = self.world.node_by_underlay(route.gateway or packet.dst)
+        crossing = self.world.crossing(node, route)
+        address = crossing.address if crossing else route.gateway or packet.dst
+        next_node = crossing.node if crossing else self.world.node_by_underlay(address)
         if next_node is None:
-            raise _Done(DROPPED, f"no node answers at {route.gateway or packet.dst} on the underlay")
-        self.underlay(node, next_node, route.gateway or packet.dst)
-        self.through_node(next_node, replace(packet, in_iface=naming.NODE_UPLINK, out_iface="", mark=0), hops=hops + 1)
+            raise _Done(DROPPED, f"no node answers at {address} on the underlay")
+        arrives_on = naming.NODE_UPLINK
+        if crossing is not None and crossing.mode == "vxlan":
+            self.encapsulate(node, next_node, packet, crossing)
+            arrives_on = naming.VXLAN_DEVICE
+        self.underlay(node, next_node, address)
+        if arrives_on == naming.VXLAN_DEVICE:
+            self.add(
+                "vxlan", f"node {next_node}", f"{naming.VXLAN_DEVICE} (VNI {crossing.vni}, udp/{crossing.port})",
+                f"decapsulated: the inner packet {packet.src} → {packet.dst} comes out of {naming.VXLAN_DEVICE}",
+                mode="vxlan", vni=crossing.vni, port=crossing.port,
+            )  # fmt: skip
+        self.through_node(next_node, replace(packet, in_iface=arrives_on, out_iface="", mark=0), hops=hops + 1)
+
+    def encapsulate(self, node: str, next_node: str, packet: Packet, c) -> None:
+        self.add(
+            "vxlan", f"node {node}", f"{naming.VXLAN_DEVICE} (VNI {c.vni}, udp/{c.port}) → {c.mac} → dst {c.address}",
+            f"VXLAN-encapsulated: outer {c.outer_src} → {c.address} udp/{c.port} VNI {c.vni}, "
+            f"inner {packet.src} → {packet.dst} (neighbour entry → VTEP MAC {c.mac}, FDB entry → {c.address})",
+            mode="vxlan", outer_src=c.outer_src, outer_dst=c.address, vni=c.vni, port=c.port, mac=c.mac, node=next_node,
+        )  # fmt: skip
 
     def underlay(self, origin: str, node: str, address: str) -> None:
         self.add(

@@ -42,6 +42,8 @@ class NodeFacts:
     pods: tuple[tuple[str, str, str], ...]  # (namespace, name, ip) the store places here
     rules: Ruleset | None
     problem: str = ""  # why the kernel could not be read (a failed node)
+    routing: str = "host-gw"
+    crossing: tuple[str, ...] = ()  # the mode's own state: VTEP and entries, or BIRD's view
     kube_proxy_mode: str = "iptables"
     nft_table: str | None = None  # nftables mode: `nft list table ip kube-proxy`
 
@@ -55,12 +57,13 @@ def gather(lab: Lab, name: str) -> NodeFacts:
     path = ns.netns_path(netns)
     pods = [o for o in lab.store.list("Pod") if o.status.get("nodeName") == name]
     by_veth = {(o.status.get("sandbox") or {}).get("veth"): o for o in pods}
-    routes, ports, rules, problem, nft_table = (), (), None, "", None
+    routes, ports, rules, problem, crossing, nft_table = (), (), None, "", (), None
     up = ns.is_pinned(path)
     if up:
         try:
             with Netlink(path) as nl:
                 routes = tuple(nl.routes())
+                crossing = _crossing(lab, name, nl)
                 ports = tuple(
                     Port(v, f"{by_veth[v].namespace}/{by_veth[v].name}" if v in by_veth else None,
                          by_veth[v].status.get("podIP") if v in by_veth else None)
@@ -88,9 +91,43 @@ def gather(lab: Lab, name: str) -> NodeFacts:
         pods=tuple((o.namespace, o.name, o.status.get("podIP") or "<none>") for o in pods),
         rules=rules,
         problem=problem,
+        routing=lab.topo.routing,
+        crossing=crossing,
         kube_proxy_mode=lab.topo.kube_proxy_mode,
         nft_table=nft_table,
     )
+
+
+def _crossing(lab: Lab, node: str, nl: Netlink) -> tuple[str, ...]:
+    """flannel.1 and its entries (vxlan), or BIRD's own answer to `show protocols` and
+    `show route` (bgp); nothing more to show for host-gw (the routes say it all)."""
+    if lab.topo.routing == "vxlan":
+        vtep = nl.vxlan(naming.VXLAN_DEVICE)
+        if vtep is None:
+            return (f"{naming.VXLAN_DEVICE}: missing",)
+        address = ", ".join(str(a) for a in nl.addresses(naming.VXLAN_DEVICE)) or "no address"
+        out = [
+            f"{vtep.name} {address}  VNI {vtep.vni}, udp/{vtep.port}, local {vtep.local} dev {vtep.link}, "
+            f"{'learning' if vtep.learning else 'nolearning'}, mac {vtep.mac}, mtu {vtep.mtu}",
+        ]
+        out += [f"neighbour {n.dst} lladdr {n.lladdr}{' PERMANENT' if n.permanent else ''}" for n in nl.neighbours(naming.VXLAN_DEVICE)]
+        out += [f"fdb {f.lladdr} dst {f.dst}{' permanent' if f.permanent else ''}" for f in nl.fdb(naming.VXLAN_DEVICE)]
+        return tuple(out)
+    if lab.topo.routing == "bgp":
+        from netlab.lab import bird
+
+        ref = bird.running(lab.name, node)
+        head = f"BIRD pid {ref.pid}, socket {bird.paths(lab.name, node)['ctl']}" if ref else "BIRD is not running"
+        out = [head]
+        if ref:
+            for command in (("show", "protocols"), ("show", "route")):
+                out.append(f"$ birdc {' '.join(command)}")
+                try:
+                    out += [line for line in bird.birdc(lab.name, node, *command).splitlines() if line and "ready." not in line]
+                except NetlabError as exc:
+                    out.append(f"  unavailable: {exc.message}")
+        return tuple(out)
+    return ()
 
 
 def _field(label: str, value: object) -> str:
@@ -111,7 +148,12 @@ def lines(f: NodeFacts) -> list[str]:
     for r in f.routes:
         via = f" via {r.gateway}" if r.gateway else ""
         dev = f" dev {r.dev}" if r.dev else ""
-        out.append(f"  {r.dst}{via}{dev}" + (f"  ({r.type})" if r.type != "unicast" else ""))
+        proto = "  proto bird" if r.proto == naming.RTPROT_BIRD else ""
+        out.append(f"  {r.dst}{via}{dev}" + (f"  ({r.type})" if r.type != "unicast" else "") + proto)
+    if f.crossing:
+        title = {"vxlan": "VXLAN (flannel.1)", "bgp": "BGP (BIRD's own view)"}.get(f.routing, f.routing)
+        out.append(f"Routing:          {f.routing}: {title}")
+        out += [f"  {line}" for line in f.crossing]
     out.append(f"Bridge {naming.NODE_BRIDGE} ports:" + ("" if f.ports else "  <none>"))
     for p in f.ports:
         owner = f"{naming.POD_IFACE} of pod {p.pod} ({p.ip})" if p.pod else "no pod of this lab"

@@ -75,6 +75,7 @@ class LabFacts:
     pods: tuple[PodFact, ...]
     services: tuple[ServiceFact, ...]
     routes: tuple[RouteFact, ...] = ()
+    routing: str = "host-gw"  # how pods cross nodes: host-gw | vxlan | bgp
 
     def pods_on(self, node: str) -> list[PodFact]:
         return [p for p in self.pods if p.node == node]
@@ -106,7 +107,7 @@ def gather(lab) -> LabFacts:
         ports = tuple(f"{p.port}/{p.protocol}" for p in se.service.spec.ports)
         services.append(ServiceFact(se.obj.namespace, se.obj.name, se.cluster_ip, ports, endpoints))
     return LabFacts(lab.name, naming.host_link(lab.name), str(lab.topo.host_interface), nodes, tuple(pods), tuple(services),
-                     tuple(_routes(lab)))
+                     tuple(_routes(lab)), lab.topo.routing)
 
 
 def _routes(lab) -> list[RouteFact]:
@@ -151,6 +152,42 @@ def _labels(pod: PodFact) -> str:
 BR = "\\n"  # a line break inside a DOT label
 
 
+def _vtep(node: NodeFact) -> str:
+    """flannel.1's address: the network address of the node's /24 (x.x.N.0/32)."""
+    return node.pod_cidr.split("/")[0]
+
+
+def _crossing_dot(f: LabFacts, node: NodeFact) -> list[str]:
+    """The routing mode's part inside one node: how its pods reach the other nodes'."""
+    n = node.name
+    if f.routing == "vxlan":
+        vtep = f"{naming.VXLAN_DEVICE} {_vtep(node)}/32" + BR + "VTEP · VNI 1 · udp/8472"
+        return [
+            f"    {_id(n, 'vtep')} [label={_q(vtep)}, shape=cds];",
+            f"    {_id(n, 'eth0')} -> {_id(n, 'vtep')} [label=\"VXLAN in UDP\", style=dotted];",
+            f"    {_id(n, 'vtep')} -> {_id(n, 'cni0')} [label=\"routes x.x.M.0/24 via x.x.M.0 onlink\", style=dotted];",
+        ]
+    if f.routing == "bgp":
+        return [
+            f"    {_id(n, 'bird')} [label={_q('BIRD · AS 64512' + BR + 'exports ' + node.pod_cidr)}, shape=hexagon];",
+            f"    {_id(n, 'eth0')} -> {_id(n, 'cni0')} [label=\"routes (proto bird)\", style=dotted];",
+            f"    {_id(n, 'bird')} -> {_id(n, 'eth0')} [label=\"iBGP tcp/179\", style=dotted];",
+        ]
+    return [f"    {_id(n, 'eth0')} -> {_id(n, 'cni0')} [label=\"routes (host-gw)\", style=dotted];"]
+
+
+def _mesh_dot(f: LabFacts) -> list[str]:
+    """Between nodes: the overlay's tunnels or the BGP sessions (one edge per pair)."""
+    kind = {"vxlan": ("vtep", "VXLAN VNI 1"), "bgp": ("bird", "iBGP session")}.get(f.routing)
+    if kind is None:
+        return []
+    live = [n for n in f.nodes if n.up]
+    return [
+        f"  {_id(a.name, kind[0])} -> {_id(b.name, kind[0])} [style=dashed, color=gray40, constraint=false, label={_q(kind[1])}];"
+        for i, a in enumerate(live) for b in live[i + 1:]
+    ]  # fmt: skip
+
+
 def to_dot(f: LabFacts) -> str:
     host_label = _q("host (root netns)" + BR + f"{f.host_link} {f.host_ip}")
     lines = [
@@ -172,7 +209,7 @@ def to_dot(f: LabFacts) -> str:
         lines.append(f"    label={_q(title)};")
         lines.append(f"    {_id(n, 'eth0')} [label={_q(f'{naming.NODE_UPLINK} {node.underlay_ip}')}];")
         lines.append(f"    {_id(n, 'cni0')} [label={_q(f'{naming.NODE_BRIDGE} {node.gateway}')}, shape=box3d];")
-        lines.append(f"    {_id(n, 'eth0')} -> {_id(n, 'cni0')} [label=\"routes (host-gw)\", style=dotted];")
+        lines += _crossing_dot(f, node)
         for pod in f.pods_on(n):
             pod_id = _id("pod", pod.namespace, pod.name)
             text = f"pod {pod.ref}" + BR + f"eth0 {pod.ip}" + (BR + _labels(pod) if pod.labels else "")
@@ -180,6 +217,7 @@ def to_dot(f: LabFacts) -> str:
             lines.append(f"    {_id(n, 'cni0')} -> {pod_id} [label={_q(f'{pod.veth} ⇄ eth0')}];")
         lines.append("  }")
         lines.append(f"  {_id('br0')} -> {_id(n, 'eth0')} [label={_q(f'{naming.fabric_port(n)} ⇄ {naming.NODE_UPLINK}')}];")
+    lines += _mesh_dot(f)
     pods = {p.ref for p in f.pods}
     for svc in f.services:
         svc_id = _id("svc", svc.namespace, svc.name)
@@ -239,11 +277,15 @@ def to_mermaid(f: LabFacts) -> str:
 
 
 def to_tree(f: LabFacts) -> Tree:
-    root = Tree(f"[bold]{f.cluster}[/]  host {f.host_link} {f.host_ip}")
+    root = Tree(f"[bold]{f.cluster}[/]  host {f.host_link} {f.host_ip}  routing {f.routing}")
     fabric = root.add(f"fabric switch {naming.FABRIC_BRIDGE} (netns {naming.fabric_netns(f.cluster)})")
     for node in f.nodes:
         state = "" if node.up else " [red](down)[/]"
         branch = fabric.add(f"[bold]node {node.name}[/]{state}  eth0 {node.underlay_ip}  pods {node.pod_cidr}")
+        if f.routing == "vxlan":
+            branch.add(f"{naming.VXLAN_DEVICE} {_vtep(node)}/32  VTEP, VNI 1, udp/8472 over eth0")
+        elif f.routing == "bgp":
+            branch.add(f"BIRD, AS 64512: iBGP to every other node, exports {node.pod_cidr}")
         bridge = branch.add(f"cni0 {node.gateway}")
         for pod in f.pods_on(node.name):
             labels = f"  [dim]{_labels(pod)}[/]" if pod.labels else ""

@@ -186,10 +186,14 @@ def new_cluster_name() -> str:
 
 
 def cluster_document(
-    name: str, ranges: Ranges, nodes: tuple[str, ...] = ("node-a", "node-b"), kube_proxy_mode: str = "iptables"
+    name: str,
+    ranges: Ranges,
+    nodes: tuple[str, ...] = ("node-a", "node-b"),
+    kube_proxy_mode: str = "iptables",
+    routing: str | None = None,
 ) -> dict[str, Any]:
     mode = {} if kube_proxy_mode == "iptables" else {"kubeProxyMode": kube_proxy_mode}
-    return {
+    document = {
         "apiVersion": "netlab.dev/v1alpha1",
         "kind": "Cluster",
         "metadata": {"name": name},
@@ -201,6 +205,9 @@ def cluster_document(
             **mode,
         },
     }
+    if routing is not None:
+        document["spec"]["routing"] = routing
+    return document
 
 
 def existing_lab_ranges() -> list[IPv4Network]:
@@ -317,7 +324,8 @@ class Lab:
         return self.in_netns(self.node_netns(node), "iptables-save", "-t", "nat").stdout
 
 
-def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptables") -> Lab:
+
+def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptables", routing: str | None = None) -> Lab:
     """A new cluster whose name and ranges clash with nothing on this machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     os.makedirs(os.path.dirname(CREATE_LOCK), exist_ok=True)
@@ -332,7 +340,8 @@ def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptable
                 continue
             name = new_cluster_name()
             config = workdir / f"cluster-{name}.yaml"
-            config.write_text(yaml.safe_dump(cluster_document(name, ranges, kube_proxy_mode=kube_proxy_mode), sort_keys=False))
+            document = cluster_document(name, ranges, kube_proxy_mode=kube_proxy_mode, routing=routing)
+            config.write_text(yaml.safe_dump(document, sort_keys=False))
             last = nl("cluster", "create", "--config", str(config), check=False)
             if last.returncode == 0:
                 return Lab(name, ranges, workdir, kube_proxy_mode)
@@ -373,7 +382,10 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
     routes = sorted(str(n) for n in host_guard_routes() if n in ranges.all())
     if routes:
         problems.append(f"host routes (proto {RTPROT_NETLAB}) left: {routes}")
-    pids = pids_in_netns(set(before.inodes))
+    # A freed namespace's inode number is soon another's: one pinned under another name now
+    # (another lab's, on a shared machine) is not this lab's leftover.
+    others = {netns_inode(n) for n in netns_names() if not n.startswith(name + ".")}
+    pids = pids_in_netns(set(before.inodes) - others)
     if pids:
         problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):

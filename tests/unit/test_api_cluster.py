@@ -129,11 +129,12 @@ def test_cidr_syntax_and_host_bits():
     ]
 
 
-def test_vxlan_is_not_yet_supported():
-    assert cluster_problems({"routing": "vxlan"}) == [
-        'c.yaml: Cluster lab: spec.routing: Unsupported value: "vxlan": vxlan routing is not yet supported '
-        'by netlab; supported values: "host-gw"'
+def test_routing_is_one_of_the_three_models():
+    assert cluster_problems({"routing": "ipip"}) == [
+        'c.yaml: Cluster lab: spec.routing: Unsupported value: "ipip": supported values: "host-gw", "vxlan", "bgp"'
     ]
+    for mode in ("host-gw", "vxlan", "bgp"):
+        assert default_cluster(routing=mode).routing == mode
 
 
 def test_a_misspelt_setting_is_an_error():

@@ -264,6 +264,14 @@ def test_checks_serialise_for_json():
     assert check.to_dict() == {"name": "root", "status": "fail", "summary": "not root", "fix": "sudo netlab doctor"}
 
 
+def test_bird_is_only_a_warning_because_only_routing_bgp_needs_it():
+    checks = by_name(healthy(tools={t: (None if t in ("bird", "birdc") else f"/usr/bin/{t}") for t in doctor.ALL_TOOLS}))
+    assert checks["tools: bgp"].status == Status.warn
+    assert checks["tools: bgp"].fix.startswith("apt-get install bird2")
+    assert checks["tools: required"].status == checks["tools: probes"].status == Status.ok
+    assert by_name(healthy())["tools: bgp"].status == Status.ok
+
+
 def test_br_netfilter_names_the_host_bridges_it_affects_and_who_loaded_it():
     with_docker = healthy(links=(HostLink("docker0", "bridge"), HostLink("eth0", "")), br_netfilter_by_setup=True)
     check = by_name(with_docker)["host: br_netfilter scope"]

@@ -56,3 +56,20 @@ def test_the_terminal_tree_lists_pods_under_their_bridge():
     text = console.export_text()
     assert "vethaaaa ⇄ eth0 10.160.1.4  pod default/web-a" in text
     assert "default/web  10.224.0.20 80/TCP → 10.160.1.4:8080 (default/web-a)" in text
+
+
+def test_each_routing_mode_draws_its_crossing():
+    from dataclasses import replace
+
+    up = replace(FACTS, nodes=tuple(replace(n, up=True) for n in FACTS.nodes))
+    assert "routes (host-gw)" in graph.to_dot(up)
+    vxlan = graph.to_dot(replace(up, routing="vxlan"))
+    assert "flannel.1 10.160.1.0/32" in vxlan and "VTEP · VNI 1 · udp/8472" in vxlan
+    assert "VXLAN VNI 1" in vxlan and "routes (host-gw)" not in vxlan
+    bgp = graph.to_dot(replace(up, routing="bgp"))
+    assert "BIRD · AS 64512" in bgp and "routes (proto bird)" in bgp and "iBGP session" in bgp
+    for dot in (vxlan, bgp):
+        assert dot.count("{") == dot.count("}")
+    if shutil.which("dot"):
+        for dot in (vxlan, bgp):
+            subprocess.run(["dot", "-Tsvg"], input=dot, text=True, capture_output=True, check=True)

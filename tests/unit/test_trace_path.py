@@ -5,7 +5,7 @@ from pathlib import Path
 
 from netlab.dns.records import EndpointRecord, PortRecord, Records, ServiceRecord
 from netlab.trace import path, resolve, sockets
-from netlab.trace.model import DELIVERED, DROPPED, REFUSED, REJECTED, LinkEnd, Listener, PodPlace, RouteHit, Source
+from netlab.trace.model import DELIVERED, DROPPED, REFUSED, REJECTED, Crossing, LinkEnd, Listener, PodPlace, RouteHit, Source
 from netlab.trace.rules import parse
 from netlab.trace.walk import Packet
 
@@ -70,6 +70,35 @@ class FakeWorld:
         return ()
 
 
+    def crossing(self, node, route):
+        if route.dev == "eth0" and route.gateway:
+            return Crossing("host-gw", self.node_by_underlay(route.gateway), route.gateway, origin="netlab")
+        return None
+
+
+@dataclass
+class VxlanWorld(FakeWorld):
+    """flannel's vxlan backend: other nodes' /24s via their VTEP (x.x.N.0) on flannel.1."""
+
+    def route(self, netns, dst):
+        hit = super().route(netns, dst)
+        if hit.dev == "eth0" and hit.gateway in UNDERLAY.values() and netns and netns.count(".") == 1:
+            return RouteHit(dst, "unicast", dst.rsplit(".", 1)[0] + ".0", "flannel.1", None)
+        return hit
+
+    def crossing(self, node, route):
+        if route.dev != "flannel.1":
+            return None
+        other = next(n for n, gw in GATEWAY.items() if gw.rsplit(".", 1)[0] == route.gateway.rsplit(".", 1)[0])
+        return Crossing("vxlan", other, UNDERLAY[other], UNDERLAY[node], 1, 8472, "02:00:00:00:00:0b", "flanneld")
+
+
+class BgpWorld(FakeWorld):
+    def crossing(self, node, route):
+        found = super().crossing(node, route)
+        return Crossing("bgp", found.node, found.address, origin="BIRD") if found else None
+
+
 def pod_source(pod: PodPlace) -> Source:
     return Source("pod", f"pod {pod.ref}", pod.ip, pod.netns, pod.node, pod)
 
@@ -99,6 +128,28 @@ def test_pod_to_pod_across_nodes_takes_the_host_gw_route_and_the_underlay():
     under = next(s for s in t.steps if s.kind == "underlay")
     assert under.data == {"node": "node-b", "address": "172.30.48.12"}
     assert [s.where for s in t.steps if s.kind == "netfilter"][-1] == "node node-b"
+
+
+def test_across_nodes_in_vxlan_mode_the_packet_is_encapsulated_to_the_other_vtep():
+    t = run(pod_source(CLIENT), WEB_B.ip, 8080, VxlanWorld())
+    assert t.verdict == DELIVERED and t.reached == "pod default/web-b"
+    node_route = next(s for s in t.steps if s.kind == "route" and s.where == "node node-a")
+    assert node_route.data["crossing"] == "vxlan" and node_route.data["dev"] == "flannel.1"
+    wrap, unwrap = [s for s in t.steps if s.kind == "vxlan"]
+    assert wrap.data["outer_src"] == "172.30.48.11" and wrap.data["outer_dst"] == "172.30.48.12"
+    assert wrap.data["vni"] == 1 and wrap.data["port"] == 8472
+    assert "outer 172.30.48.11 → 172.30.48.12 udp/8472 VNI 1" in wrap.decision
+    assert unwrap.where == "node node-b" and "decapsulated" in unwrap.decision
+    assert kinds(t).index("vxlan") < kinds(t).index("underlay")
+
+
+def test_across_nodes_in_bgp_mode_the_route_is_birds_with_the_next_hop():
+    t = run(pod_source(CLIENT), WEB_B.ip, 8080, BgpWorld())
+    assert t.verdict == DELIVERED
+    node_route = next(s for s in t.steps if s.kind == "route" and s.where == "node node-a")
+    assert node_route.data["crossing"] == "bgp" and node_route.data["origin"] == "BIRD"
+    assert "learned over iBGP from node node-b: next hop 172.30.48.12" in node_route.decision
+    assert "vxlan" not in kinds(t)
 
 
 def test_pod_to_service_is_dnatted_and_follows_the_chosen_endpoint():

@@ -1,0 +1,60 @@
+"""Apply a node's routing plan (`lab/routing.py`) the way flanneld does: routes for host-gw;
+for vxlan the VTEP `flannel.1`, then per other live node a neighbour entry, an FDB entry and
+an onlink route, and the entries of nodes that left removed.
+
+flanneld's order (backend/vxlan/vxlan_network.go, handleSubnetEvents): ARP (neighbour) and FDB
+first, the route last, so the route never points at a VTEP the kernel cannot resolve yet; on
+a lease removal the reverse. Idempotent: a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from netlab import naming
+from netlab.api.addressing import Topology
+from netlab.kernel.netlink import Netlink
+from netlab.lab.routing import NodeRouting
+
+
+def apply(topo: Topology, plan: NodeRouting, nl: Netlink) -> None:
+    """Make the node behind `nl` hold `plan`; routes towards other nodes' pods that the plan
+    does not name (a failed node's, in vxlan mode) are removed."""
+    if plan.vtep is not None:
+        v = plan.vtep
+        nl.ensure_vxlan(v.name, vni=v.vni, port=v.port, local=str(v.local), dev=v.underlay_dev, mac=v.mac, mtu=v.mtu)
+        nl.ensure_address(v.name, IPv4Interface(f"{v.address}/32"))
+        wanted_neigh = {str(p.vtep_ip): p.mac for p in plan.peers}
+        wanted_fdb = {p.mac: str(p.underlay_ip) for p in plan.peers}
+        for p in plan.peers:
+            nl.ensure_neighbour(v.name, str(p.vtep_ip), p.mac)
+            nl.ensure_fdb(v.name, p.mac, str(p.underlay_ip))
+    _sync_routes(topo, plan, nl)
+    if plan.vtep is not None:
+        for n in nl.neighbours(v.name):
+            if n.dst not in wanted_neigh:
+                nl.delete_neighbour(v.name, n.dst)
+        for f in nl.fdb(v.name):
+            if wanted_fdb.get(f.lladdr) != f.dst:
+                nl.delete_fdb(v.name, f.lladdr, f.dst)
+
+
+def _sync_routes(topo: Topology, plan: NodeRouting, nl: Netlink) -> None:
+    for r in plan.routes:
+        nl.ensure_route(str(r.dst), gateway=str(r.gateway), dev=r.dev, onlink=r.onlink)
+    if plan.mode == "bgp":
+        return  # BIRD owns these routes (proto bird)
+    wanted = {str(r.dst) for r in plan.routes}
+    own = topo.node(plan.node).subnet
+    for route in nl.routes():
+        if route.dst == "default" or route.proto == naming.RTPROT_BIRD or route.dst in wanted:
+            continue
+        dst = IPv4Network(route.dst)
+        if dst != own and dst.subnet_of(topo.pod_cidr) and route.gateway:
+            nl.delete_route(route)
+
+
+def vtep_owner(topo: Topology, address: str) -> str | None:
+    """The node whose VTEP has this address (x.x.N.0), for the trace."""
+    ip = IPv4Address(address)
+    return next((n.name for n in topo.nodes if n.subnet.network_address == ip), None)

@@ -1,0 +1,106 @@
+"""The three routing modes as plans (lab/routing.py): what each node must hold to reach the
+other nodes' pods — routes (host-gw), flannel.1 with its neighbour and FDB entries (vxlan), or
+a BIRD config for Calico's node-to-node mesh (bgp). Golden files pin the rendered plans.
+
+Regenerate the golden files after an intended change with
+`NETLAB_UPDATE_GOLDEN=1 python -m pytest tests/unit/test_routing.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from ipaddress import IPv4Address, IPv4Network
+
+import pytest
+
+from netlab.api.addressing import from_config
+from netlab.api.cluster import default_cluster
+from netlab.errors import EnvironmentProblem
+from netlab.lab import bird, routing
+
+GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "golden", "routing")
+
+
+def topo(mode: str, nodes: int = 3):
+    return from_config(default_cluster("lab", nodes, routing=mode))
+
+
+def golden(name: str, text: str) -> None:
+    path = os.path.join(GOLDEN_DIR, name)
+    if os.environ.get("NETLAB_UPDATE_GOLDEN"):
+        os.makedirs(GOLDEN_DIR, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    assert os.path.exists(path), f"{path} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
+    with open(path) as f:
+        assert text == f.read()
+
+
+@pytest.mark.parametrize("mode", routing.MODES)
+def test_each_modes_plan_for_node_a_matches_its_golden_file(mode):
+    t = topo(mode)
+    plan = routing.plan(t, t.nodes[0])
+    golden(f"{mode}-node-a.txt", "\n".join(plan.commands()) + "\n")
+    if mode == "bgp":
+        golden("bgp-node-a.bird.conf", plan.bird_config)
+
+
+def test_host_gw_routes_each_other_block_via_its_nodes_underlay_address():
+    t = topo("host-gw")
+    plan = routing.plan(t, t.nodes[0], down=frozenset({"node-c"}))
+    assert [r.text for r in plan.routes] == [
+        "10.244.2.0/24 via 172.31.255.12 dev eth0",
+        "10.244.3.0/24 via 172.31.255.13 dev eth0",  # a static route outlives its node
+    ]
+    assert plan.vtep is None and plan.bird_config is None
+
+
+def test_vxlan_is_flannels_vtep_with_an_entry_per_live_node():
+    t = topo("vxlan")
+    plan = routing.plan(t, t.nodes[0], down=frozenset({"node-c"}))
+    v = plan.vtep
+    assert (v.name, v.vni, v.port, v.local, v.address, v.mtu) == (
+        "flannel.1", 1, 8472, IPv4Address("172.31.255.11"), IPv4Address("10.244.1.0"), 1450
+    )
+    assert [(p.node, str(p.vtep_ip), str(p.underlay_ip)) for p in plan.peers] == [("node-b", "10.244.2.0", "172.31.255.12")]
+    assert [r.text for r in plan.routes] == ["10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink"]
+    # Each node's VTEP MAC is fixed: what node-a's entries name is node-b's own VTEP MAC.
+    b = routing.plan(t, t.nodes[1]).vtep
+    assert plan.peers[0].mac == b.mac != v.mac
+    assert t.pod_mtu == 1450 and topo("host-gw").pod_mtu == topo("bgp").pod_mtu == 1500
+
+
+def test_bgp_installs_no_route_itself_and_meshes_with_every_other_node():
+    t = topo("bgp")
+    plan = routing.plan(t, t.nodes[0], down=frozenset({"node-c"}))
+    assert plan.routes == () and plan.vtep is None
+    conf = plan.bird_config
+    assert "route 10.244.1.0/24 blackhole;" in conf
+    # The whole mesh is configured even while a node is down: BIRD keeps trying to reach it.
+    assert "neighbor 172.31.255.12 as 64512;" in conf and "neighbor 172.31.255.13 as 64512;" in conf
+    assert "neighbor 172.31.255.11" not in conf
+    assert f"hold time {routing.BGP_HOLD};" in conf and routing.BGP_HOLD <= 3
+    assert "export where source = RTS_BGP;" in conf
+
+
+@pytest.mark.skipif(shutil.which("bird") is None, reason="BIRD 2 (bird2) is not installed")
+def test_bird_itself_accepts_the_config(tmp_path):
+    t = topo("bgp")
+    conf = tmp_path / "bird.conf"
+    conf.write_text(routing.bird_config(t, t.nodes[1]))
+    result = subprocess.run(["bird", "-p", "-c", str(conf)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_bgp_without_bird_names_the_package_to_install(monkeypatch):
+    monkeypatch.setattr(bird.shutil, "which", lambda tool: None)
+    with pytest.raises(EnvironmentProblem) as info:
+        bird.require_bird()
+    assert "routing mode bgp" in info.value.message and "apt-get install bird2" in info.value.detail
+
+
+def test_the_plan_subnets_are_the_nodes_blocks():
+    t = topo("vxlan", nodes=2)
+    assert [n.subnet for n in t.nodes] == [IPv4Network("10.244.1.0/24"), IPv4Network("10.244.2.0/24")]
