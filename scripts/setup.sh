@@ -109,21 +109,16 @@ install_system_packages() {
         say "nginx: disabling the host's nginx service (netlab runs nginx only inside its pods)"
         systemctl disable --now nginx >/dev/null 2>&1 || warn "could not stop the host's nginx service"
     fi
-}
-
-# bird2's package enables a system-wide bird.service in the host's namespace; netlab runs its
-# own BIRD inside each node of a bgp lab and never wants one on the host: stop and disable it.
-quiet_system_bird() {
-    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] \
-            && systemctl is-enabled --quiet bird.service 2>/dev/null; then
-        say "disabling the bird2 package's own bird.service (netlab runs BIRD inside its nodes)"
+    # The same for bird2's bird.service: netlab runs BIRD inside the nodes of a bgp lab only.
+    # Only a service this run brought in is touched: a BIRD you ran before netlab stays yours.
+    if [[ " ${missing[*]} " == *" bird2 "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+        say "bird2: disabling the package's own bird.service (netlab runs BIRD inside its nodes)"
         systemctl disable --now bird.service >/dev/null 2>&1 || warn "could not stop bird.service"
     fi
 }
 
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
     install_system_packages
-    quiet_system_bird
 else
     # Not Debian/Ubuntu: say exactly which commands are missing instead of guessing a package manager.
     missing=()
