@@ -357,13 +357,24 @@ def exit_watch(ref: ProcessRef) -> int | None:
     return fd
 
 
-def signal_process(ref: ProcessRef, sig: int) -> bool:
+def signal_process(ref: ProcessRef, sig: int, *, group: bool = False) -> bool:
     """Send `sig` to exactly the recorded process (through a pidfd, so a pid recycled between
-    the check and the kill cannot receive it); False when it is gone."""
+    the check and the kill cannot receive it) and, with `group`, to the process group it leads;
+    False when it is gone (or its pid now names another process: nothing is sent then).
+
+    The group is signalled by number only after the pidfd check: while a process lives, no
+    other group can carry its pid as id, so the group is the one it leads.
+    """
     fd = exit_watch(ref)
     if fd is None:
         return False
     try:
+        if group:
+            try:
+                if os.getpgid(ref.pid) == ref.pid:
+                    os.killpg(ref.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
         signal.pidfd_send_signal(fd, sig)
     except ProcessLookupError:
         return False
@@ -420,44 +431,18 @@ def refs_by_netns() -> dict[int, list[ProcessRef]]:
     return groups
 
 
-def _signal_group(ref: ProcessRef, sig: int) -> bool:
-    """Signal the recorded process and, when it leads one, its process group; False when the
-    process is gone (or its pid now names another process: nothing is sent then).
-
-    The process is signalled through a pidfd opened and checked against the recorded start
-    time. Its group is signalled by number only after that check: while a process lives, no
-    other group can carry its pid as id, so the group is the one it leads.
-    """
-    fd = exit_watch(ref)
-    if fd is None:
-        return False
-    try:
-        try:
-            if os.getpgid(ref.pid) == ref.pid:
-                os.killpg(ref.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            signal.pidfd_send_signal(fd, sig)
-        except ProcessLookupError:
-            return False
-    finally:
-        os.close(fd)
-    return True
-
-
 def terminate(refs: Iterable[ProcessRef], grace: float = 2.0) -> None:
     """SIGTERM every recorded process (and the group it leads), wait up to `grace` seconds,
     then SIGKILL what is left. Only a process whose pid *and* start time match its record is
     ever signalled, so a recycled pid never takes an unrelated process (group) down."""
-    targets = [ref for ref in refs if _signal_group(ref, signal.SIGTERM)]
+    targets = [ref for ref in refs if signal_process(ref, signal.SIGTERM, group=True)]
     deadline = time.monotonic() + grace
     while targets and time.monotonic() < deadline:
         targets = [ref for ref in targets if alive(ref)]
         if targets:
             time.sleep(0.02)
     for ref in targets:
-        _signal_group(ref, signal.SIGKILL)
+        signal_process(ref, signal.SIGKILL, group=True)
 
 
 def kill_leftovers(group: int, netns_path: str) -> None:

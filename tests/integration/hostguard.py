@@ -63,24 +63,23 @@ def _sysctls() -> dict[str, str]:
     return values
 
 
-def _netlab_links() -> set[str]:
-    links = json.loads(_run("ip", "-j", "-d", "link", "show") or "[]")
+def _host_links() -> list[dict]:
+    return json.loads(_run("ip", "-j", "-d", "link", "show") or "[]")
+
+
+def _netlab_links(links: list[dict]) -> set[str]:
     return {link["ifname"] for link in links if (link.get("ifalias") or "").startswith(naming.MARKER + ":")}
 
 
-def _links() -> dict[str, tuple]:
-    ours = _netlab_links()
-    found = {}
-    for link in json.loads(_run("ip", "-j", "-d", "link", "show") or "[]"):
-        if link["ifname"] in ours:
-            continue
-        kind = (link.get("linkinfo") or {}).get("info_kind", "")
-        found[link["ifname"]] = (kind, link.get("mtu"), link.get("master"), link.get("operstate"))
-    return found
+def _links(links: list[dict], ours: set[str]) -> dict[str, tuple]:
+    return {
+        link["ifname"]: ((link.get("linkinfo") or {}).get("info_kind", ""), link.get("mtu"), link.get("master"), link.get("operstate"))
+        for link in links
+        if link["ifname"] not in ours
+    }
 
 
-def _addresses() -> set[tuple]:
-    ours = _netlab_links()
+def _addresses(ours: set[str]) -> set[tuple]:
     return {
         (link["ifname"], a["local"], a["prefixlen"])
         for link in json.loads(_run("ip", "-j", "addr", "show") or "[]")
@@ -89,8 +88,7 @@ def _addresses() -> set[tuple]:
     }
 
 
-def _routes() -> set[str]:
-    ours = _netlab_links()
+def _routes(ours: set[str]) -> set[str]:
     kept = set()
     for family in ("-4", "-6"):
         for route in json.loads(_run("ip", "-j", family, "route", "show", "table", "all") or "[]"):
@@ -118,7 +116,9 @@ class HostState:
 
     @classmethod
     def read(cls) -> "HostState":
-        return cls(_sysctls(), _links(), _addresses(), _routes(), _rulesets())
+        links = _host_links()  # one listing: netlab's links are told apart in the same snapshot
+        ours = _netlab_links(links)
+        return cls(_sysctls(), _links(links, ours), _addresses(ours), _routes(ours), _rulesets())
 
     def differences(self, after: "HostState") -> list[str]:
         problems = []
@@ -165,8 +165,9 @@ class LabPacketCapture:
         self._tcpdump.send_signal(signal.SIGINT)
         self._tcpdump.communicate(timeout=30)
         self._out.seek(0)
-        existing = {link["ifname"] for link in json.loads(_run("ip", "-j", "link", "show") or "[]")}
-        ours = _netlab_links()
+        links = _host_links()
+        existing = {link["ifname"] for link in links}
+        ours = _netlab_links(links)
         leaks = []
         for line in self._out:
             fields = line.split()
