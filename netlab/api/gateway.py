@@ -15,6 +15,7 @@ from pydantic import StrictInt, StrictStr, model_validator
 
 from netlab.api import names
 from netlab.api.field import ProblemList, duplicate_value, invalid_value, required_value, unsupported_value
+from netlab.api.gateway_filters import HTTPRouteFilter, path_char_errors, rule_filter_problems
 from netlab.api.meta import ApiModel, ObjectMeta
 
 API_VERSION = "gateway.networking.k8s.io/v1"
@@ -148,6 +149,8 @@ class HTTPPathMatch(ApiModel):
             for bad in ("/..", "/."):
                 if self.value.endswith(bad):
                     problems.add(("value",), invalid_value(self.value, f"must not end with '{bad}' when type one of ['Exact', 'PathPrefix']"))
+            for e in path_char_errors(self.value):
+                problems.add(("value",), invalid_value(self.value, f"{e} when type one of ['Exact', 'PathPrefix']"))
         problems.raise_if_any()
         return self
 
@@ -194,6 +197,8 @@ class HTTPRouteMatch(ApiModel):
 
 
 class HTTPBackendRef(ApiModel):
+    _warn_when_set = {"filters": "backendRef filters are not applied by netlab (the rule's are), ignored"}
+
     group: StrictStr = ""
     kind: StrictStr = "Service"
     name: StrictStr
@@ -216,12 +221,20 @@ class HTTPBackendRef(ApiModel):
 
 
 class HTTPRouteRule(ApiModel):
-    _warn_when_set = {"filters": "HTTPRoute filters are not applied by netlab yet, ignored"}
-
     name: StrictStr | None = None
     matches: list[HTTPRouteMatch] = [HTTPRouteMatch()]
     backendRefs: list[HTTPBackendRef] = []
-    filters: list[dict[str, Any]] | None = None
+    filters: list[HTTPRouteFilter] = []
+
+    @model_validator(mode="after")
+    def _filters(self) -> HTTPRouteRule:
+        problems = ProblemList()
+        rule_filter_problems(self.filters, self.matches, problems)
+        problems.raise_if_any()
+        return self
+
+    def filter(self, kind: str) -> HTTPRouteFilter | None:
+        return next((f for f in self.filters if f.type == kind), None)
 
 
 class HTTPRouteSpec(ApiModel):

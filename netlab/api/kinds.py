@@ -1,9 +1,9 @@
 """The one table of kinds: every resource netlab knows, by every name kubectl knows it.
 
 `netlab apply` accepts the modelled kinds — core/v1 (models.py), apps/v1 (workloads.py),
-networking.k8s.io/v1 (networkpolicy.py, ingress.py) and gateway.networking.k8s.io/v1
-(gateway.py); `get` also lists Endpoints, EndpointSlices and Nodes, which the lab derives
-instead of storing. The CLI's aliases and short names, the apiserver's resource names
+core/v1 Secret (secret.py), networking.k8s.io/v1 (networkpolicy.py, ingress.py),
+gateway.networking.k8s.io/v1 (gateway.py) and v1beta1 (referencegrant.py); `get` also lists
+Endpoints, EndpointSlices and Nodes, which the lab derives instead of storing. The CLI's aliases and short names, the apiserver's resource names
 in messages ("deployment.apps/web created", `pods "x" not found`), which kinds live in a
 namespace and the order `apply` writes them in all come from here and nowhere else.
 """
@@ -19,11 +19,13 @@ from netlab.api.ingress import Ingress, IngressClass
 from netlab.api.meta import ApiModel
 from netlab.api.models import Namespace, Pod, Service
 from netlab.api.networkpolicy import NetworkPolicy
+from netlab.api.referencegrant import ReferenceGrant
+from netlab.api.secret import Secret
 from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
 ApiObject = (
     Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
-    | GatewayClass | Gateway | HTTPRoute
+    | GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Secret
 )
 
 
@@ -67,6 +69,8 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("GatewayClass", "gateway.networking.k8s.io", "gatewayclasses", "gatewayclass", ("gc",), False, GatewayClass, 0),
     KindInfo("Gateway", "gateway.networking.k8s.io", "gateways", "gateway", ("gtw",), True, Gateway, 1),
     KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, HTTPRoute, 1),
+    KindInfo("ReferenceGrant", "gateway.networking.k8s.io", "referencegrants", "referencegrant", ("refgrant",), True, ReferenceGrant, 1),
+    KindInfo("Secret", "", "secrets", "secret", (), True, Secret, 1),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
     KindInfo("EndpointSlice", "discovery.k8s.io", "endpointslices", "endpointslice", (), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),

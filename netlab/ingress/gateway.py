@@ -29,6 +29,7 @@ from typing import Any
 
 from netlab.api.gateway import GROUP, NGINX_GATEWAY_CONTROLLER, Gateway, GatewayClass, HTTPRoute, HTTPRouteMatch, Listener
 from netlab.controllers.endpoints import ServiceEndpoints
+from netlab.ingress.filters import from_rule
 from netlab.ingress.routes import CATCH_ALL, Location, Routes, Server, Upstream
 
 
@@ -176,7 +177,9 @@ def build_gateway_routes(
                     continue
                 backends.append((ref.weight, members))
             endpoints, weights = _weighted_members(backends)
-            if broken and not endpoints or not rule.backendRefs:
+            if rule.filter("RequestRedirect") is not None:
+                rule_targets.append((None, 0))  # the redirect answers; backends are not used
+            elif broken and not endpoints or not rule.backendRefs:
                 rule_targets.append((None, 500))
             elif not endpoints:
                 rule_targets.append((None, 503))
@@ -192,13 +195,14 @@ def build_gateway_routes(
             table.setdefault((port, CATCH_ALL), [])
             for r_index, rule in enumerate(route.spec.rules):
                 upstream, status = rule_targets[r_index]
+                filters = from_rule(rule)
                 for m in rule.matches or [HTTPRouteMatch()]:  # no matches: PathPrefix / (the spec's default)
                     when = tuple(("header", h.name, h.value) for h in m.headers)
                     when += tuple(("query", q.name, q.value) for q in m.queryParams)
                     when += (("method", "", m.method),) if m.method else ()
                     prec = _precedence(when, item.created, source, r_index)
                     for match, path in _paths(m.path.type, m.path.value):
-                        entries.append((prec, Location(match, path, upstream, status, source, when)))
+                        entries.append((prec, Location(match, path, upstream, status, source, when, filters)))
     servers = []
     for (port, host), entries in table.items():
         seen: set[tuple] = set()

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from netlab.ingress import filters as rule_filters
 from netlab.ingress.routes import CATCH_ALL, Location, Routes, Server
 
 HTTP_PORT = 80
@@ -67,17 +68,40 @@ def nginx_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _location(loc: Location) -> list[str]:
-    modifier = "= " if loc.match == "exact" else ""
-    lines = [f"        location {modifier}{nginx_string(loc.path)} {{"]
+def _scheme(server: Server) -> str:
+    return "https" if server.certificate else "http"
+
+
+def _target(loc: Location, server: Server, strip: str = "") -> list[str]:
+    """What the location does with the request: its filters, then proxy_pass or return."""
+    lines = []
     if loc.source:
         lines.append(f'            set $ingress_name "{loc.source}";')
+    if loc.filters is not None:
+        more, redirected = rule_filters.directives(loc.filters, loc.match, loc.path, server.port, _scheme(server), strip)
+        lines += more
+        if redirected:
+            return lines
     if loc.upstream is not None:
         lines.append(f"            proxy_pass http://{loc.upstream};")
     else:
         lines.append(f"            return {loc.status};")
-    lines.append("        }")
     return lines
+
+
+def _location(loc: Location, server: Server) -> list[str]:
+    modifier = "= " if loc.match == "exact" else ""
+    return [f"        location {modifier}{nginx_string(loc.path)} {{", *_target(loc, server), "        }"]
+
+
+INTERNAL = "/_netlab_filter/"
+
+
+def _internal(index: int, loc: Location, server: Server) -> list[str]:
+    """A candidate with filters, reached from its conditional location by an internal
+    rewrite (nginx allows neither proxy_set_header nor a second rewrite phase inside `if`)."""
+    prefix = f"{INTERNAL}{index}"
+    return [f"        location ^~ {prefix}/ {{", "            internal;", *_target(loc, server, prefix), "        }"]
 
 
 def _value(text: str) -> str:
@@ -94,7 +118,7 @@ def _variable(kind: str, name: str) -> str:
     return "$request_method"
 
 
-def _conditional(group: list[Location]) -> list[str]:
+def _conditional(group: list[Location], server: Server, internal: list[list[str]]) -> list[str]:
     """Several HTTPRoute matches on one path: each match's conditions are ANDed by appending a
     mark per condition that holds; the candidates are then tried from the lowest precedence to
     the highest, so the highest one that matches sets the target last."""
@@ -106,13 +130,20 @@ def _conditional(group: list[Location]) -> list[str]:
             lines.append(f'            set $gw_c{i} "";')
             for kind, name, value in loc.when:
                 lines.append(f'            if ({_variable(kind, name)} = {_value(value)}) {{ set $gw_c{i} "${{gw_c{i}}}1"; }}')
+    jumps = []
     for i, loc in reversed(list(enumerate(group))):
         target = loc.upstream or str(loc.status)
+        if loc.filters is not None:
+            index = len(internal)
+            internal.append(_internal(index, loc, server))
+            target = f"@{index}"
+            jumps.append(f'            if ($gw_target = "{target}") {{ rewrite ^(.*)$ {INTERNAL}{index}$1 last; }}')
         test = f'$gw_c{i} = "{"1" * len(loc.when)}"' if loc.when else None
         body = f'set $gw_target "{target}"; set $ingress_name "{loc.source}";'
         lines.append(f"            if ({test}) {{ {body} }}" if test else f"            {body}")
-    for status in sorted({loc.status for loc in group if loc.upstream is None} | {404}):
+    for status in sorted({loc.status for loc in group if loc.upstream is None and loc.filters is None} | {404}):
         lines.append(f'            if ($gw_target = "{status}") {{ return {status}; }}')
+    lines += jumps
     lines.append("            proxy_pass http://$gw_target;")
     lines.append("        }")
     return lines
@@ -123,12 +154,13 @@ def _locations(server: Server) -> list[str]:
     for loc in server.locations:
         groups.setdefault((loc.match, loc.path), []).append(loc)
     lines: list[str] = []
+    internal: list[list[str]] = []
     for group in groups.values():
         if len(group) == 1 and not group[0].when:
-            lines += _location(group[0])
+            lines += _location(group[0], server)
         else:
-            lines += _conditional(group)
-    return lines
+            lines += _conditional(group, server, internal)
+    return lines + [line for block in internal for line in block]
 
 
 def _server(server: Server) -> list[str]:
@@ -175,18 +207,17 @@ def render(routes: Routes, paths: NginxPaths) -> str:
         "    # As ingress-nginx: the original Host, and the client's address appended to",
         "    # X-Forwarded-For, reach the backend pod.",
         "    proxy_http_version 1.1;",
-        "    proxy_set_header Connection \"\";",
-        "    proxy_set_header Host $host;",
-        "    proxy_set_header X-Real-IP $remote_addr;",
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "    proxy_set_header X-Forwarded-Host $host;",
-        "    proxy_set_header X-Forwarded-Proto $scheme;",
+        *(f"    proxy_set_header {name} {value};" for name, value in rule_filters.PROXY_HEADERS),
         "    proxy_connect_timeout 5s;",
         "    proxy_next_upstream error timeout;",
         "    map $host $ingress_name { default \"\"; }",
         "    geo $netlab_dollar { default \"$\"; }",
         "",
     ]
+    with_filters = [loc.filters for server in routes.servers for loc in server.locations if loc.filters is not None]
+    maps = rule_filters.add_maps(with_filters)
+    if maps:
+        out += ["    # RequestHeaderModifier add: the client's value, with the route's appended", *maps, ""]
     for up in routes.upstreams:
         out.append(f"    upstream {up.name} {{")
         weights = up.weights or (1,) * len(up.endpoints)

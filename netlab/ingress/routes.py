@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 from netlab.api.ingress import NGINX_CONTROLLER, Ingress, IngressBackend, IngressClass
 from netlab.controllers.endpoints import ServiceEndpoints
+from netlab.ingress.filters import Filters
 
 CATCH_ALL = "_"
 
@@ -43,6 +44,7 @@ class Location:
     # ("query", name, value), ("method", "", GET). Several Locations may share a path and
     # differ here; they are listed in the order of precedence, highest first.
     when: tuple[tuple[str, str, str], ...] = ()
+    filters: Filters | None = None  # the HTTPRoute rule's RequestHeaderModifier/RequestRedirect/URLRewrite
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Server:
     host: str  # "shop.example", "*.example", or "_" for the catch-all
     locations: tuple[Location, ...]
     port: int = 80
+    certificate: str = ""  # TLS: the path of the PEM files without extension (.crt, .key); "" for plain HTTP
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Routes:
         data = json.loads(text)
         return cls(
             servers=tuple(
-                Server(s["host"], tuple(_location(loc) for loc in s["locations"]), s.get("port", 80)) for s in data["servers"]
+                Server(s["host"], tuple(_location(loc) for loc in s["locations"]), s.get("port", 80), s.get("certificate", "")) for s in data["servers"]
             ),
             upstreams=tuple(Upstream(u["name"], tuple(u["endpoints"]), tuple(u.get("weights", ()))) for u in data["upstreams"]),
             ingresses=tuple(data["ingresses"]),
@@ -87,7 +90,8 @@ def _location(data: dict) -> Location:
     # Fields a newer control plane added are left out, so a controller pod started by an older
     # netlab keeps reading the snapshot across an upgrade (it is adopted, not restarted).
     known = {k: v for k, v in data.items() if k in _LOCATION_FIELDS}
-    return Location(**{**known, "when": tuple(tuple(c) for c in known.get("when", ()))})
+    return Location(**{**known, "when": tuple(tuple(c) for c in known.get("when", ())),
+                       "filters": Filters.from_dict(known.get("filters"))})
 
 
 @dataclass(frozen=True)

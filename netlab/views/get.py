@@ -23,6 +23,7 @@ from netlab.kubelet.status import pod_ready, pod_state
 from netlab.metallb.controller import ingress_ips
 from netlab.views.endpointslices import endpointslices
 from netlab.views.ingress import gatewayclasses, gateways, httproutes, ingressclasses, ingresses
+from netlab.views.secrets import referencegrants, secrets
 from netlab.views.objects import age, metadata, pod_object, timestamp
 
 if TYPE_CHECKING:
@@ -352,6 +353,7 @@ VIEWS = {
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
     "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices, "Ingress": ingresses,
     "IngressClass": ingressclasses, "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
+    "ReferenceGrant": referencegrants, "Secret": secrets,
 }  # fmt: skip
 
 

@@ -207,7 +207,7 @@ def test_invalid_json_names_line_and_column():
 def test_unknown_kind_that_is_not_kubernetes():
     assert one_problem("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n") == (
         'm.yaml: Frobnicator x: kind: Unsupported value: "Frobnicator": supported values: '
-        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "List"'
+        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Secret", "List"'
     )
 
 
