@@ -27,9 +27,10 @@ LOADED_MARK=/run/netlab/br_netfilter-loaded-by-setup
 # the probes a newcomer runs inside pods (curl, dig, nc, tcpdump, ps) and Graphviz's dot for
 # `netlab graph -o lab.svg`, nginx, which the ingress controller pods run (only inside pods,
 # with their own config and paths: setup stops and disables the host service the package starts),
-# and BIRD 2 (bird, birdc) for `--routing bgp` (likewise only inside the nodes).
+# BIRD 2 (bird, birdc) for `--routing bgp` (likewise only inside the nodes), and openssl, which
+# makes the test certificates of the ingress TLS tests and the docs' examples.
 PACKAGES=(iproute2 iptables nftables conntrack curl netcat-openbsd tcpdump procps kmod graphviz nginx bird2
-          python3 python3-venv ca-certificates)
+          python3 python3-venv ca-certificates openssl)
 # Ubuntu 22.04+ and Debian 12 call it bind9-dnsutils; older releases only have dnsutils.
 DNS_PACKAGES=(bind9-dnsutils dnsutils)
 

@@ -63,12 +63,43 @@ class GatewayClass(ApiModel):
     spec: GatewayClassSpec
 
 
+class SecretObjectReference(ApiModel):
+    group: StrictStr = ""
+    kind: StrictStr = "Secret"
+    name: StrictStr
+    namespace: StrictStr | None = None
+
+
+class GatewayTLSConfig(ApiModel):
+    _warn_when_set = {"options": "TLS options are not applied by netlab, ignored"}
+
+    mode: StrictStr = "Terminate"
+    certificateRefs: list[SecretObjectReference] = []
+    options: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _tls(self) -> GatewayTLSConfig:
+        problems = ProblemList()
+        if self.mode not in ("Terminate", "Passthrough"):
+            problems.add(("mode",), unsupported_value(self.mode, ("Terminate", "Passthrough")))
+        elif self.mode == "Terminate" and not self.certificateRefs and not self.options:
+            problems.add((), invalid_value("", "certificateRefs or options must be specified when mode is Terminate"))
+        if len(self.certificateRefs) > 64:
+            problems.add(("certificateRefs",), invalid_value(len(self.certificateRefs), "must have at most 64 items"))
+        problems.raise_if_any()
+        return self
+
+
+def listener_tls(listener: Listener) -> GatewayTLSConfig:
+    return listener.tls if listener.tls is not None else GatewayTLSConfig(mode="Passthrough")
+
+
 class Listener(ApiModel):
     name: StrictStr
     hostname: StrictStr | None = None
     port: StrictInt
     protocol: StrictStr
-    tls: dict[str, Any] | None = None
+    tls: GatewayTLSConfig | None = None
     allowedRoutes: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -80,10 +111,14 @@ class Listener(ApiModel):
             problems.add(("port",), invalid_value(self.port, "must be between 1 and 65535, inclusive"))
         if self.protocol not in PROTOCOLS:
             problems.add(("protocol",), unsupported_value(self.protocol, PROTOCOLS))
-        elif self.protocol != "HTTP":
-            problems.add(("protocol",), unsupported_value(self.protocol, ["HTTP"], "netlab serves HTTP listeners only"))
+        elif self.protocol not in ("HTTP", "HTTPS"):
+            problems.add(("protocol",), unsupported_value(self.protocol, ["HTTP", "HTTPS"], "netlab serves HTTP and HTTPS listeners"))
         if self.tls is not None and self.protocol == "HTTP":
             problems.add(("tls",), invalid_value("", "tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']"))
+        if self.tls is None and self.protocol == "HTTPS":
+            problems.add(("tls",), required_value("tls must be specified for protocols ['HTTPS', 'TLS']"))
+        elif self.tls is not None and self.protocol == "HTTPS" and self.tls.mode != "Terminate":
+            problems.add(("tls", "mode"), invalid_value(self.tls.mode, "tls mode must be Terminate for protocol HTTPS"))
         if self.hostname:
             for e in hostname_errors(self.hostname):
                 problems.add(("hostname",), invalid_value(self.hostname, e))
@@ -259,4 +294,4 @@ class HTTPRoute(ApiModel):
     spec: HTTPRouteSpec = HTTPRouteSpec()
 
 
-__all__ = ["Gateway", "GatewayClass", "HTTPRoute", "NGINX_GATEWAY_CONTROLLER", "hostname_errors"]
+__all__ = ["Gateway", "GatewayClass", "HTTPRoute", "NGINX_GATEWAY_CONTROLLER", "hostname_errors", "listener_tls"]

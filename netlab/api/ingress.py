@@ -175,8 +175,6 @@ class IngressTLS(ApiModel):
 
 
 class IngressSpec(ApiModel):
-    _warn_when_set = {"tls": "TLS is not served by netlab yet, ignored (plain HTTP on port 80)"}
-
     ingressClassName: StrictStr | None = None
     defaultBackend: IngressBackend | None = None
     rules: list[IngressRule] = []

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS objects (
     manifest TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT '{}',
     revision INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (kind, namespace, name)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,6 +72,7 @@ class StoredObject:
     manifest: dict[str, Any] = field(hash=False)
     status: dict[str, Any] = field(hash=False)
     revision: int = field(default=0, compare=False)  # of its last change (etcd's mod_revision)
+    generation: int = field(default=1, compare=False)  # metadata.generation: +1 on each change outside metadata
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -121,6 +123,7 @@ def _row(row: sqlite3.Row) -> StoredObject:
         manifest=json.loads(row["manifest"]),
         status=json.loads(row["status"]),
         revision=row["revision"],
+        generation=row["generation"],
     )
 
 
@@ -139,6 +142,8 @@ class Store:
         columns = {r["name"] for r in self._db.execute("PRAGMA table_info(objects)")}
         if "revision" not in columns:  # a lab made before revisions were counted
             self._db.execute("ALTER TABLE objects ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
+        if "generation" not in columns:  # a lab made before generations were counted
+            self._db.execute("ALTER TABLE objects ADD COLUMN generation INTEGER NOT NULL DEFAULT 1")
         self._depth = 0
 
     def close(self) -> None:
@@ -189,7 +194,7 @@ class Store:
         """Store the desired object; returns kubectl's verb: created, configured or unchanged."""
         text = _canonical(manifest)
         old = self._db.execute(
-            "SELECT manifest FROM objects WHERE kind=? AND namespace=? AND name=?",
+            "SELECT manifest, generation FROM objects WHERE kind=? AND namespace=? AND name=?",
             (kind, namespace, name),
         ).fetchone()
         if old is None:
@@ -200,9 +205,13 @@ class Store:
             return "created"
         if old["manifest"] == text:
             return "unchanged"
+        # The apiserver's metadata.generation: it moves when the desired state (anything but
+        # metadata) changes, so a controller's observedGeneration says which spec it acted on.
+        before = {k: v for k, v in json.loads(old["manifest"]).items() if k != "metadata"}
+        bump = int(before != {k: v for k, v in manifest.items() if k != "metadata"})
         self._db.execute(
-            "UPDATE objects SET manifest=?, revision=? WHERE kind=? AND namespace=? AND name=?",
-            (text, self._change("PUT", kind, namespace, name), kind, namespace, name),
+            "UPDATE objects SET manifest=?, revision=?, generation=generation+? WHERE kind=? AND namespace=? AND name=?",
+            (text, self._change("PUT", kind, namespace, name), bump, kind, namespace, name),
         )
         return "configured"
 

@@ -16,18 +16,32 @@ it, in the shape NGINX Gateway Fabric gives it:
   then the route's name, then rule order.
 - backendRefs: the traffic is split by `weight` over many requests (nginx's weighted round
   robin over the backend pods, each Service's weight shared by its ready pods). A backend
-  that is not found, or in another namespace (ReferenceGrant is not modelled yet), makes the
-  route's ResolvedRefs False, and requests to that rule get 500, as the spec says.
+  that is not found, or in another namespace without a ReferenceGrant there allowing
+  HTTPRoutes of the route's namespace (RefNotPermitted), makes the route's ResolvedRefs
+  False; that backend is not used, and a rule left with none answers 500, as the spec says.
+- HTTPS listeners terminate TLS with the first `certificateRefs` Secret (kubernetes.io/tls,
+  from another namespace only with a ReferenceGrant); a listener whose certificate does not
+  resolve is not programmed (status.listeners[] says why) and the others keep serving.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.api.gateway import GROUP, NGINX_GATEWAY_CONTROLLER, Gateway, GatewayClass, HTTPRoute, HTTPRouteMatch, Listener
+from netlab.api.gateway import (
+    GROUP,
+    NGINX_GATEWAY_CONTROLLER,
+    Gateway,
+    GatewayClass,
+    HTTPRoute,
+    HTTPRouteMatch,
+    Listener,
+    listener_tls,
+)
+from netlab.api.referencegrant import ReferenceGrant
 from netlab.controllers.endpoints import ServiceEndpoints
 from netlab.ingress.filters import from_rule
 from netlab.ingress.routes import CATCH_ALL, Location, Routes, Server, Upstream
@@ -44,6 +58,22 @@ class Result:
     routes: Routes
     route_status: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)  # (ns, name) -> parents
     gateways: tuple[tuple[str, str], ...] = ()  # the Gateways served
+    listener_status: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)  # (ns, name) -> listeners
+
+
+def _listener_status(listener: Listener, resolved: dict[str, Any], attached: int) -> dict[str, Any]:
+    """status.listeners[]: Accepted, ResolvedRefs and Programmed, and how many routes attach."""
+    ok = resolved["status"] == "True"
+    return {
+        "name": listener.name,
+        "supportedKinds": [{"group": GROUP, "kind": "HTTPRoute"}],
+        "attachedRoutes": attached,
+        "conditions": [
+            _condition("Accepted", True, "Accepted"),
+            resolved,
+            _condition("Programmed", ok, "Programmed" if ok else "Invalid", "" if ok else resolved["message"]),
+        ],
+    }
 
 
 def _condition(type_: str, ok: bool, reason: str, message: str = "") -> dict[str, Any]:
@@ -110,8 +140,34 @@ def _allowed(listener: Listener, route_ns: str, gw_ns: str) -> bool:
     return allowed == "All" or route_ns == gw_ns
 
 
+def granted(grants: Sequence[ReferenceGrant], from_kind: str, from_ns: str, to_kind: str, to_ns: str, to_name: str) -> bool:
+    """A reference across namespaces is allowed by a ReferenceGrant in the target's namespace."""
+    to_group = ""  # Service and Secret are core
+    return any(g.metadata.namespace == to_ns and g.allows(GROUP, from_kind, from_ns, to_group, to_kind, to_name) for g in grants)
+
+
+def listener_certificate(gw_ns: str, listener: Listener, certs: Mapping[tuple[str, str], str],
+                         grants: Sequence[ReferenceGrant]) -> tuple[str, dict[str, Any]]:
+    """(the PEM path prefix nginx loads, the listener's ResolvedRefs condition)."""
+    if listener.protocol != "HTTPS":
+        return "", _condition("ResolvedRefs", True, "ResolvedRefs")
+    for ref in listener_tls(listener).certificateRefs[:1]:  # NGINX Gateway Fabric serves the first
+        ns = ref.namespace or gw_ns
+        if (ref.group, ref.kind) != ("", "Secret"):
+            return "", _condition("ResolvedRefs", False, "InvalidCertificateRef", f"{ref.kind} is not a Secret")
+        if ns != gw_ns and not granted(grants, "Gateway", gw_ns, "Secret", ns, ref.name):
+            return "", _condition("ResolvedRefs", False, "RefNotPermitted",
+                                  f"Secret {ns}/{ref.name} is in another namespace and no ReferenceGrant allows it")
+        if (ns, ref.name) not in certs:
+            return "", _condition("ResolvedRefs", False, "InvalidCertificateRef",
+                                  f'Secret "{ns}/{ref.name}" does not exist or is not of type kubernetes.io/tls')
+        return certs[(ns, ref.name)], _condition("ResolvedRefs", True, "ResolvedRefs")
+    return "", _condition("ResolvedRefs", False, "InvalidCertificateRef", "no certificateRefs")
+
+
 def build_gateway_routes(
-    classes: Sequence[GatewayClass], gateways: Sequence[Stored], routes: Sequence[Stored], services: Sequence[ServiceEndpoints]
+    classes: Sequence[GatewayClass], gateways: Sequence[Stored], routes: Sequence[Stored], services: Sequence[ServiceEndpoints],
+    grants: Sequence[ReferenceGrant] = (), certs: Mapping[tuple[str, str], str] = {},
 ) -> Result:
     ours = {c.metadata.name for c in classes if c.spec.controllerName == NGINX_GATEWAY_CONTROLLER}
     served = {(g.obj.metadata.namespace, g.obj.metadata.name): g.obj for g in gateways if g.obj.spec.gatewayClassName in ours}
@@ -119,8 +175,20 @@ def build_gateway_routes(
     upstreams: dict[str, Upstream] = {}
     # (port, host) -> [(precedence, Location)]
     table: dict[tuple[int, str], list[tuple[tuple, Location]]] = {}
-    for gw in served.values():
+    certificate: dict[tuple[int, str], str] = {}  # (port, host) -> the HTTPS listener's certificate
+    resolved_listener: dict[tuple[str, str, str], dict[str, Any]] = {}
+    listener_cert: dict[tuple[str, str, str], str] = {}
+    attached_routes: dict[tuple[str, str, str], set[str]] = {}
+    for (gw_ns, gw_name), gw in served.items():
         for lst in gw.spec.listeners:
+            cert, condition = listener_certificate(gw_ns, lst, certs, grants)
+            resolved_listener[(gw_ns, gw_name, lst.name)] = condition
+            attached_routes[(gw_ns, gw_name, lst.name)] = set()
+            if condition["status"] != "True":
+                continue  # not programmed: nginx does not listen for it
+            listener_cert[(gw_ns, gw_name, lst.name)] = cert
+            if cert:
+                certificate.setdefault((lst.port, CATCH_ALL), cert)
             table.setdefault((lst.port, CATCH_ALL), [])
     ordered = sorted(routes, key=lambda r: (r.created, r.obj.metadata.namespace, r.obj.metadata.name))
     for item in ordered:
@@ -139,17 +207,20 @@ def build_gateway_routes(
             else:
                 listeners = _listeners(gw, ref)
                 allowed = [lst for lst in listeners if _allowed(lst, ns, gw_ns)]
-                hosts = [
-                    (lst.port, h)
-                    for lst in allowed
-                    for h in ([intersect(rh, lst.hostname) for rh in route.spec.hostnames] or [intersect(None, lst.hostname)])
-                    if h is not None
-                ]
+                hosts = []
+                for lst in allowed:
+                    for h in [intersect(rh, lst.hostname) for rh in route.spec.hostnames] or [intersect(None, lst.hostname)]:
+                        if h is not None:
+                            attached_routes[(gw_ns, ref.name, lst.name)].add(source)
+                            if resolved_listener[(gw_ns, ref.name, lst.name)]["status"] == "True":
+                                hosts.append((lst.port, h))
+                                if listener_cert[(gw_ns, ref.name, lst.name)]:
+                                    certificate.setdefault((lst.port, h), listener_cert[(gw_ns, ref.name, lst.name)])
                 if not listeners:
                     accepted = _condition("Accepted", False, "NoMatchingParent", "no listener matches sectionName/port")
                 elif not allowed:
                     accepted = _condition("Accepted", False, "NotAllowedByListeners", "the listener does not allow routes from this namespace")
-                elif not hosts:
+                elif not any(source in attached_routes[(gw_ns, ref.name, lst.name)] for lst in allowed):
                     accepted = _condition("Accepted", False, "NoMatchingListenerHostname", "no hostname overlaps the listener's")
                 else:
                     accepted = _condition("Accepted", True, "Accepted")
@@ -165,14 +236,16 @@ def build_gateway_routes(
                     resolved = _condition("ResolvedRefs", False, "InvalidKind", f"{ref.kind} is not a Service")
                     broken = True
                     continue
-                if (ref.namespace or ns) != ns:
+                backend_ns = ref.namespace or ns
+                if backend_ns != ns and not granted(grants, "HTTPRoute", ns, "Service", backend_ns, ref.name):
                     resolved = _condition("ResolvedRefs", False, "RefNotPermitted",
-                                          f"backend {ref.namespace}/{ref.name} is in another namespace and no ReferenceGrant allows it")
+                                          f"backend {backend_ns}/{ref.name} is in another namespace and no ReferenceGrant allows it")
                     broken = True
                     continue
-                members = _members(ns, ref.name, ref.port or 0, services)
+                members = _members(backend_ns, ref.name, ref.port or 0, services)
                 if members is None:
-                    resolved = _condition("ResolvedRefs", False, "BackendNotFound", f'service "{ns}/{ref.name}" port {ref.port} not found')
+                    resolved = _condition("ResolvedRefs", False, "BackendNotFound",
+                                          f'service "{backend_ns}/{ref.name}" port {ref.port} not found')
                     broken = True
                     continue
                 backends.append((ref.weight, members))
@@ -215,8 +288,13 @@ def build_gateway_routes(
         if not any(loc.match == "prefix" and loc.path == "/" and not loc.when for loc in locations):
             locations.append(Location("prefix", "/", None, 404, ""))
         locations.sort(key=lambda loc: (loc.match != "exact", -len(loc.path), loc.path))  # stable: precedence kept
-        servers.append(Server(host, tuple(locations), port))
+        servers.append(Server(host, tuple(locations), port, certificate.get((port, host), certificate.get((port, CATCH_ALL), ""))))
     servers.sort(key=lambda s: (s.port, s.host != CATCH_ALL, s.host.startswith("*."), s.host))
+    for (gw_ns, gw_name), gw in served.items():
+        result.listener_status[(gw_ns, gw_name)] = [
+            _listener_status(lst, resolved_listener[(gw_ns, gw_name, lst.name)], len(attached_routes[(gw_ns, gw_name, lst.name)]))
+            for lst in gw.spec.listeners
+        ]
     result.routes = Routes(tuple(servers), tuple(sorted(upstreams.values(), key=lambda u: u.name)),
                            tuple(f"{ns}/{n}" for ns, n in result.route_status))
     return result

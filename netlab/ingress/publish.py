@@ -13,6 +13,7 @@ The address: ingress-nginx's `--publish-service` copies the LoadBalancer IP of i
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from netlab.api.ingress import Ingress, IngressClass
@@ -25,20 +26,70 @@ CONTROLLER_NAMESPACE = "ingress-nginx"
 CONTROLLER_SERVICE = "ingress-nginx-controller"
 
 
-def routes(lab: Lab, services: list[ServiceEndpoints]) -> Routes:
+def certificates(lab: Lab) -> dict[tuple[str, str], str]:
+    """Write each kubernetes.io/tls Secret's tls.crt and tls.key where the controller pods read
+    them (the volume ingress-nginx and NGINX Gateway Fabric mount); (namespace, name) -> the
+    files' path without extension. The name carries a digest of the content, so a changed
+    Secret changes the routes snapshot and the pods reload."""
+    from netlab.api.secret import TLS_TYPE, Secret
+
+    directory = os.path.join(os.path.dirname(lab.ingress_routes), "certs")
+    found: dict[tuple[str, str], str] = {}
+    for o in lab.store.list("Secret"):
+        if o.manifest.get("type") != TLS_TYPE:
+            continue
+        secret = Secret.model_validate(o.manifest)
+        crt, key = secret.value("tls.crt") or b"", secret.value("tls.key") or b""
+        digest = hashlib.sha256(crt + b"\0" + key).hexdigest()[:12]
+        prefix = os.path.join(directory, f"{o.namespace}_{o.name}_{digest}")
+        found[(o.namespace, o.name)] = prefix
+        for suffix, data in ((".crt", crt), (".key", key)):
+            if not os.path.exists(prefix + suffix):
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+                fd = os.open(prefix + suffix + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(prefix + suffix + ".tmp", prefix + suffix)
+    wanted = {os.path.basename(p) + s for p in found.values() for s in (".crt", ".key")}
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        if name not in wanted:
+            os.unlink(os.path.join(directory, name))  # a deleted or changed Secret's old files
+    return found
+
+
+def routes(lab: Lab, services: list[ServiceEndpoints], certs: dict[tuple[str, str], str] | None = None) -> Routes:
     classes = [IngressClass.model_validate(o.manifest) for o in lab.store.list("IngressClass")]
     ingresses = [IngressInput(Ingress.model_validate(o.manifest), o.created) for o in lab.store.list("Ingress")]
-    return build_routes(ingresses, classes, services)
+    return build_routes(ingresses, classes, services, certificates(lab) if certs is None else certs)
 
 
 def publish(lab: Lab, services: list[ServiceEndpoints]) -> None:
     stored = lab.store.list("Ingress")
     if not stored and not os.path.exists(lab.ingress_routes):
         return  # no Ingress ever: nothing to publish
-    table = routes(lab, services)
+    certs = certificates(lab)
+    table = routes(lab, services, certs)
     _write_if_changed(lab.ingress_routes, table.to_json())
     _set_addresses(lab, services, set(table.ingresses))
+    _report_missing_secrets(lab, stored, certs, set(table.ingresses))
     _report_reloads(lab)
+
+
+def _report_missing_secrets(lab: Lab, stored: list, certs: dict, served: set[str]) -> None:
+    """ingress-nginx logs `Error getting SSL certificate`; netlab says it on the Ingress too:
+    a Warning event once, and `status.tlsError` until the Secret is there."""
+    for o in stored:
+        missing = sorted({t.get("secretName", "") for t in o.manifest["spec"].get("tls") or []} - {n for ns, n in certs if ns == o.namespace})
+        error = (f'secret "{o.namespace}/{missing[0]}" of type kubernetes.io/tls not found: its hosts are served '
+                 "over plain HTTP only") if missing and f"{o.namespace}/{o.name}" in served else ""
+        if error == o.status.get("tlsError", ""):
+            continue
+        if error:
+            lab.store.add_event("Ingress", o.namespace, o.name, "MissingSecret", error, "Warning")
+        status = {k: v for k, v in o.status.items() if k != "tlsError"}
+        if error:
+            status["tlsError"] = error
+        lab.store.set_status("Ingress", o.namespace, o.name, status)
 
 
 def _write_if_changed(path: str, text: str) -> None:
@@ -123,11 +174,15 @@ def publish_gateway(lab: Lab, services: list[ServiceEndpoints]) -> None:
     path = gateway_routes_path(lab)
     if not stored_gateways and not stored_routes and not os.path.exists(path):
         return
+    from netlab.api.referencegrant import ReferenceGrant
+
     result = build_gateway_routes(
         [GatewayClass.model_validate(o.manifest) for o in lab.store.list("GatewayClass")],
         [Stored(Gateway.model_validate(o.manifest), o.created) for o in stored_gateways],
         [Stored(HTTPRoute.model_validate(o.manifest), o.created) for o in stored_routes],
         services,
+        [ReferenceGrant.model_validate(o.manifest) for o in lab.store.list("ReferenceGrant")],
+        certificates(lab),
     )
     _write_if_changed(path, result.routes.to_json())
     se = next((s for s in services if (s.obj.namespace, s.obj.name) == (GATEWAY_NAMESPACE, GATEWAY_SERVICE)), None)
@@ -142,20 +197,33 @@ def publish_gateway(lab: Lab, services: list[ServiceEndpoints]) -> None:
                     {"type": "Programmed", "status": "True" if ips else "False",
                      "reason": "Programmed" if ips else "AddressNotAssigned"},
                 ],
+                "listeners": result.listener_status.get((o.namespace, o.name), []),
             }
+            _observed(status["conditions"], o.generation)
+            for listener in status["listeners"]:
+                _observed(listener["conditions"], o.generation)
         else:
             status = {"conditions": [{"type": "Accepted", "status": "Unknown", "reason": "Pending",
                                       "message": "Waiting for controller"}]}
         _set_status(lab, "Gateway", o, status)
     for o in lab.store.list("GatewayClass"):
         if o.manifest["spec"].get("controllerName") == NGINX_GATEWAY_CONTROLLER:
-            _set_status(lab, "GatewayClass", o, {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]})
+            _set_status(lab, "GatewayClass", o, {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                                                                 "observedGeneration": o.generation}]})
     for o in stored_routes:
         status = {"parents": result.route_status.get((o.namespace, o.name), [])}
+        for parent in status["parents"]:
+            _observed(parent["conditions"], o.generation)
         if o.status.get("reloadError"):
             status["reloadError"] = o.status["reloadError"]
         _set_status(lab, "HTTPRoute", o, status)
     _report(lab, "HTTPRoute", GATEWAY_NAMESPACE)
+
+
+def _observed(conditions: list[dict], generation: int) -> None:
+    """Each condition names the metadata.generation it was computed from (observedGeneration)."""
+    for c in conditions:
+        c["observedGeneration"] = generation
 
 
 def _set_status(lab: Lab, kind: str, o, status: dict) -> None:

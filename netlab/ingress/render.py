@@ -165,13 +165,17 @@ def _locations(server: Server) -> list[str]:
 
 def _server(server: Server) -> list[str]:
     port = server.port
-    listen = f"{port} default_server" if server.host == CATCH_ALL else str(port)
+    listen = f"{port}{' ssl' if server.certificate else ''}{' default_server' if server.host == CATCH_ALL else ''}"
     lines = [
         f"    # host {server.host}" if server.host != CATCH_ALL else "    # rules without a host, and every host no server names",
         "    server {",
         f"        listen {listen};",
         f"        server_name {_server_name(server.host)};",
     ]
+    if server.certificate:
+        # TLS ends here (the Secret's tls.crt and tls.key, written for the controller pods).
+        lines += [f"        ssl_certificate {nginx_string(server.certificate + '.crt')};",
+                  f"        ssl_certificate_key {nginx_string(server.certificate + '.key')};"]
     lines += _locations(server)
     lines.append("    }")
     return lines

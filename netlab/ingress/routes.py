@@ -14,6 +14,8 @@ Semantics kept from the Ingress spec (networking/v1 HTTPIngressPath):
 - A host `*.example` matches exactly one label (`a.example`, not `a.b.example`), and an
   exact host is preferred to a wildcard (nginx weighs exact names before regex names).
 - Nothing matches: the Ingress's `defaultBackend`, or 404.
+- `tls:` hosts whose Secret (kubernetes.io/tls, in the Ingress's namespace) exists are also
+  served on 443 with its certificate; a missing Secret leaves that host on plain HTTP.
 - Which Ingresses: those whose class (spec.ingressClassName, or the class annotated
   `ingressclass.kubernetes.io/is-default-class: "true"` when none is named) has the
   controller `k8s.io/ingress-nginx`. When the same host and path come from two Ingresses,
@@ -23,7 +25,7 @@ Semantics kept from the Ingress spec (networking/v1 HTTPIngressPath):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from netlab.api.ingress import NGINX_CONTROLLER, Ingress, IngressBackend, IngressClass
@@ -31,6 +33,7 @@ from netlab.controllers.endpoints import ServiceEndpoints
 from netlab.ingress.filters import Filters
 
 CATCH_ALL = "_"
+HTTPS_PORT = 443
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,20 @@ class _Builder:
 _ORDER = {"Exact": 0, "Prefix": 1, "ImplementationSpecific": 2}
 
 
-def build_routes(ingresses: Sequence[IngressInput], classes: Sequence[IngressClass], services: Sequence[ServiceEndpoints]) -> Routes:
+def tls_hosts(served: Sequence[IngressInput], certs: Mapping[tuple[str, str], str]) -> dict[str, str]:
+    """host -> certificate for the `tls:` entries whose Secret resolved; the older Ingress wins."""
+    hosts: dict[str, str] = {}
+    for item in served:
+        ing = item.ingress
+        for tls in ing.spec.tls or []:
+            cert = certs.get((ing.metadata.namespace or "default", tls.secretName or ""))
+            for host in tls.hosts if cert else []:
+                hosts.setdefault(host, cert)
+    return hosts
+
+
+def build_routes(ingresses: Sequence[IngressInput], classes: Sequence[IngressClass], services: Sequence[ServiceEndpoints],
+                 certs: Mapping[tuple[str, str], str] = {}) -> Routes:
     served = sorted(
         (i for i in ingresses if served_by_nginx(i.ingress, classes)),
         key=lambda i: (i.created, i.ingress.metadata.namespace or "", i.ingress.metadata.name),
@@ -206,7 +222,14 @@ def build_routes(ingresses: Sequence[IngressInput], classes: Sequence[IngressCla
                 locations[("prefix", "/")] = Location("prefix", "/", None, 404, "")
         ordered = sorted(locations.values(), key=lambda loc: (loc.match != "exact", -len(loc.path), loc.path))
         servers.append(Server(host, tuple(ordered)))
-    servers.sort(key=lambda s: (s.host != CATCH_ALL, s.host.startswith("*."), s.host))
+    # TLS: the hosts of `tls:` entries are served on 443 too, with the same locations; the
+    # catch-all there shows the first certificate (ingress-nginx shows its fake default one).
+    secure = tls_hosts(served, certs)
+    servers += [Server(srv.host, srv.locations, HTTPS_PORT, secure[srv.host]) for srv in list(servers) if srv.host in secure]
+    if secure:
+        catch_all = next(srv for srv in servers if srv.host == CATCH_ALL)
+        servers.append(Server(CATCH_ALL, catch_all.locations, HTTPS_PORT, next(iter(secure.values()))))
+    servers.sort(key=lambda s: (s.port, s.host != CATCH_ALL, s.host.startswith("*."), s.host))
     return Routes(
         servers=tuple(servers),
         upstreams=tuple(sorted(b.upstreams.values(), key=lambda u: u.name)),

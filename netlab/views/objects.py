@@ -37,6 +37,7 @@ def metadata(obj: StoredObject) -> dict[str, Any]:
     if obj.namespace:
         meta["namespace"] = obj.namespace
     meta["uid"] = obj.uid
+    meta["generation"] = obj.generation
     meta["creationTimestamp"] = timestamp(obj.created)
     return meta
 
