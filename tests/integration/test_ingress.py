@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import subprocess
 import threading
 from pathlib import Path
 
@@ -188,6 +189,44 @@ def test_get_and_describe_show_the_address_and_the_rules(lab, shop):
     described = lab.nl("describe", "ingress", "shop").stdout
     assert f"Address:          {shop.address}" in described
     assert "/cart" in described and "cart:80 (" in described
+
+
+def test_tls_from_a_secret_and_a_missing_secret_says_so(lab, shop, wait_until, tmp_path):
+    from test_gateway_features import tls_secret
+
+    cert, secret = tls_secret(tmp_path)
+    lab.apply(secret.replace("secure-tls", "shop-tls"), "shop-tls")
+    lab.apply(TLS_INGRESS, "tls-ingress")
+    curl = ["curl", "-sS", "--max-time", "3", "--resolve", f"secure.example:443:{shop.address}", "--cacert", str(cert),
+            "https://secure.example/"]
+    wait_until(lambda: subprocess.run(curl, capture_output=True, text=True).stdout.startswith("pod=cart-"), 30,
+               what="HTTPS through the ingress")
+    events = lab.nl("describe", "ingress", "tls-missing").stdout
+    assert "MissingSecret" in events and "no-such-secret" in events
+    assert shop.pod("shop.example", "/cart").startswith("cart-")  # the other routes keep working
+
+
+TLS_INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: tls}
+spec:
+  tls: [{hosts: [secure.example], secretName: shop-tls}]
+  rules:
+    - host: secure.example
+      http:
+        paths: [{path: /, pathType: Prefix, backend: {service: {name: cart, port: {number: 80}}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: tls-missing}
+spec:
+  tls: [{hosts: [nocert.example], secretName: no-such-secret}]
+  rules:
+    - host: nocert.example
+      http:
+        paths: [{path: /, pathType: Prefix, backend: {service: {name: cart, port: {number: 80}}}}]
+"""
 
 
 # --- Gateway API: the same lab, NGINX Gateway Fabric's shape ---------------------------------
