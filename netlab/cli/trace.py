@@ -45,17 +45,21 @@ def register(app: typer.Typer) -> None:
         protocol: Protocol = typer.Option(Protocol.tcp, "--protocol", help="tcp or udp."),
         output: TraceOutput = typer.Option(TraceOutput.tree, "-o", "--output", help="tree (default) or json."),
         probe: bool = typer.Option(False, "--probe", help="Also send one real connection and read the endpoint it got from conntrack."),
+        host: str = typer.Option("", "--host", help="The HTTP Host header, for a connection that ends in an ingress controller: "
+                                 "the trace follows nginx's server, location and upstream to the backend pod."),
+        http_path: str = typer.Option("/", "--path", help="The HTTP path (with ?query) nginx routes by."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
         """Show the path of a connection hop by hop — DNS, routes, veths, bridges, iptables chains,
         the node route, the listening process — from the live kernel state, or where it stops and why.
 
-        Example: netlab trace pod-b pod-service:80 --probe
+        Example: netlab trace pod-b pod-service:80 --probe;
+        netlab trace host 172.31.255.200:80 --host shop.example --path /cart
         """
         require_root()
         lab = open_alive(cluster)
-        result, _ = run.trace(lab, run.Request(source, destination, protocol.value, namespace), probe)
+        result, _ = run.trace(lab, run.Request(source, destination, protocol.value, namespace, host, http_path), probe)
         if output == TraceOutput.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
         else:

@@ -235,3 +235,52 @@ def build_routes(ingresses: Sequence[IngressInput], classes: Sequence[IngressCla
         upstreams=tuple(sorted(b.upstreams.values(), key=lambda u: u.name)),
         ingresses=tuple(f"{i.ingress.metadata.namespace}/{i.ingress.metadata.name}" for i in served),
     )
+
+
+# --- the request's way through the table (nginx's own choice, for `netlab trace`) ---------------
+
+
+def _host_matches(server_host: str, host: str) -> bool:
+    if server_host.startswith("*."):
+        suffix = server_host[1:]
+        return host.endswith(suffix) and "." not in host[: -len(suffix)] and len(host) > len(suffix)
+    return server_host == host
+
+
+def choose_server(routes: Routes, port: int, host: str) -> Server | None:
+    """nginx's server choice among those listening on `port`: the exact name, then the wildcard
+    (render.py writes `*.x` as a one-label regex), then the catch-all default_server."""
+    host = host.lower().rsplit(":", 1)[0] if not host.startswith("[") else host.lower()
+    on_port = [s for s in routes.servers if s.port == port]
+    for wanted in (lambda s: s.host == host, lambda s: s.host.startswith("*.") and _host_matches(s.host, host),
+                   lambda s: s.host == CATCH_ALL):
+        found = next((s for s in on_port if wanted(s)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _holds(when: tuple[tuple[str, str, str], ...], headers: Mapping[str, str], query: Mapping[str, str], method: str) -> bool:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for kind, name, value in when:
+        got = lowered.get(name.lower()) if kind == "header" else query.get(name) if kind == "query" else method
+        if got != value:
+            return False
+    return True
+
+
+def choose_location(server: Server, path: str, headers: Mapping[str, str] = {}, query: Mapping[str, str] = {},
+                    method: str = "GET") -> Location | None:
+    """nginx's location choice (`location = P` first, else the longest prefix), then, among the
+    HTTPRoute candidates sharing it, the first in precedence whose matches all hold (what the
+    `if` chain render.py writes computes). None: nginx answers 404."""
+    exact = [loc for loc in server.locations if loc.match == "exact" and loc.path == path]
+    if exact:
+        group = exact
+    else:
+        prefixes = [loc for loc in server.locations if loc.match == "prefix" and path.startswith(loc.path)]
+        if not prefixes:
+            return None
+        longest = max(len(loc.path) for loc in prefixes)
+        group = [loc for loc in prefixes if len(loc.path) == longest]
+    return next((loc for loc in group if _holds(loc.when, headers, query, method)), None)

@@ -60,9 +60,14 @@ class LiveWorld:
         return self.pods.get(ip)
 
     def node_by_underlay(self, ip: str) -> str | None:
+        from netlab.metallb.speaker import ANNOUNCEMENTS_KEY
+
+        # A node's own address, or a LoadBalancer IP the node answers ARP for (MetalLB's L2 speaker).
+        announced = (self.lab.store.get_meta(ANNOUNCEMENTS_KEY) or {}).get(ip)
         for node in self.lab.topo.nodes:
-            if str(node.underlay_ip) == ip and ns.is_pinned(ns.netns_path(self.node_netns(node.name))):
-                return node.name
+            if ip == str(node.underlay_ip) or node.name == announced:
+                if ns.is_pinned(ns.netns_path(self.node_netns(node.name))):
+                    return node.name
         return None
 
     def node_netns(self, node: str) -> str:

@@ -22,7 +22,7 @@ from netlab.dns.records import Records, read_records
 from netlab.errors import EnvironmentProblem, InvalidInput, NotFound
 from netlab.kernel import ns
 from netlab.kubelet import podfiles
-from netlab.trace import path, resolve
+from netlab.trace import ingress, path, resolve
 from netlab.trace.live import LiveWorld, pod_places, require_pod
 from netlab.trace.model import Source, Step, Trace
 from netlab.trace.walk import Packet
@@ -37,6 +37,8 @@ class Request:
     destination: str  # as typed: name[:port], ip[:port]
     protocol: str  # tcp | udp
     namespace: str  # of the source pod, and of short names
+    http_host: str = ""  # the Host header nginx routes by, when the connection ends in an ingress controller
+    http_path: str = "/"
 
 
 @dataclass(frozen=True)
@@ -136,13 +138,15 @@ def trace(lab: Lab, request: Request, do_probe: bool = False) -> tuple[Trace, Pr
         if source.kind == "node":
             src_ip = world.route(source.netns, address).prefsrc or source.ip
         packet = Packet(src_ip, address, request.protocol, port)
-        result = path.trace(world, source, packet, request.destination, before)
+        http = ingress.HttpRequest(request.http_host, request.http_path)
+        result = ingress.follow(lab, world, path.trace(world, source, packet, request.destination, before), http)
         if not do_probe:
             return result, None
         nodes = _nodes_on_path(result)
         found = probe(source, packet, [naming.node_netns(lab.name, n) for n in nodes])
         if found.endpoint:
-            result = path.trace(world, source, packet, request.destination, before, frozenset({found.endpoint}))
+            result = ingress.follow(lab, world, path.trace(world, source, packet, request.destination, before,
+                                                           frozenset({found.endpoint})), http)
         step = Step(
             "probe", source.name, found.command,
             f"exit {found.exit_code}" + (f"; conntrack: endpoint {found.endpoint}" if found.endpoint else "; conntrack: no DNAT")

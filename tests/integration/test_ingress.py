@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import json
 import subprocess
 import threading
 from pathlib import Path
@@ -189,6 +190,20 @@ def test_get_and_describe_show_the_address_and_the_rules(lab, shop):
     described = lab.nl("describe", "ingress", "shop").stdout
     assert f"Address:          {shop.address}" in described
     assert "/cart" in described and "cart:80 (" in described
+
+
+def test_trace_follows_the_lb_ip_through_nginx_to_the_backend_pod(lab, shop):
+    for source in ("host", "client"):
+        if source == "client":
+            lab.nl("run", "client", "--image", "busybox", "--", "sleep", "3600")
+        traced = json.loads(lab.nl("trace", source, f"{shop.address}:80", "--host", "shop.example", "--path", "/cart/7",
+                                   "-o", "json").stdout)
+        (step,) = [s for s in traced["steps"] if s["kind"] == "ingress"]
+        assert step["data"]["rule"] == "Ingress default/shop (shop.example /cart/)"
+        assert step["object"].startswith("nginx server shop.example :80, location /cart/")
+        assert traced["verdict"] == "delivered" and traced["reached"].startswith("pod default/cart-"), traced["reason"]
+    refused = lab.nl("trace", "host", "192.0.2.1:80", "--host", "shop.example", "--probe", check=False)
+    assert refused.returncode != 0 and "outside lab" in refused.stderr  # containment: never a probe out of the lab
 
 
 def test_tls_from_a_secret_and_a_missing_secret_says_so(lab, shop, wait_until, tmp_path):

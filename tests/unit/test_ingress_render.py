@@ -173,3 +173,18 @@ def test_a_snapshot_with_fields_from_a_newer_netlab_still_reads():
     data = json.loads(routes_for(SHOP).to_json())
     data["servers"][0]["locations"][0]["added_later"] = "x"
     assert Routes.from_json(json.dumps(data)) == routes_for(SHOP)
+
+
+def test_the_request_choice_trace_follows_is_nginxs():
+    from netlab.ingress.routes import choose_location, choose_server
+
+    routes = routes_for(SHOP)
+    shop = choose_server(routes, 80, "Shop.Example:80")
+    assert shop.host == "shop.example"
+    assert choose_server(routes, 80, "eu.shop.example").host == "*.shop.example"
+    assert choose_server(routes, 80, "a.eu.shop.example").host == CATCH_ALL  # one label only
+    assert choose_server(routes, 8080, "shop.example") is None
+    assert choose_location(shop, "/cart").upstream == "default-cart-80"  # location = /cart
+    assert choose_location(shop, "/cart/7").upstream == "default-cart-80"  # location /cart/
+    assert choose_location(shop, "/cartography").upstream == "default-shop-80"  # location /
+    assert choose_location(shop, "/checkout").match == "exact"
