@@ -53,7 +53,7 @@ def describe_secret(lab: Lab, o: StoredObject) -> list[str]:
         f"{'Labels:':<14}{_pairs(secret.metadata.labels)}",
         f"{'Annotations:':<14}{_pairs(secret.metadata.annotations)}",
         "",
-        f"{'Type:':<6}{secret.type}",
+        f"Type:  {secret.type}",
         "",
         "Data",
         "====",
