@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("", "--host", help="The HTTP Host header, for a connection that ends in an ingress controller: "
                                  "the trace follows nginx's server, location and upstream to the backend pod."),
         http_path: str = typer.Option("/", "--path", help="The HTTP path (with ?query) nginx routes by."),
+        header: list[str] = typer.Option([], "--header", "-H", help="An HTTP header 'Name: value' an HTTPRoute may match on (repeatable)."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
@@ -59,7 +60,8 @@ def register(app: typer.Typer) -> None:
         """
         require_root()
         lab = open_alive(cluster)
-        result, _ = run.trace(lab, run.Request(source, destination, protocol.value, namespace, host, http_path), probe)
+        result, _ = run.trace(lab, run.Request(source, destination, protocol.value, namespace, host, http_path,
+                                                   tuple(tuple(part.strip() for part in h.split(":", 1)) for h in header if ":" in h)), probe)
         if output == TraceOutput.json:
             sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
         else:

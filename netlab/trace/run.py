@@ -39,6 +39,7 @@ class Request:
     namespace: str  # of the source pod, and of short names
     http_host: str = ""  # the Host header nginx routes by, when the connection ends in an ingress controller
     http_path: str = "/"
+    http_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def trace(lab: Lab, request: Request, do_probe: bool = False) -> tuple[Trace, Pr
         if source.kind == "node":
             src_ip = world.route(source.netns, address).prefsrc or source.ip
         packet = Packet(src_ip, address, request.protocol, port)
-        http = ingress.HttpRequest(request.http_host, request.http_path)
+        http = ingress.HttpRequest(request.http_host, request.http_path, request.http_headers)
         result = ingress.follow(lab, world, path.trace(world, source, packet, request.destination, before), http)
         if not do_probe:
             return result, None

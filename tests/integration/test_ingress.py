@@ -323,3 +323,11 @@ def test_a_route_with_a_missing_backend_says_why_and_answers_500(lab, gateway):
     assert (resolved["status"], resolved["reason"]) == ("False", "BackendNotFound")
     assert gateway.pod("broken.example", "/") == "500"
     assert gateway.pod("app.example", "/").startswith("app-v")  # the other routes keep working
+
+
+def test_trace_names_the_httproute_rule_a_header_picks(lab, gateway):
+    traced = json.loads(lab.nl("trace", "host", f"{gateway.address}:80", "--host", "app.example", "-H", "X-Canary: yes",
+                               "-o", "json").stdout)
+    (step,) = [s for s in traced["steps"] if s["kind"] == "ingress"]
+    assert step["data"]["rule"] == "HTTPRoute default/app rule 0"
+    assert traced["reached"].startswith("pod default/app-v2-"), traced["reason"]
