@@ -2,7 +2,8 @@
 with the defaults and checks of the Gateway API CRDs' own schema (OpenAPI patterns, defaults
 and CEL rules in config/crd/standard/*.yaml): a match without a path is `PathPrefix /`, a
 backendRef's weight defaults to 1, a Service backendRef needs a port, listener names are
-unique. Filters and the protocols netlab does not serve are kept and warned about.
+unique, an HTTPS listener has `tls` (Terminate, with certificateRefs). The rules' filters are
+in gateway_filters.py; the extended ones are kept and warned about.
 """
 
 from __future__ import annotations
