@@ -122,3 +122,32 @@ def test_a_rule_with_an_empty_match_list_matches_everything():
     result = build_gateway_routes([CLASS], [gateway([HTTP])], [r], SERVICES)
     catch_all = next(s for s in result.routes.servers if s.host == "_")
     assert [(loc.path, loc.upstream) for loc in catch_all.locations] == [("/", "default-r-rule0")]
+
+
+def test_a_reference_grant_in_the_backends_namespace_lets_the_route_use_it():
+    from netlab.api.referencegrant import ReferenceGrant
+    from test_ingress_render import service as make_service
+
+    from dataclasses import replace
+
+    other = make_service("v1", 80, 8080, ["10.244.3.3"])
+    other = replace(other, obj=replace(other.obj, namespace="team"))  # team/v1
+    grant = ReferenceGrant.model_validate({
+        "apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant", "metadata": {"name": "g", "namespace": "team"},
+        "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "default"}],
+                 "to": [{"group": "", "kind": "Service"}]}})
+    r = route({"parentRefs": [{"name": "gw"}], "rules": [{"backendRefs": [{"name": "v1", "namespace": "team", "port": 80}]}]})
+    result = build_gateway_routes([CLASS], [gateway([HTTP])], [r], [*SERVICES, other], [grant])
+    assert result.route_status[("default", "r")][0]["conditions"][1]["status"] == "True"
+    assert result.routes.upstreams[0].endpoints == ("10.244.3.3:8080",)
+
+
+def test_an_https_listener_without_its_secret_is_not_programmed_and_the_others_serve():
+    https = {"name": "https", "port": 443, "protocol": "HTTPS", "tls": {"certificateRefs": [{"name": "missing"}]}}
+    ok = {"name": "tls", "port": 443, "protocol": "HTTPS", "hostname": "s.example", "tls": {"certificateRefs": [{"name": "cert"}]}}
+    result = build_gateway_routes([CLASS], [gateway([HTTP, https, ok])], [CANARY], SERVICES, (), {("default", "cert"): "/certs/c"})
+    listeners = {lst["name"]: lst for lst in result.listener_status[("default", "gw")]}
+    assert [c["reason"] for c in listeners["https"]["conditions"]] == ["Accepted", "InvalidCertificateRef", "Invalid"]
+    assert listeners["tls"]["conditions"][2]["status"] == "True"
+    assert listeners["http"]["attachedRoutes"] == 1
+    assert {(s.port, s.certificate) for s in result.routes.servers} == {(80, ""), (443, "/certs/c")}
