@@ -290,7 +290,7 @@ class Netlink:
             name,
             data.get_attr("IFLA_VXLAN_ID"),
             data.get_attr("IFLA_VXLAN_PORT"),
-            data.get_attr("IFLA_VXLAN_LOCAL"),
+            data.get_attr("IFLA_VXLAN_LOCAL") or data.get_attr("IFLA_VXLAN_LOCAL6"),
             bool(data.get_attr("IFLA_VXLAN_LEARNING")),
             link.get_attr("IFLA_ADDRESS"),
             link.get_attr("IFLA_MTU"),
@@ -305,9 +305,11 @@ class Netlink:
             self.delete_link(name)
             current = None
         if current is None:
+            # An IPv6 local address makes an IPv6 VTEP (flannel-v6.1): outer packets in IPv6.
+            where = {"vxlan_local6" if ":" in local else "vxlan_local": local}
             try:
                 self._ipr.link(
-                    "add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, vxlan_local=local,
+                    "add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, **where,
                     vxlan_link=self._require(dev), vxlan_learning=0, address=mac, mtu=mtu,
                 )  # fmt: skip
             except NetlinkError as exc:
