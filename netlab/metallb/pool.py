@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import Collection, Iterable, Sequence
-
-from netlab.api.addressing import IPAddress
 
 
 @dataclass(frozen=True)
@@ -26,15 +25,12 @@ class Announcement:
     candidates: tuple[str, ...]  # node names
 
 
-def allocate_lb_ip(pool: tuple[IPAddress, IPAddress] | None, used: Collection[IPAddress]) -> IPAddress | None:
-    """The lowest free address of the pool's range (MetalLB's allocator order), None when it is
-    full or missing. The range is one family's (IPv4 or IPv6)."""
-    if pool is None:
-        return None
+def allocate_lb_ip(pool: tuple[IPv4Address, IPv4Address], used: Collection[IPv4Address]) -> IPv4Address | None:
+    """The lowest free address of the pool (MetalLB's allocator order), None when it is full."""
     first, last = pool
-    for offset in range(int(last) - int(first) + 1):
-        if first + offset not in used:
-            return first + offset
+    for value in range(int(first), int(last) + 1):
+        if IPv4Address(value) not in used:
+            return IPv4Address(value)
     return None
 
 

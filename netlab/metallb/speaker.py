@@ -1,7 +1,5 @@
 """MetalLB's speakers (L2 mode): each LoadBalancer IP and external IP is answered for by exactly
-one healthy node (`pool.py` elects it), as a /32 (/128) on that node's uplink (`announce.py`).
-Each address is elected on its own, so a dual-stack Service's two addresses may live on two
-nodes, as MetalLB's per-IP election has it.
+one healthy node (`pool.py` elects it), as a /32 on that node's uplink (`announce.py`).
 
 A node whose namespace is gone is not healthy: its addresses move on the next reconcile. The
 current owners are kept in the store for `describe svc`.
@@ -9,7 +7,7 @@ current owners are kept in the store for `describe svc`.
 
 from __future__ import annotations
 
-from ipaddress import ip_address
+from ipaddress import IPv4Address
 
 from netlab import naming
 from netlab.apiserver.state import Lab
@@ -22,7 +20,7 @@ from netlab.metallb.pool import Announcement, assign
 
 
 def announce_services(lab: Lab, endpoints: list[ServiceEndpoints], down: frozenset[str], problems: list[str]) -> None:
-    """One healthy node answers ARP (NDP) for each LoadBalancer/external IP of these Services."""
+    """One healthy node answers ARP for each LoadBalancer/external IP of these Services."""
     announced = [(se.obj, se.service, _ready_by_node(se)) for se in endpoints]
     healthy = [n for n in healthy_nodes(lab) if n not in down]
     announce(lab, announced, healthy, problems)
@@ -63,11 +61,11 @@ def announce(lab: Lab, services, healthy: list[str], problems: list[str]) -> dic
         if not ns.is_pinned(path):
             continue  # a failed node: its addresses went with its namespace
         # A node that is not healthy but still there announces nothing (no split brain).
-        mine = {ip_address(ip) for ip, owner in owners.items() if owner == node.name}
+        mine = {IPv4Address(ip) for ip, owner in owners.items() if owner == node.name}
         try:
-            node_announce.sync(path, node.underlay_ips, lab.topo.underlays, mine)
+            node_announce.sync(path, node.underlay_ip, lab.topo.underlay, mine)
         except NetlabError as exc:
-            problems.append(f"node/{node.name}: announcing {', '.join(sorted(map(str, mine)))}: {exc.message}")
+            problems.append(f"node/{node.name}: announcing {', '.join(map(str, sorted(mine)))}: {exc.message}")
     if owners != previous:
         lab.store.set_meta(ANNOUNCEMENTS_KEY, owners)
         for obj, svc, _ in services:
