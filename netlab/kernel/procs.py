@@ -17,7 +17,6 @@ import dataclasses
 import fcntl
 import os
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
@@ -284,6 +283,8 @@ def exec_on_pty(spec: Launch) -> int:
 
 def run_in_pod(spec: Launch, argv: tuple[str, ...], timeout: float) -> int:
     """Run `argv` inside the pod and wait for it (an exec probe); its exit code."""
+    import subprocess  # here and in start_daemon: the readers of the process table never load it
+
     net_fd = ns.open_ns(spec.netns)
     uts_fd = ns.open_ns(spec.utsns)
     try:
@@ -463,6 +464,8 @@ def still_running(refs: Sequence[ProcessRef]) -> list[int]:
 def start_daemon(netns_path: str, argv: Sequence[str], log_path: str) -> ProcessRef:
     """Start a node's daemon (BIRD) in the foreground inside the node's network namespace, in
     its own session so it outlives the command that started it; stdout and stderr to a log."""
+    import subprocess
+
     net_fd = ns.open_ns(netns_path)
     try:
         with open(log_path, "ab") as log:

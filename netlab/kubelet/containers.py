@@ -18,6 +18,7 @@ from typing import Any
 from netlab.images import catalog
 from netlab.kernel import procs
 from netlab.kubelet import podenv, probes, security
+from netlab.kubelet.containerstate import observe, ready  # noqa: F401  (re-exported: the readers' part)
 
 INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
 NGINX_GATEWAY_IMAGE = "nginx/nginx-gateway-fabric"  # ghcr.io/nginx/nginx-gateway-fabric:1.x
@@ -203,21 +204,3 @@ def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None =
         read_only_root=wanted.read_only_root,
         user=(wanted.uid or 0, wanted.gid or 0, wanted.groups) if wanted.drops_privileges else None,
     )
-
-
-def ready(record: dict[str, Any], directory: str) -> bool:
-    """Running, and passing its readiness probe if it has one."""
-    return "running" in observe(record, directory) and record.get("readiness", {"ok": True})["ok"]
-
-
-def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
-    """The container's state as Kubernetes reports it: running, terminated or waiting."""
-    if "error" in record:
-        return {"waiting": {"reason": record.get("reason", "RunContainerError"), "message": record["error"]}}
-    ref = procs.ProcessRef(record["pid"], record["procStart"])
-    if procs.alive(ref):
-        return {"running": {"startedAt": record["startedAt"]}}
-    code = procs.read_exit_code(os.path.join(ctx_dir, f"{record['name']}.exit"))
-    if code is None:
-        return {"terminated": {"exitCode": 137, "reason": "Error", "message": "process disappeared"}}
-    return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}

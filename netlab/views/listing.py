@@ -8,18 +8,20 @@ field selector and sorted; the CLI only formats them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from netlab.api.kinds import KindInfo, lookup
-from netlab.api.labels import Selector
-from netlab.apiserver.state import Lab
+from netlab.api.kinds import KindInfo
 from netlab.errors import InvalidInput, NotFound
 from netlab.views import printing
+
+if TYPE_CHECKING:
+    from netlab.api.labels import Selector
+    from netlab.apiserver.state import Lab
 
 # `kubectl get all`: the "all" category of the kinds netlab has.
 ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet")
 
-View = Callable[[Lab, "str | None", "Selector | None", bool], tuple[list[str], list[list[Any]], list[dict]]]
+View = Callable[["Lab", "str | None", "Selector | None", bool], tuple[list[str], list[list[Any]], list[dict]]]
 
 
 @dataclass(frozen=True)
