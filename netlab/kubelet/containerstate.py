@@ -13,6 +13,11 @@ from typing import Any
 from netlab.kernel import procs
 
 
+def exec_spec_path(directory: str, container: str) -> str:
+    """Where a started container's exec spec is kept (containers._record_exec_spec)."""
+    return os.path.join(directory, f"{container}.exec.json")
+
+
 def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
     """The container's state as Kubernetes reports it: running, terminated or waiting."""
     if "error" in record:

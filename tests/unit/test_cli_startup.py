@@ -124,35 +124,37 @@ def test_get_and_exec_load_neither_netlink_nor_reconciler_nor_tracer():
     assert "netlab.cli.get" in modules["parsing"] and "netlab.cli.exec" in modules["parsing"]
     # Resolved for their --help or completion, they load no API model either.
     assert loaded(set(modules["parsing"]), ("pydantic", "netlab.api.models", *NEVER_ON_THE_READ_PATH)) == []
-    # Running them loads the API models (the kind table, the pod spec), and typer's own option
-    # parsing imports pydantic anyway; still no netlink, reconciler or tracer.
+    # What they call when they run loads no netlink, reconciler or tracer either (and, below,
+    # no API model when the fast parser runs them).
     assert loaded(set(modules["running"]), NEVER_ON_THE_READ_PATH) == []
 
 
-# `get pods` as the fast parser runs it, up to where it finds no lab (every module the pods view
-# needs is imported by then: it imports nothing later).
-GET_PODS = """
+# `get pods` and `exec` as the fast parser runs them, up to where they find no lab: every module
+# the pods view and exec's recorded spec need is imported by then (they import nothing later).
+FAST_RUN = """
 import json, sys
 from netlab.cli import fast
 from netlab.errors import NetlabError
 try:
-    fast.run(["get", "pods", "--cluster", "nosuch"])
+    fast.run(sys.argv[1:])
 except NetlabError:
     pass
-import netlab.views.get
+import netlab.views.get, netlab.kubelet.exec
 print(json.dumps(sorted(sys.modules)))
 """
 
 
-def test_get_pods_loads_no_parser_and_no_api_model(tmp_path):
-    result = run("-c", GET_PODS, NETLAB_STATE_DIR=str(tmp_path))
+@pytest.mark.parametrize("argv", [["get", "pods"], ["exec", "web", "--", "true"]], ids=["get pods", "exec"])
+def test_get_pods_and_exec_load_no_parser_and_no_api_model(tmp_path, argv):
+    result = run("-c", FAST_RUN, argv[0], "--cluster", "nosuch", *argv[1:], NETLAB_STATE_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
     modules = set(json.loads(result.stdout))
-    assert "netlab.cli.get" in modules and "netlab.kubelet.status" in modules
+    assert {f"netlab.cli.{argv[0]}", "netlab.kubelet.status", "netlab.kubelet.exec"} <= modules
     # typer and pydantic each cost more than a bare interpreter's start; uuid, hashlib, ctypes,
     # socket and subprocess are loaded by the writers and the kernel work only.
     heavy = ("typer", "click", "rich", "pydantic", "yaml", "netlab.api.models", "netlab.api.cluster", "netlab.api.loader",
-             "netlab.kubelet.containers", "netlab.views.jsonpath", "uuid", "hashlib", "ctypes", "socket", "subprocess")
+             "netlab.kubelet.containers", "netlab.kubelet.sync", "netlab.views.jsonpath", "uuid", "hashlib", "ctypes",
+             "socket", "subprocess")
     # lab/controlplane.py is the one part of lab/ a reader loads (to start a dead control plane).
     allowed = {"netlab.lab", "netlab.lab.controlplane"}
     assert [m for m in loaded(modules, (*heavy, *NEVER_ON_THE_READ_PATH)) if m not in allowed] == []
