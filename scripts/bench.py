@@ -9,7 +9,7 @@ each R times, each beside a baseline taken in the same run:
 - pods (`--sizes 10,100`): `netlab apply -f` of N `pause` pods plus one ClusterIP Service, and
   `netlab delete -f` of the same file: whole CLI processes, wall clock until they return (after
   each apply every pod must be Running, or the run fails). Then the pod network plumbing alone,
-  in-process with netlab's own library (`sandbox.create`/`sandbox.destroy` with one netlink
+  in-process with netlab's own library (`sandbox.create`/`sandbox.destroy_many` with one netlink
   socket on the node namespace, as reconcile does), beside the same plumbing with plain `ip`
   commands from a shell script (8 processes per pod) and with `ip -batch` (about one per pod),
   in a scratch node namespace with its own `cni0` bridge. Interleaved so drift hits every row.
@@ -377,8 +377,9 @@ def netlab_plumbing(size: int) -> tuple[float, float]:
                 )
 
     def destroy() -> None:
-        for box in boxes:
-            sandbox.destroy(box.netns)
+        # As the kubelet's sandbox step removes pods: every process signalled, then every
+        # namespace unpinned (one scan of the process table for all of them, not one per pod).
+        sandbox.destroy_many([box.netns for box in boxes])
 
     settle()
     try:
