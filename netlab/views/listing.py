@@ -86,6 +86,7 @@ def collect(
     sections: dict[str, Section] = {}
     missing: list[str] = []
     cache: dict[str, tuple] = {}
+    shown: dict[str, set[int]] = {}
     for request in requests:
         info, view = views(request.kind.kind)  # type: ignore[misc]
         printing.check_field_selector(info.kind, requirements)
@@ -103,8 +104,12 @@ def collect(
                 chosen += match[:1]
             pairs = chosen
         section = sections.setdefault(info.kind, Section(info, headers, [], []))
+        listed = shown.setdefault(info.kind, set())
         for r, d in pairs:
-            if d not in section.docs:
+            # A kind's documents come from one view call (cached above): the same object when
+            # asked for twice, so identity finds the repeats without comparing whole documents.
+            if id(d) not in listed:
+                listed.add(id(d))
                 section.rows.append(r)
                 section.docs.append(d)
     result = list(sections.values())
