@@ -8,7 +8,6 @@ names are DNS labels, which cannot contain dots, so these never collide.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 STATE_ROOT_ENV = "NETLAB_STATE_DIR"
@@ -22,6 +21,7 @@ FABRIC_HOST_PORT = "host"
 NODE_UPLINK = "eth0"
 NODE_BRIDGE = "cni0"
 VXLAN_DEVICE = "flannel.1"  # flanneld names its VTEP flannel.<VNI>
+VXLAN6_DEVICE = "flannel-v6.1"  # and its IPv6 VTEP flannel-v6.<VNI> (dual-stack flannel)
 POD_IFACE = "eth0"
 
 
@@ -54,7 +54,7 @@ def _short(prefix: str, key: str) -> str:
     """`prefix + key` if it fits IFNAMSIZ (15), else prefix + a hash of key."""
     if len(prefix + key) <= 15:
         return prefix + key
-    return prefix + hashlib.sha256(key.encode()).hexdigest()[: 15 - len(prefix)]
+    return prefix + _sha256(key.encode()).hexdigest()[: 15 - len(prefix)]
 
 
 def fabric_port(node: str) -> str:
@@ -63,7 +63,7 @@ def fabric_port(node: str) -> str:
 
 def pod_veth(cluster: str, namespace: str, pod: str, uid: str) -> str:
     """The host-side end of a pod's veth, like Calico's cali<hash>: fixed length, unique per pod."""
-    return "veth" + hashlib.sha256(f"{cluster}/{namespace}/{pod}/{uid}".encode()).hexdigest()[:11]
+    return "veth" + _sha256(f"{cluster}/{namespace}/{pod}/{uid}".encode()).hexdigest()[:11]
 
 
 def link_marker(cluster: str) -> str:
@@ -89,18 +89,31 @@ def node_mac(cluster: str, node: str) -> str:
     """A fixed, locally administered MAC for a node's eth0: a node that fails and recovers
     comes back with the same MAC, so its neighbours' ARP entries stay right (as a real
     machine's NIC would)."""
-    digest = hashlib.sha256(f"{cluster}/{node}".encode()).digest()
+    digest = _sha256(f"{cluster}/{node}".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
-def vtep_mac(cluster: str, node: str) -> str:
-    """The MAC of a node's flannel.1: fixed, so the plan is pure and a recovered node's VTEP is
-    where the others' neighbour and FDB entries already point (flanneld publishes the random
-    one it got in the node's annotations; a derived one needs no publishing)."""
-    digest = hashlib.sha256(f"{cluster}/{node}/vtep".encode()).digest()
+def vxlan_device(family: int) -> str:
+    """The VTEP that carries a family's pod traffic: flannel.1 (IPv4) or flannel-v6.1 (IPv6)."""
+    return VXLAN6_DEVICE if family == 6 else VXLAN_DEVICE
+
+
+def vtep_mac(cluster: str, node: str, family: int = 4) -> str:
+    """The MAC of a node's flannel.1 (flannel-v6.1 for family 6): fixed, so the plan is pure and
+    a recovered node's VTEP is where the others' neighbour and FDB entries already point
+    (flanneld publishes the random one it got in the node's annotations, `VtepMAC` and its v6
+    twin; a derived one needs no publishing)."""
+    key = f"{cluster}/{node}/vtep" + ("6" if family == 6 else "")
+    digest = _sha256(key.encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 def bird_dir(cluster: str) -> str:
     """Where a BGP lab keeps each node's BIRD config, control socket, pid record and log."""
     return os.path.join(cluster_dir(cluster), "bird")
+
+
+def _sha256(data: bytes):
+    import hashlib  # loads OpenSSL: not at import, for the commands that derive no hashed name
+
+    return hashlib.sha256(data)

@@ -65,7 +65,7 @@ class LiveWorld:
         # A node's own address, or a LoadBalancer IP the node answers ARP for (MetalLB's L2 speaker).
         announced = (self.lab.store.get_meta(ANNOUNCEMENTS_KEY) or {}).get(ip)
         for node in self.lab.topo.nodes:
-            if ip == str(node.underlay_ip) or node.name == announced:
+            if ip in map(str, node.underlay_ips) or node.name == announced:
                 if ns.is_pinned(ns.netns_path(self.node_netns(node.name))):
                     return node.name
         return None
@@ -89,16 +89,16 @@ class LiveWorld:
 
     def crossing(self, node: str, route: RouteHit) -> Crossing | None:
         """Which routing mode's state sends this route's packets to another node, read from
-        the node: flannel.1's neighbour and FDB entries (vxlan), the route's protocol (bgp:
-        proto bird) or a plain gateway (host-gw)."""
+        the node: flannel.1's (IPv6: flannel-v6.1's) neighbour and FDB entries (vxlan), the
+        route's protocol (bgp: proto bird) or a plain gateway (host-gw)."""
         nl = self._nl(self.node_netns(node))
-        if route.dev == naming.VXLAN_DEVICE and route.gateway:
-            mac = next((n.lladdr for n in nl.neighbours(route.dev) if n.dst == route.gateway), None)
+        if route.dev in (naming.VXLAN_DEVICE, naming.VXLAN6_DEVICE) and route.gateway:
+            mac = next((n.lladdr for n in nl.neighbours(route.dev, family=None) if n.dst == route.gateway), None)
             remote = next((f.dst for f in nl.fdb(route.dev) if f.lladdr == mac), None) if mac else None
             device = nl.vxlan(route.dev)
             return Crossing(
                 "vxlan", self.node_by_underlay(remote) if remote else None, remote or "?", device.local if device else None,
-                device.vni if device else None, device.port if device else None, mac, "flanneld (netlab)",
+                device.vni if device else None, device.port if device else None, mac, "flanneld (netlab)", route.dev,
             )  # fmt: skip
         if not route.gateway or route.dev != naming.NODE_UPLINK:
             return None

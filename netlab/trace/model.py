@@ -99,6 +99,7 @@ class Crossing:
     port: int | None = None  # vxlan: the UDP destination port
     mac: str | None = None  # vxlan: the remote VTEP's MAC (neighbour entry -> FDB entry)
     origin: str = ""  # who wrote the route: "netlab", "BIRD (BGP)", "flanneld"
+    dev: str | None = None  # vxlan: the VTEP it leaves by (flannel.1, or flannel-v6.1 for IPv6)
 
 
 class World(Protocol):

@@ -43,7 +43,7 @@ def _crossing_decision(dst: str, route, c) -> str:
     if c.mode == "vxlan":
         return (
             f"vxlan: {dst} lives behind the VTEP {route.gateway} (node {c.node or '?'}), out of {route.dev}: "
-            f"the packet is wrapped in UDP to {c.address}:{c.port}"
+            f"the packet is wrapped in UDP to {f'[{c.address}]' if ':' in c.address else c.address}:{c.port}"
         )
     if c.mode == "bgp":
         return f"bgp: a route BIRD learned over iBGP from node {c.node or '?'}: next hop {route.gateway}, out of {route.dev} on the underlay"
@@ -191,19 +191,19 @@ class _Assembly:
         arrives_on = naming.NODE_UPLINK
         if crossing is not None and crossing.mode == "vxlan":
             self.encapsulate(node, next_node, packet, crossing)
-            arrives_on = naming.VXLAN_DEVICE
+            arrives_on = crossing.dev or naming.VXLAN_DEVICE  # the peer VTEP has the same name
         self.underlay(node, next_node, address)
-        if arrives_on == naming.VXLAN_DEVICE:
+        if arrives_on != naming.NODE_UPLINK:
             self.add(
-                "vxlan", f"node {next_node}", f"{naming.VXLAN_DEVICE} (VNI {crossing.vni}, udp/{crossing.port})",
-                f"decapsulated: the inner packet {packet.src} → {packet.dst} comes out of {naming.VXLAN_DEVICE}",
+                "vxlan", f"node {next_node}", f"{arrives_on} (VNI {crossing.vni}, udp/{crossing.port})",
+                f"decapsulated: the inner packet {packet.src} → {packet.dst} comes out of {arrives_on}",
                 mode="vxlan", vni=crossing.vni, port=crossing.port,
             )  # fmt: skip
         self.through_node(next_node, replace(packet, in_iface=arrives_on, out_iface="", mark=0), hops=hops + 1)
 
     def encapsulate(self, node: str, next_node: str, packet: Packet, c) -> None:
         self.add(
-            "vxlan", f"node {node}", f"{naming.VXLAN_DEVICE} (VNI {c.vni}, udp/{c.port}) → {c.mac} → dst {c.address}",
+            "vxlan", f"node {node}", f"{c.dev or naming.VXLAN_DEVICE} (VNI {c.vni}, udp/{c.port}) → {c.mac} → dst {c.address}",
             f"VXLAN-encapsulated: outer {c.outer_src} → {c.address} udp/{c.port} VNI {c.vni}, "
             f"inner {packet.src} → {packet.dst} (neighbour entry → VTEP MAC {c.mac}, FDB entry → {c.address})",
             mode="vxlan", outer_src=c.outer_src, outer_dst=c.address, vni=c.vni, port=c.port, mac=c.mac, node=next_node,
