@@ -150,9 +150,14 @@ class LiveWorld:
         path = ns.netns_path(netns)
         with ns.entered(path):
             # thread-self: this thread is the one inside the namespace.
-            with open(f"/proc/thread-self/net/{protocol}") as f:
-                text = f.read()
-        found = sockets.listening(sockets.parse_proc_net(text), protocol, port)
+            rows = []
+            for name in (protocol, protocol + "6"):  # a `[::]` socket (IPV6_V6ONLY off) takes IPv4 too
+                try:
+                    with open(f"/proc/thread-self/net/{name}") as f:
+                        rows += sockets.parse_proc_net(f.read())
+                except FileNotFoundError:
+                    pass  # no IPv6 in this kernel
+        found = sockets.listening(rows, protocol, port)
         if not found:
             return ()
         owners = socket_owners(path, {b.inode for b in found})

@@ -223,3 +223,14 @@ def test_names_resolve_over_the_pods_search_list_like_its_resolver():
     assert step.details[0] == "web.default.other.svc.cluster.local. → NXDOMAIN"
     assert resolve.service_port(RECORDS, WEB_IP, "tcp") == 80
     assert resolve.split_port("web:8080") == ("web", 8080)
+
+
+def test_sockets_parse_proc_net_tcp6_where_a_wildcard_takes_ipv4_too():
+    text = (
+        "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0\n"
+        "   1: 0000000000000000FFFF00000100007F:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 999 1 0\n"
+    )
+    rows = sockets.parse_proc_net(text)
+    assert [(r.address, r.port) for r in rows] == [("::", 8080), ("::ffff:127.0.0.1", 80)]
+    assert [r.inode for r in sockets.listening(rows, "tcp", 8080, "10.244.1.3")] == [12345]
