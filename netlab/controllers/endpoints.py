@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 
 from netlab.api.labels import selects
 from netlab.api.models import Pod, Service
+from netlab.apiserver.endpoint import SECURE_PORT, address, is_kubernetes_service
 from netlab.apiserver.state import Lab, pod_model, service_model
 from netlab.apiserver.store import StoredObject
 from netlab.kubelet.podfiles import pod_hostname
@@ -127,6 +128,13 @@ def service_ports(svc: Service) -> list[tuple[str, str, int, int | str]]:
     ]
 
 
+def apiserver_endpoints(lab: Lab, ports: Sequence[tuple[str, str, int, int | str]]) -> tuple[PortEndpoints, ...]:
+    """`default/kubernetes` points at the control plane's endpoint, not at pods: the apiserver's
+    endpoint reconciler writes its own address and secure port (no node, no pod)."""
+    backend = Backend(ip=str(address(lab.topo.underlay)), port=SECURE_PORT, node="", pod="", ready=True, hostname=None)
+    return tuple(PortEndpoints(name, protocol, port, (backend,)) for name, protocol, port, _ in ports)
+
+
 @dataclass(frozen=True)
 class ServiceEndpoints:
     obj: StoredObject
@@ -148,6 +156,9 @@ def service_endpoints(lab: Lab, views: list[PodView] | None = None) -> list[Serv
     result = []
     for o in lab.store.list("Service"):
         svc = service_model(o)
-        ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
+        if is_kubernetes_service(o.namespace, o.name) and not svc.spec.selector:
+            ports = apiserver_endpoints(lab, service_ports(svc))
+        else:
+            ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
         result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports))
     return result

@@ -65,11 +65,13 @@ def check_ranges(config: ClusterConfig) -> None:
 
 
 def _store_system_objects(lab: Lab) -> None:
-    """What kubeadm would have created: the namespaces and the cluster DNS."""
+    """What kubeadm and the apiserver would have created: the namespaces, `default/kubernetes`
+    and the cluster DNS."""
     with lab.store.transaction():
         for kind, namespace, name, manifest in system_objects(lab.config):
             lab.store.put(kind, namespace, name, manifest)
-        lab.store.set_status("Service", "kube-system", "kube-dns", {"clusterIP": str(lab.config.clusterDNS)})
+            if kind == "Service":  # kube-dns and kubernetes have their fixed addresses
+                lab.store.set_status(kind, namespace, name, {"clusterIP": manifest["spec"]["clusterIP"]})
 
 
 def admit_into_new_lab(config: ClusterConfig, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:

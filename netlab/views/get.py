@@ -154,7 +154,9 @@ def endpoints_object(se: ServiceEndpoints) -> dict[str, Any]:
         for b in pe.backends:
             key = (b.port,)
             subset = subsets.setdefault(key, {"addresses": [], "notReadyAddresses": [], "ports": []})
-            address = {"ip": b.ip, "nodeName": b.node, "targetRef": {"kind": "Pod", "namespace": b.pod.split("/")[0], "name": b.pod.split("/")[1]}}
+            address: dict[str, Any] = {"ip": b.ip}
+            if b.pod:  # the apiserver's own endpoint (default/kubernetes) is no pod
+                address.update(nodeName=b.node, targetRef={"kind": "Pod", "namespace": b.pod.split("/")[0], "name": b.pod.split("/")[1]})
             if b.hostname:
                 address["hostname"] = b.hostname
             bucket = subset["addresses"] if b.ready else subset["notReadyAddresses"]
@@ -177,8 +179,8 @@ def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: 
     keep = {o.key for o in _select(lab.store.list("Service", namespace), selector)}
     rows, docs = [], []
     for se in service_endpoints(lab):
-        if se.obj.key not in keep or not se.service.spec.selector:
-            continue
+        if se.obj.key not in keep or not (se.service.spec.selector or any(pe.backends for pe in se.ports)):
+            continue  # no selector: only the apiserver writes Endpoints for one (default/kubernetes)
         rows.append(([se.obj.namespace] if namespace is None else []) + [se.obj.name, endpoints_text(se), age(se.obj.created, now)])
         docs.append(endpoints_object(se))
     if namespace is None:
