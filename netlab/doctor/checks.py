@@ -57,6 +57,7 @@ KERNEL_FEATURES = (
     ("conntrack", True, "Service NAT and reply packets rely on connection tracking", "modprobe nf_conntrack (on the host, if this is a container)"),
     ("nf_tables", False, "kube-proxy's nftables mode (--kube-proxy-mode nftables: verdict maps, numgen, timed sets); the default iptables mode does not need it", "apt-get install nftables (scripts/setup.sh); in a container the host needs the nf_tables modules (modprobe nf_tables nft_numgen nft_nat)"),
     ("vxlan", False, "routing: vxlan (flannel's vxlan backend, flannel.1 on udp/8472); host-gw and bgp do not need it", "modprobe vxlan (on the host, if this is a container)"),
+    ("sctp", False, "Services and pods with protocol: SCTP (their rules load without it, but no pod can open an SCTP socket)", "modprobe sctp (package linux-modules-extra on Ubuntu); on the host, if this is a container"),
     ("wireguard", False, "nothing yet (encrypted overlays in some CNIs)", "modprobe wireguard, if you want to experiment with it"),
     ("netem", False, "nothing yet (emulated latency and loss between nodes)", "modprobe sch_netem (package linux-modules-extra on Ubuntu)"),
 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from netlab.errors import InvalidInput
 from netlab.proxy import names
 
-PROTOCOLS = ("TCP", "UDP")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 TRAFFIC_POLICIES = ("Cluster", "Local")
 AFFINITIES = ("None", "ClientIP")
 # The apiserver's default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours).
@@ -51,7 +51,7 @@ class ServicePortInfo:
     namespace: str
     service: str
     port_name: str  # "" when the port is unnamed
-    protocol: str  # "TCP" | "UDP"
+    protocol: str  # "TCP" | "UDP" | "SCTP"
     cluster_ip: str  # "None" or "" for a headless Service (no rules)
     port: int
     endpoints: tuple[Endpoint, ...] = ()

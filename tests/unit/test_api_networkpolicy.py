@@ -145,7 +145,6 @@ def test_ip_block_accepts_host_bits_like_go_parse_cidr():
         ({"port": 0}, "ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
         ({"port": "Http"}, 'ports[0].port: Invalid value: "Http"'),
         ({"port": True}, "must be an integer or a port name"),
-        ({"protocol": "SCTP", "port": 80}, "SCTP is not supported by netlab"),
         ({"protocol": "ICMP"}, 'Unsupported value: "ICMP"'),
         ({"endPort": 90}, "ports[0]: Required value: `port` must be specified when `endPort` is specified"),
         ({"port": "http", "endPort": 90}, "ports[0]: Forbidden: endPort may not be specified when `port` is non-numeric"),

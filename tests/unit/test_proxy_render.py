@@ -179,7 +179,7 @@ def test_masquerade_mark_follows_the_masquerade_bit():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: ServicePortInfo("d", "s", "", "SCTP", "10.96.0.1", 80), "protocol 'SCTP'"),
+        (lambda: ServicePortInfo("d", "s", "", "ICMP", "10.96.0.1", 80), "protocol 'ICMP'"),
         (lambda: ServicePortInfo("d", "s", "", "TCP", "fd00::1", 80), "not IPv4"),
         (lambda: ServicePortInfo("d", "s", "", "TCP", "10.96.0.1", 0), "port 0"),
         (lambda: Endpoint("10.244.1.300", 80, "node-a"), "not an IP address"),
