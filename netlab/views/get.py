@@ -37,19 +37,29 @@ def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredO
 
 def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool) -> tuple[list[str], list[list[Any]], list[dict]]:
     now = time.time()
-    headers = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE"] if wide else [])
+    headers = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE", "NOMINATED NODE", "READINESS GATES"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("Pod", namespace), selector):
         pod = pod_model(o)
         st = pod_state(o, pod)
         row = [o.name, f"{st.ready}/{st.total}", st.display, st.restarts, age(o.created, now)]
         if wide:
-            row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>"]
+            row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>",
+                    o.status.get("nominatedNodeName") or "<none>", readiness_gates(o.manifest, o.status)]
         rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append(pod_object(o, pod, st))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
+
+
+def readiness_gates(manifest: dict, status: dict) -> str:
+    """kubectl's READINESS GATES column: how many of the pod's gates have a True condition."""
+    gates = [g.get("conditionType") for g in (manifest.get("spec") or {}).get("readinessGates") or []]
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g in true)}/{len(gates)}"
 
 
 def _node_ports(se: ServiceEndpoints) -> dict[str, int]:
