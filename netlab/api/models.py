@@ -54,12 +54,13 @@ from netlab.api.meta import (
 
 
 class ContainerPort(ApiModel):
-    _warn_when_set = {"hostPort": "not supported by netlab, ignored: no port is opened on the node (use a NodePort Service)"}
-
     name: IanaSvcName | None = None
     containerPort: PortNumber
     protocol: Protocol = "TCP"
-    hostPort: StrictInt | None = None  # accepted for compatibility; netlab maps no host ports
+    # Forwarded from the node as the CNI portmap plugin does (proxy/hostports.py); the
+    # scheduler keeps two pods from holding the same one on a node.
+    hostPort: PortNumber | None = None
+    hostIP: IPv4String | None = None
 
 
 def _probe_port(value: Any) -> Any:

@@ -19,6 +19,7 @@ from netlab.errors import NetlabError
 from netlab.kernel import nft, ns
 from netlab.policy.model import FilterRules
 from netlab.proxy import nftnames
+from netlab.proxy.hostports import NatRules
 from netlab.proxy.nftables import full_script, render_nft
 from netlab.proxy.nftpartial import NftPlan, plan_sync
 from netlab.proxy.render import render_policy_filter
@@ -37,6 +38,7 @@ def sync_node(
     config: ProxyConfig,
     policy: FilterRules,
     problems: list[str],
+    hostports: NatRules = NatRules(),
 ) -> int:
     """1 if this node's rules changed, 0 if they were already right (or could not be loaded)."""
     from netlab.proxy.sync import restore_rules
@@ -46,7 +48,7 @@ def sync_node(
     inode = ns.ns_inode(path)
     intact = loaded.get("inode") == inode and loaded.get("generation") == nft.generation(path)
     policy_chains = max(len(policy.chains) - 1, 0)
-    changed = restore_rules(lab, node, path, render_policy_filter(policy), f"{policy_chains} pod policy chains", problems)
+    changed = restore_rules(lab, node, path, render_policy_filter(policy, hostports), f"{policy_chains} pod policy chains", problems)
 
     ruleset = render_nft(ports, config)
     plan, now = plan_sync(ruleset, loaded.get("fingerprint") if intact else None)

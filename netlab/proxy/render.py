@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 from netlab.errors import InvalidInput
 from netlab.policy.model import FilterRules
+from netlab.proxy.hostports import NatRules
 from netlab.proxy.names import (
     KUBE_EXTERNAL_SERVICES,
     KUBE_FORWARD,
@@ -74,15 +75,18 @@ _NAT_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
 _port_rules = functools.lru_cache(maxsize=8192)(port_rules)
 
 
-def render_rules(ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: FilterRules = FilterRules()) -> str:
+def render_rules(
+    ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: FilterRules = FilterRules(), hostports: NatRules = NatRules()
+) -> str:
     """The complete `filter` + `nat` iptables-restore payload for one node.
 
-    `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore.
+    `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore,
+    `hostports` the CNI portmap plugin's nat chains (`hostports.py`).
     """
     proxied = _proxied_ports(ports)
     large_cluster = sum(len(p.endpoints) for p in proxied) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
     plans = [_port_rules(p, config, not large_cluster) for p in proxied]
-    lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config)]
+    lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config, hostports)]
     return "\n".join(lines) + "\n"
 
 
@@ -139,9 +143,10 @@ def _forward_rules(config: ProxyConfig) -> list[str]:
 # --- nat table ----------------------------------------------------------------------------------
 
 
-def _nat_table(plans: list[PortRules], config: ProxyConfig) -> list[str]:
-    chains = list(_NAT_CHAINS)
-    rules = [*_jump_rules(_NAT_JUMPS), *_masquerade_rules(config)]
+def _nat_table(plans: list[PortRules], config: ProxyConfig, hostports: NatRules = NatRules()) -> list[str]:
+    # kube-proxy prepends its jumps; the portmap plugin's come after them (as on a real node).
+    chains = [*_NAT_CHAINS, *hostports.chains]
+    rules = [*_jump_rules(_NAT_JUMPS), *hostports.jumps, *_masquerade_rules(config), *hostports.rules]
     for plan in plans:
         chains += plan.nat_chains
         rules += plan.nat_rules
@@ -185,9 +190,11 @@ def _builtin_chain_lines(chains: Iterable[str]) -> list[str]:
     return [f":{chain} ACCEPT [0:0]" for chain in chains]
 
 
-def render_policy_filter(extra: FilterRules) -> str:
+def render_policy_filter(extra: FilterRules, hostports: NatRules = NatRules()) -> str:
     """kube-proxy's nftables mode: only the NetworkPolicy agent's chains stay in iptables'
-    filter table (as with CNIs that keep iptables while kube-proxy uses nftables)."""
+    filter table (as with CNIs that keep iptables while kube-proxy uses nftables), and the
+    portmap plugin's hostPort chains in its nat table."""
+    nat = ["*nat", *_builtin_chain_lines(_NAT_BUILTINS), *_chain_lines(hostports.chains), *hostports.jumps, *hostports.rules, "COMMIT"]
     lines = [
         "*filter",
         *_builtin_chain_lines(_FILTER_BUILTINS),
@@ -195,5 +202,6 @@ def render_policy_filter(extra: FilterRules) -> str:
         *extra.forward_jumps,
         *extra.rules,
         "COMMIT",
+        *nat,  # always: a table left out of a restore keeps its old chains
     ]
     return "\n".join(lines) + "\n"

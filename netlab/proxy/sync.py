@@ -19,6 +19,7 @@ from netlab.metallb import controller as metallb
 from netlab.policy.model import PolicyInputs
 from netlab.policy.render import render_policy
 from netlab.proxy.conntrack import stale_flow_filters, udp_state
+from netlab.proxy.hostports import PodHostPorts, host_ports_of, render_hostports
 from netlab.proxy.partial import plan_sync
 from netlab.proxy.render import render_rules
 from netlab.proxy.types import (
@@ -80,21 +81,36 @@ def sync_rules(
     if nftables_mode:
         from netlab.proxy import nftsync  # only labs in nftables mode pay for the import
     synced = 0
+    hostports = pods_with_host_ports(lab)
     for node in lab.topo.nodes:
         if node.name in down:
             continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
         node_policy = render_policy(policy, node.name)
         policy_chains = max(len(node_policy.chains) - 1, 0)
+        portmap = render_hostports(hostports.get(node.name, []))
         if nftables_mode:
-            synced += nftsync.sync_node(lab, node.name, path, ports, proxy_config(lab, node), node_policy, problems)
+            synced += nftsync.sync_node(lab, node.name, path, ports, proxy_config(lab, node), node_policy, problems, portmap)
             continue
-        # kube-proxy's rules and the NetworkPolicy agent's chains go in one atomic restore.
-        payload = render_rules(ports, proxy_config(lab, node), node_policy)
+        # kube-proxy's rules, the NetworkPolicy agent's and the portmap plugin's chains go in one atomic restore.
+        payload = render_rules(ports, proxy_config(lab, node), node_policy, portmap)
         what = f"{len(ports)} service ports, {policy_chains} pod policy chains"
         synced += restore_rules(lab, node.name, path, payload, what, problems)
     _flush_stale_udp(lab, ports, down, problems)
     return synced
+
+
+def pods_with_host_ports(lab: Lab) -> dict[str, list[PodHostPorts]]:
+    """node -> its pods (with a sandbox and an IP) that ask for hostPorts."""
+    found: dict[str, list[PodHostPorts]] = {}
+    for o in lab.store.list("Pod"):
+        box = o.status.get("sandbox") or {}
+        if box.get("uid") != o.uid or not o.status.get("podIP") or box.get("hostNetwork"):
+            continue  # a hostNetwork pod's ports are the node's own: nothing to forward
+        ports = host_ports_of(o.manifest)
+        if ports:
+            found.setdefault(o.status["nodeName"], []).append(PodHostPorts(f"{o.namespace}/{o.name}", o.uid, o.status["podIP"], ports))
+    return found
 
 
 def restore_rules(lab: Lab, node: str, path: str, payload: str, what: str, problems: list[str]) -> int:
