@@ -37,12 +37,15 @@ HostPortKey = tuple[str, str, int]  # (hostIP, protocol, hostPort); "0.0.0.0" fo
 
 
 def host_ports(manifest: Mapping) -> frozenset[HostPortKey]:
-    """What a pod holds on its node (upstream schedutil.GetHostPorts)."""
+    """What a pod holds on its node (upstream schedutil.GetHostPorts); a hostNetwork pod holds
+    every containerPort (the apiserver defaults hostPort to it)."""
+    spec = manifest.get("spec") or {}
+    host = bool(spec.get("hostNetwork"))
     return frozenset(
-        (p.get("hostIP") or "0.0.0.0", p.get("protocol") or "TCP", p["hostPort"])
-        for c in (manifest.get("spec") or {}).get("containers") or []
+        (p.get("hostIP") or "0.0.0.0", p.get("protocol") or "TCP", p.get("hostPort") or p["containerPort"])
+        for c in spec.get("containers") or []
         for p in c.get("ports") or []
-        if p.get("hostPort")
+        if p.get("hostPort") or host
     )
 
 
