@@ -27,7 +27,7 @@ RESOURCE_HELP = (
     "What to list, as kubectl takes it: a kind (pods, svc, deploy, endpointslices, ingress, httproutes, …), several "
     "(pods,svc), all, names after the kind (pod web db), or KIND/NAME (pod/web svc/web)."
 )
-OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,…"
+OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE, go-template=TEMPLATE (range, fields, strings) or custom-columns=HEADER:PATH,…"
 
 
 def register(app: typer.Typer) -> None:

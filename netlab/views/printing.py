@@ -26,13 +26,17 @@ def parse_output(spec: str | None) -> OutputFormat:
     if not spec:
         return OutputFormat("table")
     kind, _, argument = spec.partition("=")
+    if kind in ("go-template", "template") and argument:
+        from netlab.views.gotemplate import to_jsonpath
+
+        return OutputFormat("jsonpath", to_jsonpath(argument))
     if kind in ("jsonpath", "jsonpath-as-json", "custom-columns"):
         if not argument:
             raise InvalidInput(f"{kind} format specified but no {'custom columns' if kind == 'custom-columns' else 'jsonpath template'} given")
         return OutputFormat(kind, argument)
     if kind in FORMATS and not argument:
         return OutputFormat(kind)
-    allowed = "custom-columns, json, jsonpath, jsonpath-as-json, name, wide, yaml"
+    allowed = "custom-columns, go-template, json, jsonpath, jsonpath-as-json, name, template, wide, yaml"
     raise InvalidInput(f'unable to match a printer suitable for the output format "{spec}", allowed formats are: {allowed}')
 
 
