@@ -45,8 +45,11 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     box = obj.status.get("sandbox") or {}
     if box.get("uid") != obj.uid or not sandbox.exists(box["netns"]):
         raise InvalidInput(f"pod {name} has no running sandbox (see: netlab describe pod {name} -n {namespace})")
-    services = ServiceVariables(lab).for_pod(namespace, pod)
-    spec = containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container), services)
+    target = container_of(pod, container)
+    # the environment the container was started with: no variables of Services created since
+    record = next((r for r in obj.status.get("containers") or [] if r.get("name") == target.name), {})
+    services = ServiceVariables(lab).for_pod(namespace, pod, record.get("startedAt"))
+    spec = containers.launch_spec(pod_context(lab, obj, pod), target, services)
     spec = dataclasses.replace(spec, argv=tuple(command), env={**spec.env, "TERM": os.environ.get("TERM", "xterm")})
     if tty:
         return procs.exec_on_pty(spec)

@@ -72,9 +72,21 @@ def custom_column_rows(spec: str, docs: Sequence[dict]) -> tuple[list[str], list
         row = []
         for _, nodes in columns:
             values = [v for node in nodes if isinstance(node, jsonpath.Path) for v in jsonpath.find(node, doc)]
-            row.append(",".join(jsonpath.text_of(v) for v in values) if values else "<none>")
+            row.append(",".join(go_value(v) for v in values) if values else "<none>")
         rows.append(row)
     return [h for h, _ in columns], rows
+
+
+def go_value(value: Any) -> str:
+    """A value as kubectl's custom-columns prints it: Go's `%v` (`[map[ip:10.244.1.5]]` for a
+    list of objects, keys sorted as Go's fmt sorts map keys)."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    return jsonpath.text_of(value)
 
 
 # --- sorting ------------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ import os
 import signal
 
 import pytest
-from conftest import sh
+from conftest import nl, sh
 
 from netlab import naming
 
-pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
+# One lab, kube-proxy's iptables mode: these are about the commands and what they print
+# (test_host_ports.py reaches default/kubernetes in both modes).
+pytestmark = pytest.mark.root
 
 # https://k8s.io/examples/admin/dns/dnsutils.yaml
 DNSUTILS = """
@@ -41,6 +43,12 @@ def dnsutils(lab):
     assert "pod/dnsutils created" in out.stdout
     lab.wait_running("dnsutils")
     return lab
+
+
+def typed(lab, *args: str, input: str | None = None, check: bool = True):
+    """A command as the page types it (`netlab create deployment …`), the lab named by
+    NETLAB_CLUSTER rather than an option."""
+    return nl(*args, input=input, check=check, env={"NETLAB_CLUSTER": lab.name})
 
 
 def first_service_ip(lab) -> str:
@@ -128,3 +136,120 @@ def test_the_endpoint_listens_on_the_lab_address_alone_and_comes_back_when_kille
         return now != pid and done.stdout == "ok"
 
     wait_until(healthy_again, timeout=15, what="the control plane starts its endpoint again")
+
+
+# -- Debug Services ----------------------------------------------------------------------------
+
+BUSYBOX = ("run", "-it", "--rm", "--restart=Never", "busybox", "--image=gcr.io/google-containers/busybox", "sh")
+
+
+def test_debug_services(dnsutils):
+    lab = dnsutils
+    assert typed(lab, "create", "deployment", "hostnames", "--image=registry.k8s.io/serve_hostname").stdout == "deployment.apps/hostnames created\n"
+    assert typed(lab, "scale", "deployment", "hostnames", "--replicas=3").stdout == "deployment.apps/hostnames scaled\n"
+    typed(lab, "wait", "--for=condition=Ready", "pod", "-l", "app=hostnames", "--timeout=30s")
+    rows = typed(lab, "get", "pods", "-l", "app=hostnames").stdout.splitlines()[1:]
+    names = {r.split()[0] for r in rows}
+    assert len(rows) == 3 and all(r.split()[1:3] == ["1/1", "Running"] for r in rows)
+
+    # "Does the Service exist?" — first not; the pods answer on their IPs from a client pod.
+    ips = typed(lab, "get", "pods", "-l", "app=hostnames", "-o", 'go-template={{range .items}}{{.status.podIP}}{{"\\n"}}{{end}}').stdout.split()
+    assert len(ips) == 3
+    loop = "for ep in " + " ".join(f"{ip}:9376" for ip in ips) + "; do wget -qO- $ep; echo; done\n"
+    assert set(typed(lab, *BUSYBOX, input=loop).stdout.split()[:3]) == names
+    missing = typed(lab, "get", "svc", "hostnames", check=False)
+    assert missing.returncode != 0 and 'services "hostnames" not found' in missing.stderr
+
+    assert typed(lab, "expose", "deployment", "hostnames", "--port=80", "--target-port=9376").stdout == "service/hostnames exposed\n"
+    row = typed(lab, "get", "svc", "hostnames").stdout.splitlines()[1].split()
+    assert row[:2] == ["hostnames", "ClusterIP"] and row[3:5] == ["<none>", "80/TCP"]
+    cluster_ip = row[2]
+
+    # "Does the Service work by DNS name?" — every spelling the page tries.
+    for name in ("hostnames", "hostnames.default", "hostnames.default.svc.cluster.local"):
+        assert f"Address: {cluster_ip}" in lab.exec("dnsutils", "nslookup", name).stdout
+    # "Does any Service work by IP?"
+    answers = typed(lab, *BUSYBOX, input=f"for i in $(seq 1 3); do wget -qO- {cluster_ip}:80; echo; done\n").stdout.split()
+    assert set(answers[:3]) <= names
+
+    # "Is the Service defined correctly?" / "Does the Service have any EndpointSlices?"
+    service = lab.get_json("service", "hostnames")
+    assert service["spec"]["selector"] == {"app": "hostnames"}
+    assert service["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 9376}]
+    slices = typed(lab, "get", "endpointslices", "-l", "kubernetes.io/service-name=hostnames").stdout.splitlines()[1].split()
+    assert slices[1:3] == ["IPv4", "9376"] and sorted(slices[3].split(",")) == sorted(ips)
+
+    # "Is kube-proxy writing iptables rules?" — on a node, as the page reads them.
+    node = lab.node_netns("node-a")
+    if lab.kube_proxy_mode == "iptables":
+        rules = lab.in_netns(node, "iptables-save").stdout
+        assert '-A KUBE-SERVICES -d ' + cluster_ip + '/32 -p tcp -m comment --comment "default/hostnames cluster IP"' in rules
+        assert rules.count('-m comment --comment "default/hostnames" -m tcp -j DNAT --to-destination') == 3
+    else:
+        assert "default/hostnames" in lab.in_netns(node, "nft", "list", "table", "ip", "kube-proxy").stdout
+
+
+# -- Connecting Applications with Services -----------------------------------------------------
+
+RUN_MY_NGINX = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: my-nginx
+spec:
+  selector:
+    matchLabels:
+      run: my-nginx
+  replicas: 2
+  template:
+    metadata:
+      labels:
+        run: my-nginx
+    spec:
+      containers:
+      - name: my-nginx
+        image: nginx
+        ports:
+        - containerPort: 80
+"""
+
+
+def nginx_pods(lab) -> list[str]:
+    typed(lab, "wait", "--for=condition=Ready", "pod", "-l", "run=my-nginx", "--timeout=30s")
+    return [line.split()[0] for line in typed(lab, "get", "pods", "-l", "run=my-nginx", "-o", "wide").stdout.splitlines()[1:]]
+
+
+def test_connecting_applications_with_services(dnsutils):
+    lab = dnsutils
+    assert lab.apply(RUN_MY_NGINX, "run-my-nginx").stdout == "deployment.apps/my-nginx created\n"
+    pods = nginx_pods(lab)
+    assert len(pods) == 2
+    columns = typed(lab, "get", "pods", "-l", "run=my-nginx", "-o", "custom-columns=POD_IP:.status.podIPs").stdout.splitlines()
+    assert columns[0] == "POD_IP" and all(c.startswith("[map[ip:") for c in columns[1:])
+
+    # "Creating a Service"
+    assert typed(lab, "expose", "deployment/my-nginx").stdout == "service/my-nginx exposed\n"
+    row = typed(lab, "get", "svc", "my-nginx").stdout.splitlines()[1].split()
+    assert row[:2] == ["my-nginx", "ClusterIP"] and row[4] == "80/TCP"
+    cluster_ip = row[2]
+    described = typed(lab, "describe", "svc", "my-nginx").stdout
+    assert "Selector:" in described and "run=my-nginx" in described and described.count(":80") >= 2
+    slices = typed(lab, "get", "endpointslices", "-l", "kubernetes.io/service-name=my-nginx").stdout.splitlines()[1].split()
+    assert slices[1:3] == ["IPv4", "80"] and len(slices[3].split(",")) == 2
+
+    # "Accessing the Service": environment variables, then after a restart of the replicas...
+    env = typed(lab, "exec", pods[0], "--", "printenv").stdout
+    assert f"KUBERNETES_SERVICE_HOST={first_service_ip(lab)}" in env and "KUBERNETES_SERVICE_PORT=443" in env
+    assert "MY_NGINX_SERVICE_HOST" not in env  # the pod started before the Service
+    typed(lab, "scale", "deployment", "my-nginx", "--replicas=0")
+    typed(lab, "scale", "deployment", "my-nginx", "--replicas=2")
+    pods = nginx_pods(lab)
+    env = typed(lab, "exec", pods[0], "--", "printenv").stdout
+    assert f"MY_NGINX_SERVICE_HOST={cluster_ip}" in env and "MY_NGINX_SERVICE_PORT=80" in env
+
+    # ...and DNS, from a throw-away curl pod
+    assert typed(lab, "get", "services", "kube-dns", "--namespace=kube-system").stdout.splitlines()[1].split()[2] == lab.dns_ip
+    looked_up = typed(lab, "run", "curl", "--image=radial/busyboxplus:curl", "-i", "--tty", "--rm", input="nslookup my-nginx\n").stdout
+    assert f"Address: {cluster_ip}" in looked_up and 'pod "curl" deleted' in looked_up
+    answer = lab.exec("dnsutils", "curl", "-sS", "-m", "3", "http://my-nginx/").stdout
+    assert answer.split()[0].removeprefix("pod=") in pods

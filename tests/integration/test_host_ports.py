@@ -106,6 +106,10 @@ def test_host_ports_answer_on_each_nodes_address_and_the_third_replica_finds_no_
     assert "2 node(s) didn't have free ports for the requested pod ports" in events
 
 
+def test_the_apiservers_endpoint_is_reached_through_default_kubernetes_in_this_proxy_mode(hosts):
+    assert hosts.exec("client", "curl", "-sk", "-m", "5", "https://kubernetes.default/readyz").stdout == "ok"
+
+
 def test_deleting_a_host_network_pod_stops_its_containers_in_the_node(hosts, wait_until):
     lab = hosts
     before = lab.pids_in(lab.node_netns("node-b"))
