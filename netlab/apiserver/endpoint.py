@@ -13,7 +13,7 @@ Pure: the address, the Service, its endpoints and the /version document.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 NAMESPACE = "default"
@@ -26,12 +26,12 @@ UNDERLAY_OFFSET = 2
 MAJOR, MINOR, PATCH = "1", "31", "0"
 
 
-def address(underlay: IPv4Network) -> IPv4Address:
+def address(underlay: IPv4Network | IPv6Network) -> IPv4Address | IPv6Address:
     """Where the control plane's endpoint listens: the underlay's second address."""
     return underlay.network_address + UNDERLAY_OFFSET
 
 
-def service_ip(service_cidr: IPv4Network) -> IPv4Address:
+def service_ip(service_cidr: IPv4Network | IPv6Network) -> IPv4Address | IPv6Address:
     """The first address of the service range (the allocator keeps it for this Service)."""
     return service_cidr.network_address + 1
 
@@ -40,7 +40,7 @@ def is_kubernetes_service(namespace: str, name: str) -> bool:
     return namespace == NAMESPACE and name == NAME
 
 
-def service_manifest(service_cidr: IPv4Network) -> dict[str, Any]:
+def service_manifest(service_cidr: IPv4Network | IPv6Network) -> dict[str, Any]:
     """The Service as the apiserver creates it at start (labels and all); no selector: its
     endpoints are the apiserver's own address, not pods."""
     return {
@@ -71,7 +71,7 @@ def version_info(machine: str = "x86_64") -> dict[str, str]:
     }
 
 
-def subject_alt_names(service_cidr: IPv4Network, underlay: IPv4Network, domain: str) -> list[str]:
+def subject_alt_names(service_cidr: IPv4Network | IPv6Network, underlay: IPv4Network | IPv6Network, domain: str) -> list[str]:
     """The names kubeadm puts in the apiserver's serving certificate."""
     names = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{domain}"]
     return [f"DNS:{n}" for n in names] + [f"IP:{service_ip(service_cidr)}", f"IP:{address(underlay)}"]

@@ -57,6 +57,7 @@ def create(lab: Lab, o: StoredObject, pod: Pod, node) -> None:
         "Pod", o.namespace, o.name,
         {
             "nodeName": node.name, "podIP": ip, "hostIP": ip, "startTime": time.time(), "dir": directory,
+            "podIPs": [str(i) for i in node.underlay_ips], "hostIPs": [str(i) for i in node.underlay_ips],
             "sandbox": {"uid": o.uid, "netns": netns, "veth": "", "hostNetwork": True}, "containers": [],
         },
     )  # fmt: skip

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from ipaddress import IPv4Interface
+from ipaddress import ip_interface
 
 from netlab import naming
 from netlab.api.addressing import Topology
@@ -73,7 +73,7 @@ def ensure_certificate(topo: Topology) -> None:
 def ensure_network(topo: Topology, fabric_path: str) -> None:
     """The control-plane address on the fabric bridge, and routes back to every node's pods."""
     with Netlink(fabric_path) as fabric:
-        fabric.ensure_address(naming.FABRIC_BRIDGE, IPv4Interface(f"{endpoint.address(topo.underlay)}/{topo.underlay.prefixlen}"))
+        fabric.ensure_address(naming.FABRIC_BRIDGE, ip_interface(f"{endpoint.address(topo.underlay)}/{topo.underlay.prefixlen}"))
         for node in topo.nodes:
             fabric.ensure_route(str(node.subnet), gateway=str(node.underlay_ip), proto=naming.RTPROT_NETLAB)
 

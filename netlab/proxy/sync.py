@@ -105,7 +105,7 @@ def pods_with_host_ports(lab: Lab) -> dict[str, list[PodHostPorts]]:
     found: dict[str, list[PodHostPorts]] = {}
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
-        if box.get("uid") != o.uid or not o.status.get("podIP") or box.get("hostNetwork"):
+        if box.get("uid") != o.uid or not o.status.get("podIP") or ":" in o.status["podIP"] or box.get("hostNetwork"):
             continue  # a hostNetwork pod's ports are the node's own: nothing to forward
         ports = host_ports_of(o.manifest)
         if ports:
