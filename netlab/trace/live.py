@@ -145,9 +145,14 @@ class LiveWorld:
         path = ns.netns_path(netns)
         with ns.entered(path):
             # thread-self: this thread is the one inside the namespace.
-            with open(f"/proc/thread-self/net/{protocol}") as f:
-                text = f.read()
-        found = sockets.listening(sockets.parse_proc_net(text), protocol, port)
+            rows = []
+            for table in (protocol, protocol + "6"):  # a dual-stack server is listed in tcp6 only
+                try:
+                    with open(f"/proc/thread-self/net/{table}") as f:
+                        rows += sockets.parse_proc_net(f.read())
+                except FileNotFoundError:  # no IPv6 in this kernel
+                    continue
+        found = sockets.listening(rows, protocol, port)
         if not found:
             return ()
         owners = socket_owners(path, {b.inode for b in found})

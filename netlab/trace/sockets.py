@@ -1,4 +1,4 @@
-"""Listening sockets from `/proc/net/tcp` and `/proc/net/udp` text (pure).
+"""Listening sockets from `/proc/net/tcp[6]` and `/proc/net/udp[6]` text (pure).
 
 The kernel lists a namespace's sockets there (what `ss -ltn` reads): local address and port in
 hex, the TCP state (0A = LISTEN) and the socket's inode, which `/proc/PID/fd/*` links to as
@@ -30,7 +30,11 @@ def parse_proc_net(text: str) -> list[Bound]:
         if len(fields) < 10:
             continue
         host, _, port = fields[1].partition(":")
-        address = socket.inet_ntoa(struct.pack("<I", int(host, 16)))
+        if len(host) == 32:  # tcp6/udp6: four little-endian 32-bit words
+            words = struct.pack("<4I", *(int(host[i : i + 8], 16) for i in range(0, 32, 8)))
+            address = socket.inet_ntop(socket.AF_INET6, words)
+        else:
+            address = socket.inet_ntoa(struct.pack("<I", int(host, 16)))
         rows.append(Bound(address, int(port, 16), fields[3], int(fields[9])))
     return rows
 
@@ -40,5 +44,6 @@ def listening(rows: list[Bound], protocol: str, port: int, ip: str | None = None
     state = TCP_LISTEN if protocol == "tcp" else UDP_UNCONNECTED
     return [
         r for r in rows
-        if r.port == port and r.state == state and (ip is None or r.address in ("0.0.0.0", ip))
+        # `::` takes IPv4 too: the built-in servers bind it with IPV6_V6ONLY off (images/serving.py)
+        if r.port == port and r.state == state and (ip is None or r.address in ("0.0.0.0", "::", ip))
     ]  # fmt: skip
