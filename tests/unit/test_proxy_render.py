@@ -180,7 +180,9 @@ def test_masquerade_mark_follows_the_masquerade_bit():
     ("build", "message"),
     [
         (lambda: ServicePortInfo("d", "s", "", "SCTP", "10.96.0.1", 80), "protocol 'SCTP'"),
-        (lambda: ServicePortInfo("d", "s", "", "TCP", "fd00::1", 80), "not IPv4"),
+        (lambda: ServicePortInfo("d", "s", "", "TCP", "fd00::1", 80, (Endpoint("10.244.1.2", 80, "node-a"),)), "is not IPv6"),
+        (lambda: ServicePortInfo("d", "s", "", "TCP", "10.96.0.1", 80, external_ips=("fd00::5",)), "is not IPv4"),
+        (lambda: ProxyConfig(cluster_cidr="10.244.0.0/16", family=6), "cluster CIDR '10.244.0.0/16' is not IPv6"),
         (lambda: ServicePortInfo("d", "s", "", "TCP", "10.96.0.1", 0), "port 0"),
         (lambda: Endpoint("10.244.1.300", 80, "node-a"), "not an IP address"),
         (lambda: ProxyConfig(cluster_cidr="10.244.0.0/16", masquerade_bit=32), "masquerade bit 32"),
