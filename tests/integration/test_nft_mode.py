@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from cases.proxy_nft import GOLDEN_CASES
+from cases.proxy_v6 import NFT_CASES as NFT_V6_CASES
 import yaml
 
 from conftest import cluster_document, create_lab, delete_lab, host_link_names, netns_names, new_cluster_name, nl, wait_until
@@ -193,6 +194,17 @@ def test_real_nft_accepts_every_golden_table(case):
     ports, config = GOLDEN_CASES[case]
     done = subprocess.run(
         ["unshare", "--net", "sh", "-c", "nft -f - && nft list table ip kube-proxy"],
+        input=full_script(render_nft(ports, config)), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "chain services {" in done.stdout
+
+
+@pytest.mark.parametrize("case", sorted(NFT_V6_CASES))
+def test_real_nft_accepts_every_golden_ip6_table(case):
+    ports, config = NFT_V6_CASES[case]
+    done = subprocess.run(
+        ["unshare", "--net", "sh", "-c", "nft -f - && nft list table ip6 kube-proxy"],
         input=full_script(render_nft(ports, config)), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from cases import policy as policy_cases
-from cases import proxy_partial, proxy_render, proxy_service_types
+from cases import proxy_partial, proxy_render, proxy_service_types, proxy_v6
 from netlab.policy.render import POLICY_CHAIN
 from netlab.proxy import render_rules
 from netlab.proxy.partial import plan_sync
@@ -99,4 +99,30 @@ def test_real_iptables_restore_accepts_the_policy_payload(case):
     for node in ("node-a", "node-b"):
         saved = _in_fresh_netns("iptables-restore && iptables-save -t filter", policy_cases.payload(case, node))
         if policy_cases.render(case, node).chains:
+            assert saved.count(f'-A FORWARD -m comment --comment "kubernetes network policy" -j {POLICY_CHAIN}') == 1
+
+
+# --- IPv6: the same cases through ip6tables-restore (tests/cases/proxy_v6.py, policy V6_CASES) ---
+
+
+@pytest.mark.parametrize("case", sorted(proxy_v6.IPTABLES_CASES))
+def test_real_ip6tables_restore_accepts_the_v6_proxy_payload(case):
+    ports, config = proxy_v6.IPTABLES_CASES[case]
+    _in_fresh_netns("ip6tables-restore --test", render_rules(ports, config))
+
+
+def test_v6_rules_read_back_as_on_a_real_dual_stack_node():
+    ports, config = proxy_v6.IPTABLES_CASES["no_endpoints"]
+    saved = _in_fresh_netns("ip6tables-restore && ip6tables-save && echo IPV4 && iptables-save", render_rules(ports, config))
+    assert "-A KUBE-SERVICES -d fd00:10:96::30/128 -p tcp" in saved
+    assert "-j REJECT --reject-with icmp6-port-unreachable" in saved
+    assert "-A KUBE-SERVICES ! -d ::1/128 -m comment" in saved
+    assert "KUBE-SERVICES" not in saved.split("IPV4")[-1]  # IPv4's tables untouched
+
+
+@pytest.mark.parametrize("case", sorted(policy_cases.V6_CASES))
+def test_real_ip6tables_restore_accepts_the_v6_policy_payload(case):
+    for node in ("node-a", "node-b"):
+        saved = _in_fresh_netns("ip6tables-restore && ip6tables-save -t filter", policy_cases.payload_v6(case, node))
+        if policy_cases.render_v6(case, node).chains:
             assert saved.count(f'-A FORWARD -m comment --comment "kubernetes network policy" -j {POLICY_CHAIN}') == 1
