@@ -260,8 +260,9 @@ class _Assembly:
     def hook(self, where: str, node: str, table: str, hook: str, packet: Packet, env: Env) -> Walk:
         """The rules at one netfilter hook: in nftables mode first the base chains of table ip
         kube-proxy that run there (they have lower priorities), then the iptables chain."""
-        nft = getattr(self.world, "nft_table", lambda node: None)(node)
-        rules = self.world.ruleset(node)
+        family = 6 if ":" in packet.dst else 4
+        nft = getattr(self.world, "nft_table", lambda node, family: None)(node, family)
+        rules = self.world.ruleset(node, family)
         if nft is None:
             return self.netfilter(where, walk(rules, table, hook, packet, env, self.prefer))
         from netlab.trace import nftwalk

@@ -9,7 +9,7 @@ the records file the DNS server is serving right now. So the trace names the ser
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 
 import dns.message
 import dns.rcode
@@ -62,7 +62,15 @@ class Answer:
 
 
 def split_port(text: str) -> tuple[str, int | None]:
-    host, sep, port = text.rpartition(":")
+    """`name:port`, `10.96.0.20:80`, `[fd00:10:96::20]:80`, or any of them without the port
+    (a bare IPv6 address has no port: its colons are the address's)."""
+    bare = text.removeprefix("[").removesuffix("]")
+    if is_ip(bare):
+        return bare, None
+    if text.startswith("[") and "]:" in text:
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
     if not sep:
         return text, None
     if not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -72,7 +80,7 @@ def split_port(text: str) -> tuple[str, int | None]:
 
 def is_ip(text: str) -> bool:
     try:
-        IPv4Address(text)
+        ip_address(text)
         return True
     except ValueError:
         return False

@@ -68,3 +68,12 @@ def test_endpoint_text_of_both_families_splits():
     assert split_endpoint("[fd00:10:244:1::2]:8080") == ("fd00:10:244:1::2", 8080)
     assert split_endpoint("10.244.1.2:8080") == ("10.244.1.2", 8080)
     assert split_endpoint("fd00::2") == ("fd00::2", None)
+
+
+def test_a_v6_destination_is_written_with_brackets_when_it_has_a_port():
+    from netlab.trace.resolve import is_ip, split_port
+
+    assert split_port("[fd00:10:96::20]:80") == ("fd00:10:96::20", 80)
+    assert split_port("fd00:10:96::20") == ("fd00:10:96::20", None)
+    assert split_port("web:8080") == ("web", 8080) and split_port("10.96.0.20:80") == ("10.96.0.20", 80)
+    assert is_ip("fd00:10:96::20") and not is_ip("web")
