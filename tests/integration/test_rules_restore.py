@@ -94,15 +94,17 @@ def test_a_partial_sync_leaves_the_same_rules_as_a_full_load():
 # --- NetworkPolicy's rules in the node payload (tests/cases/policy.py) --------------------------
 
 
-@pytest.mark.parametrize("case", sorted(policy_cases.GOLDEN_CASES))
-def test_real_iptables_restore_accepts_the_policy_payload(case):
+@pytest.mark.parametrize(("family", "case"), [(4, c) for c in sorted(policy_cases.GOLDEN_CASES)] + [(6, c) for c in sorted(policy_cases.V6_CASES)])
+def test_real_iptables_restore_accepts_the_policy_payload(family, case):
+    tool = "ip6tables" if family == 6 else "iptables"
+    payload, render = (policy_cases.payload_v6, policy_cases.render_v6) if family == 6 else (policy_cases.payload, policy_cases.render)
     for node in ("node-a", "node-b"):
-        saved = _in_fresh_netns("iptables-restore && iptables-save -t filter", policy_cases.payload(case, node))
-        if policy_cases.render(case, node).chains:
+        saved = _in_fresh_netns(f"{tool}-restore && {tool}-save -t filter", payload(case, node))
+        if render(case, node).chains:
             assert saved.count(f'-A FORWARD -m comment --comment "kubernetes network policy" -j {POLICY_CHAIN}') == 1
 
 
-# --- IPv6: the same cases through ip6tables-restore (tests/cases/proxy_v6.py, policy V6_CASES) ---
+# --- IPv6: kube-proxy's cases through ip6tables-restore (tests/cases/proxy_v6.py) ---------------
 
 
 @pytest.mark.parametrize("case", sorted(proxy_v6.IPTABLES_CASES))
@@ -119,10 +121,3 @@ def test_v6_rules_read_back_as_on_a_real_dual_stack_node():
     assert "-A KUBE-SERVICES ! -d ::1/128 -m comment" in saved
     assert "KUBE-SERVICES" not in saved.split("IPV4")[-1]  # IPv4's tables untouched
 
-
-@pytest.mark.parametrize("case", sorted(policy_cases.V6_CASES))
-def test_real_ip6tables_restore_accepts_the_v6_policy_payload(case):
-    for node in ("node-a", "node-b"):
-        saved = _in_fresh_netns("ip6tables-restore && ip6tables-save -t filter", policy_cases.payload_v6(case, node))
-        if policy_cases.render_v6(case, node).chains:
-            assert saved.count(f'-A FORWARD -m comment --comment "kubernetes network policy" -j {POLICY_CHAIN}') == 1

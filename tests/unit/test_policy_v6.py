@@ -7,29 +7,20 @@ Regenerate the golden files after an intended change with
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from netlab.policy.render import render_policy
 
+from cases.golden import GOLDEN, check
 from cases.policy import DENY_ALL_INGRESS_X, V6_CASES, dual_stack_pods, inputs, render, render_v6
-
-GOLDEN_DIR = Path(__file__).parent / "golden" / "policy-v6"
-
 
 @pytest.mark.parametrize("case", sorted(V6_CASES))
 def test_v6_rules_match_golden_file(case):
     rules = render_v6(case)
     text = "\n".join((*rules.chains, "", *rules.forward_jumps, "", *rules.rules)) + "\n"
-    golden = GOLDEN_DIR / f"{case}.txt"
-    if os.environ.get("NETLAB_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    assert golden.exists(), f"{golden} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
-    assert text == golden.read_text()
+    check(GOLDEN / "policy-v6" / f"{case}.txt", text)
 
 
 def test_a_policy_isolates_the_same_pods_in_both_families():

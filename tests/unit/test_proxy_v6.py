@@ -9,11 +9,8 @@ load every case into the real ip6tables-restore and `nft -f`.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
-
 import pytest
 
 from netlab.errors import InvalidInput
@@ -23,29 +20,21 @@ from netlab.proxy.nftables import full_script, render_nft
 from netlab.proxy.nftpartial import plan_sync
 
 from cases import proxy_nft, proxy_render, proxy_service_types
+from cases.golden import GOLDEN, check
 from cases.proxy_v6 import IPTABLES_CASES, NFT_CASES, v6_address
 
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def _golden(path: Path, text: str) -> None:
-    if os.environ.get("NETLAB_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"{path} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
-    assert text == path.read_text()
 
 
 @pytest.mark.parametrize("case", sorted(IPTABLES_CASES))
 def test_ip6tables_payload_matches_golden_file(case):
     ports, config = IPTABLES_CASES[case]
-    _golden(GOLDEN / "proxy-v6" / f"{case}.txt", render_rules(ports, config))
+    check(GOLDEN / "proxy-v6" / f"{case}.txt", render_rules(ports, config))
 
 
 @pytest.mark.parametrize("case", sorted(NFT_CASES))
 def test_ip6_table_matches_golden_file(case):
     ports, config = NFT_CASES[case]
-    _golden(GOLDEN / "proxy-nft-v6" / f"{case}.nft", full_script(render_nft(ports, config)))
+    check(GOLDEN / "proxy-nft-v6" / f"{case}.nft", full_script(render_nft(ports, config)))
 
 
 def _v4_twin(case: str) -> tuple[list[ServicePortInfo], ProxyConfig]:
