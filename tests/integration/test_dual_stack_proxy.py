@@ -1,0 +1,200 @@
+"""Dual-stack Services and NetworkPolicy, in both kube-proxy modes: one lab with IPv4 and IPv6,
+every story told over each family. kube-proxy runs one proxier per family (ip6tables and
+`ip6 kube-proxy` for IPv6), so a RequireDualStack Service answers on both of its cluster IPs,
+its NodePort on both node addresses and its LoadBalancer addresses; a policy holds in both
+families, and an ipBlock only in its own.
+
+Probes go from pods inside the lab to the lab's own addresses (pods, Services, nodes' underlay,
+the load-balancer pool), never elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
+
+FAMILIES = (4, 6)
+AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.47"
+
+
+def _web(name: str, node: str) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "web"}},
+        "spec": {"nodeName": node, "containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 8080}]}]},
+    }  # fmt: skip
+
+
+def _client(name: str, node: str, labels: dict | None = None) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {"role": "client"}},
+        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "infinity"]}]},
+    }  # fmt: skip
+
+
+def _service(name: str, type_: str = "ClusterIP", selector: str = "web", **spec) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+        "spec": {
+            "type": type_, "selector": {"app": selector}, "ipFamilyPolicy": "RequireDualStack",
+            "ports": [{"port": 80, "targetPort": 8080}], **spec,
+        },
+    }  # fmt: skip
+
+
+MANIFEST = [
+    _web("web-a", "node-a"),
+    _web("web-b", "node-b"),
+    _client("client", "node-a"),
+    _client("stranger", "node-b", {"role": "stranger"}),
+    _service("web"),
+    _service("web-np", "NodePort"),
+    _service("web-lb", "LoadBalancer"),
+    _service("nobody", selector="nothing"),
+]
+
+
+@pytest.fixture(scope="module")
+def dual(lab):
+    lab.apply(yaml.safe_dump_all(MANIFEST))
+    lab.wait_running("web-a", "web-b", "client", "stranger", timeout=30)
+    return lab
+
+
+def _of(addresses, family: int) -> str:
+    return next(a for a in addresses if (":" in a) == (family == 6))
+
+
+def _url(address: str, port: int = 80) -> str:
+    return f"http://[{address}]:{port}/" if ":" in address else f"http://{address}:{port}/"
+
+
+def _get(lab, pod: str, address: str, port: int = 80, timeout: float = 3) -> dict[str, str] | None:
+    """The built-in web server's answer as a dict; None when the connection failed."""
+    done = lab.exec(pod, "curl", "-sS", "-g", "-m", str(timeout), _url(address, port), check=False)
+    if done.returncode != 0:
+        return None
+    return dict(word.split("=", 1) for word in done.stdout.split() if "=" in word)
+
+
+def _svc(lab, name: str) -> dict:
+    return lab.get_json("svc", name)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_dual_stack_service_answers_on_its_cluster_ip_of_each_family(dual, family, wait_until):
+    spec = _svc(dual, "web")["spec"]
+    assert spec["ipFamilies"] == ["IPv4", "IPv6"] and len(spec["clusterIPs"]) == 2
+    address = _of(spec["clusterIPs"], family)
+    answer = wait_until(lambda: _get(dual, "client", address), 15, 0.2, f"web over IPv{family}")
+    assert answer["pod"] in ("web-a", "web-b")
+    # The endpoint saw the client's own address of that family (no SNAT for pod traffic).
+    client = dual.pod("client")["status"]["podIPs"]
+    assert answer["client"].rsplit(":", 1)[0].strip("[]") == _of([p["ip"] for p in client], family)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_nodeport_answers_on_each_nodes_address_of_the_family(dual, family, wait_until):
+    node_port = _svc(dual, "web-np")["spec"]["ports"][0]["nodePort"]
+    for node in ("node-a", "node-b"):
+        addresses = [a["address"] for a in dual.get_json("node", node)["status"]["addresses"] if a["type"] == "InternalIP"]
+        address = _of(addresses, family)
+        answer = wait_until(lambda: _get(dual, "client", address, node_port), 15, 0.2, f"NodePort on {address}")
+        assert answer["pod"] in ("web-a", "web-b")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_loadbalancer_address_of_each_family_reaches_the_pods(dual, family, wait_until):
+    def ingress():
+        return [i["ip"] for i in _svc(dual, "web-lb")["status"].get("loadBalancer", {}).get("ingress", [])]
+
+    addresses = wait_until(lambda: len(ingress()) == 2 and ingress(), 15, 0.2, "an LB address per family")
+    answer = wait_until(lambda: _get(dual, "stranger", _of(addresses, family)), 15, 0.2, f"LB over IPv{family}")
+    assert answer["pod"] in ("web-a", "web-b")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_service_without_endpoints_is_refused_at_once_in_each_family(dual, family):
+    address = _of(_svc(dual, "nobody")["spec"]["clusterIPs"], family)
+    done = dual.exec("client", "curl", "-sS", "-g", "-m", "3", _url(address), check=False)
+    assert done.returncode == 7, done.stderr  # "Couldn't connect": REJECT (icmp6-port-unreachable in IPv6)
+
+
+def test_each_family_has_its_own_rules_in_each_node(dual):
+    v6 = _of(_svc(dual, "web")["spec"]["clusterIPs"], 6)
+    v4 = _of(_svc(dual, "web")["spec"]["clusterIPs"], 4)
+    node = dual.node_netns("node-a")
+    if dual.kube_proxy_mode == "nftables":
+        ip4 = dual.in_netns(node, "nft", "list", "table", "ip", "kube-proxy").stdout
+        ip6 = dual.in_netns(node, "nft", "list", "table", "ip6", "kube-proxy").stdout
+        assert f"{v6} . tcp . 80 : goto service-" in ip6 and v6 not in ip4
+        assert f"{v4} . tcp . 80 : goto service-" in ip4 and v4 not in ip6
+    else:
+        ip4 = dual.in_netns(node, "iptables-save", "-t", "nat").stdout
+        ip6 = dual.in_netns(node, "ip6tables-save", "-t", "nat").stdout
+        assert f"-A KUBE-SERVICES -d {v6}/128 -p tcp" in ip6 and v6 not in ip4
+        assert f"-A KUBE-SERVICES -d {v4}/32 -p tcp" in ip4
+        assert "! -d ::1/128" in ip6
+
+
+# -- NetworkPolicy: one policy, both families ----------------------------------------------------
+
+ONLY_CLIENTS = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "web-only-from-clients"},
+    "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}]}]},
+}  # fmt: skip
+
+
+@pytest.fixture
+def policy(dual):
+    yield dual
+    for item in dual.get_json("netpol")["items"]:
+        dual.nl("delete", "netpol", item["metadata"]["name"])
+
+
+def _matrix(lab, family: int) -> dict[tuple[str, str], bool]:
+    out = lab.nl("policy", "matrix", "--family", str(family), "--port", "8080", "--timeout", "0.5").stdout.splitlines()
+    pods = out[0].split()[1:]
+    return {(row.split()[0], dst): cell == "." for row in out[1:] for dst, cell in zip(pods, row.split()[1:])}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_policy_selecting_pods_holds_in_each_family(policy, family, wait_until):
+    policy.apply(yaml.safe_dump(ONLY_CLIENTS))
+
+    def enforced():
+        cells = _matrix(policy, family)
+        return cells[("default/stranger", "default/web-a")] is False and cells
+    cells = wait_until(enforced, 15, 0.2, f"the policy in IPv{family}")
+    assert cells[("default/client", "default/web-a")] and cells[("default/client", "default/web-b")]
+    assert not cells[("default/stranger", "default/web-b")]
+
+
+def test_an_ipv6_ip_block_opens_ipv6_only(policy, wait_until):
+    pods_v6 = _of(policy.get_json("node", "node-a")["spec"]["podCIDRs"], 6).split(":")[0:3]
+    cidr = ":".join(pods_v6) + "::/48"
+    block = json.loads(json.dumps(ONLY_CLIENTS))
+    block["spec"]["ingress"] = [{"from": [{"ipBlock": {"cidr": cidr}}]}]
+    policy.apply(yaml.safe_dump(block))
+    v4 = _of([p["ip"] for p in policy.pod("web-a")["status"]["podIPs"]], 4)
+    v6 = _of([p["ip"] for p in policy.pod("web-a")["status"]["podIPs"]], 6)
+    wait_until(lambda: _get(policy, "stranger", v4, 8080, timeout=1) is None, 15, 0.2, "IPv4 closed")
+    assert _get(policy, "stranger", v6, 8080) is not None
+
+
+def test_trace_walks_the_ipv6_rules_of_the_mode(dual):
+    v6 = _of(_svc(dual, "web")["spec"]["clusterIPs"], 6)
+    result = json.loads(dual.nl("trace", "client", f"[{v6}]:80", "-o", "json").stdout)
+    assert result["verdict"] == "delivered", result["reason"]
+    dnat = next(s for s in result["steps"] if s["kind"] == "netfilter" and s["data"]["verdict"] == "DNAT")
+    if dual.kube_proxy_mode == "nftables":
+        assert dnat["object"].startswith("nft ip6 kube-proxy nat-prerouting → services → service-")
+    else:
+        assert "KUBE-SERVICES" in dnat["object"]
+    assert result["endpoint"].startswith("[fd") or result["endpoint"].startswith("[")
