@@ -27,7 +27,8 @@ def pod_places(lab: Lab) -> list[PodPlace]:
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if o.status.get("podIP") and box.get("uid") == o.uid:
-            places.append(PodPlace(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["netns"], box["veth"]))
+            ips = tuple(p["ip"] if isinstance(p, dict) else p for p in o.status.get("podIPs") or ())
+            places.append(PodPlace(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["netns"], box["veth"], ips))
     return places
 
 
@@ -36,7 +37,7 @@ class LiveWorld:
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        self.pods = {p.ip: p for p in pod_places(lab)}
+        self.pods = {ip: p for p in pod_places(lab) for ip in p.ips or (p.ip,)}
         self._links: dict[str | None, Netlink] = {}
         self._rules: dict[tuple[str, int], Ruleset] = {}
         self._nft: dict[tuple[str, int], object] = {}

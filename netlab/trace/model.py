@@ -27,6 +27,10 @@ class PodPlace:
     node: str
     netns: str  # the pod's network namespace name
     veth: str  # the node-side end of its veth, a port of cni0
+    ips: tuple[str, ...] = ()  # status.podIPs (primary first; () = just `ip`)
+
+    def ip_for(self, family: int) -> str | None:
+        return next((a for a in self.ips or (self.ip,) if (":" in a) == (family == 6)), None)
 
     @property
     def ref(self) -> str:

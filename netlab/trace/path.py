@@ -225,7 +225,7 @@ class _Assembly:
             self.add("bridge", where, naming.NODE_BRIDGE, f"no pod has {packet.dst} on this bridge: ARP gets no answer")
             raise _Done(DROPPED, f"no pod with IP {packet.dst} on node {node}")
         pod_end, node_end = self.world.veth(pod)
-        hairpin = came_from is not None and came_from.ip == pod.ip
+        hairpin = came_from is not None and came_from.ref == pod.ref
         decision = f"forwards to port {node_end.name}" + (" — hairpin: back out of the port it came in (hairpin on)" if hairpin else "")
         self.add("bridge", where, f"{naming.NODE_BRIDGE} → {node_end.name}", decision, port=node_end.name, hairpin=hairpin)
         self.add(
