@@ -6,7 +6,8 @@ kind: Cluster
 metadata: {name: netlab}
 spec:
   nodes: [{name: node-a, labels: {zone: a}}, {name: node-b}]
-  podCIDR: 10.244.0.0/16
+  ipFamily: dual                          # ipv4 (default) | ipv6 | dual, kind's names
+  podCIDR: 10.244.0.0/16,fd00:10:244::/56  # one CIDR, or one per family (primary first)
   ...
 ```
 
@@ -19,7 +20,7 @@ loaders; the field types and ClusterNode are in clusterfields.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -35,7 +36,23 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netlab.api import names
-from netlab.api.clusterfields import CIDR, Address, ClusterNode, _address_range, _network, parse_address_range
+from netlab.api.clusterfields import (
+    Address,
+    CIDRs,
+    ClusterNode,
+    IPAddress,
+    IPNetwork,
+    _address_range,
+    _networks,
+    parse_address_ranges,
+)
+from netlab.api.families import (
+    DEFAULT_NODE_MASK,
+    DEFAULT_RANGES,
+    FAMILY_NAMES,
+    IP_FAMILIES,
+    underlay_host,
+)
 from netlab.api.field import (
     ProblemList,
     duplicate_value,
@@ -61,7 +78,6 @@ CLUSTER_DNS_OFFSET = 10  # kubeadm's convention: the 10th address of the service
 # The default load-balancer pool, MetalLB-style, at the top of the underlay LAN: .200-.250 of a
 # /24, clear of the host (.1) and the nodes (.11 up).
 LB_POOL_OFFSETS = (200, 250)
-
 
 # How pods on different nodes reach each other (lab/routing.py): flannel's host-gw and vxlan
 # backends, or Calico's BGP node-to-node mesh with BIRD.
@@ -100,11 +116,14 @@ class ClusterConfig(BaseModel):
     nodes: tuple[ClusterNode, ...] = tuple(
         ClusterNode(name=default_node_name(i)) for i in range(DEFAULT_NODE_COUNT)
     )
-    podCIDR: CIDR = IPv4Network("10.244.0.0/16")
-    nodeCIDRMaskSize: StrictInt = 24
-    serviceCIDR: CIDR = IPv4Network("10.96.0.0/12")
-    clusterDNS: Address  # defaults to the 10th address of serviceCIDR
-    underlayCIDR: CIDR = IPv4Network("172.31.255.0/24")
+    ipFamily: Literal["ipv4", "ipv6", "dual"] = "ipv4"
+    # One CIDR per family of ipFamily, primary first; defaulted from ipFamily (kind's defaults).
+    podCIDR: CIDRs
+    nodeCIDRMaskSize: StrictInt = DEFAULT_NODE_MASK[4]
+    nodeCIDRMaskSizeIPv6: StrictInt = DEFAULT_NODE_MASK[6]
+    serviceCIDR: CIDRs
+    clusterDNS: Address  # defaults to the 10th address of the primary serviceCIDR
+    underlayCIDR: CIDRs
     domain: StrictStr = "cluster.local"
     routing: Literal["host-gw", "vxlan", "bgp"] = "host-gw"
     kubeProxyMode: Annotated[Literal["iptables", "nftables"], BeforeValidator(_kube_proxy_mode)] = "iptables"
@@ -112,35 +131,42 @@ class ClusterConfig(BaseModel):
     serviceNodePortRange: StrictStr = "30000-32767"
     # The addresses LoadBalancer Services get (MetalLB's IPAddressPool, L2 mode): inside the
     # underlay, so the host reaches them through its one veth. Defaults to .200-.250 of the
-    # underlay; None (only for underlays too small for that default) leaves them <pending>.
+    # underlay (and ::200-::250 of an IPv6 one; ranges comma-separated); None (only for
+    # underlays too small for that default) leaves them <pending>.
     loadBalancerPool: Annotated[StrictStr | None, BeforeValidator(_address_range)] = None
 
     # --- defaulting and single-field checks -----------------------------------------------------
 
     @model_validator(mode="before")
     @classmethod
-    def _default_cluster_dns(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("clusterDNS") is None:
+    def _defaults(cls, data: Any) -> Any:
+        """Ranges from ipFamily (kind's defaults), then clusterDNS and the pool from them."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        families = IP_FAMILIES.get(data.get("ipFamily", "ipv4"), (4,))
+        for field, by_family in DEFAULT_RANGES.items():
+            if data.get(field) is None:
+                data[field] = ",".join(by_family[f] for f in families)
+        if data.get("clusterDNS") is None:
             try:
-                service_cidr = _network(data.get("serviceCIDR", "10.96.0.0/12"))
-                dns = service_cidr.network_address + CLUSTER_DNS_OFFSET
+                service_cidr = _networks(data["serviceCIDR"])[0]
+                data["clusterDNS"] = service_cidr.network_address + CLUSTER_DNS_OFFSET
             except PydanticCustomError:  # the serviceCIDR field reports its own error
-                dns = IPv4Address("10.96.0.10")
-            return {**data, "clusterDNS": dns}
-        return data
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_lb_pool(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("loadBalancerPool") is None:
+                data["clusterDNS"] = IPv4Address("10.96.0.10")
+        if data.get("loadBalancerPool") is None:
             try:
-                underlay = _network(data.get("underlayCIDR", "172.31.255.0/24"))
+                underlays = _networks(data["underlayCIDR"])
             except PydanticCustomError:  # the underlayCIDR field reports its own error
                 return data
             first, last = LB_POOL_OFFSETS
-            if underlay.num_addresses > last + 1:
-                pool = f"{underlay.network_address + first}-{underlay.network_address + last}"
-                return {**data, "loadBalancerPool": pool}
+            ranges = [
+                f"{underlay_host(u, first)}-{underlay_host(u, last)}"
+                for u in underlays
+                if int(underlay_host(u, last)) < int(u.broadcast_address)
+            ]
+            if ranges:
+                data["loadBalancerPool"] = ",".join(ranges)
         return data
 
     @field_validator("name")
@@ -162,6 +188,13 @@ class ClusterConfig(BaseModel):
     def _mask_size(cls, value: int) -> int:
         if not 1 <= value <= 30:
             raise field_error(invalid_value(value, "must be between 1 and 30, inclusive"))
+        return value
+
+    @field_validator("nodeCIDRMaskSizeIPv6")
+    @classmethod
+    def _mask_size_ipv6(cls, value: int) -> int:
+        if not 1 <= value <= 126:
+            raise field_error(invalid_value(value, "must be between 1 and 126, inclusive"))
         return value
 
     @field_validator("domain")
@@ -187,9 +220,36 @@ class ClusterConfig(BaseModel):
     def _cross_field(self) -> ClusterConfig:
         problems = ProblemList()
         self._check_nodes(problems)
-        self._check_ranges(problems)
+        if self._check_families(problems):
+            self._check_ranges(problems)
         problems.raise_if_any()
         return self
+
+    def _check_families(self, problems: ProblemList) -> bool:
+        """Every range holds exactly ipFamily's families, in one order (the first is the primary)."""
+        wanted = IP_FAMILIES[self.ipFamily]
+        order = tuple(n.version for n in self.podCIDR)
+        if sorted(order) != sorted(wanted):
+            order = wanted  # podCIDR's own problem is reported; the others follow ipFamily
+        ok = True
+        for field in ("podCIDR", "serviceCIDR", "underlayCIDR"):
+            networks = getattr(self, field)
+            families = tuple(n.version for n in networks)
+            text = ",".join(str(n) for n in networks)
+            if sorted(families) != sorted(wanted):
+                names_ = " and ".join(FAMILY_NAMES[f] for f in wanted)
+                problems.add(
+                    (field,),
+                    invalid_value(text, f"must hold one {names_} CIDR for spec.ipFamily {self.ipFamily}"),
+                )
+                ok = False
+            elif families != order:
+                problems.add(
+                    (field,),
+                    invalid_value(text, "must list the families in the order of spec.podCIDR (the first is the primary)"),
+                )
+                ok = False
+        return ok
 
     def _check_nodes(self, problems: ProblemList) -> None:
         if not self.nodes:
@@ -201,70 +261,74 @@ class ClusterConfig(BaseModel):
             seen.add(node.name)
 
     def _check_ranges(self, problems: ProblemList) -> None:
-        ranges = {
-            "podCIDR": self.podCIDR,
-            "serviceCIDR": self.serviceCIDR,
-            "underlayCIDR": self.underlayCIDR,
-        }
-        fields = list(ranges)
-        for i, field in enumerate(fields):
-            for other in fields[:i]:
-                if ranges[field].overlaps(ranges[other]):
-                    problems.add(
-                        (field,),
-                        invalid_value(str(ranges[field]), f"overlaps spec.{other} {ranges[other]}"),
-                    )
+        ranges = [(field, net) for field in ("podCIDR", "serviceCIDR", "underlayCIDR") for net in getattr(self, field)]
+        for i, (field, net) in enumerate(ranges):
+            for other, other_net in ranges[:i]:
+                if net.version == other_net.version and net.overlaps(other_net):
+                    problems.add((field,), invalid_value(str(net), f"overlaps spec.{other} {other_net}"))
         count = len(self.nodes)
-        if self.nodeCIDRMaskSize <= self.podCIDR.prefixlen:
-            problems.add(
-                ("nodeCIDRMaskSize",),
-                invalid_value(
-                    self.nodeCIDRMaskSize,
-                    f"must be longer than the podCIDR's prefix /{self.podCIDR.prefixlen}",
-                ),
-            )
-        else:
+        for pod_cidr in self.podCIDR:
+            mask_field = "nodeCIDRMaskSize" if pod_cidr.version == 4 else "nodeCIDRMaskSizeIPv6"
+            mask = self.node_mask(pod_cidr.version)
+            if mask <= pod_cidr.prefixlen:
+                problems.add(
+                    (mask_field,),
+                    invalid_value(mask, f"must be longer than the podCIDR's prefix /{pod_cidr.prefixlen}"),
+                )
+                continue
             # Subnet 0 stays unused, as flannel leaves it, so node i gets subnet i + 1.
-            room = 2 ** (self.nodeCIDRMaskSize - self.podCIDR.prefixlen) - 1
+            room = 2 ** min(mask - pod_cidr.prefixlen, 32) - 1
             if count > room:
                 problems.add(
                     ("podCIDR",),
                     invalid_value(
-                        str(self.podCIDR),
-                        f"has room for {room} node subnets of /{self.nodeCIDRMaskSize}, "
-                        f"but the cluster has {count} nodes",
+                        str(pod_cidr),
+                        f"has room for {room} node subnets of /{mask}, but the cluster has {count} nodes",
                     ),
                 )
-        if self.clusterDNS not in self.serviceCIDR or self.clusterDNS in (
-            self.serviceCIDR.network_address,
-            self.serviceCIDR.broadcast_address,
+        service_cidr = self.serviceCIDR[0]
+        if self.clusterDNS.version != service_cidr.version or self.clusterDNS not in service_cidr or self.clusterDNS in (
+            service_cidr.network_address,
+            service_cidr.broadcast_address,
         ):
             problems.add(
                 ("clusterDNS",),
                 invalid_value(
                     str(self.clusterDNS),
-                    f"must be a host address inside spec.serviceCIDR {self.serviceCIDR}",
+                    f"must be a host address inside {'the primary ' if len(self.serviceCIDR) > 1 else ''}"
+                    f"spec.serviceCIDR {service_cidr}",
                 ),
             )
         self._check_lb_pool(problems)
-        last_usable = self.underlayCIDR.num_addresses - 2
-        room = max(0, last_usable - NODE_UNDERLAY_OFFSET + 1)
-        if count > room:
-            problems.add(
-                ("underlayCIDR",),
-                invalid_value(
-                    str(self.underlayCIDR),
-                    f"has room for {room} nodes (node addresses start at .{NODE_UNDERLAY_OFFSET}), "
-                    f"but the cluster has {count} nodes",
-                ),
-            )
+        for underlay in self.underlayCIDR:
+            last_usable = underlay_host(underlay, 0) + min(underlay.num_addresses - 2, 2**32)
+            first_node = underlay_host(underlay, NODE_UNDERLAY_OFFSET)
+            room = max(0, int(last_usable) - int(first_node) + 1)
+            if count > room:
+                problems.add(
+                    ("underlayCIDR",),
+                    invalid_value(
+                        str(underlay),
+                        f"has room for {room} nodes (node addresses start at {first_node}), "
+                        f"but the cluster has {count} nodes",
+                    ),
+                )
 
     def _check_lb_pool(self, problems: ProblemList) -> None:
-        pool = self.load_balancer_range
-        if pool is None:
+        for first, last in self.load_balancer_ranges:
+            self._check_lb_range(problems, first, last)
+
+    def _check_lb_range(self, problems: ProblemList, first: IPAddress, last: IPAddress) -> None:
+        underlay = self.underlay_for(first.version)
+        if underlay is None:
+            problems.add(
+                ("loadBalancerPool",),
+                invalid_value(
+                    self.loadBalancerPool,
+                    f"holds {FAMILY_NAMES[first.version]} addresses, but spec.ipFamily {self.ipFamily} has no such family",
+                ),
+            )
             return
-        first, last = pool
-        underlay = self.underlayCIDR
         usable = (underlay.network_address + 1, underlay.broadcast_address - 1)
         if not (usable[0] <= first and last <= usable[1]):
             problems.add(
@@ -276,10 +340,8 @@ class ClusterConfig(BaseModel):
                 ),
             )
             return
-        infrastructure = [self.host_underlay_ip]
-        infrastructure += [
-            underlay.network_address + NODE_UNDERLAY_OFFSET + i for i in range(len(self.nodes))
-        ]
+        infrastructure = [underlay_host(underlay, HOST_UNDERLAY_OFFSET)]
+        infrastructure += [underlay_host(underlay, NODE_UNDERLAY_OFFSET + i) for i in range(len(self.nodes))]
         clashes = [str(ip) for ip in infrastructure if first <= ip <= last]
         if clashes:
             problems.add(
@@ -302,21 +364,56 @@ class ClusterConfig(BaseModel):
         except ValueError:
             raise NotFound(f'node "{node}" is not part of cluster "{self.name}"') from None
 
-    def node_pod_cidr(self, index: int) -> IPv4Network:
-        """Node `index` (0-based) gets the (index + 1)th /nodeCIDRMaskSize of podCIDR."""
-        size = 2 ** (32 - self.nodeCIDRMaskSize)
-        start = self.podCIDR.network_address + (index + 1) * size
-        return IPv4Network(f"{start}/{self.nodeCIDRMaskSize}")
+    @property
+    def families(self) -> tuple[int, ...]:
+        """(4,), (6,), (4, 6) or (6, 4): the lab's IP families, primary first."""
+        return tuple(n.version for n in self.podCIDR)
 
-    def node_subnets(self) -> dict[str, IPv4Network]:
+    def node_mask(self, family: int) -> int:
+        return self.nodeCIDRMaskSize if family == 4 else self.nodeCIDRMaskSizeIPv6
+
+    def underlay_for(self, family: int) -> IPNetwork | None:
+        return next((n for n in self.underlayCIDR if n.version == family), None)
+
+    def node_pod_cidrs(self, index: int) -> tuple[IPNetwork, ...]:
+        """Node `index` (0-based) gets the (index + 1)th /nodeCIDRMaskSize of each podCIDR."""
+        subnets = []
+        for pod_cidr in self.podCIDR:
+            mask = self.node_mask(pod_cidr.version)
+            size = 2 ** (pod_cidr.max_prefixlen - mask)
+            start = pod_cidr.network_address + (index + 1) * size
+            subnets.append(type(pod_cidr)(f"{start}/{mask}"))
+        return tuple(subnets)
+
+    def node_pod_cidr(self, index: int) -> IPNetwork:
+        """The node's subnet of the primary family."""
+        return self.node_pod_cidrs(index)[0]
+
+    def node_subnets(self) -> dict[str, IPNetwork]:
         return {node: self.node_pod_cidr(i) for i, node in enumerate(self.node_names)}
 
     @property
-    def host_underlay_ip(self) -> IPv4Address:
-        return self.underlayCIDR.network_address + HOST_UNDERLAY_OFFSET
+    def host_underlay_ips(self) -> tuple[IPAddress, ...]:
+        return tuple(underlay_host(u, HOST_UNDERLAY_OFFSET) for u in self.underlayCIDR)
 
-    def node_underlay_ip(self, node: str) -> IPv4Address:
-        return self.underlayCIDR.network_address + NODE_UNDERLAY_OFFSET + self.node_index(node)
+    @property
+    def host_underlay_ip(self) -> IPAddress:
+        return self.host_underlay_ips[0]
+
+    def node_underlay_ips(self, node: str) -> tuple[IPAddress, ...]:
+        index = self.node_index(node)
+        return tuple(underlay_host(u, NODE_UNDERLAY_OFFSET + index) for u in self.underlayCIDR)
+
+    def node_underlay_ip(self, node: str) -> IPAddress:
+        return self.node_underlay_ips(node)[0]
+
+    @property
+    def cluster_dns_ips(self) -> tuple[IPAddress, ...]:
+        """The DNS Service's address in each family: clusterDNS, then the 10th of the other range."""
+        others = tuple(
+            n.network_address + CLUSTER_DNS_OFFSET for n in self.serviceCIDR if n.version != self.clusterDNS.version
+        )
+        return (self.clusterDNS, *others)
 
     def node_labels(self, node: str) -> dict[str, str]:
         """The labels a scheduler matches nodeSelector against, with the well-known ones."""
@@ -329,15 +426,25 @@ class ClusterConfig(BaseModel):
         return range(int(first), int(last) + 1)
 
     @property
-    def load_balancer_range(self) -> tuple[IPv4Address, IPv4Address] | None:
-        """(first, last) address of the load-balancer pool, or None without a pool."""
+    def load_balancer_ranges(self) -> tuple[tuple[IPAddress, IPAddress], ...]:
+        """(first, last) of each range of the load-balancer pool; empty without a pool."""
         if self.loadBalancerPool is None:
-            return None
-        return parse_address_range(self.loadBalancerPool)
+            return ()
+        return parse_address_ranges(self.loadBalancerPool)
+
+    def load_balancer_range_for(self, family: int) -> tuple[IPAddress, IPAddress] | None:
+        return next((r for r in self.load_balancer_ranges if r[0].version == family), None)
+
+    @property
+    def load_balancer_range(self) -> tuple[IPAddress, IPAddress] | None:
+        """(first, last) of the primary family's load-balancer range, or None without one."""
+        return self.load_balancer_range_for(self.families[0])
 
     def to_document(self) -> dict[str, Any]:
         """The config as a `kind: Cluster` document (what load_cluster_config reads)."""
         spec = self.model_dump(mode="json", exclude={"name"})
+        for field in ("podCIDR", "serviceCIDR", "underlayCIDR"):
+            spec[field] = ",".join(spec[field])
         for node in spec["nodes"]:
             if not node["labels"]:
                 del node["labels"]
@@ -354,6 +461,7 @@ def default_cluster(
     nodes: int | None = None,
     kube_proxy_mode: str | None = None,
     routing: str | None = None,
+    ip_family: str | None = None,
 ) -> ClusterConfig:
     """The default lab: `nodes` nodes (2 if not given) named node-a, node-b, …"""
     count = DEFAULT_NODE_COUNT if nodes is None else nodes
@@ -362,7 +470,21 @@ def default_cluster(
         data["kubeProxyMode"] = kube_proxy_mode
     if routing is not None:
         data["routing"] = routing
+    if ip_family is not None:
+        data["ipFamily"] = ip_family
     return _validated(data, f"Cluster {name}")
+
+
+def with_ip_family(document: dict[str, Any], old_defaults: ClusterConfig, ip_family: str) -> dict[str, Any]:
+    """The document with spec.ipFamily changed; the ranges it holds only because they were
+    the old family's defaults are dropped, so they default again for the new family."""
+    spec = dict(document.get("spec") or {})
+    defaults = old_defaults.to_document()["spec"]
+    for field in ("podCIDR", "serviceCIDR", "underlayCIDR", "clusterDNS", "loadBalancerPool"):
+        if field in spec and spec[field] == defaults.get(field):
+            del spec[field]
+    spec["ipFamily"] = ip_family
+    return {**document, "spec": spec}
 
 
 def cluster_from_document(document: Any, source: str = "<config>") -> ClusterConfig:

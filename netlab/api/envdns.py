@@ -11,7 +11,7 @@ from pydantic import AfterValidator, StrictStr, field_validator, model_validator
 from netlab.api import names
 from netlab.api.downward import field_path_error
 from netlab.api.field import field_error, field_errors, invalid_value
-from netlab.api.meta import ApiModel, EnvVarName, IPv4String
+from netlab.api.meta import ApiModel, EnvVarName, IPString
 
 class ObjectFieldSelector(ApiModel):
     apiVersion: StrictStr = "v1"
@@ -86,7 +86,7 @@ MAX_DNS_SEARCH_LIST_CHARS = 2048
 
 
 class PodDNSConfig(ApiModel):
-    nameservers: list[IPv4String] = []
+    nameservers: list[IPString] = []
     searches: Annotated[list[StrictStr], AfterValidator(_search_paths)] = []
     options: list[PodDNSConfigOption] = []
 

@@ -36,17 +36,17 @@ from netlab.api.field import (
 )
 from netlab.api.meta import (
     ApiModel,
+    CIDRString,
     DNS1123Label,
     DNS1123Subdomain,
     EnvVarName,
     IanaSvcName,
-    IPv4CIDR,
-    IPv4String,
+    IPString,
     Labels,
     ObjectMeta,
     PortNumber,
     Protocol,
-    _ipv4_errors,
+    _ip_errors,
     _port_range,
 )
 
@@ -308,6 +308,8 @@ class SessionAffinityConfig(ApiModel):
 
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 HEADLESS = "None"  # the clusterIP value that makes a Service headless
+IPFamily = Literal["IPv4", "IPv6"]
+IPFamilyPolicy = Literal["SingleStack", "PreferDualStack", "RequireDualStack"]
 
 
 class ServiceSpec(ApiModel):
@@ -315,15 +317,19 @@ class ServiceSpec(ApiModel):
     selector: Labels | None = None
     ports: list[ServicePort] = []
     clusterIP: StrictStr | None = None
-    clusterIPs: list[StrictStr] | None = None  # accepted; netlab is single-stack IPv4
+    clusterIPs: list[StrictStr] | None = None
+    # Dual-stack (KEP-563): which families, and how insistently; defaulted and checked against
+    # the cluster's families by the apiserver (apiserver/admission.py, ipfamilies.py).
+    ipFamilies: list[IPFamily] | None = None
+    ipFamilyPolicy: IPFamilyPolicy | None = None
     externalName: StrictStr | None = None
     sessionAffinity: Literal["None", "ClientIP"] | None = None
     sessionAffinityConfig: SessionAffinityConfig | None = None
     externalTrafficPolicy: Literal["Cluster", "Local"] | None = None
     internalTrafficPolicy: Literal["Cluster", "Local"] | None = None
-    loadBalancerIP: IPv4String | None = None
-    loadBalancerSourceRanges: list[IPv4CIDR] = []
-    externalIPs: list[IPv4String] = []
+    loadBalancerIP: IPString | None = None
+    loadBalancerSourceRanges: list[CIDRString] = []
+    externalIPs: list[IPString] = []
     publishNotReadyAddresses: StrictBool = False
 
     @property
@@ -337,10 +343,24 @@ class ServiceSpec(ApiModel):
             return None
         if value is None or value == HEADLESS:
             return value
-        errors = _ipv4_errors(value)
+        errors = _ip_errors(value)
         if errors:
             detail = errors[0] + ", or 'None' for a headless Service"
             raise field_error(invalid_value(value, detail))
+        return value
+
+    @field_validator("clusterIPs")
+    @classmethod
+    def _cluster_ips(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return value
+        problems = ProblemList()
+        for i, ip in enumerate(value):
+            if ip == HEADLESS and i == 0:
+                continue
+            for error in _ip_errors(ip):
+                problems.add((i,), invalid_value(ip, error))
+        problems.raise_if_any()
         return value
 
     @model_validator(mode="after")
@@ -348,8 +368,36 @@ class ServiceSpec(ApiModel):
         problems = ProblemList()
         self._check_ports(problems)
         self._check_type(problems)
+        self._check_families(problems)
         problems.raise_if_any()
         return self
+
+    def _check_families(self, problems: ProblemList) -> None:
+        """ValidateService's dual-stack rules that need no cluster (validation.go)."""
+        ips = self.clusterIPs or []
+        if ips and self.clusterIP is not None and ips[0] != self.clusterIP:
+            problems.add(("clusterIPs",), invalid_value(ips, "element [0] must match clusterIP"))
+        if len(ips) > 2:
+            problems.add(("clusterIPs",), invalid_value(ips, "may only hold up to 2 values"))
+        elif len(ips) == 2 and HEADLESS not in ips and _family(ips[0]) == _family(ips[1]):
+            problems.add(("clusterIPs",), invalid_value(ips, "may specify no more than one IP for each IP family"))
+        families = self.ipFamilies or []
+        if len(families) > 2:
+            problems.add(("ipFamilies",), invalid_value(families, "may only hold up to 2 values"))
+        elif len(families) == 2 and families[0] == families[1]:
+            problems.add(("ipFamilies", 1), duplicate_value(families[1]))
+        if self.ipFamilyPolicy == "SingleStack" and (len(families) > 1 or len(ips) > 1):
+            field = "ipFamilies" if len(families) > 1 else "clusterIPs"
+            problems.add((field,), invalid_value(families or ips, "must be a single value when `ipFamilyPolicy` is 'SingleStack'"))
+        for i, ip in enumerate(ips):
+            if ip != HEADLESS and i < len(families) and not _ip_errors(ip) and _family(ip) != families[i]:
+                problems.add(
+                    ("clusterIPs", i),
+                    invalid_value(ip, f"expected an {families[i]} value as indicated by `ipFamilies[{i}]`"),
+                )
+        if self.type == "ExternalName" and (self.ipFamilies or self.ipFamilyPolicy or self.clusterIPs):
+            field = "ipFamilies" if self.ipFamilies else "ipFamilyPolicy" if self.ipFamilyPolicy else "clusterIPs"
+            problems.add((field,), forbidden("may not be set for ExternalName services"))
 
     def _check_ports(self, problems: ProblemList) -> None:
         if not self.ports and self.type != "ExternalName" and not self.is_headless:
@@ -409,6 +457,10 @@ class ServiceSpec(ApiModel):
                 ("loadBalancerSourceRanges",),
                 forbidden("may only be used when `type` is 'LoadBalancer'"),
             )
+
+
+def _family(ip: str) -> str:
+    return "IPv6" if ":" in ip else "IPv4"
 
 
 class Service(ApiModel):

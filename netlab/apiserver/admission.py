@@ -9,14 +9,15 @@ stored form gets (a Namespace's `kubernetes.io/metadata.name` label).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
-from typing import Sequence
+from ipaddress import ip_address
 
 from netlab.api.addressing import in_pool
 from netlab.api.kinds import BY_KIND, ApiObject
 from netlab.api.labels import selects
 from netlab.api.models import Namespace, Pod, Service
+from netlab.apiserver import ipfamilies
 from netlab.apiserver.state import Lab
 
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
@@ -44,10 +45,7 @@ def validate(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str]) -> li
         o.metadata.name for o in objects if isinstance(o, Namespace)
     }
     batch_pods = [o for o in objects if isinstance(o, Pod)]
-    taken = {
-        o.status.get("clusterIP") or o.manifest.get("spec", {}).get("clusterIP"): (o.namespace, o.name)
-        for o in store.list("Service")
-    }
+    taken = {ip: (o.namespace, o.name) for o in store.list("Service") for ip in cluster_ips(o)}
     nodes = {n.name for n in lab.topo.nodes}
     exposure = _Exposure.of(lab)
     for obj, src in zip(objects, where):
@@ -71,6 +69,15 @@ def validate(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str]) -> li
             problems += _validate_service(lab, obj, subject, existing, taken, batch_pods)
             problems += exposure.check(lab, obj, subject)
     return problems
+
+
+def cluster_ips(obj) -> list[str]:
+    """A stored Service's cluster IPs (primary first), as allocated."""
+    status = obj.status
+    found = status.get("clusterIPs") or ([status["clusterIP"]] if status.get("clusterIP") else [])
+    if not found and (ip := obj.manifest.get("spec", {}).get("clusterIP")) and ip != "None":
+        found = [ip]
+    return list(found)
 
 
 @dataclass
@@ -107,22 +114,25 @@ class _Exposure:
             elif self.node_ports.setdefault(port.nodePort, me) != me:
                 owner = self.node_ports[port.nodePort]
                 problems.append(f"{where} is already allocated (to service {owner[0]}/{owner[1]})")
-        pool = lab.config.load_balancer_range
         if spec.type == "LoadBalancer" and spec.loadBalancerIP:
             ip = spec.loadBalancerIP
+            pool = lab.config.load_balancer_range_for(ip_address(ip).version)
             where = f'{subject}: spec.loadBalancerIP: Invalid value: "{ip}"'
-            if not in_pool(IPv4Address(ip), pool):
+            if not in_pool(ip_address(ip), pool):
                 where_pool = f"pool {lab.config.loadBalancerPool}" if pool else "pool (the cluster has none)"
                 problems.append(f"{where}: not in the cluster's load-balancer {where_pool}; see loadBalancerPool in the Cluster config")
             elif self.lb_ips.setdefault(ip, me) != me:
                 owner = self.lb_ips[ip]
                 problems.append(f"{where}: already allocated (to service {owner[0]}/{owner[1]})")
-        underlay = lab.topo.underlay
-        infrastructure = {lab.config.host_underlay_ip, *(n.underlay_ip for n in lab.topo.nodes)}
+        infrastructure = {*lab.config.host_underlay_ips, *(ip for n in lab.topo.nodes for ip in n.underlay_ips)}
         for i, text in enumerate(spec.externalIPs):
-            ip = IPv4Address(text)
+            ip = ip_address(text)
+            underlay = lab.topo.underlay_for(ip.version)
+            pool = lab.config.load_balancer_range_for(ip.version)
             where = f'{subject}: spec.externalIPs[{i}]: Invalid value: "{text}"'
-            if ip not in underlay or ip in (underlay.network_address, underlay.broadcast_address):
+            if underlay is None:
+                problems.append(f"{where}: the cluster has no IPv{ip.version} addresses")
+            elif ip not in underlay or ip in (underlay.network_address, underlay.broadcast_address):
                 # A real cluster relies on the network to route external IPs to a node; the
                 # lab's only network is its underlay, where netlab announces them.
                 problems.append(f"{where}: netlab can only route external IPs inside the lab's underlay {underlay}")
@@ -136,26 +146,35 @@ class _Exposure:
 def _validate_service(lab, svc: Service, subject, existing, taken, batch_pods) -> list[str]:
     problems = []
     spec = svc.spec
-    ip = spec.clusterIP
     ns, name = svc.metadata.namespace, svc.metadata.name
-    current = existing.status.get("clusterIP") if existing else None
-    if ip and ip != "None":
-        if IPv4Address(ip) not in lab.topo.service_cidr:
+    _, family_problems = ipfamilies.resolve(spec, lab.topo.families, existing.status if existing else None)
+    problems += [f"{subject}: {field}: {message}" for field, message in family_problems]
+    asked = list(spec.clusterIPs or ([spec.clusterIP] if spec.clusterIP else []))
+    for i, ip in enumerate(asked):
+        if ip == "None":
+            continue
+        field = f"spec.clusterIPs[{i}]" if spec.clusterIPs else "spec.clusterIP"
+        cidr = lab.topo.service_cidr_for(ip_address(ip).version)
+        if cidr is None:
+            continue  # the family's own problem is reported above
+        if ip_address(ip) not in cidr:
             problems.append(
-                f"{subject}: spec.clusterIP: Invalid value: \"{ip}\": provided IP is not in the valid range. "
-                f"The range of valid IPs is {lab.topo.service_cidr}"
+                f"{subject}: {field}: Invalid value: \"{ip}\": provided IP is not in the valid range. "
+                f"The range of valid IPs is {cidr}"
             )
         elif taken.get(ip, (ns, name)) != (ns, name):
             owner = taken[ip]
             problems.append(
-                f"{subject}: spec.clusterIP: Invalid value: \"{ip}\": provided IP is already allocated "
+                f"{subject}: {field}: Invalid value: \"{ip}\": provided IP is already allocated "
                 f"(to service {owner[0]}/{owner[1]})"
             )
     if existing:
         was_headless = existing.manifest.get("spec", {}).get("clusterIP") == "None"
-        effective = "None" if was_headless else current
-        if ip and effective and ip != effective:
-            problems.append(f"{subject}: spec.clusterIP: Invalid value: \"{ip}\": field is immutable")
+        current = ["None"] if was_headless else cluster_ips(existing)
+        for i, ip in enumerate(asked):
+            if i < len(current) and ip != current[i] and (i == 0 or ip != "None"):
+                field = f"spec.clusterIPs[{i}]" if spec.clusterIPs else "spec.clusterIP"
+                problems.append(f"{subject}: {field}: Invalid value: \"{ip}\": field is immutable")
     # A named targetPort must be declared by the pods the Service selects (when there are any).
     stored = [Pod.model_validate(o.manifest) for o in lab.store.list("Pod", ns)]
     batch_keys = {(p.metadata.namespace, p.metadata.name) for p in batch_pods}

@@ -12,8 +12,8 @@ CNI's (`netlab/kubelet/ipam.py`).
 from __future__ import annotations
 
 import random
-from ipaddress import IPv4Address, IPv4Network
-from typing import Collection
+from collections.abc import Collection
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 
 class Exhausted(Exception):
@@ -21,22 +21,26 @@ class Exhausted(Exception):
 
 
 def allocate_cluster_ip(
-    cidr: IPv4Network, used: Collection[IPv4Address], rng: random.Random | None = None
-) -> IPv4Address:
-    """A free Service IP, picked at random like the apiserver's allocator.
+    cidr: IPv4Network | IPv6Network,
+    used: Collection[IPv4Address | IPv6Address],
+    rng: random.Random | None = None,
+) -> IPv4Address | IPv6Address:
+    """A free Service IP of the range's family, picked at random like the apiserver's allocator.
 
-    The first host address (10.96.0.1) is left for the `kubernetes` Service, as on real clusters.
+    The first host address (10.96.0.1, fd00:10:96::1) is left for the `kubernetes` Service, as
+    on real clusters.
     """
     rng = rng or random.Random()
+    address = type(cidr.network_address)
     first = int(cidr.network_address) + 2
-    last = int(cidr.broadcast_address) - 1
+    last = int(cidr.broadcast_address) - (1 if cidr.version == 4 else 0)
     for _ in range(64):
-        candidate = IPv4Address(rng.randint(first, last))
+        candidate = address(rng.randint(first, last))
         if candidate not in used:
             return candidate
-    for value in range(first, last + 1):
-        if IPv4Address(value) not in used:
-            return IPv4Address(value)
+    for value in range(first, min(last, first + (1 << 20)) + 1):
+        if address(value) not in used:
+            return address(value)
     raise Exhausted(f"no free Service IP left in {cidr}")
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from ipaddress import IPv4Address
-from typing import Sequence
+from collections.abc import Sequence
+from ipaddress import ip_address
 
 from netlab.api.kinds import BY_KIND, KINDS, ApiObject
 from netlab.api.models import Service
+from netlab.apiserver import ipfamilies
 from netlab.apiserver.admission import (
     NODE_PORT_TYPES,
+    cluster_ips,
     manifest,
     object_namespace,
     validate,
@@ -55,31 +57,49 @@ def apply(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str] | None = 
         p.nodePort for o in objects if isinstance(o, Service) and o.spec.type in NODE_PORT_TYPES for p in o.spec.ports if p.nodePort
     }
     with lab.store.transaction():
-        used = {IPv4Address(ip) for o in lab.store.list("Service") if (ip := o.status.get("clusterIP"))}
-        used.add(lab.topo.dns_ip)
+        used = {ip_address(ip) for o in lab.store.list("Service") for ip in cluster_ips(o)}
+        used.update(lab.topo.dns_ips)
         for i in ordered:
             obj = objects[i]
+            before = lab.store.get(obj.kind, object_namespace(obj), obj.metadata.name) if isinstance(obj, Service) else None
             verbs[i] = lab.store.put(obj.kind, object_namespace(obj), obj.metadata.name, manifest(obj))
             if isinstance(obj, Service):
-                _assign_cluster_ip(lab, obj, used)
+                _assign_cluster_ips(lab, obj, used, before.status if before else None)
                 _assign_node_ports(lab, obj, requested_node_ports)
     changes = [Change(o.kind, object_namespace(o), o.metadata.name, verbs[i]) for i, o in enumerate(objects)]
     return changes
 
 
-def _assign_cluster_ip(lab: Lab, svc: Service, used: set[IPv4Address]) -> None:
+def _assign_cluster_ips(lab: Lab, svc: Service, used: set, stored: dict | None) -> None:
+    """status.clusterIP(s), ipFamilies and ipFamilyPolicy, as the apiserver fills the spec: a
+    cluster IP per family (kept, asked for, or allocated from that family's range)."""
     ns, name = svc.metadata.namespace, svc.metadata.name
     status = dict(lab.store.get("Service", ns, name).status)
-    spec_ip = svc.spec.clusterIP
-    if svc.spec.type == "ExternalName" or spec_ip == "None":
-        status.pop("clusterIP", None)
-    elif spec_ip:
-        status["clusterIP"] = spec_ip
-    elif not status.get("clusterIP"):
-        ip = allocate_cluster_ip(lab.topo.service_cidr, used)
-        status["clusterIP"] = str(ip)
-    if status.get("clusterIP"):
-        used.add(IPv4Address(status["clusterIP"]))
+    resolved, _ = ipfamilies.resolve(svc.spec, lab.topo.families, stored)
+    for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+        status.pop(key, None)
+    if resolved is not None:
+        status["ipFamilies"] = list(resolved.families)
+        status["ipFamilyPolicy"] = resolved.policy
+    if resolved is not None and not ipfamilies.headless(svc.spec):
+        current = cluster_ips(lab.store.get("Service", ns, name)) if stored is None else (
+            stored.get("clusterIPs") or ([stored["clusterIP"]] if stored.get("clusterIP") else [])
+        )
+        asked = list(svc.spec.clusterIPs or ([svc.spec.clusterIP] if svc.spec.clusterIP else []))
+        ips = []
+        for i, family_name in enumerate(resolved.families):
+            family = 6 if family_name == "IPv6" else 4
+            kept = [ip for ip in current if ip_address(ip).version == family]
+            if i < len(asked):
+                ips.append(asked[i])
+            elif kept:
+                ips.append(kept[0])
+            elif (cidr := lab.topo.service_cidr_for(family)) is not None:
+                ips.append(str(allocate_cluster_ip(cidr, used)))
+            used.update(ip_address(ip) for ip in ips)
+        # The released addresses of a family the Service no longer has go back to the pool.
+        used.difference_update(ip_address(ip) for ip in current if ip not in ips)
+        status["clusterIP"], status["clusterIPs"] = ips[0], ips
     lab.store.set_status("Service", ns, name, status)
 
 

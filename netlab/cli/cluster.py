@@ -30,11 +30,14 @@ def register(app: typer.Typer) -> None:
         routing: Optional[str] = typer.Option(
             None, "--routing", help="How pods cross nodes: host-gw (default), vxlan (flannel's overlay) or bgp (Calico-style, BIRD)."
         ),
+        ip_family: Optional[str] = typer.Option(
+            None, "--ip-family", help="IP families, kind's names: ipv4 (default), ipv6 or dual (IPv4 primary)."
+        ),
     ) -> None:
         """Build a lab: fabric switch, node namespaces with cni0 and routes, cluster DNS."""
         if config:
             cfg = load_cluster_config(config)
-            if name and name != cfg.name or nodes or kube_proxy_mode or routing:
+            if name and name != cfg.name or nodes or kube_proxy_mode or routing or ip_family:
                 data = cfg.to_document()
                 if name:
                     data["metadata"]["name"] = name
@@ -44,17 +47,26 @@ def register(app: typer.Typer) -> None:
                     data["spec"]["routing"] = routing
                 if kube_proxy_mode:
                     data["spec"]["kubeProxyMode"] = kube_proxy_mode
+                if ip_family and ip_family != cfg.ipFamily:
+                    from netlab.api.cluster import with_ip_family
+
+                    data = with_ip_family(data, default_cluster(ip_family=cfg.ipFamily), ip_family)
                 from netlab.api.cluster import cluster_from_document
 
                 cfg = cluster_from_document(data, config)
         else:
-            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes, kube_proxy_mode, routing)
-        note(f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes, kube-proxy {cfg.kubeProxyMode} mode, routing {cfg.routing}) ...")
+            cfg = default_cluster(name or DEFAULT_CLUSTER, nodes, kube_proxy_mode, routing, ip_family)
+        note(
+            f"Creating cluster {cfg.name!r} ({len(cfg.nodes)} nodes, kube-proxy {cfg.kubeProxyMode} mode, "
+            f"routing {cfg.routing}, {cfg.ipFamily}) ..."
+        )
         lab, outcome = clusters.create(cfg, retain=retain)
         out(f"cluster/{cfg.name} created")
         for node in lab.topo.nodes:
-            note(f"  node {node.name}: underlay {node.underlay_ip}, pods {node.subnet}")
-        note(f"  services {lab.topo.service_cidr}, cluster DNS {lab.topo.dns_ip}")
+            underlay = ", ".join(str(ip) for ip in node.underlay_ips)
+            note(f"  node {node.name}: underlay {underlay}, pods {', '.join(str(s) for s in node.subnets)}")
+        services = ", ".join(str(c) for c in lab.topo.service_cidrs)
+        note(f"  services {services}, cluster DNS {', '.join(str(ip) for ip in lab.topo.dns_ips)}")
         report(outcome.problems)
 
     @group.command("delete")

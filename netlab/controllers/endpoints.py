@@ -6,12 +6,17 @@ so two pods may serve the same Service on different port numbers. Pods without a
 out; pods that are not ready are kept but marked, so kube-proxy and DNS can skip them.
 `endpoints_for` is pure over pod views; `service_endpoints` reads them and the Services from
 the store, for the reconcile's publish step and the read side alike.
+
+In a dual-stack lab endpoints exist per family, as EndpointSlices do (one address type each):
+a Service has endpoints in the families of its `ipFamilies`, each backend carrying the pod's
+address of that family. `service_endpoints` returns the Services seen in their primary
+family; `ServiceEndpoints.for_family(f)` gives the same Service seen in family f.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from netlab.api.labels import selects
 from netlab.api.models import Pod, Service
@@ -28,15 +33,30 @@ class PodView:
     namespace: str
     name: str
     labels: Mapping[str, str]
-    ip: str | None
+    ip: str | None  # the primary family's
     node: str | None
     ready: bool
     hostname: str
     subdomain: str | None
     ports: tuple[tuple[str | None, int, str], ...]  # (name, containerPort, protocol)
+    ips: tuple[str, ...] = ()  # one per family, primary first
 
     def __hash__(self) -> int:
         return hash((self.namespace, self.name))
+
+    def ip_of(self, family: int) -> str | None:
+        return next((ip for ip in self.ips or ((self.ip,) if self.ip else ()) if _family(ip) == family), None)
+
+
+def _family(ip: str) -> int:
+    return 6 if ":" in ip else 4
+
+
+def _sort_key(ip: str) -> tuple[int, int]:
+    from ipaddress import ip_address
+
+    address = ip_address(ip)
+    return address.version, int(address)
 
 
 @dataclass(frozen=True)
@@ -72,10 +92,16 @@ def endpoints_for(
     selector: Mapping[str, str] | None,
     ports: Sequence[tuple[str, str, int, int | str]],  # (name, protocol, port, targetPort)
     pods: Sequence[PodView],
+    family: int | None = None,
 ) -> tuple[PortEndpoints, ...]:
+    """`family`: the address family of the endpoints (None: each pod's primary address)."""
+
+    def address(p: PodView) -> str | None:
+        return p.ip if family is None else p.ip_of(family)
+
     chosen = sorted(
-        (p for p in pods if p.namespace == namespace and p.ip and p.node and selects(selector, p.labels)),
-        key=lambda p: tuple(int(o) for o in p.ip.split(".")),  # type: ignore[union-attr]
+        (p for p in pods if p.namespace == namespace and address(p) and p.node and selects(selector, p.labels)),
+        key=lambda p: _sort_key(address(p)),  # type: ignore[arg-type]
     )
     result = []
     for name, protocol, port, target in ports:
@@ -86,7 +112,7 @@ def endpoints_for(
                 continue
             backends.append(
                 Backend(
-                    ip=pod.ip,  # type: ignore[arg-type]
+                    ip=address(pod),  # type: ignore[arg-type]
                     port=number,
                     node=pod.node,  # type: ignore[arg-type]
                     pod=f"{pod.namespace}/{pod.name}",
@@ -110,6 +136,7 @@ def pod_view(obj: StoredObject, pod: Pod) -> PodView:
         name=obj.name,
         labels=dict(pod.metadata.labels or {}),
         ip=status.get("podIP"),
+        ips=tuple(status.get("podIPs") or ([status["podIP"]] if status.get("podIP") else [])),
         node=status.get("nodeName"),
         ready=pod_ready(status),  # a pod without an IP has no containers yet: not ready
         hostname=pod_hostname(pod),
@@ -133,21 +160,61 @@ class ServiceEndpoints:
     service: Service
     cluster_ip: str | None
     ports: tuple[PortEndpoints, ...]
+    family: int = 4  # the family this view is of
+    # The other families' views: family -> (cluster IP, ports); empty in a single-stack lab.
+    others: Mapping[int, tuple[str | None, tuple[PortEndpoints, ...]]] = field(default_factory=dict, hash=False)
+
+    @property
+    def families(self) -> tuple[int, ...]:
+        return (self.family, *self.others)
+
+    def for_family(self, family: int) -> ServiceEndpoints | None:
+        """The Service seen in `family` (its cluster IP and endpoints of that family); None when
+        the Service does not have the family."""
+        if family == self.family:
+            return self
+        if family not in self.others:
+            return None
+        cluster_ip, ports = self.others[family]
+        mine = (self.family, (self.cluster_ip, self.ports))
+        rest = {f: v for f, v in self.others.items() if f != family}
+        return replace(self, cluster_ip=cluster_ip, ports=ports, family=family, others={mine[0]: mine[1], **rest})
 
 
-def cluster_ip_of(obj: StoredObject, svc: Service) -> str | None:
+def service_families(obj: StoredObject) -> tuple[int, ...]:
+    """The Service's families from its stored status (primary first); IPv4 for older records."""
+    names = obj.status.get("ipFamilies") or ["IPv4"]
+    return tuple(6 if n == "IPv6" else 4 for n in names)
+
+
+def cluster_ip_of(obj: StoredObject, svc: Service, family: int | None = None) -> str | None:
     if svc.spec.clusterIP == "None" or svc.spec.type == "ExternalName":
         return None
+    if family is not None:
+        ips = obj.status.get("clusterIPs") or [obj.status.get("clusterIP") or svc.spec.clusterIP]
+        return next((ip for ip in ips if ip and _family(ip) == family), None)
     return obj.status.get("clusterIP") or svc.spec.clusterIP
 
 
 def service_endpoints(lab: Lab, views: list[PodView] | None = None) -> list[ServiceEndpoints]:
-    """Every Service with its endpoints, from `views` of the pods (read from the store when None)."""
+    """Every Service with its endpoints, from `views` of the pods (read from the store when None),
+    seen in the Service's primary family (`for_family` for the others)."""
     if views is None:
         views = pod_views(lab)
+    dual = len(lab.topo.families) > 1
     result = []
     for o in lab.store.list("Service"):
         svc = service_model(o)
-        ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
-        result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports))
+        if not dual:
+            ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
+            result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports, lab.topo.families[0]))
+            continue
+        families = [f for f in service_families(o) if f in lab.topo.families] or [lab.topo.families[0]]
+        views_by_family = {
+            f: (cluster_ip_of(o, svc, f), endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views, f))
+            for f in families
+        }
+        primary = families[0]
+        cluster_ip, ports = views_by_family.pop(primary)
+        result.append(ServiceEndpoints(o, svc, cluster_ip, ports, primary, views_by_family))
     return result

@@ -1,4 +1,4 @@
-"""`python -m netlab.dns --records PATH [--port 53] [--bind 0.0.0.0]`: the cluster DNS pod's
+"""`python -m netlab.dns --records PATH [--port 53] [--bind ::]`: the cluster DNS pod's
 program (what the `coredns` container runs in netlab). Exits 0 on SIGTERM or SIGINT."""
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ from pathlib import Path
 
 from netlab.dns.server import DnsServer, SnapshotWatcher, stdout_log
 from netlab.errors import EXIT_ENVIRONMENT, EXIT_OK
+from netlab.images.serving import bind_address
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m netlab.dns", description=__doc__)
     parser.add_argument("--records", type=Path, required=True, help="the DNS snapshot (JSON)")
     parser.add_argument("--port", type=int, default=53)
-    parser.add_argument("--bind", default="0.0.0.0")
+    # Every address of the pod, both families where the kernel has IPv6 (as CoreDNS binds).
+    parser.add_argument("--bind", default=None)
     args = parser.parse_args(argv)
+    args.bind = args.bind or bind_address()
 
     watcher = SnapshotWatcher(args.records, log=sys.stderr)
     watcher.start()

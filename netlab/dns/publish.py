@@ -3,7 +3,7 @@ records snapshot the DNS server (`server.py`) reloads when it changes."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 
 from netlab.api.labels import selects
 from netlab.apiserver.state import Lab
@@ -22,20 +22,27 @@ def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView
     services = []
     for se in endpoints:
         backends = {}
-        for pe in se.ports:
-            for b in pe.backends:
-                backends.setdefault(b.ip, b)
+        seen = [view for f in se.families if (view := se.for_family(f)) is not None]
+        for view in seen:
+            for pe in view.ports:
+                for b in pe.backends:
+                    backends.setdefault(b.ip, b)
         if not se.ports and se.service.spec.selector:
             # A headless Service without ports still has endpoints (its pods' addresses).
             for v in views:
                 if v.namespace == se.obj.namespace and v.ip and v.node and selects(se.service.spec.selector, v.labels):
-                    backends.setdefault(
-                        v.ip,
-                        Backend(
-                            ip=v.ip, port=0, node=v.node, pod=f"{v.namespace}/{v.name}", ready=v.ready,
-                            hostname=v.hostname if v.subdomain == se.obj.name else None,
-                        ),
-                    )
+                    for family in se.families:
+                        ip = v.ip_of(family)
+                        if ip is None:
+                            continue
+                        backends.setdefault(
+                            ip,
+                            Backend(
+                                ip=ip, port=0, node=v.node, pod=f"{v.namespace}/{v.name}", ready=v.ready,
+                                hostname=v.hostname if v.subdomain == se.obj.name else None,
+                            ),
+                        )
+        cluster_ips = tuple(view.cluster_ip for view in seen if view.cluster_ip) if len(seen) > 1 else ()
         services.append(
             ServiceRecord(
                 namespace=se.obj.namespace,
@@ -46,13 +53,17 @@ def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView
                 ports=tuple(PortRecord(pe.name, pe.port, pe.protocol) for pe in se.ports),
                 endpoints=tuple(
                     EndpointRecord(ip=b.ip, ready=b.ready, hostname=b.hostname, pod=b.pod)
-                    for b in sorted(backends.values(), key=lambda b: IPv4Address(b.ip))
+                    for b in sorted(backends.values(), key=lambda b: (ip_address(b.ip).version, ip_address(b.ip)))
                 ),
                 publish_not_ready=bool(se.service.spec.publishNotReadyAddresses),
+                cluster_ips=cluster_ips,
             )
         )
     pods = tuple(
-        PodRecord(namespace=v.namespace, name=v.name, ip=v.ip, hostname=v.hostname, subdomain=v.subdomain)
+        PodRecord(
+            namespace=v.namespace, name=v.name, ip=v.ip, hostname=v.hostname, subdomain=v.subdomain,
+            ips=v.ips if len(v.ips) > 1 else (),
+        )
         for v in views
         if v.ip
     )

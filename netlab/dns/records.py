@@ -12,15 +12,17 @@ Shape (all frozen, all plain data):
   Pods (so `<ns>.svc.<domain>` is NODATA rather than NXDOMAIN); `generation` becomes the SOA
   serial.
 - `ServiceRecord(namespace, name, type, cluster_ip, external_name, ports, endpoints,
-  publish_not_ready)`: `cluster_ip` is None for a headless Service (`clusterIP: None`);
+  publish_not_ready, cluster_ips)`: `cluster_ip` is None for a headless Service (`clusterIP: None`),
+  `cluster_ips` its addresses in every family of a dual-stack Service (primary first);
   `external_name` only for `type: ExternalName`; `endpoints` are the Service's Endpoints
-  addresses; `publish_not_ready` mirrors `spec.publishNotReadyAddresses`.
+  addresses of every family; `publish_not_ready` mirrors `spec.publishNotReadyAddresses`.
 - `PortRecord(name, port, protocol)`: a Service port; `name` is "" when unnamed (no SRV).
 - `EndpointRecord(ip, ready, hostname=None, pod=None)`: `hostname` is what Kubernetes' endpoints
   controller puts in `EndpointAddress.hostname` (the pod's `spec.hostname` when its
   `spec.subdomain` equals the Service name); `pod` is the `targetRef` pod name.
-- `PodRecord(namespace, name, ip, hostname, subdomain)`: every running pod with an IP, for
-  `<a-b-c-d>.<ns>.pod.<domain>` (CoreDNS `pods verified`).
+- `PodRecord(namespace, name, ip, hostname, subdomain, ips)`: every running pod with an IP, for
+  `<a-b-c-d>.<ns>.pod.<domain>` (CoreDNS `pods verified`); `ips` are its addresses of every
+  family (an IPv6 one is named with its colons as dashes, `fd00-10-244-1--5`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ class ServiceRecord:
     ports: tuple[PortRecord, ...]
     endpoints: tuple[EndpointRecord, ...]
     publish_not_ready: bool = False
+    cluster_ips: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The cluster IPs of every family (the one cluster IP of an older snapshot)."""
+        return self.cluster_ips or ((self.cluster_ip,) if self.cluster_ip else ())
 
     @property
     def headless(self) -> bool:
@@ -74,6 +82,11 @@ class PodRecord:
     ip: str
     hostname: str
     subdomain: str | None = None
+    ips: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return self.ips or ((self.ip,) if self.ip else ())
 
 
 @dataclass(frozen=True)
@@ -95,7 +108,7 @@ class Records:
             return cls(
                 domain=str(raw["domain"]),
                 services=tuple(_service(s) for s in raw["services"]),
-                pods=tuple(PodRecord(**p) for p in raw["pods"]),
+                pods=tuple(PodRecord(**{**p, "ips": tuple(p.get("ips", ()))}) for p in raw["pods"]),
                 namespaces=tuple(raw.get("namespaces", ())),
                 generation=int(raw.get("generation", 0)),
             )
@@ -123,6 +136,7 @@ def _service(raw: dict) -> ServiceRecord:
     fields = dict(raw)
     fields["ports"] = tuple(PortRecord(**p) for p in raw["ports"])
     fields["endpoints"] = tuple(EndpointRecord(**e) for e in raw["endpoints"])
+    fields["cluster_ips"] = tuple(raw.get("cluster_ips", ()))
     service = ServiceRecord(**fields)
     if service.type not in SERVICE_TYPES:
         raise ValueError(

@@ -49,8 +49,9 @@ REVERSE_ZONE = "in-addr.arpa."
 # SOA timers as CoreDNS writes them (refresh, retry, expire, minimum = the ttl).
 SOA_TIMERS = f"7200 1800 86400 {TTL}"
 
-A, CNAME, NS, PTR, SOA, SRV, TXT, ANY = (
+A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT, ANY = (
     dns.rdatatype.A,
+    dns.rdatatype.AAAA,
     dns.rdatatype.CNAME,
     dns.rdatatype.NS,
     dns.rdatatype.PTR,
@@ -139,13 +140,13 @@ class Zone:
         response.set_rcode(dns.rcode.SERVFAIL)
 
     def _glue(self, rrsets: list[dns.rrset.RRset]) -> list[dns.rrset.RRset]:
-        """The A records of SRV and NS targets, as CoreDNS adds them (spec 2.3.2, 2.4.2)."""
+        """The A and AAAA records of SRV and NS targets, as CoreDNS adds them (spec 2.3.2, 2.4.2)."""
         targets = {
             rdata.target.to_text().lower(): None
             for rrset in rrsets if rrset.rdtype in (SRV, NS)
             for rdata in rrset
         }
-        return [self._rrset(t, A) for t in targets if A in self.nodes.get(t, {})]
+        return [self._rrset(t, kind) for t in targets for kind in (A, AAAA) if kind in self.nodes.get(t, {})]
 
     def _answer_reverse(self, response: dns.message.Message, name: str, rdtype: int) -> None:
         response.flags |= dns.flags.AA
@@ -174,6 +175,11 @@ def reverse_name(ip: str) -> str:
     return ".".join(reversed(ip.split("."))) + "." + REVERSE_ZONE
 
 
+def address_type(ip: str) -> int:
+    """A for an IPv4 address, AAAA for an IPv6 one."""
+    return AAAA if ":" in ip else A
+
+
 def _answerable(rdclass: int, rdtype: int) -> bool:
     """CHAOS queries, zone transfers (AXFR/IXFR) and OPT/TSIG as a question are not offered."""
     if rdclass != dns.rdataclass.IN:
@@ -194,7 +200,7 @@ class _ZoneBuilder:
         self.data: dict[str, dict[int, dict[str, None]]] = {}
         self.ptr: dict[str, dict[str, None]] = {}
         self.pods_by_name = {(p.namespace, p.name): p for p in records.pods}
-        self.cluster_ips = {s.cluster_ip for s in records.services if s.type != "ExternalName"}
+        self.cluster_ips = {ip for s in records.services if s.type != "ExternalName" for ip in s.addresses}
 
     def build(self) -> Zone:
         records = self.records
@@ -213,8 +219,8 @@ class _ZoneBuilder:
         for service in records.services:
             self.add_service(service)
         for pod in records.pods:
-            if pod.ip:
-                self.add(f"{dashed(pod.ip)}.{pod.namespace}.pod.{self.domain}", A, pod.ip)
+            for ip in pod.addresses:
+                self.add(f"{dashed(ip)}.{pod.namespace}.pod.{self.domain}", address_type(ip), ip)
         self.add_dns_server_address()
         self.fill_empty_non_terminals()
         nodes = {
@@ -241,15 +247,16 @@ class _ZoneBuilder:
         # (spec.publishNotReadyAddresses, formerly the tolerate-unready-endpoints annotation).
         endpoints = [e for e in service.endpoints if e.ready or service.publish_not_ready]
         if service.cluster_ip is not None:
-            self.add(owner, A, service.cluster_ip)
-            self.add_ptr(service.cluster_ip, owner, cluster_ip=True)
+            for ip in service.addresses:
+                self.add(owner, address_type(ip), ip)
+                self.add_ptr(ip, owner, cluster_ip=True)
             self.add_srv(service, owner, target=owner)
         for endpoint in endpoints:
             host = f"{self.hostname(endpoint, service)}.{owner}"
-            self.add(host, A, endpoint.ip)
+            self.add(host, address_type(endpoint.ip), endpoint.ip)
             self.add_ptr(endpoint.ip, host, cluster_ip=False)
             if service.cluster_ip is None:
-                self.add(owner, A, endpoint.ip)
+                self.add(owner, address_type(endpoint.ip), endpoint.ip)
                 self.add_srv(service, owner, target=host)
 
     def add_srv(self, service: ServiceRecord, owner: str, target: str) -> None:
@@ -273,7 +280,8 @@ class _ZoneBuilder:
         """`ns.dns.<domain>` A: the cluster DNS Service's IP, as CoreDNS answers for its NS."""
         for service in self.records.services:
             if (service.namespace, service.name) == DNS_SERVICE and service.cluster_ip:
-                self.add(f"ns.dns.{self.domain}", A, service.cluster_ip)
+                for ip in service.addresses:
+                    self.add(f"ns.dns.{self.domain}", address_type(ip), ip)
 
     def add_ptr(self, ip: str, target: str, *, cluster_ip: bool) -> None:
         owner = reverse_name(ip)

@@ -31,6 +31,7 @@ import dns.rdatatype
 
 from netlab.dns.records import read_records
 from netlab.dns.resolver import OUR_EDNS_PAYLOAD, Zone
+from netlab.images.serving import dual_stack, host_port
 
 CHECK_INTERVAL = 0.1  # seconds between two stat() calls on the snapshot
 TCP_IDLE_TIMEOUT = 10.0  # seconds; CoreDNS's default read timeout for TCP is similar
@@ -133,7 +134,7 @@ def log_line(response: dns.message.Message, client: tuple[str, int], transport: 
         qname = response.question[0].name.to_text()
         qtype = dns.rdatatype.to_text(response.question[0].rdtype)
     rcode = dns.rcode.to_text(response.rcode())
-    return f"{qname} {qtype} {rcode} {client[0]}:{client[1]} {transport}\n"
+    return f"{qname} {qtype} {rcode} {host_port(client)} {transport}\n"
 
 
 class DnsServer:
@@ -147,8 +148,9 @@ class DnsServer:
         self._errors = errors
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+        self._udp = dual_stack(socket.socket(family, socket.SOCK_DGRAM))
+        self._tcp = dual_stack(socket.socket(family, socket.SOCK_STREAM))
         self._wake_r, self._wake_w = socket.socketpair()
         try:
             self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

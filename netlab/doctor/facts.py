@@ -12,7 +12,7 @@ import dataclasses
 import os
 import shutil
 import subprocess
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import ip_interface, ip_network
 
 from netlab.api.addressing import cluster_ranges
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
@@ -131,7 +131,7 @@ def gather_network() -> Facts:
     root = os.geteuid() == 0
     with Netlink() as host:
         routes = tuple(
-            HostRoute(IPv4Network(r.dst), r.dev, r.proto, r.type) for r in host.routes() if r.dst != "default"
+            HostRoute(ip_network(r.dst), r.dev, r.proto, r.type) for r in host.routes(family=None) if r.dst != "default"
         )
     labs, unreadable = _labs() if root else ([], [])
     return Facts(
@@ -146,7 +146,7 @@ def gather_network() -> Facts:
         host_resolv="",
         routes=routes,
         links=tuple(HostLink(*link) for link in features.host_links()),
-        addresses=tuple((dev, IPv4Interface(addr)) for dev, addr in features.host_addresses()),
+        addresses=tuple((dev, ip_interface(addr)) for dev, addr in features.host_addresses()),
         netns=(),
         uts_pins=(),
         labs=tuple(labs),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
 from typing import Mapping
 
 
@@ -33,7 +33,7 @@ class Check:
 
 @dataclass(frozen=True)
 class HostRoute:
-    dst: IPv4Network
+    dst: IPv4Network | IPv6Network
     dev: str | None
     proto: int
     type: str = "unicast"
@@ -51,7 +51,7 @@ class LabRanges:
     """One lab's address ranges (an existing lab, or the default one `apply` would create)."""
 
     name: str
-    ranges: Mapping[str, IPv4Network]  # podCIDR, serviceCIDR, underlayCIDR
+    ranges: Mapping[str, IPv4Network | IPv6Network]  # podCIDR, serviceCIDR, underlayCIDR (podCIDR[1], … of a second family)
     cluster_dns: str = ""
 
 
@@ -83,7 +83,7 @@ class Facts:
     host_resolv: str  # the host's /etc/resolv.conf
     routes: tuple[HostRoute, ...]
     links: tuple[HostLink, ...]
-    addresses: tuple[tuple[str, IPv4Interface], ...]  # (interface, address) on the host
+    addresses: tuple[tuple[str, IPv4Interface | IPv6Interface], ...]  # (interface, address) on the host
     netns: tuple[OwnedNetns, ...]  # namespaces carrying netlab's marker
     uts_pins: tuple[str, ...]  # /run/netlab/uts entries
     labs: tuple[LabRanges, ...]  # labs with a state directory

@@ -1,7 +1,10 @@
 """What every built-in server shares: where it binds, how it stops, how it binds its sockets.
 
-Built-ins listen on every address of the pod (0.0.0.0), as the real images do. Unit tests
-set NETLAB_BIND_ADDRESS=127.0.0.1 so a server started outside a pod stays on the loopback.
+Built-ins listen on every address of the pod, as the real images do: Go's `:80` is one socket
+on `[::]` that takes IPv4 too (IPV6_V6ONLY off), so a pod of a dual-stack lab answers on both
+its addresses; without IPv6 in the kernel, `0.0.0.0`. A caller's IPv4 address arrives as
+`::ffff:a.b.c.d` on such a socket and is printed as Go prints it, `a.b.c.d`. Unit tests set
+NETLAB_BIND_ADDRESS=127.0.0.1 so a server started outside a pod stays on the loopback.
 """
 
 from __future__ import annotations
@@ -18,7 +21,27 @@ BIND_ADDRESS_ENV = "NETLAB_BIND_ADDRESS"
 
 
 def bind_address() -> str:
-    return os.environ.get(BIND_ADDRESS_ENV) or "0.0.0.0"
+    return os.environ.get(BIND_ADDRESS_ENV) or ("::" if ipv6_available() else "0.0.0.0")
+
+
+def ipv6_available() -> bool:
+    return socket.has_ipv6 and os.path.exists("/proc/net/if_inet6")
+
+
+def family(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def dual_stack(sock: socket.socket) -> socket.socket:
+    """An IPv6 socket that also takes IPv4 (as Go's listeners on `[::]` do)."""
+    if sock.family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    return sock
+
+
+def unmapped(ip: str) -> str:
+    """`::ffff:10.244.1.3` -> `10.244.1.3`: an IPv4 caller of a dual-stack socket."""
+    return ip[7:] if ip.startswith("::ffff:") and "." in ip else ip
 
 
 def exit_now(code: int) -> None:
@@ -79,11 +102,12 @@ def wait_forever() -> None:
 
 def udp_socket(address: str, port: int) -> socket.socket:
     # No SO_REUSEADDR: on Linux it would let a second UDP socket share the port silently.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = dual_stack(socket.socket(family(address), socket.SOCK_DGRAM))
     sock.bind((address, port))
     return sock
 
 
 def host_port(address: tuple) -> str:
-    """A socket address the way Go's net.Addr.String() prints it: ip:port."""
-    return f"{address[0]}:{address[1]}"
+    """A socket address the way Go's net.Addr.String() prints it: ip:port, [ipv6]:port."""
+    ip = unmapped(address[0])
+    return f"[{ip}]:{address[1]}" if ":" in ip else f"{ip}:{address[1]}"

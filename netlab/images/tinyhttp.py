@@ -100,7 +100,12 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.closing = False  # once set, every answer carries `Connection: close`
         self._busy = threading.Condition()
         self._in_flight = 0
+        self.address_family = serving.family(address[0])
         super().__init__(address, _Connection)
+
+    def server_bind(self) -> None:
+        serving.dual_stack(self.socket)
+        super().server_bind()
 
     def process_request(self, request, client_address) -> None:
         with serving.signals_blocked():  # the connection thread leaves signals to main
@@ -108,6 +113,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def get_request(self):
         sock, client = super().get_request()
+        client = (serving.unmapped(client[0]), client[1])
         if self.ssl_context is not None:
             # The handshake happens on the connection's own thread (see _Connection.setup).
             sock = self.ssl_context.wrap_socket(sock, server_side=True,

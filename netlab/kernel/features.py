@@ -225,14 +225,16 @@ def host_links() -> list[tuple[str, str, str]]:
 
 
 def host_addresses() -> list[tuple[str, str]]:
-    """(interface, address/prefix) of every IPv4 address on the host, e.g. kube-ipvs0's."""
+    """(interface, address/prefix) of every address on the host (both families, link-local
+    ones left out), e.g. kube-ipvs0's."""
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
         names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
         return [
             (names.get(a["index"], "?"), f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
-            for a in ipr.get_addr(family=2)
+            for a in ipr.get_addr()
+            if not a.get_attr("IFA_ADDRESS", "").startswith("fe80:")
         ]
 
 

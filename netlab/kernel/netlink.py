@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass
-from ipaddress import IPv4Interface, IPv4Network
+from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network, ip_interface, ip_network
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
@@ -56,6 +56,17 @@ NUD_PERMANENT = 0x80  # <linux/neighbour.h>
 NUD_NOARP = 0x40
 NTF_SELF = 0x02
 AF_BRIDGE = 7
+AF_INET, AF_INET6, AF_UNSPEC = 2, 10, 0
+IFA_F_NODAD = 0x02  # <linux/if_addr.h>: an IPv6 address usable at once, no duplicate detection
+
+
+def _af(family: int | None) -> int:
+    """netlab's family (4, 6, None = both) as the kernel's address family."""
+    return {4: AF_INET, 6: AF_INET6, None: AF_UNSPEC}[family]
+
+
+def _af_of(ip: str) -> int:
+    return AF_INET6 if ":" in ip else AF_INET
 
 
 @dataclass(frozen=True)
@@ -305,20 +316,21 @@ class Netlink:
             self._ipr.link("set", index=self._require(name), address=mac, mtu=mtu)
         self.set_up(name)
 
-    def neighbours(self, dev: str) -> list[Neighbour]:
-        """The IPv4 neighbour entries of `dev`."""
+    def neighbours(self, dev: str, family: int | None = 4) -> list[Neighbour]:
+        """The neighbour entries of `dev` (IPv4 unless asked; None: both families)."""
         idx = self.index(dev)
         if idx is None:
             return []
         return [
             Neighbour(dev, n.get_attr("NDA_LLADDR"), n.get_attr("NDA_DST"), bool(n["state"] & NUD_PERMANENT))
-            for n in self._ipr.get_neighbours(family=2, ifindex=idx)
+            for n in self._ipr.get_neighbours(family=_af(family), ifindex=idx)
+            if n.get_attr("NDA_LLADDR")
         ]
 
     def ensure_neighbour(self, dev: str, ip: str, mac: str) -> None:
         """A permanent `ip neigh` entry: no ARP is ever sent for it (flannel's VTEP addresses)."""
         try:
-            self._ipr.neigh("replace", family=2, ifindex=self._require(dev), dst=ip, lladdr=mac, state=NUD_PERMANENT)
+            self._ipr.neigh("replace", family=_af_of(ip), ifindex=self._require(dev), dst=ip, lladdr=mac, state=NUD_PERMANENT)
         except NetlinkError as exc:
             raise _fail(f"neighbour {ip} on {dev}", exc) from None
 
@@ -327,7 +339,7 @@ class Netlink:
         if idx is None:
             return
         try:
-            self._ipr.neigh("del", family=2, ifindex=idx, dst=ip)
+            self._ipr.neigh("del", family=_af_of(ip), ifindex=idx, dst=ip)
         except NetlinkError as exc:
             if exc.code not in (errno.ENOENT, errno.ESRCH):
                 raise _fail(f"delete neighbour {ip} on {dev}", exc) from None
@@ -367,19 +379,23 @@ class Netlink:
 
     # -- addresses -------------------------------------------------------------------------
 
-    def ensure_address(self, name: str, address: IPv4Interface) -> None:
+    def ensure_address(self, name: str, address: IPv4Interface | IPv6Interface) -> None:
+        """Add an address; an IPv6 one without duplicate detection (usable at once, as the
+        lab's addresses are unique by construction)."""
+        extra = {"flags": IFA_F_NODAD} if address.version == 6 else {}
         try:
             self._ipr.addr(
                 "add",
                 index=self._require(name),
                 address=str(address.ip),
                 prefixlen=address.network.prefixlen,
+                **extra,
             )
         except NetlinkError as exc:
             if exc.code != errno.EEXIST:
                 raise _fail(f"add address {address} to {name}", exc) from None
 
-    def delete_address(self, name: str, address: IPv4Interface) -> None:
+    def delete_address(self, name: str, address: IPv4Interface | IPv6Interface) -> None:
         """Remove an address; one that is already gone (or a missing link) is success."""
         idx = self.index(name)
         if idx is None:
@@ -393,14 +409,16 @@ class Netlink:
     def mac(self, name: str) -> str:
         return self._ipr.get_links(self._require(name))[0].get_attr("IFLA_ADDRESS")
 
-    def addresses(self, name: str) -> list[IPv4Interface]:
+    def addresses(self, name: str, family: int | None = 4) -> list[IPv4Interface | IPv6Interface]:
+        """The addresses of a link (IPv4 unless asked; None: both), link-local ones left out."""
         idx = self.index(name)
         if idx is None:
             return []
-        return [
-            IPv4Interface(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
-            for a in self._ipr.get_addr(index=idx, family=2)
+        found = [
+            ip_interface(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+            for a in self._ipr.get_addr(index=idx, family=_af(family))
         ]
+        return [a for a in found if not a.ip.is_link_local]
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -443,10 +461,11 @@ class Netlink:
             if exc.code not in (errno.ESRCH, errno.ENOENT):
                 raise _fail(f"delete route {route.dst}", exc) from None
 
-    def routes(self) -> list[Route]:
+    def routes(self, family: int | None = 4) -> list[Route]:
+        """The main table's routes (IPv4 unless asked; None: both families)."""
         names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in self._ipr.get_links()}
         out = []
-        for r in self._ipr.get_routes(family=2, table=254):
+        for r in self._ipr.get_routes(family=_af(family), table=254):
             dst = r.get_attr("RTA_DST")
             out.append(
                 Route(
@@ -495,10 +514,10 @@ class Netlink:
             )
         return out
 
-    def all_addresses(self) -> list[str]:
-        """Every IPv4 address of the namespace (for addrtype LOCAL)."""
-        return [a.get_attr("IFA_ADDRESS") for a in self._ipr.get_addr(family=2)]
+    def all_addresses(self, family: int | None = 4) -> list[str]:
+        """Every address of the namespace (for addrtype LOCAL); IPv4 unless asked."""
+        return [a.get_attr("IFA_ADDRESS") for a in self._ipr.get_addr(family=_af(family))]
 
-    def networks_routed(self) -> list[tuple[IPv4Network, Route]]:
+    def networks_routed(self, family: int | None = 4) -> list[tuple[IPv4Network | IPv6Network, Route]]:
         """Every non-default route as a network, for overlap checks."""
-        return [(IPv4Network(r.dst), r) for r in self.routes() if r.dst != "default"]
+        return [(ip_network(r.dst), r) for r in self.routes(family) if r.dst != "default"]

@@ -141,6 +141,8 @@ class PodFields:
     host_ip: str
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
+    pod_ips: tuple[str, ...] = ()  # both families in a dual-stack lab, primary first
+    host_ips: tuple[str, ...] = ()
 
     def value(self, path: str) -> str:
         base, key = split_subscript(path)
@@ -154,9 +156,10 @@ class PodFields:
             "spec.nodeName": self.node_name,
             "spec.serviceAccountName": self.service_account,
             "status.podIP": self.pod_ip,
-            "status.podIPs": self.pod_ip,  # single-stack: the one address
+            # The kubelet joins the list with commas (pkg/kubelet/kubelet_pods.go podFieldSelectorRuntimeValue).
+            "status.podIPs": ",".join(self.pod_ips) or self.pod_ip,
             "status.hostIP": self.host_ip,
-            "status.hostIPs": self.host_ip,
+            "status.hostIPs": ",".join(self.host_ips) or self.host_ip,
         }.get(path, "")
 
 

@@ -50,9 +50,11 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def hosts_file(
-    ip: str, hostname: str, subdomain: str | None, namespace: str, domain: str
+    ips: str | list[str], hostname: str, subdomain: str | None, namespace: str, domain: str
 ) -> str:
-    # The same lines kubelet's managed /etc/hosts has (pkg/kubelet/kubelet_pods.go).
+    # The same lines kubelet's managed /etc/hosts has (pkg/kubelet/kubelet_pods.go): a line
+    # for each of the pod's IPs (both families in a dual-stack lab).
+    ips = [ips] if isinstance(ips, str) else ips
     lines = [
         "# Kubernetes-managed hosts file (netlab).",
         "127.0.0.1\tlocalhost",
@@ -62,10 +64,11 @@ def hosts_file(
         "fe00::1\tip6-allnodes",
         "fe00::2\tip6-allrouters",
     ]
-    if subdomain:
-        lines.append(f"{ip}\t{hostname}.{subdomain}.{namespace}.svc.{domain}\t{hostname}")
-    else:
-        lines.append(f"{ip}\t{hostname}")
+    for ip in ips:
+        if subdomain:
+            lines.append(f"{ip}\t{hostname}.{subdomain}.{namespace}.svc.{domain}\t{hostname}")
+        else:
+            lines.append(f"{ip}\t{hostname}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,20 +2,24 @@
 
 A pod is a named network namespace with `lo` up and `eth0` (one end of a veth whose other end
 is a port of the node's `cni0` bridge, hairpin on), an address from the node's /24 and a
-default route via the bridge; plus a UTS namespace whose hostname is the pod's. Creation is
-all-or-nothing: a failure removes whatever was made.
+default route via the bridge — in a dual-stack lab also an IPv6 address from the node's /64
+and an IPv6 default route, with duplicate address detection off so the address works at once;
+plus a UTS namespace whose hostname is the pod's. Creation is all-or-nothing: a failure
+removes whatever was made.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface
+from collections.abc import Sequence
+from ipaddress import IPv4Address, IPv6Address, ip_interface
 from typing import TYPE_CHECKING
 
 from netlab import naming
 from netlab.api.addressing import NodeNet
 from netlab.errors import KernelError
 from netlab.kernel import ns, procs
+from netlab.kernel.sysctl import write_in
 
 if TYPE_CHECKING:
     from netlab.kernel.netlink import Netlink
@@ -25,12 +29,17 @@ if TYPE_CHECKING:
 # there: eth0, the first link made in it, is 2 (a mismatch fails loudly: no such device).
 POD_IFINDEX = 2
 
+# Set in a pod of an IPv6 lab before eth0 exists, so eth0 (and its link-local address) is
+# born without duplicate address detection: no 1-2 s "tentative" wait at every pod start.
+POD_SYSCTLS_IPV6 = {"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"}
+DEFAULT_ROUTE = {4: "0.0.0.0/0", 6: "::/0"}
+
 
 @dataclass(frozen=True)
 class Sandbox:
     netns: str  # name, as `ip netns` lists it
     veth: str  # host-side end, in the node namespace
-    ip: str
+    ip: str  # the primary family's
 
     @property
     def netns_path(self) -> str:
@@ -49,20 +58,23 @@ def create(
     hostname: str,
     node: NodeNet,
     node_link: Netlink,
-    ip: IPv4Address,
+    ips: Sequence[IPv4Address | IPv6Address],
     mtu: int | None = None,
 ) -> Sandbox:
-    """`mtu`: the overlay's in vxlan mode (flannel's CNI gives the veth and cni0 the VTEP's)."""
+    """`ips`: one per family of the node's subnets, primary first. `mtu`: the overlay's in
+    vxlan mode (flannel's CNI gives the veth and cni0 the VTEP's)."""
     # pyroute2 is loaded by the verbs that talk netlink: `exec` and `get` only ask exists().
     from netlab.kernel.netlink import Netlink
 
     box = Sandbox(
         netns=naming.pod_netns(cluster, namespace, name),
         veth=naming.pod_veth(cluster, namespace, name, uid),
-        ip=str(ip),
+        ip=str(ips[0]),
     )
     ns.create_netns(box.netns)
     try:
+        if any(ip.version == 6 for ip in ips):
+            write_in(box.netns_path, POD_SYSCTLS_IPV6)
         with Netlink(box.netns_path) as pod:
             # The ownership mark first, so even an interrupted create is found by `reset`.
             pod.mark_loopback(naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}"))
@@ -71,9 +83,11 @@ def create(
             node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path, master=naming.NODE_BRIDGE, mtu=mtu)
             pod.learn(naming.POD_IFACE, POD_IFINDEX)
             node_link.set_hairpin(box.veth)
-            pod.ensure_address(naming.POD_IFACE, IPv4Interface(f"{ip}/{node.subnet.prefixlen}"))
+            for ip, subnet in zip(ips, node.subnets, strict=True):
+                pod.ensure_address(naming.POD_IFACE, ip_interface(f"{ip}/{subnet.prefixlen}"))
             pod.set_up(naming.POD_IFACE)
-            pod.ensure_route("0.0.0.0/0", gateway=str(node.gateway))
+            for gateway in node.gateways:
+                pod.ensure_route(DEFAULT_ROUTE[gateway.version], gateway=str(gateway))
     except BaseException:
         destroy(box.netns)
         raise

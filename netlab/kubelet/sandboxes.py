@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 
 from netlab import naming
 from netlab.apiserver.state import Lab, pod_model
@@ -59,7 +59,7 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
         if name.startswith(lab.name + ".") and name not in wanted and name not in existing:
             ns.delete_ns_file(ns.utsns_path(name))
 
-    used = {IPv4Address(o.status["podIP"]) for o in objs if o.status.get("podIP")}
+    used = {ip_address(ip) for o in objs for ip in _pod_ips(o.status)}
     node_links: dict[str, Netlink] = {}
     try:
         for name, o in sorted(wanted.items()):
@@ -81,27 +81,31 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
     return created, len(doomed)
 
 
-def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set[IPv4Address]) -> None:
+def _pod_ips(status) -> list[str]:
+    return list(status.get("podIPs") or ([status["podIP"]] if status.get("podIP") else []))
+
+
+def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set) -> None:
     pod = pod_model(o)
-    old_ip = o.status.get("podIP")
-    if old_ip:
-        used.discard(IPv4Address(old_ip))
+    for old_ip in _pod_ips(o.status):
+        used.discard(ip_address(old_ip))
     cursor_key = f"ipam:last:{node.name}"
     last = lab.store.get_meta(cursor_key)
-    ip = ipam.allocate_pod_ip(node.subnet, used, IPv4Address(last) if last else None)
+    ips = ipam.allocate_pod_ips(node.subnets, used, ip_address(last) if last else None)
+    ip = ips[0]
     # Record the address before touching the kernel: a crash in between leaks nothing, the
     # next reconcile sees a sandbox without our uid and rebuilds it.
     lab.store.set_meta(cursor_key, str(ip))
-    used.add(ip)
+    used.update(ips)
     hostname = pod_hostname(pod)
     mtu = lab.topo.pod_mtu if lab.topo.routing == "vxlan" else None
-    box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ip, mtu)
+    box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ips, mtu)
     directory = lab.pod_dir(o.namespace, o.name, o.uid)
     os.makedirs(directory, exist_ok=True)
     _write(os.path.join(directory, "resolv.conf"), podfiles.pod_resolv_conf(pod, o.namespace, lab.topo.domain, str(lab.topo.dns_ip)))
     _write(
         os.path.join(directory, "hosts"),
-        podfiles.hosts_file(str(ip), hostname, pod.spec.subdomain, o.namespace, lab.topo.domain),
+        podfiles.hosts_file([str(i) for i in ips], hostname, pod.spec.subdomain, o.namespace, lab.topo.domain),
     )
     _write(os.path.join(directory, "hostname"), hostname + "\n")
     lab.store.set_status(
@@ -111,14 +115,16 @@ def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: s
         {
             "nodeName": node.name,
             "podIP": str(ip),
+            "podIPs": [str(i) for i in ips],
             "hostIP": str(node.underlay_ip),
+            "hostIPs": [str(i) for i in node.underlay_ips],
             "startTime": time.time(),
             "dir": directory,
             "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
             "containers": [],
         },
     )
-    lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {ip} via {box.veth} on {node.name}/cni0")
+    lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {', '.join(str(i) for i in ips)} via {box.veth} on {node.name}/cni0")
 
 
 def _write(path: str, text: str) -> None:

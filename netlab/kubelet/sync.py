@@ -37,6 +37,8 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
             service_account=pod.spec.serviceAccountName or "default",
             pod_ip=o.status["podIP"],
             host_ip=o.status.get("hostIP", ""),
+            pod_ips=tuple(o.status.get("podIPs") or ()),
+            host_ips=tuple(o.status.get("hostIPs") or ()),
             labels=pod.metadata.labels,
             annotations=pod.metadata.annotations,
         ),

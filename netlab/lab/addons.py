@@ -48,11 +48,33 @@ def system_objects(config: ClusterConfig) -> Iterator[tuple[str, str, str, dict[
         "spec": {
             "selector": labels,
             "clusterIP": str(config.clusterDNS),
+            # In a dual-stack lab the DNS Service answers on both families (the second address
+            # is the 10th of the second service range, fd00:10:96::a).
+            **(dns_families(config) if len(config.families) > 1 else {}),
             "ports": [
                 {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
                 {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
             ],
         },
+    }
+
+
+def dns_families(config) -> dict[str, Any]:
+    return {
+        "clusterIPs": [str(ip) for ip in config.cluster_dns_ips],
+        "ipFamilies": ["IPv4" if ip.version == 4 else "IPv6" for ip in config.cluster_dns_ips],
+        "ipFamilyPolicy": "PreferDualStack",
+    }
+
+
+def dns_status(config) -> dict[str, Any]:
+    """The kube-dns Service's allocated fields: clusterIP(s) and families."""
+    families = dns_families(config)
+    return {
+        "clusterIP": str(config.clusterDNS),
+        "clusterIPs": families["clusterIPs"] if len(config.families) > 1 else [str(config.clusterDNS)],
+        "ipFamilies": families["ipFamilies"] if len(config.families) > 1 else families["ipFamilies"][:1],
+        "ipFamilyPolicy": "PreferDualStack" if len(config.families) > 1 else "SingleStack",
     }
 
 

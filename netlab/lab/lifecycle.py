@@ -41,7 +41,7 @@ from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
 from netlab.lab import bird, controlplane
 from netlab.lab import underlay as network
-from netlab.lab.addons import system_objects
+from netlab.lab.addons import dns_status, system_objects
 from netlab.lab.reconcile import Outcome, reconcile
 from netlab.naming import RTPROT_NETLAB
 
@@ -69,7 +69,7 @@ def _store_system_objects(lab: Lab) -> None:
     with lab.store.transaction():
         for kind, namespace, name, manifest in system_objects(lab.config):
             lab.store.put(kind, namespace, name, manifest)
-        lab.store.set_status("Service", "kube-system", "kube-dns", {"clusterIP": str(lab.config.clusterDNS)})
+        lab.store.set_status("Service", "kube-system", "kube-dns", dns_status(lab.config))
 
 
 def admit_into_new_lab(config: ClusterConfig, objects: Sequence[ApiObject], where: Sequence[str]) -> list[str]:
@@ -130,6 +130,11 @@ class ClusterSummary:
     problem: str = ""
 
 
+def _joined(networks) -> str:
+    """Both families as kind writes them: 10.244.0.0/16,fd00:10:244::/56."""
+    return ",".join(str(n) for n in networks)
+
+
 def list_clusters() -> list[ClusterSummary]:
     summaries = []
     for name in names():
@@ -141,7 +146,8 @@ def list_clusters() -> list[ClusterSummary]:
         try:
             topo = lab.topo
             summaries.append(ClusterSummary(
-                name, len(topo.nodes), len(lab.store.list("Pod")), str(topo.pod_cidr), str(topo.service_cidr), str(topo.underlay)
+                name, len(topo.nodes), len(lab.store.list("Pod")),
+                _joined(topo.pod_cidrs), _joined(topo.service_cidrs), _joined(topo.underlays),
             ))  # fmt: skip
         finally:
             lab.close()
@@ -206,7 +212,7 @@ def _remove(cluster: str | None, networks: list[IPv4Network] | None) -> Removed:
 
 def _netlab_routes():
     with Netlink() as host:
-        return [r for r in host.routes() if r.proto == RTPROT_NETLAB]
+        return [r for r in host.routes(family=None) if r.proto == RTPROT_NETLAB]
 
 
 def _remove_cluster(cluster: str) -> Removed:

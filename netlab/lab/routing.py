@@ -123,7 +123,12 @@ def plan(topo: Topology, node: NodeNet, down: frozenset[str] = frozenset()) -> N
     if topo.routing == "host-gw":
         # As before netlab had modes: a static route stays while its node is down (the next
         # hop simply does not answer), as a host-gw route does until flannel's lease expires.
-        routes = tuple(PodRoute(o.subnet, o.underlay_ip, naming.NODE_UPLINK) for o in others)
+        # One route per family: the IPv6 /64 via the other node's IPv6 underlay address.
+        routes = tuple(
+            PodRoute(subnet, gateway, naming.NODE_UPLINK)
+            for o in others
+            for subnet, gateway in zip(o.subnets, o.underlay_ips, strict=True)
+        )
         return NodeRouting(node.name, "host-gw", routes)
     if topo.routing == "vxlan":
         live = [o for o in others if o.name not in down]

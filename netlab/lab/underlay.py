@@ -10,7 +10,7 @@ Every step is idempotent ("ensure"): re-running after a crash finishes the job.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Interface
+from ipaddress import ip_interface
 
 from netlab import naming
 from netlab.api.addressing import NodeNet, Topology
@@ -35,6 +35,19 @@ NODE_SYSCTLS = {
     # into a timeout for a client that tries twice within a second.
     "net.ipv4.icmp_ratelimit": "0",
 }
+# The same for IPv6, in labs that have it: forwarding, bridged traffic through ip6tables, no
+# ICMPv6 rate limit; and no duplicate address detection, so an address is usable at once.
+NODE_SYSCTLS_IPV6 = {
+    "net.ipv6.conf.all.forwarding": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+    "net.ipv6.icmp.ratelimit": "0",
+    "net.ipv6.conf.all.accept_dad": "0",
+    "net.ipv6.conf.default.accept_dad": "0",
+}
+
+
+def node_sysctls(topo: Topology) -> dict[str, str]:
+    return {**NODE_SYSCTLS, **(NODE_SYSCTLS_IPV6 if 6 in topo.families else {})}
 
 
 def ensure_netns(name: str, marker: str) -> tuple[str, bool]:
@@ -70,13 +83,13 @@ def ensure_host_link(topo: Topology, fabric_path: str) -> None:
         if host.index(name) is None:
             host.add_veth(name, naming.FABRIC_HOST_PORT, fabric_path)
             host.set_alias(name, marker)
-        host.ensure_address(name, topo.host_interface)
+        for interface in topo.host_interfaces:
+            host.ensure_address(name, interface)
         host.set_up(name)
-        for network in (topo.pod_cidr, topo.service_cidr):
+        for network in (*topo.pod_cidrs, *topo.service_cidrs):
             host.ensure_route(str(network), type="unreachable", proto=RTPROT_NETLAB)
-        host.ensure_route(
-            str(topo.underlay), type="unreachable", proto=RTPROT_NETLAB, metric=UNDERLAY_GUARD_METRIC
-        )
+        for underlay in topo.underlays:
+            host.ensure_route(str(underlay), type="unreachable", proto=RTPROT_NETLAB, metric=UNDERLAY_GUARD_METRIC)
     with Netlink(fabric_path) as fabric:
         fabric.set_master(naming.FABRIC_HOST_PORT, naming.FABRIC_BRIDGE)
         fabric.set_up(naming.FABRIC_HOST_PORT)
@@ -91,14 +104,14 @@ def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink, down: frozenset[
         fabric.add_veth(port, naming.NODE_UPLINK, path, peer_mac=naming.node_mac(topo.cluster, node.name))
     fabric.set_master(port, naming.FABRIC_BRIDGE)
     fabric.set_up(port)
-    write_in(path, NODE_SYSCTLS)
+    write_in(path, node_sysctls(topo))
     with Netlink(path) as nl:
-        nl.ensure_address(
-            naming.NODE_UPLINK, IPv4Interface(f"{node.underlay_ip}/{topo.underlay.prefixlen}")
-        )
+        for ip, underlay in zip(node.underlay_ips, topo.underlays, strict=True):
+            nl.ensure_address(naming.NODE_UPLINK, ip_interface(f"{ip}/{underlay.prefixlen}"))
         nl.set_up(naming.NODE_UPLINK)
         nl.ensure_bridge(naming.NODE_BRIDGE)
-        nl.ensure_address(naming.NODE_BRIDGE, IPv4Interface(f"{node.gateway}/{node.subnet.prefixlen}"))
+        for gateway, subnet in zip(node.gateways, node.subnets, strict=True):
+            nl.ensure_address(naming.NODE_BRIDGE, ip_interface(f"{gateway}/{subnet.prefixlen}"))
         if nl.mtu(naming.NODE_BRIDGE) != topo.pod_mtu:  # flannel's CNI config sets cni0's MTU too
             nl.set_mtu(naming.NODE_BRIDGE, topo.pod_mtu)
         nl.set_up(naming.NODE_BRIDGE)
@@ -106,7 +119,8 @@ def ensure_node(topo: Topology, node: NodeNet, fabric: Netlink, down: frozenset[
         vxlan.apply(topo, routing.plan(topo, node, down), nl)
         # Service IPs need a route for the filter table's REJECT (no endpoints) to be reached;
         # on real nodes the default route plays this part. Nothing leaves the node through it.
-        nl.ensure_route(str(topo.service_cidr), dev=naming.NODE_BRIDGE)
+        for service_cidr in topo.service_cidrs:
+            nl.ensure_route(str(service_cidr), dev=naming.NODE_BRIDGE)
     return path
 
 
@@ -139,7 +153,7 @@ def delete_host_routes(networks) -> list[str]:
     problems = []
     wanted = {str(n) for n in networks} if networks is not None else None
     with Netlink() as host:
-        for route in host.routes():
+        for route in host.routes(family=None):
             if route.proto != RTPROT_NETLAB:
                 continue
             if wanted is not None and route.dst not in wanted:

@@ -9,7 +9,7 @@ a lease removal the reverse. Idempotent: a second run changes nothing.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from ipaddress import IPv4Address, IPv4Interface, ip_network
 
 from netlab import naming
 from netlab.api.addressing import Topology
@@ -45,12 +45,13 @@ def _sync_routes(topo: Topology, plan: NodeRouting, nl: Netlink) -> None:
     if plan.mode == "bgp":
         return  # BIRD owns these routes (proto bird)
     wanted = {str(r.dst) for r in plan.routes}
-    own = topo.node(plan.node).subnet
-    for route in nl.routes():
+    own = topo.node(plan.node).subnets
+    for route in nl.routes(family=None):
         if route.dst == "default" or route.proto == naming.RTPROT_BIRD or route.dst in wanted:
             continue
-        dst = IPv4Network(route.dst)
-        if dst != own and dst.subnet_of(topo.pod_cidr) and route.gateway:
+        dst = ip_network(route.dst)
+        pod_cidr = topo.pod_cidr_for(dst.version)
+        if dst not in own and pod_cidr is not None and dst.subnet_of(pod_cidr) and route.gateway:
             nl.delete_route(route)
 
 

@@ -88,6 +88,8 @@ def _describe_pod(lab, obj) -> list[str]:
         _field("Status", st.display),
         _field("IP", status.get("podIP", "<none>")),
     ]
+    if status.get("podIPs"):
+        lines += ["IPs:"] + [f"  IP:  {ip}" for ip in status["podIPs"]]
     if status.get("message"):
         lines.append(_field("Message", status["message"]))
     if box:
@@ -142,8 +144,13 @@ def _describe_service(lab, obj) -> list[str]:
         _svc_field("Labels", ",".join(f"{k}={v}" for k, v in (svc.metadata.labels or {}).items()) or "<none>"),
         _svc_field("Selector", ",".join(f"{k}={v}" for k, v in (spec.selector or {}).items()) or "<none>"),
         _svc_field("Type", spec.type),
-        _svc_field("IP", se.cluster_ip or "None"),
     ]
+    if obj.status.get("ipFamilyPolicy"):
+        lines.append(_svc_field("IP Family Policy", obj.status["ipFamilyPolicy"]))
+        lines.append(_svc_field("IP Families", ",".join(obj.status.get("ipFamilies") or [])))
+    lines.append(_svc_field("IP", se.cluster_ip or "None"))
+    if len(obj.status.get("clusterIPs") or []) > 1:
+        lines.append(_svc_field("IPs", ",".join(obj.status["clusterIPs"])))
     if spec.type == "ExternalName":
         lines.append(_svc_field("External Name", spec.externalName))
     if spec.type == "LoadBalancer":

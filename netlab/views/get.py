@@ -88,7 +88,10 @@ def service_object(se: ServiceEndpoints) -> dict[str, Any]:
     spec.setdefault("type", svc.spec.type)
     if se.cluster_ip:
         spec["clusterIP"] = se.cluster_ip
-        spec["clusterIPs"] = [se.cluster_ip]
+        spec["clusterIPs"] = list(o.status.get("clusterIPs") or [se.cluster_ip])
+    for key in ("ipFamilies", "ipFamilyPolicy"):
+        if o.status.get(key):
+            spec[key] = o.status[key]
     node_ports = _node_ports(se)
     spec["ports"] = [
         {

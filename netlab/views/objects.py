@@ -63,9 +63,10 @@ def pod_object(obj: StoredObject, pod: Pod, state: PodState) -> dict[str, Any]:
         ]
     if obj.status.get("hostIP"):
         status["hostIP"] = obj.status["hostIP"]
+        status["hostIPs"] = [{"ip": ip} for ip in obj.status.get("hostIPs") or [obj.status["hostIP"]]]
     if obj.status.get("podIP"):
         status["podIP"] = obj.status["podIP"]
-        status["podIPs"] = [{"ip": obj.status["podIP"]}]
+        status["podIPs"] = [{"ip": ip} for ip in obj.status.get("podIPs") or [obj.status["podIP"]]]
     if obj.status.get("startTime"):
         status["startTime"] = timestamp(obj.status["startTime"])
     if state.container_statuses:

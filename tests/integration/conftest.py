@@ -17,7 +17,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -136,19 +136,23 @@ def host_link_names() -> set[str]:
     return {link["ifname"] for link in ip_json("link", "show")}
 
 
-def host_guard_routes() -> set[IPv4Network]:
-    """Destinations of netlab's host routes (protocol 212)."""
+def host_guard_routes() -> set[IPv4Network | IPv6Network]:
+    """Destinations of netlab's host routes (protocol 212), both families."""
     return {
-        IPv4Network(r["dst"]) for r in ip_json("route", "show", "proto", str(RTPROT_NETLAB)) if "/" in r["dst"]
+        ip_network(r["dst"])
+        for family in ("-4", "-6")
+        for r in ip_json(family, "route", "show", "proto", str(RTPROT_NETLAB))
+        if "/" in r["dst"]
     }
 
 
-def host_routed_networks() -> list[IPv4Network]:
+def host_routed_networks() -> list[IPv4Network | IPv6Network]:
     nets = []
-    for r in ip_json("route", "show"):
-        dst = r["dst"]
-        if dst != "default":
-            nets.append(IPv4Network(dst if "/" in dst else f"{dst}/32", strict=False))
+    for family in ("-4", "-6"):
+        for r in ip_json(family, "route", "show"):
+            dst = r["dst"]
+            if dst != "default":
+                nets.append(ip_network(dst if "/" in dst else f"{dst}/{32 if family == '-4' else 128}", strict=False))
     return nets
 
 
@@ -160,6 +164,12 @@ class Ranges:
     pod: IPv4Network
     service: IPv4Network
     underlay: IPv4Network
+    # The IPv6 halves, used by dual-stack labs: fd00:70:k::/56 (a /64 per node), fd00:71:k::/112,
+    # fd00:72:k::/64 — clear of the default lab's fd00:10:244::/56, fd00:10:96::/112 and
+    # fd00:172:31:255::/64.
+    pod6: IPv6Network | None = None
+    service6: IPv6Network | None = None
+    underlay6: IPv6Network | None = None
 
     @classmethod
     def pick(cls, k: int) -> "Ranges":
@@ -169,13 +179,17 @@ class Ranges:
             IPv4Network(f"10.{112 + k}.0.0/16"),
             IPv4Network(f"10.{176 + k}.0.0/16"),
             IPv4Network(f"172.30.{k}.0/24"),
+            IPv6Network(f"fd00:70:{k:x}::/56"),
+            IPv6Network(f"fd00:71:{k:x}::/112"),
+            IPv6Network(f"fd00:72:{k:x}::/64"),
         )
 
-    def all(self) -> tuple[IPv4Network, ...]:
-        return (self.pod, self.service, self.underlay)
+    def all(self, dual: bool = False) -> tuple[IPv4Network | IPv6Network, ...]:
+        v4 = (self.pod, self.service, self.underlay)
+        return (*v4, self.pod6, self.service6, self.underlay6) if dual else v4
 
-    def clashes(self, taken: list[IPv4Network]) -> bool:
-        return any(mine.overlaps(other) for mine in self.all() for other in taken)
+    def clashes(self, taken: list[IPv4Network | IPv6Network]) -> bool:
+        return any(mine.overlaps(other) for mine in self.all(dual=True) for other in taken if mine.version == other.version)
 
 
 RANGE_CHOICES = 64
@@ -191,18 +205,25 @@ def cluster_document(
     nodes: tuple[str, ...] = ("node-a", "node-b"),
     kube_proxy_mode: str = "iptables",
     routing: str | None = None,
+    ip_family: str = "ipv4",
 ) -> dict[str, Any]:
     mode = {} if kube_proxy_mode == "iptables" else {"kubeProxyMode": kube_proxy_mode}
+    families = {
+        "ipv4": (ranges.pod, ranges.service, ranges.underlay),
+        "ipv6": (ranges.pod6, ranges.service6, ranges.underlay6),
+        "dual": (f"{ranges.pod},{ranges.pod6}", f"{ranges.service},{ranges.service6}", f"{ranges.underlay},{ranges.underlay6}"),
+    }[ip_family]
     document = {
         "apiVersion": "netlab.dev/v1alpha1",
         "kind": "Cluster",
         "metadata": {"name": name},
         "spec": {
             "nodes": [{"name": n} for n in nodes],
-            "podCIDR": str(ranges.pod),
-            "serviceCIDR": str(ranges.service),
-            "underlayCIDR": str(ranges.underlay),
+            "podCIDR": str(families[0]),
+            "serviceCIDR": str(families[1]),
+            "underlayCIDR": str(families[2]),
             **mode,
+            **({} if ip_family == "ipv4" else {"ipFamily": ip_family}),
         },
     }
     if routing is not None:
@@ -210,23 +231,26 @@ def cluster_document(
     return document
 
 
-def existing_lab_ranges() -> list[IPv4Network]:
-    """Every range of every lab `netlab cluster list` shows."""
+def existing_lab_ranges() -> list[IPv4Network | IPv6Network]:
+    """Every range of every lab `netlab cluster list` shows (both families: `A,B`)."""
     listed = nl("cluster", "list").stdout.splitlines()
     nets = []
     for line in listed[1:]:
-        nets += [IPv4Network(word) for word in line.split() if "/" in word]
+        nets += [ip_network(part) for word in line.split() if "/" in word for part in word.split(",")]
     return nets
 
 
 class Lab:
     """One real cluster; every CLI call is pinned to it by `--cluster NAME`."""
 
-    def __init__(self, name: str, ranges: Ranges, workdir: Path, kube_proxy_mode: str = "iptables") -> None:
+    def __init__(
+        self, name: str, ranges: Ranges, workdir: Path, kube_proxy_mode: str = "iptables", ip_family: str = "ipv4"
+    ) -> None:
         self.name = name
         self.ranges = ranges
         self.workdir = workdir
         self.kube_proxy_mode = kube_proxy_mode
+        self.ip_family = ip_family
         self._files = 0
 
     # --- CLI ---
@@ -325,7 +349,9 @@ class Lab:
 
 
 
-def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptables", routing: str | None = None) -> Lab:
+def create_lab(
+    workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptables", routing: str | None = None, ip_family: str = "ipv4"
+) -> Lab:
     """A new cluster whose name and ranges clash with nothing on this machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     os.makedirs(os.path.dirname(CREATE_LOCK), exist_ok=True)
@@ -340,11 +366,11 @@ def create_lab(workdir: Path, attempts: int = 8, kube_proxy_mode: str = "iptable
                 continue
             name = new_cluster_name()
             config = workdir / f"cluster-{name}.yaml"
-            document = cluster_document(name, ranges, kube_proxy_mode=kube_proxy_mode, routing=routing)
+            document = cluster_document(name, ranges, kube_proxy_mode=kube_proxy_mode, routing=routing, ip_family=ip_family)
             config.write_text(yaml.safe_dump(document, sort_keys=False))
             last = nl("cluster", "create", "--config", str(config), check=False)
             if last.returncode == 0:
-                return Lab(name, ranges, workdir, kube_proxy_mode)
+                return Lab(name, ranges, workdir, kube_proxy_mode, ip_family)
             if "overlaps" not in last.stderr:  # not a race with another lab: a real failure
                 break
     detail = f"\n--- stderr\n{last.stderr}" if last is not None else " (every candidate range was taken)"
@@ -379,7 +405,7 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
         problems.append(f"UTS namespace pins left in {UTSNS_DIR}: {uts}")
     if f"{name}0" in host_link_names():
         problems.append(f"host link {name}0 left")
-    routes = sorted(str(n) for n in host_guard_routes() if n in ranges.all())
+    routes = sorted(str(n) for n in host_guard_routes() if n in ranges.all(dual=True))
     if routes:
         problems.append(f"host routes (proto {RTPROT_NETLAB}) left: {routes}")
     # A freed namespace's inode number is soon another's: one pinned under another name now
@@ -441,7 +467,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "lab" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_kube_proxy_mode"):
+    wants_lab = "lab" in metafunc.fixturenames or "dual_lab" in metafunc.fixturenames
+    if wants_lab and metafunc.definition.get_closest_marker("every_kube_proxy_mode"):
         metafunc.parametrize("kube_proxy_mode", KUBE_PROXY_MODES, indirect=True, scope="module")
 
 
@@ -455,6 +482,17 @@ def kube_proxy_mode(request: pytest.FixtureRequest) -> str:
 def lab(tmp_path_factory: pytest.TempPathFactory, kube_proxy_mode: str):
     """A fresh two-node lab for one test module; deleted (and checked to be gone) afterwards."""
     made = create_lab(tmp_path_factory.mktemp("lab"), kube_proxy_mode=kube_proxy_mode)
+    try:
+        yield made
+    finally:
+        delete_lab(made)
+
+
+@pytest.fixture(scope="module")
+def dual_lab(tmp_path_factory: pytest.TempPathFactory, kube_proxy_mode: str):
+    """A fresh two-node dual-stack lab (IPv4 primary) for one test module; tests take the family
+    to test as a parameter (`@pytest.mark.parametrize("family", (4, 6))`)."""
+    made = create_lab(tmp_path_factory.mktemp("dual"), kube_proxy_mode=kube_proxy_mode, ip_family="dual")
     try:
         yield made
     finally:

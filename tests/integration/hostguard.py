@@ -33,10 +33,13 @@ def lab_nets() -> list[str]:
 
     from netlab.api.cluster import default_cluster
 
-    nets = [n for k in range(RANGE_CHOICES) for n in Ranges.pick(k).all()]
-    default = default_cluster("netlab")
-    nets += [default.podCIDR, default.serviceCIDR, default.underlayCIDR]
-    return [str(n) for n in ipaddress.collapse_addresses(ipaddress.ip_network(str(n)) for n in nets)]
+    nets = [n for k in range(RANGE_CHOICES) for n in Ranges.pick(k).all(dual=True)]
+    default = default_cluster("netlab", ip_family="dual")
+    nets += [*default.podCIDR, *default.serviceCIDR, *default.underlayCIDR]
+    collapsed = []
+    for family in (4, 6):  # collapse_addresses wants one family at a time
+        collapsed += ipaddress.collapse_addresses(ipaddress.ip_network(str(n)) for n in nets if n.version == family)
+    return [str(n) for n in collapsed]
 
 # Sysctls that move by themselves (counters, tables the kernel sizes or fills as it goes).
 VOLATILE_SYSCTL = re.compile(r"nf_conntrack_count|/neigh/.*/(base_reachable_time|gc_)|route/gc_|stable_secret")

@@ -29,7 +29,7 @@ def test_the_default_cluster_follows_kubeadm_and_flannel_conventions():
         "node-a": IPv4Network("10.244.1.0/24"),
         "node-b": IPv4Network("10.244.2.0/24"),
     }
-    assert cluster.serviceCIDR == IPv4Network("10.96.0.0/12")
+    assert cluster.serviceCIDR == (IPv4Network("10.96.0.0/12"),)
     assert cluster.clusterDNS == IPv4Address("10.96.0.10")
     assert cluster.host_underlay_ip == IPv4Address("172.31.255.1")
     assert cluster.node_underlay_ip("node-a") == IPv4Address("172.31.255.11")
@@ -88,7 +88,7 @@ def test_too_many_nodes_for_the_underlay():
     nodes = [{"name": f"n{i}"} for i in range(5)]
     assert cluster_problems({"nodes": nodes, "underlayCIDR": "172.31.255.0/28"}) == [
         'c.yaml: Cluster lab: spec.underlayCIDR: Invalid value: "172.31.255.0/28": has room for 4 nodes '
-        "(node addresses start at .11), but the cluster has 5 nodes",
+        "(node addresses start at 172.31.255.11), but the cluster has 5 nodes",
     ]
 
 
@@ -124,7 +124,7 @@ def test_cluster_dns_must_be_inside_the_service_range():
 
 def test_cidr_syntax_and_host_bits():
     assert cluster_problems({"podCIDR": "10.244.0.0/33", "serviceCIDR": "10.96.0.1/12"}) == [
-        'c.yaml: Cluster lab: spec.podCIDR: Invalid value: "10.244.0.0/33": must be an IPv4 CIDR such as 10.244.0.0/16',
+        'c.yaml: Cluster lab: spec.podCIDR: Invalid value: "10.244.0.0/33": must be a CIDR such as 10.244.0.0/16 or fd00:10:244::/56',
         'c.yaml: Cluster lab: spec.serviceCIDR: Invalid value: "10.96.0.1/12": has host bits set; did you mean 10.96.0.0/12?',
     ]
 

@@ -283,8 +283,8 @@ def test_cluster_ip_with_bad_syntax():
       ports: [{port: 80}]
     """
     assert one_problem(text) == (
-        'm.yaml: Service default/web: spec.clusterIP: Invalid value: "10.96.0": must be a valid IPv4 '
-        "address (e.g. 10.96.0.10), or 'None' for a headless Service"
+        'm.yaml: Service default/web: spec.clusterIP: Invalid value: "10.96.0": must be a valid IP '
+        "address (e.g. 10.96.0.10 or fd00:10:96::a), or 'None' for a headless Service"
     )
 
 

@@ -250,7 +250,7 @@ def test_same_port_number_for_tcp_and_udp_is_fine():
 
 def test_cluster_ip_syntax():
     assert problems(Service, service_dict(clusterIP="10.96.0.256", ports=[{"port": 80}])) == [
-        'spec.clusterIP: Invalid value: "10.96.0.256": must be a valid IPv4 address (e.g. 10.96.0.10), '
+        'spec.clusterIP: Invalid value: "10.96.0.256": must be a valid IP address (e.g. 10.96.0.10 or fd00:10:96::a), '
         "or 'None' for a headless Service"
     ]
 

@@ -321,7 +321,7 @@ def main(argv: list[str]) -> int:
     if options.udp_port != -1:
         for address in udp_addresses(options.udp_listen_addresses):
             try:
-                sock = socket.socket(family(address), socket.SOCK_DGRAM)
+                sock = serving.dual_stack(socket.socket(family(address), socket.SOCK_DGRAM))
                 sock.bind((address, options.udp_port))
             except OSError as exc:
                 golang.fatal(f"Error occurred: failed to create listener for UDP address "
@@ -331,9 +331,10 @@ def main(argv: list[str]) -> int:
             app.ready.set()
     if options.sctp_port != -1:
         try:
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+            sctp_address = serving.bind_address()
+            listener = serving.dual_stack(socket.socket(family(sctp_address), socket.SOCK_STREAM, socket.IPPROTO_SCTP))
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((serving.bind_address(), options.sctp_port))
+            listener.bind((sctp_address, options.sctp_port))
             listener.listen(128)
         except OSError as exc:
             golang.fatal(f"Error occurred: failed to create listener for SCTP address "

@@ -62,7 +62,9 @@ def main(argv: list[str]) -> int:
 
     if options.tcp:
         try:
-            listener = socket.create_server((address, options.port), backlog=128)
+            listener = socket.create_server(
+                (address, options.port), family=serving.family(address), backlog=128, dualstack_ipv6=address == "::"
+            )
         except OSError as exc:
             golang.fatal(f"Error from net.Listen(): listen tcp :{options.port}: bind: "
                          f"{golang.errno_text(exc)}")

@@ -1,0 +1,87 @@
+"""IP families (pure, cheap to import): kind's ipFamily names, the default ranges per family,
+and the small rules every room shares — which family an address is, how underlay host numbers
+read in IPv6, the apiserver's family names.
+
+Families are the ints 4 and 6; every per-family tuple in netlab lists the primary family first
+(kind's `dual` is IPv4-primary).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any
+
+# IP families, kind's `networking.ipFamily` names. The primary family is the first of a pair.
+IP_FAMILIES = {"ipv4": (4,), "ipv6": (6,), "dual": (4, 6)}
+# kind's defaults per family (podSubnet, serviceSubnet); the underlay's IPv6 half mirrors the
+# IPv4 one (fd00:172:31:255::/64) so a learner reads the same numbers in both.
+DEFAULT_RANGES = {
+    "podCIDR": {4: "10.244.0.0/16", 6: "fd00:10:244::/56"},
+    "serviceCIDR": {4: "10.96.0.0/12", 6: "fd00:10:96::/112"},
+    "underlayCIDR": {4: "172.31.255.0/24", 6: "fd00:172:31:255::/64"},
+}
+# kube-controller-manager's --node-cidr-mask-size-ipv4 / -ipv6 defaults.
+DEFAULT_NODE_MASK = {4: 24, 6: 64}
+FAMILY_NAMES = {4: "IPv4", 6: "IPv6"}
+
+
+def underlay_host(network: IPv4Network | IPv6Network, offset: int) -> IPv4Address | IPv6Address:
+    """The underlay address at `offset`: .11 in IPv4, ::11 in IPv6 (the decimal digits read as
+    hex, so node-a is 172.31.255.11 and fd00:172:31:255::11)."""
+    if network.version == 6:
+        return network.network_address + int(str(offset), 16)
+    return network.network_address + offset
+
+
+def family_of(value: Any) -> int:
+    """4 or 6 for an address or network (object or string)."""
+    if isinstance(value, str):
+        return 6 if ":" in value else 4
+    return value.version
+
+
+def family_name(family: int) -> str:
+    """4 -> "IPv4": the apiserver's ipFamilies value."""
+    return FAMILY_NAMES[family]
+
+
+def family_number(name: str) -> int:
+    """"IPv6" -> 6."""
+    return 6 if name == "IPv6" else 4
+
+
+def host_prefix(family: int) -> int:
+    """/32 or /128: the prefix of one address."""
+    return 32 if family == 4 else 128
+
+
+def any_network(family: int) -> IPv4Network | IPv6Network:
+    """0.0.0.0/0 or ::/0."""
+    return IPv4Network("0.0.0.0/0") if family == 4 else IPv6Network("::/0")
+
+
+def of_family(values, family: int) -> list:
+    """The items (addresses, networks or their strings) of one family, in order."""
+    return [v for v in values if family_of(v) == family]
+
+
+def first_of_family(values, family: int):
+    return next(iter(of_family(values, family)), None)
+
+
+__all__ = [
+    "DEFAULT_NODE_MASK",
+    "DEFAULT_RANGES",
+    "FAMILY_NAMES",
+    "IP_FAMILIES",
+    "IPv4Address",
+    "IPv6Address",
+    "any_network",
+    "family_name",
+    "family_number",
+    "family_of",
+    "first_of_family",
+    "host_prefix",
+    "of_family",
+    "underlay_host",
+]
