@@ -74,22 +74,24 @@ def _of_family(addresses, family: int) -> tuple[str, ...]:
     return tuple(a for a in addresses if (":" in a) == (family == 6))
 
 
-def proxy_config(lab: Lab, node, family: int = 4) -> ProxyConfig:
-    if family == 4 and lab.topo.families == (4,):
-        cluster, underlay, services = lab.topo.pod_cidr, node.underlay_ip, lab.topo.service_cidr
-    else:
-        cluster, underlay = lab.topo.pod_cidr_for(family), node.underlay_ip_for(family)
-        services = lab.topo.service_cidr_for(family)
+def proxy_config(lab: Lab, node, family: int | None = None) -> ProxyConfig:
+    """kube-proxy's flags on `node` for one family (default: the lab's primary)."""
+    family = family or lab.topo.families[0]
     return ProxyConfig(
-        cluster_cidr=str(cluster), node_name=node.name, node_ip=str(underlay), service_cidr=str(services), family=family
+        cluster_cidr=str(lab.topo.pod_cidr_for(family)),
+        node_name=node.name,
+        node_ip=str(node.underlay_ip_for(family)),
+        service_cidr=str(lab.topo.service_cidr_for(family)),
+        family=family,
     )
 
 
 def family_ports(lab: Lab, endpoints: list[ServiceEndpoints]) -> list[tuple[int, list[ServicePortInfo]]]:
-    """(family, its service ports) for each family of the lab, primary first."""
-    families = lab.topo.families
+    """(family, its service ports) for each family of the lab, primary first: each Service seen
+    in that family (`for_family`), those without it left out, as upstream's proxier per family."""
     return [
-        (f, proxy_ports(endpoints if f == families[0] else [se.for_family(f) for se in endpoints], f)) for f in families
+        (f, proxy_ports([view for se in endpoints if (view := se.for_family(f)) is not None], f))
+        for f in lab.topo.families
     ]
 
 

@@ -145,11 +145,16 @@ class LiveWorld:
 
     def listeners(self, netns: str, protocol: str, port: int) -> tuple[Listener, ...]:
         path = ns.netns_path(netns)
+        rows = []
         with ns.entered(path):
             # thread-self: this thread is the one inside the namespace.
-            with open(f"/proc/thread-self/net/{protocol}") as f:
-                text = f.read()
-        found = sockets.listening(sockets.parse_proc_net(text), protocol, port)
+            for table in (protocol, f"{protocol}6"):
+                try:
+                    with open(f"/proc/thread-self/net/{table}") as f:
+                        rows += sockets.parse_proc_net(f.read())
+                except FileNotFoundError:  # no IPv6 in this kernel
+                    pass
+        found = sockets.listening(rows, protocol, port)
         if not found:
             return ()
         owners = socket_owners(path, {b.inode for b in found})

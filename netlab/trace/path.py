@@ -24,7 +24,7 @@ from netlab.trace.model import (
     Trace,
     World,
 )
-from netlab.trace.walk import Env, Packet, Walk, walk
+from netlab.trace.walk import Env, Packet, Walk, endpoint_text, walk
 
 # In nftables mode, the iptables hook the trace stands at → the nf_tables hook whose
 # kube-proxy base chains run before it (filter -110, nat -100, filter-output-post-dnat -90).
@@ -230,7 +230,7 @@ class _Assembly:
         self.add("bridge", where, f"{naming.NODE_BRIDGE} → {node_end.name}", decision, port=node_end.name, hairpin=hairpin)
         self.add(
             "veth", f"pod {pod.ref}", f"{node_end.text} ⇄ {pod_end.text}",
-            f"into pod {pod.ref} as {packet.src} → {packet.dst}:{packet.dport}",
+            f"into pod {pod.ref} as {packet.src} → {endpoint_text(packet.dst, packet.dport)}",
             pod_end=pod_end.name, pod_ifindex=pod_end.index, node_end=node_end.name, node_ifindex=node_end.index,
             peer_index=node_end.peer_index, src=packet.src,
         )  # fmt: skip
@@ -301,7 +301,7 @@ class _Assembly:
                      for c in w.choices],
         )  # fmt: skip
         if w.verdict == "DNAT":
-            self.endpoint = f"{w.packet.dst}:{w.packet.dport}"
+            self.endpoint = endpoint_text(w.packet.dst, w.packet.dport)
         if w.verdict == "REJECT":
             rule = w.hits[-1].rule
             why = f" ({rule.comment})" if rule.comment else ""

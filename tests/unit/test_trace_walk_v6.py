@@ -77,3 +77,17 @@ def test_a_v6_destination_is_written_with_brackets_when_it_has_a_port():
     assert split_port("fd00:10:96::20") == ("fd00:10:96::20", None)
     assert split_port("web:8080") == ("web", 8080) and split_port("10.96.0.20:80") == ("10.96.0.20", 80)
     assert is_ip("fd00:10:96::20") and not is_ip("web")
+
+
+def test_a_server_on_the_v6_wildcard_listens_for_both_families():
+    from netlab.trace import sockets
+
+    text = (
+        "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1831135 1\n"
+        "   1: 0000FDFD00000000000000000200000A:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1831136 1\n"
+    )
+    rows = sockets.parse_proc_net(text)
+    assert [r.address for r in rows] == ["::", "fdfd::a00:2"]
+    assert [r.inode for r in sockets.listening(rows, "tcp", 8080, "10.151.1.4")] == [1831135]
+    assert [r.inode for r in sockets.listening(rows, "tcp", 8080, "fd00:151:244:1::4")] == [1831135]
