@@ -136,7 +136,8 @@ def _describe_service(lab, obj) -> list[str]:
 
     def announced(ip: str) -> str:
         owner = owners.get(ip)
-        return f"{ip} (announced by {owner}: ARP on its {naming.NODE_UPLINK})" if owner else f"{ip} (not announced)"
+        how = "NDP" if ":" in ip else "ARP"
+        return f"{ip} (announced by {owner}: {how} on its {naming.NODE_UPLINK})" if owner else f"{ip} (not announced)"
 
     lines = [
         _svc_field("Name", obj.name),

@@ -60,10 +60,10 @@ MANIFEST = [
 
 
 @pytest.fixture(scope="module")
-def dual(lab):
-    lab.apply(yaml.safe_dump_all(MANIFEST))
-    lab.wait_running("web-a", "web-b", "client", "stranger", timeout=30)
-    return lab
+def dual(dual_lab):
+    dual_lab.apply(yaml.safe_dump_all(MANIFEST))
+    dual_lab.wait_running("web-a", "web-b", "client", "stranger", timeout=30)
+    return dual_lab
 
 
 def _of(addresses, family: int) -> str:
@@ -86,6 +86,17 @@ def _svc(lab, name: str) -> dict:
     return lab.get_json("svc", name)
 
 
+def _node_ip(lab, node: str, family: int) -> str:
+    """The node's underlay address: .11/.12 in IPv4, ::11/::12 in IPv6 (netlab's plan)."""
+    underlay = lab.ranges.underlay if family == 4 else lab.ranges.underlay6
+    offset = 11 + "ab".index(node[-1])
+    return str(underlay.network_address + (offset if family == 4 else int(str(offset), 16)))
+
+
+def _pod_ip(lab, pod: str, family: int) -> str:
+    return _of([p["ip"] for p in lab.pod(pod)["status"]["podIPs"]], family)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_a_dual_stack_service_answers_on_its_cluster_ip_of_each_family(dual, family, wait_until):
     spec = _svc(dual, "web")["spec"]
@@ -94,16 +105,14 @@ def test_a_dual_stack_service_answers_on_its_cluster_ip_of_each_family(dual, fam
     answer = wait_until(lambda: _get(dual, "client", address), 15, 0.2, f"web over IPv{family}")
     assert answer["pod"] in ("web-a", "web-b")
     # The endpoint saw the client's own address of that family (no SNAT for pod traffic).
-    client = dual.pod("client")["status"]["podIPs"]
-    assert answer["client"].rsplit(":", 1)[0].strip("[]") == _of([p["ip"] for p in client], family)
+    assert answer["client"].rsplit(":", 1)[0].strip("[]") == _pod_ip(dual, "client", family)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_nodeport_answers_on_each_nodes_address_of_the_family(dual, family, wait_until):
     node_port = _svc(dual, "web-np")["spec"]["ports"][0]["nodePort"]
     for node in ("node-a", "node-b"):
-        addresses = [a["address"] for a in dual.get_json("node", node)["status"]["addresses"] if a["type"] == "InternalIP"]
-        address = _of(addresses, family)
+        address = _node_ip(dual, node, family)
         answer = wait_until(lambda: _get(dual, "client", address, node_port), 15, 0.2, f"NodePort on {address}")
         assert answer["pod"] in ("web-a", "web-b")
 
@@ -177,13 +186,10 @@ def test_a_policy_selecting_pods_holds_in_each_family(policy, family, wait_until
 
 
 def test_an_ipv6_ip_block_opens_ipv6_only(policy, wait_until):
-    pods_v6 = _of(policy.get_json("node", "node-a")["spec"]["podCIDRs"], 6).split(":")[0:3]
-    cidr = ":".join(pods_v6) + "::/48"
     block = json.loads(json.dumps(ONLY_CLIENTS))
-    block["spec"]["ingress"] = [{"from": [{"ipBlock": {"cidr": cidr}}]}]
+    block["spec"]["ingress"] = [{"from": [{"ipBlock": {"cidr": str(policy.ranges.pod6)}}]}]
     policy.apply(yaml.safe_dump(block))
-    v4 = _of([p["ip"] for p in policy.pod("web-a")["status"]["podIPs"]], 4)
-    v6 = _of([p["ip"] for p in policy.pod("web-a")["status"]["podIPs"]], 6)
+    v4, v6 = _pod_ip(policy, "web-a", 4), _pod_ip(policy, "web-a", 6)
     wait_until(lambda: _get(policy, "stranger", v4, 8080, timeout=1) is None, 15, 0.2, "IPv4 closed")
     assert _get(policy, "stranger", v6, 8080) is not None
 
