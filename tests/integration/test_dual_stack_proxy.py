@@ -15,6 +15,8 @@ import json
 import pytest
 import yaml
 
+from conftest import nl
+
 pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 FAMILIES = (4, 6)
@@ -168,7 +170,7 @@ def policy(dual):
 
 
 def _matrix(lab, family: int) -> dict[tuple[str, str], bool]:
-    out = lab.nl("policy", "matrix", "--family", str(family), "--port", "8080", "--timeout", "0.5").stdout.splitlines()
+    out = nl("policy", "matrix", "--cluster", lab.name, "--family", str(family), "--port", "8080", "--timeout", "0.5").stdout.splitlines()
     pods = out[0].split()[1:]
     return {(row.split()[0], dst): cell == "." for row in out[1:] for dst, cell in zip(pods, row.split()[1:])}
 
