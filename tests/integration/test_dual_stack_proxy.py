@@ -206,3 +206,50 @@ def test_trace_walks_the_ipv6_rules_of_the_mode(dual):
     else:
         assert "KUBE-SERVICES" in dnat["object"]
     assert result["endpoint"].startswith("[fd") or result["endpoint"].startswith("[")
+
+
+# -- conntrack: stale UDP flows are flushed in IPv6 too --------------------------------------------
+
+UDP6_CLIENT = """
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", 40123))
+s.settimeout(1.0)
+s.sendto(b"hostname", (sys.argv[1], int(sys.argv[2])))
+try:
+    print(s.recv(100).decode())
+except socket.timeout:
+    print("timeout")
+"""
+
+
+def _udp_server(name: str, node: str) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "udp"}},
+        "spec": {"nodeName": node, "containers": [{
+            "name": "netexec", "image": AGNHOST, "args": ["netexec", "--http-port=8080", "--udp-port=8081"],
+            "ports": [{"containerPort": 8081, "protocol": "UDP"}],
+        }]},
+    }  # fmt: skip
+
+
+def test_ipv6_udp_flows_to_a_gone_endpoint_are_flushed(dual, wait_until):
+    import sys
+
+    udp = _service("udp", selector="udp", ports=[{"port": 53, "targetPort": 8081, "protocol": "UDP"}])
+    dual.apply(yaml.safe_dump_all([_udp_server("udp-1", "node-a"), udp]))
+    dual.wait_running("udp-1")
+    address = _of(_svc(dual, "udp")["spec"]["clusterIPs"], 6)
+
+    def ask() -> str:
+        return dual.exec("client", sys.executable, "-c", UDP6_CLIENT, address, "53").stdout.strip()
+
+    assert wait_until(lambda: ask() == "udp-1" and "udp-1", timeout=10, what="udp-1 answers over IPv6")
+    dual.nl("delete", "pod", "udp-1")
+    dual.apply(yaml.safe_dump(_udp_server("udp-2", "node-b")))
+    dual.wait_running("udp-2")
+    # Same client port: without `conntrack -D -f ipv6 …` the flow would still go to udp-1's address.
+    assert ask() == "udp-2"
+    dual.nl("delete", "pod", "udp-2")
+    dual.nl("delete", "svc", "udp")
