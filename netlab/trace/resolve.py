@@ -86,28 +86,33 @@ def is_ip(text: str) -> bool:
         return False
 
 
-def lookup(name: str, conf: ResolvConf, zone: Zone) -> Answer | None:
-    """The first A answer over the search list; None when every candidate fails."""
+def lookup(name: str, conf: ResolvConf, zone: Zone, families: tuple[int, ...] = (4,)) -> Answer | None:
+    """The first A (AAAA for family 6) answer over the search list, asking for the families in
+    order (the lab's primary first); None when every candidate fails."""
     tried = []
     for candidate in conf.candidates(name):
-        query = dns.message.make_query(candidate, dns.rdatatype.A)
-        response = zone.answer(query)
-        rcode = dns.rcode.to_text(response.rcode())
-        a_sets = [rrset for rrset in response.answer if rrset.rdtype == dns.rdatatype.A]
-        if response.rcode() == dns.rcode.NOERROR and a_sets:
-            rrset = a_sets[-1]
-            first = next(iter(rrset))
-            record = f"{rrset.name} {rrset.ttl} IN A {first.address}"
-            return Answer(candidate, first.address, record, tuple(tried))
-        tried.append((candidate, rcode if rcode != "NOERROR" else "NODATA"))
+        for family in families:
+            rdtype = dns.rdatatype.AAAA if family == 6 else dns.rdatatype.A
+            response = zone.answer(dns.message.make_query(candidate, rdtype))
+            rcode = dns.rcode.to_text(response.rcode())
+            a_sets = [rrset for rrset in response.answer if rrset.rdtype == rdtype]
+            if response.rcode() == dns.rcode.NOERROR and a_sets:
+                rrset = a_sets[-1]
+                first = next(iter(rrset))
+                record = f"{rrset.name} {rrset.ttl} IN {dns.rdatatype.to_text(rdtype)} {first.address}"
+                return Answer(candidate, first.address, record, tuple(tried))
+            tried.append((candidate, rcode if rcode != "NOERROR" else "NODATA"))
     return None
 
 
-def dns_step(name: str, conf: ResolvConf, records: Records, where: str, server: str) -> tuple[Step, str]:
+def dns_step(
+    name: str, conf: ResolvConf, records: Records, where: str, server: str, families: tuple[int, ...] = (4,)
+) -> tuple[Step, str]:
     """The DNS step and the address; InvalidInput when the name does not resolve."""
-    answer = lookup(name, conf, Zone.from_records(records))
+    answer = lookup(name, conf, Zone.from_records(records), families)
     if answer is None:
-        raise InvalidInput(f"{name}: no pod of that name, and the cluster DNS has no A record for it (tried {', '.join(conf.candidates(name))})")
+        kinds = "/".join("AAAA" if f == 6 else "A" for f in families)
+        raise InvalidInput(f"{name}: no pod of that name, and the cluster DNS has no {kinds} record for it (tried {', '.join(conf.candidates(name))})")
     details = tuple(f"{n} → {rcode}" for n, rcode in answer.tried) + (f"{answer.name} → {answer.record}",)
     step = Step(
         "dns", where, f"nameserver {conf.nameserver} ({server})",

@@ -103,7 +103,8 @@ def destination_of(lab: Lab, source: Source, request: Request) -> tuple[str, int
         port = port or _pod_port(lab, request.namespace, pod_name, request.protocol)
     else:
         records = _records(lab)
-        step, address = resolve.dns_step(host.removeprefix("svc/"), _resolv_conf(lab, source, request.namespace), records, where, DNS_SERVICE)
+        conf = _resolv_conf(lab, source, request.namespace)
+        step, address = resolve.dns_step(host.removeprefix("svc/"), conf, records, where, DNS_SERVICE, lab.topo.families)
         steps = (step,)
         port = port or resolve.service_port(records, address, request.protocol)
     if port is None:
