@@ -91,3 +91,16 @@ def test_a_server_on_the_v6_wildcard_listens_for_both_families():
     assert [r.address for r in rows] == ["::", "fdfd::a00:2"]
     assert [r.inode for r in sockets.listening(rows, "tcp", 8080, "10.151.1.4")] == [1831135]
     assert [r.inode for r in sockets.listening(rows, "tcp", 8080, "fd00:151:244:1::4")] == [1831135]
+
+
+def test_a_service_name_resolves_to_aaaa_in_the_labs_first_family():
+    from netlab.dns.records import PortRecord, Records, ServiceRecord
+    from netlab.trace import resolve
+
+    web = ServiceRecord("default", "web", "ClusterIP", "10.96.0.20", None, (PortRecord("", 80, "TCP"),), (), cluster_ips=("10.96.0.20", "fd00:10:96::20"))
+    records = Records(domain="cluster.local", services=(web,), pods=(), namespaces=("default",))
+    conf = resolve.ResolvConf.parse("search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver fd00:10:96::a\noptions ndots:5\n")
+    step, address = resolve.dns_step("web", conf, records, "pod default/client", "Service kube-system/kube-dns", (6,))
+    assert address == "fd00:10:96::20" and step.data["record"].endswith("IN AAAA fd00:10:96::20")
+    _, address = resolve.dns_step("web", conf, records, "pod default/client", "Service kube-system/kube-dns", (4, 6))
+    assert address == "10.96.0.20"
