@@ -49,7 +49,7 @@ def sync(netns_path: str, node_ip: Address, underlay: IPv4Network | IPv6Network,
         for ip in removed:
             nl.delete_address(naming.NODE_UPLINK, ip_interface(f"{ip}/{ip.max_prefixlen}"))
         for ip in added:
-            nl.ensure_address(naming.NODE_UPLINK, ip_interface(f"{ip}/{ip.max_prefixlen}"))
+            nl.ensure_service_address(naming.NODE_UPLINK, ip_interface(f"{ip}/{ip.max_prefixlen}"))
         mac = nl.mac(naming.NODE_UPLINK) if added else ""
     for ip in added:
         (ndp if ip.version == 6 else arp).announce(netns_path, naming.NODE_UPLINK, mac, ip)
