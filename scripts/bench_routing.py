@@ -98,9 +98,10 @@ def netlab(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def taken_ranges() -> list[IPv4Network]:
+    """The IPv4 ranges of every lab (a dual-stack lab lists `IPv4,IPv6`) and host route."""
     nets = []
     for line in netlab("cluster", "list").stdout.splitlines()[1:]:
-        nets += [IPv4Network(w) for w in line.split() if "/" in w]
+        nets += [IPv4Network(p) for w in line.split() if "/" in w for p in w.split(",") if ":" not in p]
     for r in json.loads(run(["ip", "-j", "route", "show"]).stdout or "[]"):
         if r["dst"] != "default":
             nets.append(IPv4Network(r["dst"] if "/" in r["dst"] else r["dst"] + "/32", strict=False))

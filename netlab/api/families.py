@@ -23,6 +23,10 @@ DEFAULT_RANGES = {
 # kube-controller-manager's --node-cidr-mask-size-ipv4 / -ipv6 defaults.
 DEFAULT_NODE_MASK = {4: 24, 6: 64}
 FAMILY_NAMES = {4: "IPv4", 6: "IPv6"}
+# The underlay is a flat /24-style LAN: the host is .1, node i is .(11 + i), like a rack where
+# the low addresses belong to infrastructure.
+HOST_UNDERLAY_OFFSET = 1
+NODE_UNDERLAY_OFFSET = 11
 
 
 def underlay_host(network: IPv4Network | IPv6Network, offset: int) -> IPv4Address | IPv6Address:
@@ -73,6 +77,8 @@ __all__ = [
     "DEFAULT_NODE_MASK",
     "DEFAULT_RANGES",
     "FAMILY_NAMES",
+    "HOST_UNDERLAY_OFFSET",
+    "NODE_UNDERLAY_OFFSET",
     "IP_FAMILIES",
     "IPv4Address",
     "IPv6Address",

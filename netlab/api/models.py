@@ -39,7 +39,6 @@ from netlab.api.meta import (
     CIDRString,
     DNS1123Label,
     DNS1123Subdomain,
-    EnvVarName,
     IanaSvcName,
     IPString,
     Labels,

@@ -10,7 +10,7 @@ second family when it is free (10.244.1.5 and fd00:10:244:1::5), so the pair rea
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from netlab.apiserver.allocators import Exhausted
 
@@ -23,10 +23,9 @@ def allocate_pod_ip(subnet: IPNetwork, used: Collection[IPAddress], last: IPAddr
     end = int(subnet.broadcast_address) - 1
     size = end - first + 1
     start = int(last) + 1 if last is not None and last.version == subnet.version and first <= int(last) <= end else first
-    for i in range(min(size, 1 << 20)):
-        candidate = ip_address(first + (start - first + i) % size)
-        if subnet.version == 6:
-            candidate = IPv6Address(int(candidate))
+    address = type(subnet.network_address)
+    for i in range(min(size, 1 << 20)):  # a /64 is never walked to its end
+        candidate = address(first + (start - first + i) % size)
         if candidate not in used:
             return candidate
     raise Exhausted(f"no free pod IP left in {subnet}")

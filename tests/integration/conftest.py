@@ -299,6 +299,16 @@ class Lab:
     def pod_ip(self, name: str, namespace: str = "default") -> str:
         return self.pod(name, namespace)["status"]["podIP"]
 
+    def pod_ips(self, name: str, namespace: str = "default") -> dict[int, str]:
+        """The pod's address per family (4, 6), from status.podIPs."""
+        ips = [entry["ip"] for entry in self.pod(name, namespace)["status"].get("podIPs", [])]
+        return {ip_network(ip).version: ip for ip in ips}
+
+    def cluster_ips(self, service: str, namespace: str = "default") -> dict[int, str]:
+        """The Service's cluster IP per family, from spec.clusterIPs."""
+        ips = self.get_json("svc", service, "-n", namespace)["spec"].get("clusterIPs", [])
+        return {ip_network(ip).version: ip for ip in ips}
+
     def cluster_ip(self, service: str, namespace: str = "default") -> str:
         return self.get_json("svc", service, "-n", namespace)["spec"]["clusterIP"]
 
