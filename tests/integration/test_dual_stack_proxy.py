@@ -96,7 +96,7 @@ def _node_ip(lab, node: str, family: int) -> str:
 
 
 def _pod_ip(lab, pod: str, family: int) -> str:
-    return _of([p["ip"] for p in lab.pod(pod)["status"]["podIPs"]], family)
+    return lab.pod_ips(pod)[family]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -131,14 +131,14 @@ def test_loadbalancer_address_of_each_family_reaches_the_pods(dual, family, wait
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_a_service_without_endpoints_is_refused_at_once_in_each_family(dual, family):
-    address = _of(_svc(dual, "nobody")["spec"]["clusterIPs"], family)
+    address = dual.cluster_ips("nobody")[family]
     done = dual.exec("client", "curl", "-sS", "-g", "-m", "3", _url(address), check=False)
     assert done.returncode == 7, done.stderr  # "Couldn't connect": REJECT (icmp6-port-unreachable in IPv6)
 
 
 def test_each_family_has_its_own_rules_in_each_node(dual):
-    v6 = _of(_svc(dual, "web")["spec"]["clusterIPs"], 6)
-    v4 = _of(_svc(dual, "web")["spec"]["clusterIPs"], 4)
+    v6 = dual.cluster_ips("web")[6]
+    v4 = dual.cluster_ips("web")[4]
     node = dual.node_netns("node-a")
     if dual.kube_proxy_mode == "nftables":
         ip4 = dual.in_netns(node, "nft", "list", "table", "ip", "kube-proxy").stdout
@@ -197,7 +197,7 @@ def test_an_ipv6_ip_block_opens_ipv6_only(policy, wait_until):
 
 
 def test_trace_walks_the_ipv6_rules_of_the_mode(dual):
-    v6 = _of(_svc(dual, "web")["spec"]["clusterIPs"], 6)
+    v6 = dual.cluster_ips("web")[6]
     result = json.loads(dual.nl("trace", "client", f"[{v6}]:80", "-o", "json").stdout)
     assert result["verdict"] == "delivered", result["reason"]
     dnat = next(s for s in result["steps"] if s["kind"] == "netfilter" and s["data"]["verdict"] == "DNAT")
@@ -240,7 +240,7 @@ def test_ipv6_udp_flows_to_a_gone_endpoint_are_flushed(dual, wait_until):
     udp = _service("udp", selector="udp", ports=[{"port": 53, "targetPort": 8081, "protocol": "UDP"}])
     dual.apply(yaml.safe_dump_all([_udp_server("udp-1", "node-a"), udp]))
     dual.wait_running("udp-1")
-    address = _of(_svc(dual, "udp")["spec"]["clusterIPs"], 6)
+    address = dual.cluster_ips("udp")[6]
 
     def ask() -> str:
         return dual.exec("client", sys.executable, "-c", UDP6_CLIENT, address, "53").stdout.strip()
