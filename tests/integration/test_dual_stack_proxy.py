@@ -15,6 +15,7 @@ import json
 import pytest
 import yaml
 
+from cases.udp_client import SCRIPT as UDP_CLIENT
 from conftest import nl
 
 pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
@@ -210,19 +211,6 @@ def test_trace_walks_the_ipv6_rules_of_the_mode(dual):
 
 # -- conntrack: stale UDP flows are flushed in IPv6 too --------------------------------------------
 
-UDP6_CLIENT = """
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::", 40123))
-s.settimeout(1.0)
-s.sendto(b"hostname", (sys.argv[1], int(sys.argv[2])))
-try:
-    print(s.recv(100).decode())
-except socket.timeout:
-    print("timeout")
-"""
-
 
 def _udp_server(name: str, node: str) -> dict:
     return {
@@ -243,7 +231,7 @@ def test_ipv6_udp_flows_to_a_gone_endpoint_are_flushed(dual, wait_until):
     address = dual.cluster_ips("udp")[6]
 
     def ask() -> str:
-        return dual.exec("client", sys.executable, "-c", UDP6_CLIENT, address, "53").stdout.strip()
+        return dual.exec("client", sys.executable, "-c", UDP_CLIENT, address, "53").stdout.strip()
 
     assert wait_until(lambda: ask() == "udp-1" and "udp-1", timeout=10, what="udp-1 answers over IPv6")
     dual.nl("delete", "pod", "udp-1")
