@@ -72,23 +72,27 @@ def test_real_iptables_restore_accepts_the_service_type_payload(case):
 # --- kube-proxy's partial sync (tests/cases/proxy_partial.py) ----------------------------------
 
 
-def _save_after(*payloads: tuple[str, bool]) -> str:
+def _save_after(*payloads: tuple[str, bool], tool: str = "iptables") -> str:
     script = []
     for i, (payload, noflush) in enumerate(payloads):
-        script.append(f"iptables-restore {'--noflush ' if noflush else ''}<<'EOF{i}'\n{payload}EOF{i}\n")
-    script.append("iptables-save")
+        script.append(f"{tool}-restore {'--noflush ' if noflush else ''}<<'EOF{i}'\n{payload}EOF{i}\n")
+    script.append(f"{tool}-save")
     out = subprocess.run(["unshare", "--net", "sh", "-ec", "".join(script)], capture_output=True, text=True, check=True).stdout
     return "\n".join(sorted(line for line in out.splitlines() if not line.startswith("#")))
 
 
-def test_a_partial_sync_leaves_the_same_rules_as_a_full_load():
-    before = render_rules(proxy_partial.service_ports(20), proxy_partial.CONFIG)
+@pytest.mark.parametrize("family", (4, 6))
+def test_a_partial_sync_leaves_the_same_rules_as_a_full_load(family):
+    config = proxy_partial.CONFIG if family == 4 else proxy_v6.v6_config(proxy_partial.CONFIG)
+    as_family = (lambda ports: ports) if family == 4 else (lambda ports: [proxy_v6.v6_port(p) for p in ports])
+    before = render_rules(as_family(proxy_partial.service_ports(20)), config)
     after_ports = proxy_partial.service_ports(20, backends=3, extra=True)[5:]  # endpoints added, Services removed and added
-    after = render_rules(after_ports, proxy_partial.CONFIG)
+    after = render_rules(as_family(after_ports), config)
     _, chains = plan_sync(before, None)
     plan, _ = plan_sync(after, chains)
     assert not plan.full
-    assert _save_after((before, False), (plan.payload, True)) == _save_after((after, False))
+    tool = "ip6tables" if family == 6 else "iptables"
+    assert _save_after((before, False), (plan.payload, True), tool=tool) == _save_after((after, False), tool=tool)
 
 
 # --- NetworkPolicy's rules in the node payload (tests/cases/policy.py) --------------------------
