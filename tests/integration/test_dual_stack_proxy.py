@@ -241,3 +241,26 @@ def test_ipv6_udp_flows_to_a_gone_endpoint_are_flushed(dual, wait_until):
     assert ask() == "udp-2"
     dual.nl("delete", "pod", "udp-2")
     dual.nl("delete", "svc", "udp")
+
+
+def test_an_endpoint_change_is_a_partial_sync_in_each_familys_rules(dual, wait_until):
+    """Each family's rules are synced on their own, and only what changed is sent: in nftables
+    mode this also proves the one nf_tables generation of the namespace is kept right for both
+    tables (a wrong one would load them whole every time)."""
+    before = len(dual.nl("events").stdout.splitlines())
+    dual.apply(yaml.safe_dump(_web("web-c", "node-b")))
+    dual.wait_running("web-c")
+    address, service = _pod_ip(dual, "web-c", 6), dual.cluster_ips("web")[6]
+    # web-c's rules are in once the Service picks it (one connection in three does).
+    wait_until(lambda: (_get(dual, "client", service) or {}).get("pod") == "web-c", 15, 0.1, "web-c serves over IPv6")
+    events = dual.nl("events").stdout.splitlines()[before:]
+    if dual.kube_proxy_mode == "nftables":
+        wanted = ("nft -f (partial, table ip kube-proxy)", "nft -f (partial, table ip6 kube-proxy)")
+        assert not any("whole table" in line for line in events), events
+    else:
+        wanted = ("iptables-restore --noflush", "ip6tables-restore --noflush")
+    assert all(any(w in line for line in events) for w in wanted), events
+    assert address in dual.in_netns(dual.node_netns("node-a"), *(
+        ("nft", "list", "table", "ip6", "kube-proxy") if dual.kube_proxy_mode == "nftables" else ("ip6tables-save", "-t", "nat")
+    )).stdout
+    dual.nl("delete", "pod", "web-c")
