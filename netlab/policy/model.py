@@ -117,7 +117,7 @@ class Peer:
         return self.block is not None
 
     def contains_ip(self, ip: str) -> bool:
-        if self.block is None:
+        if self.block is None or not ip:
             return False
         address = ipaddress.ip_address(ip)
         if address.version != self.block.version:

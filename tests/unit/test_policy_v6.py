@@ -55,3 +55,13 @@ def test_egress_named_ports_resolve_to_the_families_address():
     rules = render_v6("named_and_end_ports")
     assert all(not re.search(r"-[sd] 10\.", r) for r in rules.rules)
     assert any(p.ip_for(6) in r for p in dual_stack_pods() for r in rules.rules)
+
+
+def test_explain_says_an_ipv6_block_allows_ipv6_only():
+    from netlab.policy.explain import explain
+
+    state = inputs(*V6_CASES["dual_stack_ip_blocks"], pods=dual_stack_pods())
+    xa, yb = state.pod("x/a"), state.pod("y/b")  # egress of x/a to a pod outside its namespace
+    assert explain(state, xa, yb, 80, "TCP", 6).allowed  # fd00:10:244::/56 (except :2::/64: y/b is on node-a)
+    assert not explain(state, xa, yb, 80, "TCP", 4).allowed  # no IPv4 block covers port 80
+    assert explain(state, xa, yb, 80, "TCP").family == 4  # default: the pod's primary family
