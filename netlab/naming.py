@@ -8,7 +8,6 @@ names are DNS labels, which cannot contain dots, so these never collide.
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 STATE_ROOT_ENV = "NETLAB_STATE_DIR"
@@ -54,7 +53,7 @@ def _short(prefix: str, key: str) -> str:
     """`prefix + key` if it fits IFNAMSIZ (15), else prefix + a hash of key."""
     if len(prefix + key) <= 15:
         return prefix + key
-    return prefix + hashlib.sha256(key.encode()).hexdigest()[: 15 - len(prefix)]
+    return prefix + _sha256(key.encode()).hexdigest()[: 15 - len(prefix)]
 
 
 def fabric_port(node: str) -> str:
@@ -63,7 +62,7 @@ def fabric_port(node: str) -> str:
 
 def pod_veth(cluster: str, namespace: str, pod: str, uid: str) -> str:
     """The host-side end of a pod's veth, like Calico's cali<hash>: fixed length, unique per pod."""
-    return "veth" + hashlib.sha256(f"{cluster}/{namespace}/{pod}/{uid}".encode()).hexdigest()[:11]
+    return "veth" + _sha256(f"{cluster}/{namespace}/{pod}/{uid}".encode()).hexdigest()[:11]
 
 
 def link_marker(cluster: str) -> str:
@@ -89,7 +88,7 @@ def node_mac(cluster: str, node: str) -> str:
     """A fixed, locally administered MAC for a node's eth0: a node that fails and recovers
     comes back with the same MAC, so its neighbours' ARP entries stay right (as a real
     machine's NIC would)."""
-    digest = hashlib.sha256(f"{cluster}/{node}".encode()).digest()
+    digest = _sha256(f"{cluster}/{node}".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
@@ -97,10 +96,16 @@ def vtep_mac(cluster: str, node: str) -> str:
     """The MAC of a node's flannel.1: fixed, so the plan is pure and a recovered node's VTEP is
     where the others' neighbour and FDB entries already point (flanneld publishes the random
     one it got in the node's annotations; a derived one needs no publishing)."""
-    digest = hashlib.sha256(f"{cluster}/{node}/vtep".encode()).digest()
+    digest = _sha256(f"{cluster}/{node}/vtep".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 def bird_dir(cluster: str) -> str:
     """Where a BGP lab keeps each node's BIRD config, control socket, pid record and log."""
     return os.path.join(cluster_dir(cluster), "bird")
+
+
+def _sha256(data: bytes):
+    import hashlib  # loads OpenSSL: not at import, for the commands that derive no hashed name
+
+    return hashlib.sha256(data)

@@ -10,33 +10,64 @@ namespace and the order `apply` writes them in all come from here and nowhere el
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netlab.api.gateway import Gateway, GatewayClass, HTTPRoute
-from netlab.api.ingress import Ingress, IngressClass
-from netlab.api.meta import ApiModel
-from netlab.api.models import Namespace, Pod, Service
-from netlab.api.networkpolicy import NetworkPolicy
-from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
+if TYPE_CHECKING:
+    from netlab.api.gateway import Gateway, GatewayClass, HTTPRoute
+    from netlab.api.ingress import Ingress, IngressClass
+    from netlab.api.meta import ApiModel
+    from netlab.api.models import Namespace, Pod, Service
+    from netlab.api.networkpolicy import NetworkPolicy
+    from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
-ApiObject = (
-    Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
-    | GatewayClass | Gateway | HTTPRoute
-)
+    ApiObject = (
+        Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
+        | GatewayClass | Gateway | HTTPRoute
+    )
 
 
-@dataclass(frozen=True)
 class KindInfo:
-    kind: str  # Pod
-    group: str  # "" (core), apps, networking.k8s.io
-    resource: str  # the plural resource: pods
-    singular: str  # pod
-    short_names: tuple[str, ...]  # po
-    namespaced: bool
-    model: type[ApiModel] | None = None  # None: derived by the lab, not applied (Endpoints, Node, …)
-    apply_order: int = 0  # kubectl's order: namespaces first, Services before the pods behind them
+    """One kind, as plain data: reading the table imports no model (`get pods` and `--help`
+    never build a pydantic class); `model` imports its module on first use."""
+
+    __slots__ = ("kind", "group", "resource", "singular", "short_names", "namespaced", "model_path", "apply_order")
+
+    def __init__(
+        self,
+        kind: str,  # Pod
+        group: str,  # "" (core), apps, networking.k8s.io
+        resource: str,  # the plural resource: pods
+        singular: str,  # pod
+        short_names: tuple[str, ...],  # po
+        namespaced: bool,
+        model_path: str | None = None,  # "module:Class"; None: derived by the lab, not applied (Endpoints, Node, …)
+        apply_order: int = 0,  # kubectl's order: namespaces first, Services before the pods behind them
+    ) -> None:
+        self.kind, self.group, self.resource, self.singular = kind, group, resource, singular
+        self.short_names, self.namespaced, self.model_path, self.apply_order = short_names, namespaced, model_path, apply_order
+
+    def __repr__(self) -> str:
+        return f"KindInfo({self.kind!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KindInfo) and other.kind == self.kind
+
+    def __hash__(self) -> int:
+        return hash(self.kind)
+
+    @property
+    def modelled(self) -> bool:
+        """`apply` takes it (it has a model); the others the lab derives."""
+        return self.model_path is not None
+
+    @property
+    def model(self) -> type[ApiModel] | None:
+        if self.model_path is None:
+            return None
+        module, _, name = self.model_path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -55,18 +86,18 @@ class KindInfo:
 
 
 KINDS: tuple[KindInfo, ...] = (
-    KindInfo("Pod", "", "pods", "pod", ("po",), True, Pod, 4),
-    KindInfo("Service", "", "services", "service", ("svc",), True, Service, 1),
-    KindInfo("Namespace", "", "namespaces", "namespace", ("ns",), False, Namespace, 0),
-    KindInfo("NetworkPolicy", "networking.k8s.io", "networkpolicies", "networkpolicy", ("netpol",), True, NetworkPolicy, 1),
-    KindInfo("Deployment", "apps", "deployments", "deployment", ("deploy",), True, Deployment, 2),
-    KindInfo("ReplicaSet", "apps", "replicasets", "replicaset", ("rs",), True, ReplicaSet, 3),
-    KindInfo("StatefulSet", "apps", "statefulsets", "statefulset", ("sts",), True, StatefulSet, 2),
-    KindInfo("IngressClass", "networking.k8s.io", "ingressclasses", "ingressclass", (), False, IngressClass, 0),
-    KindInfo("Ingress", "networking.k8s.io", "ingresses", "ingress", ("ing",), True, Ingress, 1),
-    KindInfo("GatewayClass", "gateway.networking.k8s.io", "gatewayclasses", "gatewayclass", ("gc",), False, GatewayClass, 0),
-    KindInfo("Gateway", "gateway.networking.k8s.io", "gateways", "gateway", ("gtw",), True, Gateway, 1),
-    KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, HTTPRoute, 1),
+    KindInfo("Pod", "", "pods", "pod", ("po",), True, "netlab.api.models:Pod", 4),
+    KindInfo("Service", "", "services", "service", ("svc",), True, "netlab.api.models:Service", 1),
+    KindInfo("Namespace", "", "namespaces", "namespace", ("ns",), False, "netlab.api.models:Namespace", 0),
+    KindInfo("NetworkPolicy", "networking.k8s.io", "networkpolicies", "networkpolicy", ("netpol",), True, "netlab.api.networkpolicy:NetworkPolicy", 1),
+    KindInfo("Deployment", "apps", "deployments", "deployment", ("deploy",), True, "netlab.api.workloads:Deployment", 2),
+    KindInfo("ReplicaSet", "apps", "replicasets", "replicaset", ("rs",), True, "netlab.api.workloads:ReplicaSet", 3),
+    KindInfo("StatefulSet", "apps", "statefulsets", "statefulset", ("sts",), True, "netlab.api.workloads:StatefulSet", 2),
+    KindInfo("IngressClass", "networking.k8s.io", "ingressclasses", "ingressclass", (), False, "netlab.api.ingress:IngressClass", 0),
+    KindInfo("Ingress", "networking.k8s.io", "ingresses", "ingress", ("ing",), True, "netlab.api.ingress:Ingress", 1),
+    KindInfo("GatewayClass", "gateway.networking.k8s.io", "gatewayclasses", "gatewayclass", ("gc",), False, "netlab.api.gateway:GatewayClass", 0),
+    KindInfo("Gateway", "gateway.networking.k8s.io", "gateways", "gateway", ("gtw",), True, "netlab.api.gateway:Gateway", 1),
+    KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, "netlab.api.gateway:HTTPRoute", 1),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
     KindInfo("EndpointSlice", "discovery.k8s.io", "endpointslices", "endpointslice", (), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),
@@ -75,9 +106,24 @@ KINDS: tuple[KindInfo, ...] = (
 BY_KIND: Mapping[str, KindInfo] = {k.kind: k for k in KINDS}
 _BY_NAME: Mapping[str, KindInfo] = {name: k for k in KINDS for name in (*k.names, k.qualified, k.qualified_plural)}
 
-MODELLED_KINDS: Mapping[str, type[ApiModel]] = {k.kind: k.model for k in KINDS if k.model is not None}
-NAMESPACED_KINDS = frozenset(k for k in MODELLED_KINDS if BY_KIND[k].namespaced)
+NAMESPACED_KINDS = frozenset(k.kind for k in KINDS if k.modelled and k.namespaced)
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")  # what `netlab scale` scales
+
+
+def __getattr__(name: str) -> Any:
+    """MODELLED_KINDS (kind -> model class) and ApiObject (their union) import every model:
+    built on first use, by the writers and the loader, never by a reader of the table."""
+    if name == "MODELLED_KINDS":
+        value: Any = {k.kind: k.model for k in KINDS if k.modelled}
+    elif name == "ApiObject":
+        import functools
+        import operator
+
+        value = functools.reduce(operator.or_, (k.model for k in KINDS if k.modelled))
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def lookup(name: str) -> KindInfo | None:
@@ -87,10 +133,11 @@ def lookup(name: str) -> KindInfo | None:
 
 def object_from_dict(data: Mapping[str, Any]) -> ApiObject:
     """Rebuild an object from its `to_dict()` form (raises pydantic's ValidationError)."""
-    kind = data.get("kind")
-    if kind not in MODELLED_KINDS:
-        raise ValueError(f"kind {kind!r} is not one of {', '.join(MODELLED_KINDS)}")
-    return MODELLED_KINDS[kind].model_validate(data)  # type: ignore[return-value]
+    info = BY_KIND.get(data.get("kind"))  # type: ignore[arg-type]
+    if info is None or info.model is None:
+        modelled = ", ".join(k.kind for k in KINDS if k.modelled)
+        raise ValueError(f"kind {data.get('kind')!r} is not one of {modelled}")
+    return info.model.model_validate(data)  # type: ignore[return-value]
 
 
 def obj_key(obj: ApiObject) -> tuple[str, str, str]:

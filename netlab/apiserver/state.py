@@ -10,18 +10,17 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
 from netlab import naming
-from netlab.api.addressing import Topology, from_config
 from netlab.apiserver.store import Store, StoredObject
 from netlab.errors import NotFound
 
 if TYPE_CHECKING:
+    from netlab.api.addressing import Topology
     from netlab.api.cluster import ClusterConfig
     from netlab.api.models import Pod, Service
 
@@ -33,16 +32,34 @@ def default_cluster_name() -> str:
     return os.environ.get(CLUSTER_ENV, DEFAULT_CLUSTER)
 
 
-@dataclass
 class Lab:
-    config: ClusterConfig
-    topo: Topology
-    store: Store
-    directory: str
+    """A lab's handle. `config` (and the `topo` derived from it) may be left for the handle to
+    parse from the store on first use: `open_lab` does so, because building the Cluster model
+    loads pydantic, which a reader such as `get pods` never needs."""
+
+    def __init__(self, config: ClusterConfig | None, topo: Topology | None, store: Store, directory: str, *, name: str | None = None) -> None:
+        self._config, self._topo, self.store, self.directory = config, topo, store, directory
+        self._name = name
+
+    @property
+    def config(self) -> ClusterConfig:
+        if self._config is None:
+            from netlab.api.cluster import cluster_from_document
+
+            self._config = cluster_from_document(self.store.get_meta("config"), self.store.path)
+        return self._config
+
+    @property
+    def topo(self) -> Topology:
+        if self._topo is None:
+            from netlab.api.addressing import from_config
+
+            self._topo = from_config(self.config)
+        return self._topo
 
     @property
     def name(self) -> str:
-        return self.topo.cluster
+        return self._name or self.topo.cluster
 
     @property
     def dns_records(self) -> str:
@@ -81,12 +98,8 @@ def open_lab(cluster: str) -> Lab:
             f'cluster "{cluster}" does not exist',
             detail="create it with: netlab cluster create" + ("" if cluster == DEFAULT_CLUSTER else f" --name {cluster}"),
         )
-    # The pydantic models load when a lab is opened, not when a command module names this one.
-    from netlab.api.cluster import cluster_from_document
-
-    store = Store(store_path(cluster))
-    config = cluster_from_document(store.get_meta("config"), store_path(cluster))
-    return Lab(config, from_config(config), store, naming.cluster_dir(cluster))
+    # The Cluster model (pydantic) is built when a step first asks for lab.config, not here.
+    return Lab(None, None, Store(store_path(cluster)), naming.cluster_dir(cluster), name=cluster)
 
 
 def init_lab(config: ClusterConfig) -> Lab:
@@ -98,10 +111,14 @@ def init_lab(config: ClusterConfig) -> Lab:
     with store.transaction():
         store.set_meta("config", config.to_document())
         store.set_meta("created", time.time())
+    from netlab.api.addressing import from_config
+
     return Lab(config, from_config(config), store, directory)
 
 
 def remove_state(cluster: str) -> None:
+    import shutil
+
     shutil.rmtree(naming.cluster_dir(cluster), ignore_errors=True)
 
 

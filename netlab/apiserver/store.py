@@ -23,7 +23,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -124,6 +123,12 @@ def _row(row: sqlite3.Row) -> StoredObject:
     )
 
 
+def _new_uid() -> str:
+    import uuid  # only writers need it (uuid also loads platform): readers start faster without
+
+    return str(uuid.uuid4())
+
+
 class Store:
     def __init__(self, path: str) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -195,7 +200,7 @@ class Store:
         if old is None:
             self._db.execute(
                 "INSERT INTO objects (kind, namespace, name, uid, created, manifest, revision) VALUES (?,?,?,?,?,?,?)",
-                (kind, namespace, name, str(uuid.uuid4()), time.time(), text, self._change("PUT", kind, namespace, name)),
+                (kind, namespace, name, _new_uid(), time.time(), text, self._change("PUT", kind, namespace, name)),
             )
             return "created"
         if old["manifest"] == text:

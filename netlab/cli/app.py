@@ -1,62 +1,26 @@
-"""The root of `netlab`: every command by name and one-line help, its module imported when used.
+"""The root of `netlab` as typer builds it: every command of `index.py`'s table, its module
+imported when used.
 
-`netlab --help` and completing a command name read the table below and import no command
-module; running a command, showing its own `--help` or completing its arguments imports that
-one module (which imports the part of the library it calls). A first paragraph changed in a
-command's docstring must be copied here: tests/unit/test_cli_startup.py compares the two.
+Completing a command name reads the table and imports no command module (`netlab --help` is
+printed from the table by main.py without importing typer at all); running a command, showing
+its own `--help` or completing its arguments imports that one module (which imports the part
+of the library it calls).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from netlab import __version__
+from netlab.cli.index import COMMANDS, ROOT_HELP, ROOT_OPTIONS, Entry
 
-
-class Entry(NamedTuple):
-    """A command as the root knows it before importing it."""
-
-    module: str  # the module whose register(app) adds the command
-    help: str  # the first paragraph of its help: what `netlab --help` lists
-    group: bool = False  # a group of subcommands, like `netlab cluster create`
-
-
-# In the order `netlab --help` lists them: typer puts the commands first, then the groups.
-COMMANDS: Mapping[str, Entry] = {
-    "apply": Entry("netlab.cli.apply", "Create or update objects from Kubernetes YAML (Pods, Services, Namespaces, NetworkPolicies)."),
-    "diff": Entry("netlab.cli.apply", "Show what `apply -f` would change, as a unified diff; exit 0 no change, 1 changes, >1 error."),
-    "delete": Entry("netlab.cli.apply", "Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."),
-    "get": Entry("netlab.cli.get", "List objects like kubectl get: aligned columns, or -o wide|json|yaml|name|jsonpath|custom-columns."),
-    "describe": Entry("netlab.cli.describe", "Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."),
-    "exec": Entry("netlab.cli.exec", "Run a command inside a pod: its network namespace, hostname, resolv.conf and /etc/hosts."),
-    "wait": Entry("netlab.cli.wait", "Wait until objects meet a condition (Ready, Available, a JSONPath value) or are deleted."),
-    "logs": Entry("netlab.cli.exec", "Print a container's output (stdout and stderr)."),
-    "label": Entry("netlab.cli.meta", "Add, change (--overwrite) or remove (KEY-) labels; a pod's labels decide which Services select it."),
-    "annotate": Entry("netlab.cli.meta", "Add, change (--overwrite) or remove (KEY-) annotations."),
-    "api-resources": Entry("netlab.cli.meta", "The kinds netlab knows: name, short names, API version, namespaced, kind (kubectl's table)."),
-    "expose": Entry("netlab.cli.imperative", "Create a Service for a Deployment, pod, ReplicaSet, StatefulSet or Service, as kubectl expose."),
-    "run": Entry("netlab.cli.imperative", "Create a pod running one container, as kubectl run; with -it, run its command interactively."),
-    "port-forward": Entry("netlab.cli.portforward", "Forward local TCP ports on 127.0.0.1 into a pod's network namespace (Ctrl-C to stop)."),
-    "scale": Entry("netlab.cli.node", "Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."),
-    "reset": Entry("netlab.cli.cluster", "Remove every object netlab owns on this machine (all labs), even without its state. Idempotent."),
-    "events": Entry("netlab.cli.events", "What the lab did, oldest first: pods scheduled, sandboxes created, rules synced, restarts, node failures."),
-    "trace": Entry("netlab.cli.trace", "Show the path of a connection hop by hop — DNS, routes, veths, bridges, iptables chains,\nthe node route, the listening process — from the live kernel state, or where it stops and why."),
-    "capture": Entry("netlab.cli.capture", "Run tcpdump inside a pod's or node's network namespace (Ctrl-C to stop)."),
-    "graph": Entry("netlab.cli.graph", "Draw the lab: fabric, nodes (/24, underlay IP), bridges, veth pairs, pods (IP, labels), Services and their endpoints."),
-    "doctor": Entry("netlab.cli.doctor", "Check this machine for a lab: root, kernel features, tools, address clashes, resolver, leftovers."),
-    "create": Entry("netlab.cli.imperative", "Create an object from flags, as kubectl create does: deployment.", group=True),
-    "node": Entry("netlab.cli.node", "Fail, recover, cordon, uncordon and drain nodes.", group=True),
-    "cluster": Entry("netlab.cli.cluster", "Create, delete and list labs (clusters).", group=True),
-    "controller": Entry("netlab.cli.controller", "The lab's control plane: kubelet, kube-proxy and the controllers, always running.", group=True),
-    "rollout": Entry("netlab.cli.rollout", "Manage the rollout of a Deployment or StatefulSet: status, history, undo, restart.", group=True),
-    "policy": Entry("netlab.cli.policy", "NetworkPolicy: probe who reaches whom, and explain why.", group=True),
-}  # fmt: skip
+__all__ = ["COMMANDS", "Entry", "app"]
 
 
 class LazyGroup(TyperGroup):
@@ -106,7 +70,7 @@ def _stand_in(name: str, entry: Entry) -> TyperCommand | TyperGroup:
 app = typer.Typer(
     name="netlab",
     cls=LazyGroup,
-    help="A real Kubernetes-style pod network on this Linux host, from ordinary Kubernetes YAML.",
+    help=ROOT_HELP,
     no_args_is_help=True,
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -122,8 +86,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show stack traces on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help=ROOT_OPTIONS[0][2]),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help=ROOT_OPTIONS[1][2]),
 ) -> None:
     """Build pods, Services and cluster DNS from Kubernetes YAML with real namespaces, veths and iptables."""
     # -v is read by main() (netlab/cli/main.py), which owns the error boundary.

@@ -27,7 +27,7 @@ def parse_refs(args: list[str]) -> list[tuple[str, str]]:
     refs = []
     for kind, name in pairs:
         info = lookup(kind)
-        if info is None or info.model is None or not name:
+        if info is None or not info.modelled or not name:
             raise typer.BadParameter(usage, param_hint="ARGS")
         refs.append((info.kind, name))
     return refs
@@ -164,7 +164,7 @@ def _delete_selected(args: list[str], namespace: str, selector: str | None, all_
     kinds = []
     for word in args[0].split(","):
         info = lookup(word)
-        if info is None or info.model is None:
+        if info is None or not info.modelled:
             raise typer.BadParameter(f"cannot delete {word!r}: use pod, svc, namespace, netpol, deploy, rs or sts", param_hint="ARGS")
         kinds.append(info.kind)
     scope = None if all_namespaces else namespace

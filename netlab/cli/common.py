@@ -2,7 +2,9 @@
 partial-failure exit.
 
 Every command imports this module, so it stays light: data lines and tables are plain writes,
-rich is loaded by the commands that draw (`console()`), yaml by `-o yaml`.
+rich is loaded by the commands that draw (`console()`), yaml by `-o yaml`, and typer by the
+first command module that names one of its options (`ClusterOption`, …): `get` and `exec`
+parsed by `fast.py` never load it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any, Sequence
 
-import typer
-
 from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
 from netlab.errors import NetlabError
 
@@ -24,10 +24,8 @@ if TYPE_CHECKING:
 
     from netlab.apiserver.state import Lab
 
-ClusterOption = typer.Option(
-    DEFAULT_CLUSTER, "--cluster", envvar=CLUSTER_ENV, help="Which lab (cluster) to act on.", show_default=True
-)
-NamespaceOption = typer.Option("default", "-n", "--namespace", help="Namespace of the objects.")
+CLUSTER_HELP = "Which lab (cluster) to act on."
+NAMESPACE_HELP = "Namespace of the objects."
 
 
 class Output(str, Enum):
@@ -45,7 +43,23 @@ class Protocol(str, Enum):
     udp = "udp"
 
 
-OutputOption = typer.Option(Output.table, "-o", "--output", help="table (default), wide, json, yaml or name.")
+OUTPUT_HELP = "table (default), wide, json, yaml or name."
+
+
+def __getattr__(name: str) -> Any:
+    """ClusterOption, NamespaceOption and OutputOption: typer's option objects the command
+    modules declare their parameters with, built (importing typer) on first use, once."""
+    if name not in ("ClusterOption", "NamespaceOption", "OutputOption"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import typer
+
+    options = {
+        "ClusterOption": lambda: typer.Option(DEFAULT_CLUSTER, "--cluster", envvar=CLUSTER_ENV, help=CLUSTER_HELP, show_default=True),
+        "NamespaceOption": lambda: typer.Option("default", "-n", "--namespace", help=NAMESPACE_HELP),
+        "OutputOption": lambda: typer.Option(Output.table, "-o", "--output", help=OUTPUT_HELP),
+    }
+    value = globals()[name] = options[name]()
+    return value
 
 
 def out(line: str) -> None:
@@ -85,6 +99,11 @@ def print_document(data: Any, fmt: Output) -> None:
 
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
     sys.stdout.flush()
+
+
+class UsageProblem(Exception):
+    """A usage error found by a command's own checks (exit code 2): the typer command turns it
+    into typer's BadParameter; cli/fast.py hands the command line to typer, which does so."""
 
 
 class PartialFailure(NetlabError):

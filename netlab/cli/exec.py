@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
-import typer
-
-from netlab.cli.common import ClusterOption, NamespaceOption, open_alive
+from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
+from netlab.cli.common import UsageProblem, open_alive
+from netlab.cli.fast import Params, flag, value
 from netlab.errors import require_root
+
+if TYPE_CHECKING:
+    import typer
+
+# The parameters of `exec` below as plain data, for cli/fast.py (which parses a plainly written
+# `exec` without typer); tests/unit/test_cli_startup.py holds the two equal.
+PARAMETERS = Params(
+    "netlab.cli.exec:exec_command",
+    arguments=("pod", "*command"),
+    options=(
+        value("container", "-c", "--container"),
+        flag("stdin", "-i", "--stdin"),
+        flag("tty", "-t", "--tty"),
+        value("namespace", "-n", "--namespace", default="default"),
+        value("cluster", "--cluster", default=DEFAULT_CLUSTER, envvar=CLUSTER_ENV),
+    ),
+    interspersed=False,
+)
 
 
 def register(app: typer.Typer) -> None:
+    import typer
+
+    from netlab.cli.common import ClusterOption, NamespaceOption
+
     @app.command(
         "exec",
         context_settings={"allow_interspersed_args": False},
@@ -30,23 +52,10 @@ def register(app: typer.Typer) -> None:
         Host binaries are used (curl, dig, nc, ip, …). stdout, stderr and the exit code pass through.
         Example: netlab exec pod-b -- curl -s pod-service
         """
-        # The kubelet's exec loads the pod model: to run the command, not for `exec --help`.
-        from netlab.kubelet import exec as kubelet
-
-        require_root()
-        if command and command[0] == "--":
-            command = command[1:]
-        if not command:
-            raise typer.BadParameter("give the command to run after --, e.g. netlab exec pod-b -- curl -s pod-service")
-        lab = open_alive(cluster)
-        if tty and not sys.stdin.isatty():
-            sys.stderr.write("Unable to use a TTY - input is not a terminal or the right kind of file\n")
-            tty = False
         try:
-            code = kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin, tty=tty)
-        except FileNotFoundError:
-            sys.stderr.write(f'error: exec: "{command[0]}": executable file not found in $PATH\n')
-            raise typer.Exit(127)
+            code = exec_command(pod, command, container, stdin, tty, namespace, cluster)
+        except UsageProblem as exc:
+            raise typer.BadParameter(str(exc)) from None
         raise typer.Exit(code)
 
     @app.command("logs")
@@ -74,3 +83,25 @@ def register(app: typer.Typer) -> None:
         if (pod is None) == (selector is None):
             raise typer.BadParameter("give a pod name, or -l SELECTOR (not both)")
         multi.show(open_alive(cluster), namespace, pod, selector, container, all_containers, prefix, previous, follow, tail)
+
+
+def exec_command(pod: str, command: list[str], container: str | None, stdin: bool, tty: bool, namespace: str, cluster: str) -> int:
+    """What `netlab exec` does, after either parser: the command's exit code (when it is not
+    run in place of this process)."""
+    # The kubelet's exec loads the pod model: to run the command, not for `exec --help`.
+    from netlab.kubelet import exec as kubelet
+
+    require_root()
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UsageProblem("give the command to run after --, e.g. netlab exec pod-b -- curl -s pod-service")
+    lab = open_alive(cluster)
+    if tty and not sys.stdin.isatty():
+        sys.stderr.write("Unable to use a TTY - input is not a terminal or the right kind of file\n")
+        tty = False
+    try:
+        return kubelet.exec_in_pod(lab, namespace, pod, container, command, stdin, tty=tty)
+    except FileNotFoundError:
+        sys.stderr.write(f'error: exec: "{command[0]}": executable file not found in $PATH\n')
+        return 127

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import typer
-
-from netlab.api.labels import parse_label_selector
-from netlab.cli.common import (
-    ClusterOption,
-    NamespaceOption,
-    Output,
-    note,
-    open_alive,
-    out,
-    print_document,
-    print_table,
-)
+from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
+from netlab.cli.common import Output, UsageProblem, note, open_alive, out, print_document, print_table
+from netlab.cli.fast import Params, flag, multi, value
 from netlab.errors import EXIT_INTERRUPTED, require_root
 from netlab.views.objects import as_list
+
+if TYPE_CHECKING:
+    import typer
 
 
 RESOURCE_HELP = (
@@ -30,7 +23,32 @@ RESOURCE_HELP = (
 OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,…"
 
 
+# The parameters of `get` below as plain data, for cli/fast.py (which parses a plainly written
+# `get` without typer); tests/unit/test_cli_startup.py holds the two equal.
+PARAMETERS = Params(
+    "netlab.cli.get:list_objects",
+    arguments=("*resources",),
+    options=(
+        value("namespace", "-n", "--namespace", default="default"),
+        flag("all_namespaces", "-A", "--all-namespaces"),
+        value("selector", "-l", "--selector"),
+        value("field_selector", "--field-selector"),
+        value("output", "-o", "--output"),
+        flag("no_headers", "--no-headers"),
+        flag("show_labels", "--show-labels"),
+        multi("label_columns", "-L", "--label-columns"),
+        value("sort_by", "--sort-by"),
+        flag("watch", "-w", "--watch"),
+        value("cluster", "--cluster", default=DEFAULT_CLUSTER, envvar=CLUSTER_ENV),
+    ),
+)
+
+
 def register(app: typer.Typer) -> None:
+    import typer
+
+    from netlab.cli.common import ClusterOption, NamespaceOption
+
     @app.command("get")
     def get(
         resources: list[str] = typer.Argument(..., help=RESOURCE_HELP, show_default=False),
@@ -47,50 +65,76 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """List objects like kubectl get: aligned columns, or -o wide|json|yaml|name|jsonpath|custom-columns."""
-        # The views load the API models (the kind table names them): `get --help` and completion do not.
-        from netlab.views import get as get_view
-        from netlab.views import listing, printing
+        try:
+            list_objects(resources, namespace, all_namespaces, selector, field_selector, output, no_headers, show_labels, label_columns, sort_by, watch, cluster)
+        except UsageProblem as exc:
+            raise typer.BadParameter(str(exc)) from None
 
-        require_root()
-        fmt = printing.parse_output(output)
-        requests = listing.parse_requests(resources, get_view.view_for)
-        lab = open_alive(cluster)
-        scope = None if all_namespaces else namespace
-        sel = parse_label_selector(selector) if selector else None
-        if watch:
-            if len(requests) != 1:
-                raise typer.BadParameter("-w watches one kind at a time")
-            info, view = get_view.view_for(requests[0].kind.kind)
-            names = requests[0].names
-            _watch(lab, view, scope if info.namespaced else None, sel, fmt.kind == "wide", names[0] if names else None)
-            return
-        sections, missing = listing.collect(lab, requests, get_view.view_for, scope, sel, field_selector, sort_by, fmt.kind == "wide")
-        docs = [d for s in sections for d in s.docs]
-        single = len(requests) == 1 and len(requests[0].names) == 1 and len(docs) == 1
-        if fmt.kind in ("json", "yaml"):
-            if docs or not missing:
-                print_document(docs[0] if single else as_list(docs), Output(fmt.kind))
-        elif fmt.kind in ("jsonpath", "jsonpath-as-json"):
-            data = docs[0] if single else as_list(docs)
-            if fmt.kind == "jsonpath":
-                sys.stdout.write(printing.jsonpath_text(fmt.argument, data))
-            else:
-                _jsonpath_as_json(fmt.argument, data)
-            sys.stdout.flush()
-        elif fmt.kind == "name":
-            for s in sections:
-                for d in s.docs:
-                    out(f"{s.kind.qualified}/{d['metadata']['name']}")
-        elif fmt.kind == "custom-columns":
-            headers, rows = printing.custom_column_rows(fmt.argument, docs)
-            _table(headers, rows, no_headers)
+
+def list_objects(
+    resources: list[str],
+    namespace: str,
+    all_namespaces: bool,
+    selector: str | None,
+    field_selector: str | None,
+    output: str | None,
+    no_headers: bool,
+    show_labels: bool,
+    label_columns: list[str],
+    sort_by: str | None,
+    watch: bool,
+    cluster: str,
+) -> None:
+    """What `netlab get` does, after either parser."""
+    # The views load the API models (the kind table names them): `get --help` and completion do not.
+    from netlab.views import get as get_view
+    from netlab.views import listing, printing
+
+    require_root()
+    fmt = printing.parse_output(output)
+    requests = listing.parse_requests(resources, get_view.view_for)
+    lab = open_alive(cluster)
+    scope = None if all_namespaces else namespace
+    if selector:
+        from netlab.api.labels import parse_label_selector
+
+        sel = parse_label_selector(selector)
+    else:
+        sel = None
+    if watch:
+        if len(requests) != 1:
+            raise UsageProblem("-w watches one kind at a time")
+        info, view = get_view.view_for(requests[0].kind.kind)
+        names = requests[0].names
+        _watch(lab, view, scope if info.namespaced else None, sel, fmt.kind == "wide", names[0] if names else None)
+        return
+    sections, missing = listing.collect(lab, requests, get_view.view_for, scope, sel, field_selector, sort_by, fmt.kind == "wide")
+    docs = [d for s in sections for d in s.docs]
+    single = len(requests) == 1 and len(requests[0].names) == 1 and len(docs) == 1
+    if fmt.kind in ("json", "yaml"):
+        if docs or not missing:
+            print_document(docs[0] if single else as_list(docs), Output(fmt.kind))
+    elif fmt.kind in ("jsonpath", "jsonpath-as-json"):
+        data = docs[0] if single else as_list(docs)
+        if fmt.kind == "jsonpath":
+            sys.stdout.write(printing.jsonpath_text(fmt.argument, data))
         else:
-            _print_sections(sections, show_labels, printing.label_columns(label_columns), no_headers)
-        if not docs and not missing:
-            where = f" in {scope} namespace" if scope and any(r.kind.namespaced for r in requests) else ""
-            note(f"No resources found{where}.")
-        if missing:
-            raise listing.not_found(missing)
+            _jsonpath_as_json(fmt.argument, data)
+        sys.stdout.flush()
+    elif fmt.kind == "name":
+        for s in sections:
+            for d in s.docs:
+                out(f"{s.kind.qualified}/{d['metadata']['name']}")
+    elif fmt.kind == "custom-columns":
+        headers, rows = printing.custom_column_rows(fmt.argument, docs)
+        _table(headers, rows, no_headers)
+    else:
+        _print_sections(sections, show_labels, printing.label_columns(label_columns), no_headers)
+    if not docs and not missing:
+        where = f" in {scope} namespace" if scope and any(r.kind.namespaced for r in requests) else ""
+        note(f"No resources found{where}.")
+    if missing:
+        raise listing.not_found(missing)
 
 
 def _jsonpath_as_json(template: str, data) -> None:

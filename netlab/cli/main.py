@@ -7,22 +7,45 @@ problem (not root, missing tool, range clash), 130 interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from netlab import __version__
-from netlab.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, NetlabError
+from netlab.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USAGE, NetlabError
+
+COMPLETE_ENV = "_NETLAB_COMPLETE"  # set by the shell's completion script: typer answers
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
+    args = sys.argv[1:]
+    if args == ["--version"]:
         # Answered before the parser is imported: typer alone costs twice a bare interpreter's start.
         print(f"netlab {__version__}")
         return
-    from netlab.cli.app import app
+    if args in ([], ["--help"], ["-h"]) and COMPLETE_ENV not in os.environ:
+        # The root's help, from the table of commands without typer; alone, `netlab` prints it
+        # and exits 2 as click's no_args_is_help does.
+        from netlab.cli import index
 
-    verbose = any(a in ("-v", "--verbose") for a in sys.argv[1:])
+        sys.stdout.write(index.root_help(index.prog_name(), index.width()))
+        sys.stdout.flush()
+        sys.exit(EXIT_USAGE if not args else 0)
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    with error_boundary(verbose):
+        from netlab.cli import fast
+
+        if not fast.run(args):  # a plainly written `get` or `exec` runs without typer
+            from netlab.cli.app import app
+
+            app()  # typer/click handle usage errors themselves (exit code 2)
+
+
+@contextmanager
+def error_boundary(verbose: bool) -> Iterator[None]:
     try:
-        app()  # typer/click handle usage errors themselves (exit code 2)
+        yield
     except NetlabError as exc:
         if verbose:
             raise

@@ -35,7 +35,7 @@ def _edit(field: str, verb: str, args, overwrite, selector, all_objects, namespa
     require_root()
     kind_text, names, words = _split(args)
     info = lookup(kind_text)
-    if info is None or info.model is None:
+    if info is None or not info.modelled:
         raise typer.BadParameter(f'the server doesn\'t have a resource type "{kind_text}"', param_hint="ARGS")
     if not names and selector is None and not all_objects:
         raise typer.BadParameter("name the objects, or use -l SELECTOR or --all", param_hint="ARGS")
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         headers = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"] + (["VERBS"] if output == "wide" else [])
         rows = []
         for k in kinds:
-            verbs = "create,delete,get,list,update,watch" if k.model is not None else "get,list,watch"
+            verbs = "create,delete,get,list,update,watch" if k.modelled else "get,list,watch"
             row = [k.resource, ",".join(k.short_names), f"{k.group}/v1" if k.group else "v1", str(k.namespaced).lower(), k.kind]
             rows.append(row + ([verbs] if output == "wide" else []))
         if no_headers:

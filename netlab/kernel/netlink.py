@@ -530,3 +530,40 @@ class Netlink:
     def networks_routed(self, family: int | None = 4) -> list[tuple[IPv4Network | IPv6Network, Route]]:
         """Every non-default route as a network, for overlap checks."""
         return [(ip_network(r.dst), r) for r in self.routes(family) if r.dst != "default"]
+
+
+# -- one request without an IPRoute ------------------------------------------------------------
+
+NLMSG_ERROR = 2  # <linux/netlink.h>
+
+
+def loopback_alias(path: str) -> str | None:
+    """The alias of `lo` in the namespace at `path` (netlab's ownership mark), read with one
+    RTM_GETLINK on a plain netlink socket. A teardown asks this of every pod it removes, and
+    opening an `IPRoute` (its own event loop, a link lookup) cost ten times the request: about
+    70% of deleting 100 pods. Raises OSError (or KernelError) when `path` is no namespace."""
+    import socket
+    import struct
+
+    from pyroute2.netlink import NLM_F_REQUEST
+    from pyroute2.netlink.rtnl import RTM_GETLINK
+    from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+
+    with ns.entered(path):  # a netlink socket talks to the namespace it was opened in
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    with sock:
+        request = ifinfmsg()
+        request["index"] = 1  # lo is LOOPBACK_IFINDEX in every namespace
+        request["header"]["type"] = RTM_GETLINK
+        request["header"]["flags"] = NLM_F_REQUEST
+        request["header"]["sequence_number"] = 1
+        request.encode()
+        sock.send(request.data)
+        data = sock.recv(1 << 16)
+    _, kind = struct.unpack_from("=IH", data)
+    if kind == NLMSG_ERROR:
+        code = -struct.unpack_from("=i", data, 16)[0]
+        raise OSError(code, f"RTM_GETLINK lo in {path}: {os.strerror(code)}")
+    reply = ifinfmsg(data)
+    reply.decode()
+    return reply.get_attr("IFLA_IFALIAS")

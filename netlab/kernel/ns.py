@@ -8,10 +8,10 @@ Opening a namespace never creates it: a typo fails with `NamespaceMissing`.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 from contextlib import contextmanager
+from functools import cache
 from typing import Iterator
 
 from netlab.errors import KernelError
@@ -32,7 +32,13 @@ NETNS_DIR = "/run/netns"
 UTSNS_DIR = "/run/netlab/uts"  # pods' UTS namespaces (their hostnames), netlab's own
 _PROC_FILE = {CLONE_NEWNET: "net", CLONE_NEWUTS: "uts", CLONE_NEWNS: "mnt"}
 
-_libc = ctypes.CDLL(None, use_errno=True)
+@cache
+def _libc():
+    """libc through ctypes, loaded at the first namespace switch or mount (not by readers that
+    only look at namespace paths)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 class NamespaceMissing(KernelError):
@@ -41,28 +47,34 @@ class NamespaceMissing(KernelError):
 
 def _check(result: int, what: str) -> None:
     if result != 0:
-        err = ctypes.get_errno()
+        err = _errno()
         raise KernelError(f"{what}: {os.strerror(err)}", detail=errno.errorcode.get(err, ""))
 
 
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
+
+
 def setns(fd: int, nstype: int) -> None:
-    _check(_libc.setns(fd, nstype), "setns")
+    _check(_libc().setns(fd, nstype), "setns")
 
 
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
+    _check(_libc().unshare(flags), "unshare")
 
 
 def mount(source: str, target: str, fstype: str | None, flags: int) -> None:
     _check(
-        _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None),
+        _libc().mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None),
         f"mount {source} on {target}",
     )
 
 
 def umount(target: str) -> None:
-    result = _libc.umount2(target.encode(), MNT_DETACH)
-    if result != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
+    result = _libc().umount2(target.encode(), MNT_DETACH)
+    if result != 0 and _errno() not in (errno.EINVAL, errno.ENOENT):
         _check(result, f"umount {target}")
 
 
@@ -119,7 +131,7 @@ def _prepare_netns_dir() -> None:
     if _netns_dir_ready:
         return
     os.makedirs(NETNS_DIR, exist_ok=True)
-    if _libc.mount(b"", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None) != 0:
+    if _libc().mount(b"", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None) != 0:
         mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC)
         mount("", NETNS_DIR, "none", MS_SHARED | MS_REC)
     _netns_dir_ready = True

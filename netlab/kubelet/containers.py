@@ -7,6 +7,7 @@ written by the launch wrapper (`kernel/procs.py`).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 from netlab.images import catalog
 from netlab.kernel import procs
 from netlab.kubelet import podenv, probes, security
+from netlab.kubelet.containerstate import exec_spec_path, observe, ready  # noqa: F401  (re-exported: the readers' part)
 
 INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
 NGINX_GATEWAY_IMAGE = "nginx/nginx-gateway-fabric"  # ghcr.io/nginx/nginx-gateway-fabric:1.x
@@ -57,6 +59,9 @@ class PodContext:
 
     def lock_path(self, container: str) -> str:
         return os.path.join(self.directory, f"{container}.lock")
+
+    def exec_spec_path(self, container: str) -> str:
+        return exec_spec_path(self.directory, container)
 
 
 def environment(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -173,6 +178,7 @@ def start(
         # adopt the copy that runs rather than start a second one.
         ref = running.ref
         started_at = procs.started_at(ref)
+    _record_exec_spec(ctx, container, services)
     started = {
         **record,
         "pid": ref.pid,
@@ -185,6 +191,17 @@ def start(
     if container.livenessProbe is not None:
         started["liveness"] = probes.initial("liveness")
     return started
+
+
+def _record_exec_spec(ctx: PodContext, container, services: Mapping[str, str] | None) -> None:
+    """How `netlab exec` enters this container, fixed at its start as Kubernetes fixes a
+    container's environment (the runtime keeps the container's config; `runc exec` reuses its
+    process spec): exec reads it back without building the pod's model or the Services'
+    variables again (kubelet/exec.py)."""
+    path = ctx.exec_spec_path(container.name)
+    with open(path + ".tmp", "w") as f:
+        json.dump(launch_spec(ctx, container, services).to_wire(), f)
+    os.replace(path + ".tmp", path)
 
 
 def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> procs.Launch:
@@ -203,21 +220,3 @@ def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None =
         read_only_root=wanted.read_only_root,
         user=(wanted.uid or 0, wanted.gid or 0, wanted.groups) if wanted.drops_privileges else None,
     )
-
-
-def ready(record: dict[str, Any], directory: str) -> bool:
-    """Running, and passing its readiness probe if it has one."""
-    return "running" in observe(record, directory) and record.get("readiness", {"ok": True})["ok"]
-
-
-def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
-    """The container's state as Kubernetes reports it: running, terminated or waiting."""
-    if "error" in record:
-        return {"waiting": {"reason": record.get("reason", "RunContainerError"), "message": record["error"]}}
-    ref = procs.ProcessRef(record["pid"], record["procStart"])
-    if procs.alive(ref):
-        return {"running": {"startedAt": record["startedAt"]}}
-    code = procs.read_exit_code(os.path.join(ctx_dir, f"{record['name']}.exit"))
-    if code is None:
-        return {"terminated": {"exitCode": 137, "reason": "Error", "message": "process disappeared"}}
-    return {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error"}}

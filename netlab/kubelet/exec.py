@@ -1,27 +1,41 @@
 """`exec` and `logs`, the kubelet's way: into a pod's namespaces with the same launch spec its
-containers and probes get, and out of its containers' log files."""
+containers and probes get, and out of its containers' log files.
+
+`exec` enters a running container with the spec recorded when it started
+(containers._record_exec_spec), so it builds no pydantic model; the pod's model and its
+Services' variables are computed only for a container started by an older netlab.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from netlab.api.models import Container, Pod
-from netlab.apiserver.state import Lab, pod_model
-from netlab.apiserver.store import StoredObject
 from netlab.errors import InvalidInput, NotFound
-from netlab.kernel import procs
-from netlab.kubelet import containers, sandbox
-from netlab.kubelet.sync import ServiceVariables, pod_context
+from netlab.kernel import ns, procs
+from netlab.kubelet.containerstate import exec_spec_path
+
+if TYPE_CHECKING:
+    from netlab.api.models import Container, Pod
+    from netlab.apiserver.state import Lab
+    from netlab.apiserver.store import StoredObject
 
 
-def find_pod(lab: Lab, namespace: str, name: str) -> tuple[StoredObject, Pod]:
+def _stored(lab: Lab, namespace: str, name: str) -> StoredObject:
     obj = lab.store.get("Pod", namespace, name)
     if obj is None:
         raise NotFound(f'pods "{name}" not found in namespace "{namespace}"')
+    return obj
+
+
+def find_pod(lab: Lab, namespace: str, name: str) -> tuple[StoredObject, Pod]:
+    from netlab.apiserver.state import pod_model
+
+    obj = _stored(lab, namespace, name)
     return obj, pod_model(obj)
 
 
@@ -41,12 +55,11 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     resolv.conf and /etc/hosts. Raises FileNotFoundError when the command does not exist.
     With `tty` (and a terminal on stdin) the command gets a pseudo-terminal of its own and
     this returns its exit code instead."""
-    obj, pod = find_pod(lab, namespace, name)
+    obj = _stored(lab, namespace, name)
     box = obj.status.get("sandbox") or {}
-    if box.get("uid") != obj.uid or not sandbox.exists(box["netns"]):
+    if box.get("uid") != obj.uid or not ns.is_pinned(ns.netns_path(box["netns"])):
         raise InvalidInput(f"pod {name} has no running sandbox (see: netlab describe pod {name} -n {namespace})")
-    services = ServiceVariables(lab).for_pod(namespace, pod)
-    spec = containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container), services)
+    spec = _recorded_spec(obj, container) or _computed_spec(lab, obj, container)
     spec = dataclasses.replace(spec, argv=tuple(command), env={**spec.env, "TERM": os.environ.get("TERM", "xterm")})
     if tty:
         return procs.exec_on_pty(spec)
@@ -57,6 +70,31 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     sys.stdout.flush()
     procs.exec_in_pod(spec)
     return 0  # not reached: exec_in_pod replaces this process
+
+
+def _recorded_spec(obj: StoredObject, container: str | None) -> procs.Launch | None:
+    """The spec the container was started with; None when there is none to read (the
+    container has not started, or an older netlab started it)."""
+    names = [c.get("name") for c in (obj.manifest.get("spec") or {}).get("containers") or []]
+    chosen = container if container is not None else (names[0] if names else None)
+    directory = obj.status.get("dir")
+    if chosen not in names or not directory:
+        return None  # an unknown container name: the model's path says which ones there are
+    try:
+        with open(exec_spec_path(directory, chosen)) as f:
+            return procs.Launch.from_wire(json.load(f))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _computed_spec(lab: Lab, obj: StoredObject, container: str | None) -> procs.Launch:
+    from netlab.apiserver.state import pod_model
+    from netlab.kubelet import containers
+    from netlab.kubelet.sync import ServiceVariables, pod_context
+
+    pod = pod_model(obj)
+    services = ServiceVariables(lab).for_pod(obj.namespace, pod)
+    return containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container), services)
 
 
 def stream_logs(

@@ -127,11 +127,10 @@ def exists(netns: str) -> bool:
 
 def owner(netns: str) -> tuple[str, str] | None:
     """(cluster, role) from the namespace's ownership mark; None if it is not netlab's."""
-    from netlab.kernel.netlink import Netlink
+    from netlab.kernel.netlink import loopback_alias
 
     try:
-        with Netlink(ns.netns_path(netns)) as nl:
-            return naming.parse_netns_marker(nl.alias("lo"))
+        return naming.parse_netns_marker(loopback_alias(ns.netns_path(netns)))
     except (OSError, KernelError):  # missing, or an empty pin left by a killed create
         return None
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns
-from netlab.kubelet import containers
+from netlab.kubelet import containerstate
 from netlab.kubelet.restarts import should_restart
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def pod_state(obj: StoredObject, pod: Pod) -> PodState:
         if record is None:
             state: dict[str, Any] = {"waiting": {"reason": "ContainerCreating"}}
         else:
-            state = containers.observe(record, status.get("dir", ""))
+            state = containerstate.observe(record, status.get("dir", ""))
             if record.get("finishedAt") and should_restart(pod.spec.restartPolicy, state):
                 # Exited and waiting out the kubelet's restart back-off.
                 last = state
@@ -56,7 +56,7 @@ def pod_state(obj: StoredObject, pod: Pod) -> PodState:
         entry = {
             "name": c.name,
             "image": c.image,
-            "ready": "running" in state and bool(record) and containers.ready(record, status.get("dir", "")),
+            "ready": bool(record) and containerstate.is_ready(record, state),
             "started": "running" in state,
             "restartCount": record.get("restartCount", 0) if record else 0,
             "state": state,
@@ -88,4 +88,4 @@ def _phase(policy: str, statuses: list[dict[str, Any]]) -> tuple[str, str]:
 
 def pod_ready(status: dict) -> bool:
     records = status.get("containers") or []
-    return bool(records) and all(containers.ready(r, status.get("dir", "")) for r in records)
+    return bool(records) and all(containerstate.ready(r, status.get("dir", "")) for r in records)

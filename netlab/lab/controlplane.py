@@ -20,16 +20,17 @@ import errno
 import fcntl
 import json
 import os
-import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netlab import naming
 from netlab.kernel import procs
+
+if TYPE_CHECKING:
+    import socket
 
 RUN_DIR = "/run/netlab/controller"
 
@@ -87,6 +88,9 @@ def ensure_running(cluster: str) -> procs.ProcessRef | None:
         return found[0]
     if found is not None:
         stop(cluster)  # an older netlab's control plane: the new one adopts its containers
+    import subprocess  # socket and subprocess are loaded by what uses them: a reader that finds
+    # the control plane running (the usual case) needs neither
+
     os.makedirs(RUN_DIR, exist_ok=True)
     with open(log_path(cluster), "ab") as log, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(
@@ -128,11 +132,13 @@ def converge(cluster: str, revision: int, timeout: float | None = None) -> Conve
     """Wake the control plane (starting it if need be) and wait until it has converged the lab
     to `revision` — the reply is pushed to this command's own socket, nothing polls the store.
     A control plane that dies meanwhile is started again and asked again."""
+    import socket
+
     deadline = None if timeout is None else time.monotonic() + timeout
     request = json.dumps({"revision": revision}).encode()
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         # An abstract address (leading NUL): nothing to clean up, gone with this process.
-        sock.bind(b"\0netlab/" + f"{cluster}/{os.getpid()}/{secrets.token_hex(4)}".encode())
+        sock.bind(b"\0netlab/" + f"{cluster}/{os.getpid()}/{os.urandom(4).hex()}".encode())
         asked: procs.ProcessRef | None = None
         while True:
             if not os.path.exists(os.path.join(naming.cluster_dir(cluster), "state.db")):
@@ -172,6 +178,8 @@ def _send(sock: socket.socket, cluster: str, message: bytes) -> bool:
 
 def wake(cluster: str) -> bool:
     """Tell the control plane the store changed; False when none listens (nothing to wake)."""
+    import socket
+
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         try:
             sock.sendto(b"wake", socket_path(cluster))
@@ -259,6 +267,8 @@ class Singleton:
             os.unlink(socket_path(cluster))
         except FileNotFoundError:
             pass
+        import socket
+
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.socket.bind(socket_path(cluster))
         self.socket.setblocking(False)

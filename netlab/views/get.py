@@ -1,32 +1,41 @@
 """`netlab get`: rows for each kind, and the documents `-o json|yaml` prints.
 
 Pure over the store plus process liveness; the CLI only formats what these return. A view
-imports the controllers only it needs (endpoints, scheduler, workloads): `get pods`, the
-command run most, loads none of them.
+imports the models and controllers only it needs (endpoints, scheduler, workloads): `get pods`,
+the command run most, loads none of them and builds no pydantic model — it reads the stored
+manifests, which admission validated and defaulted before they were stored.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from netlab import __version__, naming
 from netlab.api.kinds import KindInfo, lookup
-from netlab.api.labels import Selector
-from netlab.api.networkpolicy import NetworkPolicy
-from netlab.api.workloads import Deployment
-from netlab.apiserver.state import Lab, pod_model
-from netlab.apiserver.store import StoredObject
-from netlab.controllers.garbagecollector import owner_of
 from netlab.kernel import ns
 from netlab.kubelet.status import pod_ready, pod_state
-from netlab.metallb.controller import ingress_ips
-from netlab.views.endpointslices import endpointslices
-from netlab.views.ingress import gatewayclasses, gateways, httproutes, ingressclasses, ingresses
-from netlab.views.objects import age, metadata, pod_object, timestamp
+from netlab.views.objects import age, metadata, pod_object, stored_pod, timestamp
 
 if TYPE_CHECKING:
+    from netlab.api.labels import Selector
+    from netlab.api.workloads import Deployment
+    from netlab.apiserver.state import Lab
+    from netlab.apiserver.store import StoredObject
     from netlab.controllers.endpoints import ServiceEndpoints
+
+
+def owner_of(obj: StoredObject) -> tuple[str, str] | None:
+    from netlab.controllers.garbagecollector import owner_of
+
+    return owner_of(obj)
+
+
+def ingress_ips(status: dict[str, Any]):
+    from netlab.metallb.controller import ingress_ips
+
+    return ingress_ips(status)
 
 
 def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredObject]:
@@ -40,8 +49,8 @@ def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool)
     headers = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("Pod", namespace), selector):
-        pod = pod_model(o)
-        st = pod_state(o, pod)
+        pod = stored_pod(o)
+        st = pod_state(o, pod)  # type: ignore[arg-type]
         row = [o.name, f"{st.ready}/{st.total}", st.display, st.restarts, age(o.created, now)]
         if wide:
             row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>"]
@@ -242,6 +251,7 @@ def _workload_doc(o: StoredObject, status: dict[str, Any]) -> dict[str, Any]:
 
 
 def deployments(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    from netlab.api.workloads import Deployment
     from netlab.controllers.deployment import REVISION_ANNOTATION, revision_of
     from netlab.controllers.workloads import HASH_LABEL, template_hash
 
@@ -339,6 +349,8 @@ def _wide_workload(spec: dict[str, Any], selector_too: bool) -> list[str]:
 
 def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
     """kubectl's columns for NetworkPolicy: NAME POD-SELECTOR AGE."""
+    from netlab.api.networkpolicy import NetworkPolicy
+
     now = time.time()
     rows, docs = [], []
     for o in _select(lab.store.list("NetworkPolicy", namespace), selector):
@@ -349,6 +361,22 @@ def networkpolicies(lab: Lab, namespace: str | None, selector: Selector | None, 
     headers = ["NAME", "POD-SELECTOR", "AGE"]
     return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
 
+
+def _elsewhere(module: str, name: str):
+    """A view defined in another module of views/, imported when it runs."""
+
+    def view(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+        return getattr(importlib.import_module(module), name)(lab, namespace, selector, wide)
+
+    return view
+
+
+endpointslices = _elsewhere("netlab.views.endpointslices", "endpointslices")
+ingresses = _elsewhere("netlab.views.ingress", "ingresses")
+ingressclasses = _elsewhere("netlab.views.ingress", "ingressclasses")
+gatewayclasses = _elsewhere("netlab.views.ingress", "gatewayclasses")
+gateways = _elsewhere("netlab.views.ingress", "gateways")
+httproutes = _elsewhere("netlab.views.ingress", "httproutes")
 
 VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,

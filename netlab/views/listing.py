@@ -8,18 +8,20 @@ field selector and sorted; the CLI only formats them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from netlab.api.kinds import KindInfo, lookup
-from netlab.api.labels import Selector
-from netlab.apiserver.state import Lab
+from netlab.api.kinds import KindInfo
 from netlab.errors import InvalidInput, NotFound
 from netlab.views import printing
+
+if TYPE_CHECKING:
+    from netlab.api.labels import Selector
+    from netlab.apiserver.state import Lab
 
 # `kubectl get all`: the "all" category of the kinds netlab has.
 ALL = ("Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet")
 
-View = Callable[[Lab, "str | None", "Selector | None", bool], tuple[list[str], list[list[Any]], list[dict]]]
+View = Callable[["Lab", "str | None", "Selector | None", bool], tuple[list[str], list[list[Any]], list[dict]]]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def collect(
     sections: dict[str, Section] = {}
     missing: list[str] = []
     cache: dict[str, tuple] = {}
+    shown: dict[str, set[int]] = {}
     for request in requests:
         info, view = views(request.kind.kind)  # type: ignore[misc]
         printing.check_field_selector(info.kind, requirements)
@@ -101,8 +104,12 @@ def collect(
                 chosen += match[:1]
             pairs = chosen
         section = sections.setdefault(info.kind, Section(info, headers, [], []))
+        listed = shown.setdefault(info.kind, set())
         for r, d in pairs:
-            if d not in section.docs:
+            # A kind's documents come from one view call (cached above): the same object when
+            # asked for twice, so identity finds the repeats without comparing whole documents.
+            if id(d) not in listed:
+                listed.add(id(d))
                 section.rows.append(r)
                 section.docs.append(d)
     result = list(sections.values())

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import time
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
-
-from netlab.apiserver.store import StoredObject
 
 if TYPE_CHECKING:
     from netlab.api.models import Pod
+    from netlab.apiserver.store import StoredObject
     from netlab.kubelet.status import PodState
 
 
 def timestamp(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def age(created: float, now: float) -> str:
@@ -41,7 +41,16 @@ def metadata(obj: StoredObject) -> dict[str, Any]:
     return meta
 
 
-def pod_object(obj: StoredObject, pod: Pod, state: PodState) -> dict[str, Any]:
+def stored_pod(obj: StoredObject) -> Any:
+    """The part of a Pod that its row and document read (containers' names and images,
+    restartPolicy), straight from the stored manifest, shaped like the model: the store holds
+    only what admission validated and defaulted, so `get pods` builds no pydantic model."""
+    spec = obj.manifest.get("spec") or {}
+    containers = [SimpleNamespace(name=c["name"], image=c.get("image", "")) for c in spec.get("containers") or []]
+    return SimpleNamespace(spec=SimpleNamespace(containers=containers, restartPolicy=spec.get("restartPolicy", "Always")))
+
+
+def pod_object(obj: StoredObject, pod: Pod | Any, state: PodState) -> dict[str, Any]:
     """The pod as `get -o yaml` prints it, its status from `state` (the one its row shows)."""
     spec = dict(obj.manifest.get("spec") or {})
     spec.setdefault("restartPolicy", pod.spec.restartPolicy)

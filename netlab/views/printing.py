@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from netlab.errors import InvalidInput
-from netlab.views import jsonpath
+
+# views/jsonpath.py is imported by the functions that use it: a plain `get` needs none of them.
 
 FORMATS = ("wide", "json", "yaml", "name", "jsonpath", "jsonpath-as-json", "custom-columns")
 
@@ -37,6 +38,8 @@ def parse_output(spec: str | None) -> OutputFormat:
 
 
 def jsonpath_text(template: str, data: Any) -> str:
+    from netlab.views import jsonpath
+
     try:
         return jsonpath.execute(template, data)
     except jsonpath.JSONPathError as exc:
@@ -48,6 +51,8 @@ def jsonpath_text(template: str, data: Any) -> str:
 
 def parse_custom_columns(spec: str) -> list[tuple[str, tuple]]:
     """`NAME:.metadata.name,IP:.status.podIP` -> [(header, parsed template)]."""
+    from netlab.views import jsonpath
+
     columns = []
     for part in spec.split(","):
         header, sep, expression = part.partition(":")
@@ -62,6 +67,8 @@ def parse_custom_columns(spec: str) -> list[tuple[str, tuple]]:
 
 def custom_column_rows(spec: str, docs: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
     """kubectl's custom-columns printer: several values joined by commas, `<none>` for none."""
+    from netlab.views import jsonpath
+
     columns = parse_custom_columns(spec)
     rows = []
     for doc in docs:
@@ -79,6 +86,8 @@ def custom_column_rows(spec: str, docs: Sequence[dict]) -> tuple[list[str], list
 def sort_key(expression: str):
     """A key function over documents for `--sort-by`: numbers by value, the rest as text;
     objects without the field first, as kubectl's sorter puts them."""
+    from netlab.views import jsonpath
+
     try:
         nodes = jsonpath.parse(jsonpath.relaxed(expression))
     except jsonpath.JSONPathError as exc:
@@ -163,6 +172,8 @@ def check_field_selector(kind: str, requirements: Sequence[FieldRequirement]) ->
 
 
 def field_value(doc: dict, field: str) -> str:
+    from netlab.views import jsonpath
+
     node: Any = doc
     for part in field.split("."):
         node = node.get(part) if isinstance(node, dict) else None
