@@ -15,7 +15,7 @@ def policy_inputs(lab: Lab, views: list[PodView] | None = None) -> PolicyInputs:
     if views is None:
         views = pod_views(lab)
     return PolicyInputs(
-        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports) for v in views if v.ip and v.node),
+        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports, tuple(v.ips)) for v in views if v.ip and v.node),
         namespaces={o.name: (o.manifest.get("metadata") or {}).get("labels") or {} for o in lab.store.list("Namespace")},
         policies=tuple(policy_from_api(NetworkPolicy.model_validate(o.manifest)) for o in lab.store.list("NetworkPolicy")),
     )
