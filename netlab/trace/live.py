@@ -75,7 +75,7 @@ class LiveWorld:
         if found.type in ("unreachable", "error"):
             # Name the route that refused it (on the host: netlab's guard route, proto 212).
             refusing = [
-                r for r in nl.routes()
+                r for r in nl.routes(family=None)
                 if r.type != "unicast" and r.dst != "default" and _inside(dst, r.dst)
             ]  # fmt: skip
             refusing.sort(key=lambda r: ip_network(r.dst).prefixlen, reverse=True)
@@ -99,7 +99,7 @@ class LiveWorld:
         if not route.gateway or route.dev != naming.NODE_UPLINK:
             return None
         matching = [
-            r for r in nl.routes()
+            r for r in nl.routes(family=None)
             if r.dst != "default" and r.gateway == route.gateway and _inside(route.dst, r.dst)
         ]  # fmt: skip
         bird = any(r.proto == naming.RTPROT_BIRD for r in matching)
