@@ -21,6 +21,7 @@ FABRIC_HOST_PORT = "host"
 NODE_UPLINK = "eth0"
 NODE_BRIDGE = "cni0"
 VXLAN_DEVICE = "flannel.1"  # flanneld names its VTEP flannel.<VNI>
+VXLAN6_DEVICE = "flannel-v6.1"  # and its IPv6 VTEP flannel-v6.<VNI> (dual-stack flannel)
 POD_IFACE = "eth0"
 
 
@@ -92,11 +93,18 @@ def node_mac(cluster: str, node: str) -> str:
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
-def vtep_mac(cluster: str, node: str) -> str:
-    """The MAC of a node's flannel.1: fixed, so the plan is pure and a recovered node's VTEP is
-    where the others' neighbour and FDB entries already point (flanneld publishes the random
-    one it got in the node's annotations; a derived one needs no publishing)."""
-    digest = _sha256(f"{cluster}/{node}/vtep".encode()).digest()
+def vxlan_device(family: int) -> str:
+    """The VTEP that carries a family's pod traffic: flannel.1 (IPv4) or flannel-v6.1 (IPv6)."""
+    return VXLAN6_DEVICE if family == 6 else VXLAN_DEVICE
+
+
+def vtep_mac(cluster: str, node: str, family: int = 4) -> str:
+    """The MAC of a node's flannel.1 (flannel-v6.1 for family 6): fixed, so the plan is pure and
+    a recovered node's VTEP is where the others' neighbour and FDB entries already point
+    (flanneld publishes the random one it got in the node's annotations, `VtepMAC` and its v6
+    twin; a derived one needs no publishing)."""
+    key = f"{cluster}/{node}/vtep" + ("6" if family == 6 else "")
+    digest = _sha256(key.encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 

@@ -33,6 +33,15 @@ IPNetwork = IPv4Network | IPv6Network
 # 1450 (flannel's FLANNEL_MTU) and a full-size pod packet still fits the wire unfragmented.
 UNDERLAY_MTU = 1500
 VXLAN_OVERHEAD = 50
+# Over the IPv6 underlay (flannel-v6.1) the outer IP header is 40 bytes, not 20: 70 in all, as
+# Calico counts it (felix vxlanV6MTUOverhead). flannel itself takes 50 for both VTEPs and
+# leaves the difference to fragmentation; netlab sizes pods so a full packet fits either way.
+VXLAN_OVERHEAD_IPV6 = 70
+
+
+def vxlan_mtu(family: int) -> int:
+    """The MTU of the VTEP that carries `family` (flannel.1: 1450, flannel-v6.1: 1430)."""
+    return UNDERLAY_MTU - (VXLAN_OVERHEAD_IPV6 if family == 6 else VXLAN_OVERHEAD)
 
 
 def _for_family(items, family: int):
@@ -124,8 +133,9 @@ class Topology:
 
     @property
     def pod_mtu(self) -> int:
-        """The MTU of pods' eth0, their veths and cni0 (the overlay's, in vxlan mode)."""
-        return UNDERLAY_MTU - VXLAN_OVERHEAD if self.routing == "vxlan" else UNDERLAY_MTU
+        """The MTU of pods' eth0, their veths and cni0 (the overlay's, in vxlan mode: the
+        smallest of the lab's VTEPs, as one eth0 carries both families)."""
+        return min(vxlan_mtu(f) for f in self.families) if self.routing == "vxlan" else UNDERLAY_MTU
 
     @property
     def host_interfaces(self) -> tuple[IPv4Interface | IPv6Interface, ...]:

@@ -161,6 +161,17 @@ def _probe_in_private_netns() -> Probe:
         if done.returncode != 0:
             raise RuntimeError(done.stderr.strip() or f"nft exited {done.returncode}")
 
+    def ipv6() -> None:
+        # Dual-stack and IPv6-only labs: a namespace made now must start with IPv6 on (the
+        # node and pod namespaces are made the same way) and take an IPv6 address.
+        flag = "/proc/sys/net/ipv6/conf/default/disable_ipv6"
+        if not os.path.exists(flag):
+            raise RuntimeError("IPv6 is switched off in this kernel (/proc/sys/net/ipv6 is missing: ipv6.disable=1 at boot?)")
+        with open(flag) as f:
+            if f.read().strip() != "0":
+                raise RuntimeError("a new network namespace starts with net.ipv6.conf.default.disable_ipv6 = 1")
+        ipr.addr("add", index=idx("lo"), address="fd00:6e6c::1", prefixlen=128)
+
     def conntrack() -> None:
         # nf_conntrack registers its sysctls per namespace once NAT rules need it.
         if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
@@ -187,6 +198,7 @@ def _probe_in_private_netns() -> Probe:
             ("sysctl", sysctl),
             ("iptables", iptables),
             ("conntrack", conntrack),
+            ("ipv6", ipv6),
             ("nf_tables", nf_tables),
             ("br_netfilter", bridge_netfilter),
             ("sctp", sctp),

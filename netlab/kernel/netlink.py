@@ -290,7 +290,7 @@ class Netlink:
             name,
             data.get_attr("IFLA_VXLAN_ID"),
             data.get_attr("IFLA_VXLAN_PORT"),
-            data.get_attr("IFLA_VXLAN_LOCAL"),
+            data.get_attr("IFLA_VXLAN_LOCAL") or data.get_attr("IFLA_VXLAN_LOCAL6"),
             bool(data.get_attr("IFLA_VXLAN_LEARNING")),
             link.get_attr("IFLA_ADDRESS"),
             link.get_attr("IFLA_MTU"),
@@ -305,9 +305,11 @@ class Netlink:
             self.delete_link(name)
             current = None
         if current is None:
+            # An IPv6 local address makes an IPv6 VTEP (flannel-v6.1): outer packets in IPv6.
+            where = {"vxlan_local6" if ":" in local else "vxlan_local": local}
             try:
                 self._ipr.link(
-                    "add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, vxlan_local=local,
+                    "add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_port=port, **where,
                     vxlan_link=self._require(dev), vxlan_learning=0, address=mac, mtu=mtu,
                 )  # fmt: skip
             except NetlinkError as exc:
@@ -382,7 +384,16 @@ class Netlink:
     def ensure_address(self, name: str, address: IPv4Interface | IPv6Interface) -> None:
         """Add an address; an IPv6 one without duplicate detection (usable at once, as the
         lab's addresses are unique by construction)."""
-        extra = {"flags": IFA_F_NODAD} if address.version == 6 else {}
+        self._add_address(name, address, {"flags": IFA_F_NODAD} if address.version == 6 else {})
+
+    def ensure_service_address(self, name: str, address: IPv4Interface | IPv6Interface) -> None:
+        """Add an address the node answers for but never picks as its own source (an announced
+        load-balancer IP): in IPv6 one that is "deprecated" from the start (preferred_lft 0),
+        which source selection avoids (RFC 6724 rule 3); IPv4 prefers the subnet's first address."""
+        extra = {"flags": IFA_F_NODAD, "preferred_lft": 0, "valid_lft": 0xFFFFFFFF} if address.version == 6 else {}
+        self._add_address(name, address, extra)
+
+    def _add_address(self, name: str, address: IPv4Interface | IPv6Interface, extra: dict) -> None:
         try:
             self._ipr.addr(
                 "add",

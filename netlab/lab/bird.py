@@ -133,23 +133,24 @@ def stop(cluster: str, node: str) -> None:
             pass
 
 
-def learned(topo: Topology, node: str) -> dict[str, str]:
-    """{pod /24: next hop} that BIRD wrote into the node's kernel table (proto bird)."""
+def learned(topo: Topology, node: str, family: int | None = None) -> dict[str, str]:
+    """{pod block: next hop} that BIRD wrote into the node's kernel table (proto bird), of one
+    family or (None) of both: the /24s learned over the IPv4 sessions, the /64s over the IPv6."""
     from netlab.kernel.netlink import Netlink
 
     with Netlink(ns.netns_path(naming.node_netns(topo.cluster, node))) as nl:
-        return {r.dst: r.gateway or "" for r in nl.routes() if r.proto == naming.RTPROT_BIRD}
+        return {r.dst: r.gateway or "" for r in nl.routes(family) if r.proto == naming.RTPROT_BIRD}
 
 
 def wait_mesh(topo: Topology, down: frozenset[str] = frozenset(), timeout: float = MESH_TIMEOUT) -> list[str]:
-    """Wait until every live node has learned every other live node's block; the nodes still
-    missing some when the time is up (none: the mesh is complete)."""
+    """Wait until every live node has learned every other live node's blocks (of every family);
+    the nodes still missing some when the time is up (none: the mesh is complete)."""
     live = [n for n in topo.nodes if n.name not in down]
     deadline = time.monotonic() + timeout
     while True:
         missing = [
             n.name for n in live
-            if not {str(o.subnet) for o in live if o.name != n.name} <= set(learned(topo, n.name))
+            if not {str(s) for o in live if o.name != n.name for s in o.subnets} <= set(learned(topo, n.name))
         ]  # fmt: skip
         if not missing or time.monotonic() >= deadline:
             return missing

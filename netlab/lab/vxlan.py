@@ -1,6 +1,6 @@
 """Apply a node's routing plan (`lab/routing.py`) the way flanneld does: routes for host-gw;
-for vxlan the VTEP `flannel.1`, then per other live node a neighbour entry, an FDB entry and
-an onlink route, and the entries of nodes that left removed.
+for vxlan the VTEPs `flannel.1` (and `flannel-v6.1` for IPv6), then per other live node a
+neighbour entry, an FDB entry and an onlink route, and the entries of nodes that left removed.
 
 flanneld's order (backend/vxlan/vxlan_network.go, handleSubnetEvents): ARP (neighbour) and FDB
 first, the route last, so the route never points at a VTEP the kernel cannot resolve yet; on
@@ -9,7 +9,7 @@ a lease removal the reverse. Idempotent: a second run changes nothing.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface, ip_network
+from ipaddress import ip_address, ip_interface, ip_network
 
 from netlab import naming
 from netlab.api.addressing import Topology
@@ -20,19 +20,21 @@ from netlab.lab.routing import NodeRouting
 def apply(topo: Topology, plan: NodeRouting, nl: Netlink) -> None:
     """Make the node behind `nl` hold `plan`; routes towards other nodes' pods that the plan
     does not name (a failed node's, in vxlan mode) are removed."""
-    if plan.vtep is not None:
-        v = plan.vtep
+    for v in plan.vteps:
         nl.ensure_vxlan(v.name, vni=v.vni, port=v.port, local=str(v.local), dev=v.underlay_dev, mac=v.mac, mtu=v.mtu)
-        nl.ensure_address(v.name, IPv4Interface(f"{v.address}/32"))
-        wanted_neigh = {str(p.vtep_ip): p.mac for p in plan.peers}
-        wanted_fdb = {p.mac: str(p.underlay_ip) for p in plan.peers}
-        for p in plan.peers:
-            nl.ensure_neighbour(v.name, str(p.vtep_ip), p.mac)
-            nl.ensure_fdb(v.name, p.mac, str(p.underlay_ip))
+        nl.ensure_address(v.name, ip_interface(f"{v.address}/{v.address.max_prefixlen}"))
+    for p in plan.peers:
+        nl.ensure_neighbour(p.dev, str(p.vtep_ip), p.mac)
+        nl.ensure_fdb(p.dev, p.mac, str(p.underlay_ip))
     _sync_routes(topo, plan, nl)
-    if plan.vtep is not None:
-        for n in nl.neighbours(v.name):
-            if n.dst not in wanted_neigh:
+    for v in plan.vteps:
+        peers = [p for p in plan.peers if p.dev == v.name]
+        wanted_neigh = {str(p.vtep_ip) for p in peers}
+        wanted_fdb = {p.mac: str(p.underlay_ip) for p in peers}
+        # Only the permanent entries are netlab's: IPv6 keeps NOARP entries of its own
+        # (multicast groups) on every device.
+        for n in nl.neighbours(v.name, family=v.family):
+            if n.permanent and n.dst not in wanted_neigh:
                 nl.delete_neighbour(v.name, n.dst)
         for f in nl.fdb(v.name):
             if wanted_fdb.get(f.lladdr) != f.dst:
@@ -56,6 +58,6 @@ def _sync_routes(topo: Topology, plan: NodeRouting, nl: Netlink) -> None:
 
 
 def vtep_owner(topo: Topology, address: str) -> str | None:
-    """The node whose VTEP has this address (x.x.N.0), for the trace."""
-    ip = IPv4Address(address)
-    return next((n.name for n in topo.nodes if n.subnet.network_address == ip), None)
+    """The node whose VTEP has this address (x.x.N.0 or fd00:…:N::), for the trace."""
+    ip = ip_address(address)
+    return next((n.name for n in topo.nodes if any(s.network_address == ip for s in n.subnets)), None)

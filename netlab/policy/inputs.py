@@ -15,9 +15,9 @@ def policy_inputs(lab: Lab, views: list[PodView] | None = None) -> PolicyInputs:
     if views is None:
         views = pod_views(lab)
     # hostNetwork pods (the node's address) are not the pod network's: policies leave them be.
-    nodes = {str(n.underlay_ip) for n in lab.topo.nodes}
+    nodes = {str(ip) for n in lab.topo.nodes for ip in n.underlay_ips}
     return PolicyInputs(
-        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports) for v in views if v.ip and v.node and v.ip not in nodes),
+        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports, tuple(v.ips)) for v in views if v.ip and v.node and v.ip not in nodes),
         namespaces={o.name: (o.manifest.get("metadata") or {}).get("labels") or {} for o in lab.store.list("Namespace")},
         policies=tuple(policy_from_api(NetworkPolicy.model_validate(o.manifest)) for o in lab.store.list("NetworkPolicy")),
     )

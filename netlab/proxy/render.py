@@ -10,6 +10,11 @@ restores them whole (no `--noflush`), so the payload also declares the built-in 
 the jump rules into the KUBE-* chains, which upstream installs separately with `iptables -I`
 (EnsureRule Prepend) before its `--noflush` restore. It leaves out chains that belong to other
 parts of a real node: KUBE-FIREWALL (kubelet's localnet guard) and KUBE-PROXY-CANARY (a monitor).
+
+Each IP family gets its own payload, as upstream runs one proxier per family: the same chain
+names and rules with that family's addresses, loaded by iptables-restore (4) or
+ip6tables-restore (6). The one rule upstream spells differently: IPv6 NodePorts never answer on
+::1 (`! -d ::1/128` on the catch-all jump to KUBE-NODEPORTS).
 """
 
 from __future__ import annotations
@@ -83,14 +88,14 @@ def render_rules(
     `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore,
     `hostports` the CNI portmap plugin's nat chains (`hostports.py`).
     """
-    proxied = _proxied_ports(ports)
+    proxied = _proxied_ports(ports, config.family)
     large_cluster = sum(len(p.endpoints) for p in proxied) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
     plans = [_port_rules(p, config, not large_cluster) for p in proxied]
     lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config, hostports)]
     return "\n".join(lines) + "\n"
 
 
-def _proxied_ports(ports: Iterable[ServicePortInfo]) -> list[ServicePortInfo]:
+def _proxied_ports(ports: Iterable[ServicePortInfo], family: int = 4) -> list[ServicePortInfo]:
     """Ports kube-proxy programs, sorted by ns/svc/port so the payload is stable."""
     proxied = sorted(
         (p for p in ports if not p.headless),
@@ -99,9 +104,11 @@ def _proxied_ports(ports: Iterable[ServicePortInfo]) -> list[ServicePortInfo]:
     # Two entries for one service port would declare the same chain twice, which
     # iptables-restore rejects for the whole node; say which one instead.
     seen = Counter((p.name, p.protocol) for p in proxied)
-    duplicates = [f"service port {n} ({proto}) is given {c} times" for (n, proto), c in seen.items() if c > 1]
-    if duplicates:
-        raise InvalidInput(duplicates)
+    problems = [f"service port {n} ({proto}) is given {c} times" for (n, proto), c in seen.items() if c > 1]
+    # A proxier sees only its own family's Services (upstream filters them by ipFamily).
+    problems += [f"service port {p.name} ({p.protocol}) is IPv{p.family}, not IPv{family}" for p in proxied if p.family != family]
+    if problems:
+        raise InvalidInput(problems)
     return proxied
 
 
@@ -151,12 +158,14 @@ def _nat_table(plans: list[PortRules], config: ProxyConfig, hostports: NatRules 
         chains += plan.nat_chains
         rules += plan.nat_rules
     # Upstream: "this must be the last rule in this chain" — anything addressed to the node
-    # itself that no Service matched is tried against the NodePorts.
+    # itself that no Service matched is tried against the NodePorts. IPv6 NodePorts never work
+    # on localhost (there is no route_localnet for IPv6), so upstream leaves ::1 out.
     rules.append(
         _rule(
             KUBE_SERVICES,
             *_comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
             "-m", "addrtype", "--dst-type", "LOCAL",
+            *(("!", "-d", "::1/128") if config.family == 6 else ()),
             "-j", KUBE_NODEPORTS,
         )
     )  # fmt: skip

@@ -10,7 +10,7 @@ veth); the kernel says what is true.
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import ip_address, ip_network
 
 from netlab import naming
 from netlab.apiserver.state import Lab
@@ -27,7 +27,8 @@ def pod_places(lab: Lab) -> list[PodPlace]:
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if o.status.get("podIP") and box.get("uid") == o.uid:
-            places.append(PodPlace(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["netns"], box["veth"]))
+            ips = tuple(p["ip"] if isinstance(p, dict) else p for p in o.status.get("podIPs") or ())
+            places.append(PodPlace(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["netns"], box["veth"], ips))
     return places
 
 
@@ -36,10 +37,10 @@ class LiveWorld:
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        self.pods = {p.ip: p for p in pod_places(lab)}
+        self.pods = {ip: p for p in pod_places(lab) for ip in p.ips or (p.ip,)}
         self._links: dict[str | None, Netlink] = {}
-        self._rules: dict[str, Ruleset] = {}
-        self._nft: dict[str, object] = {}
+        self._rules: dict[tuple[str, int], Ruleset] = {}
+        self._nft: dict[tuple[str, int], object] = {}
 
     def close(self) -> None:
         for link in self._links.values():
@@ -61,7 +62,7 @@ class LiveWorld:
 
     def node_by_underlay(self, ip: str) -> str | None:
         for node in self.lab.topo.nodes:
-            if str(node.underlay_ip) == ip and ns.is_pinned(ns.netns_path(self.node_netns(node.name))):
+            if ip in map(str, node.underlay_ips) and ns.is_pinned(ns.netns_path(self.node_netns(node.name))):
                 return node.name
         return None
 
@@ -74,32 +75,32 @@ class LiveWorld:
         if found.type in ("unreachable", "error"):
             # Name the route that refused it (on the host: netlab's guard route, proto 212).
             refusing = [
-                r for r in nl.routes()
-                if r.type != "unicast" and r.dst != "default" and IPv4Address(dst) in IPv4Network(r.dst)
+                r for r in nl.routes(family=None)
+                if r.type != "unicast" and r.dst != "default" and _inside(dst, r.dst)
             ]  # fmt: skip
-            refusing.sort(key=lambda r: IPv4Network(r.dst).prefixlen, reverse=True)
+            refusing.sort(key=lambda r: ip_network(r.dst).prefixlen, reverse=True)
             error = found.error + (f" (route: {refusing[0].type} {refusing[0].dst} proto {refusing[0].proto})" if refusing else "")
             return RouteHit(dst, found.type, error=error)
         return RouteHit(dst, found.type, found.gateway, found.dev, found.prefsrc)
 
     def crossing(self, node: str, route: RouteHit) -> Crossing | None:
         """Which routing mode's state sends this route's packets to another node, read from
-        the node: flannel.1's neighbour and FDB entries (vxlan), the route's protocol (bgp:
-        proto bird) or a plain gateway (host-gw)."""
+        the node: flannel.1's (IPv6: flannel-v6.1's) neighbour and FDB entries (vxlan), the
+        route's protocol (bgp: proto bird) or a plain gateway (host-gw)."""
         nl = self._nl(self.node_netns(node))
-        if route.dev == naming.VXLAN_DEVICE and route.gateway:
-            mac = next((n.lladdr for n in nl.neighbours(route.dev) if n.dst == route.gateway), None)
+        if route.dev in (naming.VXLAN_DEVICE, naming.VXLAN6_DEVICE) and route.gateway:
+            mac = next((n.lladdr for n in nl.neighbours(route.dev, family=None) if n.dst == route.gateway), None)
             remote = next((f.dst for f in nl.fdb(route.dev) if f.lladdr == mac), None) if mac else None
             device = nl.vxlan(route.dev)
             return Crossing(
                 "vxlan", self.node_by_underlay(remote) if remote else None, remote or "?", device.local if device else None,
-                device.vni if device else None, device.port if device else None, mac, "flanneld (netlab)",
+                device.vni if device else None, device.port if device else None, mac, "flanneld (netlab)", route.dev,
             )  # fmt: skip
         if not route.gateway or route.dev != naming.NODE_UPLINK:
             return None
         matching = [
-            r for r in nl.routes()
-            if r.dst != "default" and r.gateway == route.gateway and IPv4Address(route.dst) in IPv4Network(r.dst)
+            r for r in nl.routes(family=None)
+            if r.dst != "default" and r.gateway == route.gateway and _inside(route.dst, r.dst)
         ]  # fmt: skip
         bird = any(r.proto == naming.RTPROT_BIRD for r in matching)
         return Crossing(
@@ -107,24 +108,25 @@ class LiveWorld:
             origin="BIRD (learned over iBGP)" if bird else "netlab (a static route)",
         )  # fmt: skip
 
-    def ruleset(self, node: str) -> Ruleset:
-        if node not in self._rules:
-            self._rules[node] = parse(iptables.save(ns.netns_path(self.node_netns(node))))
-        return self._rules[node]
+    def ruleset(self, node: str, family: int = 4) -> Ruleset:
+        """The node's live iptables rules of one IP family (ip6tables-save for 6)."""
+        if (node, family) not in self._rules:
+            self._rules[(node, family)] = parse(iptables.save(ns.netns_path(self.node_netns(node)), family))
+        return self._rules[(node, family)]
 
-    def nft_table(self, node: str):
-        """nftables mode: the node's live table ip kube-proxy (None in iptables mode)."""
+    def nft_table(self, node: str, family: int = 4):
+        """nftables mode: the node's live table ip (ip6) kube-proxy (None in iptables mode)."""
         if self.lab.topo.kube_proxy_mode != "nftables":
             return None
-        if node not in self._nft:
+        if (node, family) not in self._nft:
             from netlab.kernel import nft
             from netlab.trace.nftwalk import NftTable, parse_table
 
-            path = ns.netns_path(self.node_netns(node))
-            listed = nft.list_table(path, "ip", "kube-proxy", json=True)
-            text = nft.list_table(path, "ip", "kube-proxy", handles=True) or ""
-            self._nft[node] = parse_table(listed, text) if listed else NftTable()
-        return self._nft[node]
+            path, table = ns.netns_path(self.node_netns(node)), "ip6" if family == 6 else "ip"
+            listed = nft.list_table(path, table, "kube-proxy", json=True)
+            text = nft.list_table(path, table, "kube-proxy", handles=True) or ""
+            self._nft[(node, family)] = parse_table(listed, text) if listed else NftTable()
+        return self._nft[(node, family)]
 
     def local_addresses(self, node: str) -> frozenset[str]:
         return frozenset(self._nl(self.node_netns(node)).all_addresses())
@@ -143,15 +145,15 @@ class LiveWorld:
 
     def listeners(self, netns: str, protocol: str, port: int) -> tuple[Listener, ...]:
         path = ns.netns_path(netns)
+        rows = []
         with ns.entered(path):
             # thread-self: this thread is the one inside the namespace.
-            rows = []
-            for table in (protocol, protocol + "6"):  # a dual-stack server is listed in tcp6 only
+            for table in (protocol, f"{protocol}6"):
                 try:
                     with open(f"/proc/thread-self/net/{table}") as f:
                         rows += sockets.parse_proc_net(f.read())
                 except FileNotFoundError:  # no IPv6 in this kernel
-                    continue
+                    pass
         found = sockets.listening(rows, protocol, port)
         if not found:
             return ()
@@ -160,6 +162,11 @@ class LiveWorld:
             Listener(protocol, b.address, b.port, b.inode, owners.get(b.inode, (None, ""))[0], owners.get(b.inode, (None, ""))[1])
             for b in found
         )
+
+
+def _inside(address: str, network: str) -> bool:
+    ip, net = ip_address(address), ip_network(network, strict=False)
+    return ip.version == net.version and ip in net
 
 
 def socket_owners(netns_path: str, inodes: set[int]) -> dict[int, tuple[int, str]]:

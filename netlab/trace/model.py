@@ -27,6 +27,10 @@ class PodPlace:
     node: str
     netns: str  # the pod's network namespace name
     veth: str  # the node-side end of its veth, a port of cni0
+    ips: tuple[str, ...] = ()  # status.podIPs (primary first; () = just `ip`)
+
+    def ip_for(self, family: int) -> str | None:
+        return next((a for a in self.ips or (self.ip,) if (":" in a) == (family == 6)), None)
 
     @property
     def ref(self) -> str:
@@ -99,6 +103,7 @@ class Crossing:
     port: int | None = None  # vxlan: the UDP destination port
     mac: str | None = None  # vxlan: the remote VTEP's MAC (neighbour entry -> FDB entry)
     origin: str = ""  # who wrote the route: "netlab", "BIRD (BGP)", "flanneld"
+    dev: str | None = None  # vxlan: the VTEP it leaves by (flannel.1, or flannel-v6.1 for IPv6)
 
 
 class World(Protocol):
@@ -106,7 +111,7 @@ class World(Protocol):
     def node_by_underlay(self, ip: str) -> str | None: ...
     def node_netns(self, node: str) -> str: ...
     def route(self, netns: str | None, dst: str) -> RouteHit: ...
-    def ruleset(self, node: str) -> Ruleset: ...
+    def ruleset(self, node: str, family: int = 4) -> Ruleset: ...  # iptables-save or ip6tables-save
     def local_addresses(self, node: str) -> frozenset[str]: ...
     def veth(self, pod: PodPlace) -> tuple[LinkEnd, LinkEnd]: ...
     def listeners(self, netns: str, protocol: str, port: int) -> tuple[Listener, ...]: ...

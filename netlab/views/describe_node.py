@@ -46,6 +46,9 @@ class NodeFacts:
     crossing: tuple[str, ...] = ()  # the mode's own state: VTEP and entries, or BIRD's view
     kube_proxy_mode: str = "iptables"
     nft_table: str | None = None  # nftables mode: `nft list table ip kube-proxy`
+    # IPv6 (a dual-stack or IPv6-only lab): `ip6tables-save`, `nft list table ip6 kube-proxy`
+    rules6: Ruleset | None = None
+    nft_table6: str | None = None
 
 
 def gather(lab: Lab, name: str) -> NodeFacts:
@@ -58,22 +61,28 @@ def gather(lab: Lab, name: str) -> NodeFacts:
     pods = [o for o in lab.store.list("Pod") if o.status.get("nodeName") == name]
     by_veth = {(o.status.get("sandbox") or {}).get("veth"): o for o in pods}
     routes, ports, rules, problem, crossing, nft_table = (), (), None, "", (), None
+    rules6, nft_table6 = None, None
     up = ns.is_pinned(path)
     if up:
         try:
             with Netlink(path) as nl:
-                routes = tuple(nl.routes())
+                # Both families; IPv6's link-local fe80::/64 per link says nothing about the lab.
+                routes = tuple(r for r in nl.routes(family=None) if not r.dst.startswith("fe80:"))
                 crossing = _crossing(lab, name, nl)
                 ports = tuple(
                     Port(v, f"{by_veth[v].namespace}/{by_veth[v].name}" if v in by_veth else None,
-                         by_veth[v].status.get("podIP") if v in by_veth else None)
+                         _pod_ips(by_veth[v].status) if v in by_veth else None)
                     for v in sorted(nl.bridge_ports(naming.NODE_BRIDGE))
                 )  # fmt: skip
             rules = parse(iptables.save(path))
+            if 6 in lab.topo.families:
+                rules6 = parse(iptables.save(path, 6))
             if lab.topo.kube_proxy_mode == "nftables":
                 from netlab.kernel import nft
 
                 nft_table = nft.list_table(path, "ip", "kube-proxy")
+                if 6 in lab.topo.families:
+                    nft_table6 = nft.list_table(path, "ip6", "kube-proxy")
         except (NetlabError, OSError, ValueError) as exc:
             problem = getattr(exc, "message", str(exc))
     else:
@@ -82,37 +91,35 @@ def gather(lab: Lab, name: str) -> NodeFacts:
         name=name,
         netns=netns,
         up=up,
-        pod_cidr=str(node.subnet),
-        gateway=f"{node.gateway}/{node.subnet.prefixlen}",
-        underlay_ip=str(node.underlay_ip),
+        pod_cidr=", ".join(map(str, node.subnets)),
+        gateway=", ".join(f"{g}/{s.prefixlen}" for g, s in zip(node.gateways, node.subnets, strict=True)),
+        underlay_ip=", ".join(map(str, node.underlay_ips)),
         labels=dict(node.labels),
         routes=routes,
         ports=ports,
-        pods=tuple((o.namespace, o.name, o.status.get("podIP") or "<none>") for o in pods),
+        pods=tuple((o.namespace, o.name, _pod_ips(o.status) or "<none>") for o in pods),
         rules=rules,
         problem=problem,
         routing=lab.topo.routing,
         crossing=crossing,
         kube_proxy_mode=lab.topo.kube_proxy_mode,
         nft_table=nft_table,
+        rules6=rules6,
+        nft_table6=nft_table6,
     )
 
 
+def _pod_ips(status: dict) -> str:
+    """The pod's addresses, primary first ("10.244.1.3, fd00:10:244:1::3")."""
+    ips = list(status.get("podIPs") or [])
+    return ", ".join(ips or ([status["podIP"]] if status.get("podIP") else []))
+
+
 def _crossing(lab: Lab, node: str, nl: Netlink) -> tuple[str, ...]:
-    """flannel.1 and its entries (vxlan), or BIRD's own answer to `show protocols` and
-    `show route` (bgp); nothing more to show for host-gw (the routes say it all)."""
+    """flannel.1 (and flannel-v6.1) with its entries (vxlan), or BIRD's own answer to `show
+    protocols` and `show route` (bgp); nothing more to show for host-gw (the routes say it all)."""
     if lab.topo.routing == "vxlan":
-        vtep = nl.vxlan(naming.VXLAN_DEVICE)
-        if vtep is None:
-            return (f"{naming.VXLAN_DEVICE}: missing",)
-        address = ", ".join(str(a) for a in nl.addresses(naming.VXLAN_DEVICE)) or "no address"
-        out = [
-            f"{vtep.name} {address}  VNI {vtep.vni}, udp/{vtep.port}, local {vtep.local} dev {vtep.link}, "
-            f"{'learning' if vtep.learning else 'nolearning'}, mac {vtep.mac}, mtu {vtep.mtu}",
-        ]
-        out += [f"neighbour {n.dst} lladdr {n.lladdr}{' PERMANENT' if n.permanent else ''}" for n in nl.neighbours(naming.VXLAN_DEVICE)]
-        out += [f"fdb {f.lladdr} dst {f.dst}{' permanent' if f.permanent else ''}" for f in nl.fdb(naming.VXLAN_DEVICE)]
-        return tuple(out)
+        return tuple(line for family in lab.topo.families for line in _vtep(nl, family))
     if lab.topo.routing == "bgp":
         from netlab.lab import bird
 
@@ -128,6 +135,22 @@ def _crossing(lab: Lab, node: str, nl: Netlink) -> tuple[str, ...]:
                     out.append(f"  unavailable: {exc.message}")
         return tuple(out)
     return ()
+
+
+def _vtep(nl: Netlink, family: int) -> list[str]:
+    name = naming.vxlan_device(family)
+    vtep = nl.vxlan(name)
+    if vtep is None:
+        return [f"{name}: missing"]
+    address = ", ".join(str(a) for a in nl.addresses(name, family=family)) or "no address"
+    out = [
+        f"{vtep.name} {address}  VNI {vtep.vni}, udp/{vtep.port}, local {vtep.local} dev {vtep.link}, "
+        f"{'learning' if vtep.learning else 'nolearning'}, mac {vtep.mac}, mtu {vtep.mtu}",
+    ]
+    neighbours = [n for n in nl.neighbours(name, family=family) if n.permanent]
+    out += [f"neighbour {n.dst} lladdr {n.lladdr} PERMANENT" for n in neighbours]
+    out += [f"fdb {f.lladdr} dst {f.dst}{' permanent' if f.permanent else ''}" for f in nl.fdb(name)]
+    return out
 
 
 def _field(label: str, value: object) -> str:
@@ -151,7 +174,7 @@ def lines(f: NodeFacts) -> list[str]:
         proto = "  proto bird" if r.proto == naming.RTPROT_BIRD else ""
         out.append(f"  {r.dst}{via}{dev}" + (f"  ({r.type})" if r.type != "unicast" else "") + proto)
     if f.crossing:
-        title = {"vxlan": "VXLAN (flannel.1)", "bgp": "BGP (BIRD's own view)"}.get(f.routing, f.routing)
+        title = {"vxlan": "VXLAN (flannel's VTEPs)", "bgp": "BGP (BIRD's own view)"}.get(f.routing, f.routing)
         out.append(f"Routing:          {f.routing}: {title}")
         out += [f"  {line}" for line in f.crossing]
     out.append(f"Bridge {naming.NODE_BRIDGE} ports:" + ("" if f.ports else "  <none>"))
@@ -163,15 +186,24 @@ def lines(f: NodeFacts) -> list[str]:
         out.append(f"  {namespace + '/' + name:<40} {ip}")
     out.append(_field("kube-proxy", f"{f.kube_proxy_mode} mode"))
     if f.kube_proxy_mode == "nftables":
-        out.append("nftables:" + ("" if f.nft_table else "  <unavailable>"))
+        out.append("nftables:" + ("" if f.nft_table or f.nft_table6 else "  <unavailable>"))
         if f.nft_table:
             out.append(f"  table ip kube-proxy  {nft_counts(f.nft_table)}")
-    out.append("iptables:" + ("" if f.rules else "  <unavailable>"))
-    if f.rules is not None:
-        for table, (chains, rules) in sorted(f.rules.chain_counts().items()):
+        if f.nft_table6:
+            out.append(f"  table ip6 kube-proxy  {nft_counts(f.nft_table6)}")
+    out += _iptables_lines("iptables", f.rules)
+    if f.rules6 is not None:
+        out += _iptables_lines("ip6tables", f.rules6)
+    return out
+
+
+def _iptables_lines(tool: str, ruleset: Ruleset | None) -> list[str]:
+    out = [f"{tool}:" + ("" if ruleset else "  <unavailable>")]
+    if ruleset is not None:
+        for table, (chains, rules) in sorted(ruleset.chain_counts().items()):
             families = []
             for prefix in CHAIN_FAMILIES:
-                n = sum(1 for c in f.rules.tables[table] if c.startswith(prefix))
+                n = sum(1 for c in ruleset.tables[table] if c.startswith(prefix))
                 if n:
                     families.append(f"{prefix}*: {n}")
             extra = f"  ({', '.join(families)})" if families else ""

@@ -93,11 +93,13 @@ def gather(lab) -> LabFacts:
         box = o.status.get("sandbox") or {}
         if o.status.get("podIP") and box.get("uid") == o.uid:
             labels = tuple(sorted(((o.manifest.get("metadata") or {}).get("labels") or {}).items()))
-            pods.append(PodFact(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["veth"], labels))
+            ips = ", ".join(o.status.get("podIPs") or [o.status["podIP"]])  # both families, primary first
+            pods.append(PodFact(o.namespace, o.name, ips, o.status["nodeName"], box["veth"], labels))
     nodes = tuple(
         NodeFact(
-            n.name, naming.node_netns(lab.name, n.name), str(n.subnet), f"{n.gateway}/{n.subnet.prefixlen}",
-            str(n.underlay_ip), ns.is_pinned(ns.netns_path(naming.node_netns(lab.name, n.name))),
+            n.name, naming.node_netns(lab.name, n.name), ", ".join(map(str, n.subnets)),
+            ", ".join(f"{g}/{s.prefixlen}" for g, s in zip(n.gateways, n.subnets, strict=True)),
+            ", ".join(map(str, n.underlay_ips)), ns.is_pinned(ns.netns_path(naming.node_netns(lab.name, n.name))),
         )
         for n in lab.topo.nodes
     )  # fmt: skip
@@ -152,16 +154,22 @@ def _labels(pod: PodFact) -> str:
 BR = "\\n"  # a line break inside a DOT label
 
 
-def _vtep(node: NodeFact) -> str:
-    """flannel.1's address: the network address of the node's /24 (x.x.N.0/32)."""
-    return node.pod_cidr.split("/")[0]
+def _vteps(node: NodeFact) -> str:
+    """flannel's VTEPs with their addresses: the network address of each of the node's subnets
+    (flannel.1 x.x.N.0/32; flannel-v6.1 fd00:…:N::/128 in a lab with IPv6)."""
+    found = []
+    for cidr in node.pod_cidr.split(", "):
+        address = cidr.split("/")[0]
+        six = ":" in address
+        found.append(f"{naming.vxlan_device(6 if six else 4)} {address}/{128 if six else 32}")
+    return ", ".join(found)
 
 
 def _crossing_dot(f: LabFacts, node: NodeFact) -> list[str]:
     """The routing mode's part inside one node: how its pods reach the other nodes'."""
     n = node.name
     if f.routing == "vxlan":
-        vtep = f"{naming.VXLAN_DEVICE} {_vtep(node)}/32" + BR + "VTEP · VNI 1 · udp/8472"
+        vtep = _vteps(node).replace(", ", BR) + BR + "VTEP · VNI 1 · udp/8472"
         return [
             f"    {_id(n, 'vtep')} [label={_q(vtep)}, shape=cds];",
             f"    {_id(n, 'eth0')} -> {_id(n, 'vtep')} [label=\"VXLAN in UDP\", style=dotted];",
@@ -283,7 +291,7 @@ def to_tree(f: LabFacts) -> Tree:
         state = "" if node.up else " [red](down)[/]"
         branch = fabric.add(f"[bold]node {node.name}[/]{state}  eth0 {node.underlay_ip}  pods {node.pod_cidr}")
         if f.routing == "vxlan":
-            branch.add(f"{naming.VXLAN_DEVICE} {_vtep(node)}/32  VTEP, VNI 1, udp/8472 over eth0")
+            branch.add(f"{_vteps(node)}  VTEP, VNI 1, udp/8472 over eth0")
         elif f.routing == "bgp":
             branch.add(f"BIRD, AS 64512: iBGP to every other node, exports {node.pod_cidr}")
         bridge = branch.add(f"cni0 {node.gateway}")

@@ -97,6 +97,15 @@ def test_missing_vxlan_is_only_a_warning_because_host_gw_is_the_default():
     assert doctor.exit_code(list(checks.values())) == 0
 
 
+def test_ipv6_off_in_new_namespaces_is_a_warning_that_says_what_to_change_on_the_host():
+    kernel = dict(KERNEL_OK, ipv6="a new network namespace starts with net.ipv6.conf.default.disable_ipv6 = 1")
+    checks = by_name(healthy(kernel=kernel))
+    check = checks["kernel: ipv6"]
+    assert check.status == Status.warn and "disable_ipv6 = 1" in check.summary and "--ip-family dual|ipv6" in check.summary
+    assert "net.ipv6.conf.default.disable_ipv6=0" in check.fix and "ipv6.disable=1" in check.fix
+    assert doctor.exit_code(list(checks.values())) == 0  # IPv4 labs still work
+
+
 def test_a_container_without_capabilities_is_told_to_run_privileged_not_to_load_modules():
     # systemd-nspawn or docker without --privileged: netns works, links and rules are refused.
     kernel = dict(

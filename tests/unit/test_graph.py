@@ -73,3 +73,21 @@ def test_each_routing_mode_draws_its_crossing():
     if shutil.which("dot"):
         for dot in (vxlan, bgp):
             subprocess.run(["dot", "-Tsvg"], input=dot, text=True, capture_output=True, check=True)
+
+
+DUAL = graph.LabFacts(
+    cluster="lab",
+    host_link="lab0",
+    host_ip="172.30.48.1/24",
+    nodes=(graph.NodeFact("node-a", "lab.node-a", "10.160.1.0/24, fd00:70:1:1::/64", "10.160.1.1/24, fd00:70:1:1::1/64", "172.30.48.11, fd00:72:1::11"),),
+    pods=(graph.PodFact("default", "web-a", "10.160.1.4, fd00:70:1:1::4", "node-a", "vethaaaa"),),
+    services=(),
+    routing="vxlan",
+)
+
+
+def test_a_dual_stack_lab_draws_both_addresses_and_both_vteps():
+    dot = graph.to_dot(DUAL)
+    for text in ("10.160.1.4, fd00:70:1:1::4", "fd00:72:1::11", "flannel.1 10.160.1.0/32", "flannel-v6.1 fd00:70:1:1::/128"):
+        assert text in dot, text
+    assert "fd00:70:1:1::4" in graph.to_mermaid(DUAL)
