@@ -235,9 +235,16 @@ def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool
                 "apiVersion": "v1",
                 "kind": "Node",
                 "metadata": {"name": n.name, "labels": labels, "creationTimestamp": timestamp(created)},
-                "spec": {"podCIDR": str(n.subnet), "podCIDRs": [str(n.subnet)], **({"unschedulable": True} if state.get("unschedulable") else {})},
+                "spec": {
+                    "podCIDR": str(n.subnet),
+                    "podCIDRs": [str(s) for s in n.subnets],  # one per family, primary first
+                    **({"unschedulable": True} if state.get("unschedulable") else {}),
+                },
                 "status": {
-                    "addresses": [{"type": "InternalIP", "address": str(n.underlay_ip)}, {"type": "Hostname", "address": n.name}],
+                    "addresses": [
+                        *({"type": "InternalIP", "address": str(ip)} for ip in n.underlay_ips),
+                        {"type": "Hostname", "address": n.name},
+                    ],
                     "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
                 },
             }
