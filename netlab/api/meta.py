@@ -19,7 +19,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     StrictInt,
     StrictStr,
@@ -76,14 +75,6 @@ def _annotation_keys(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-def _no_sctp(value: Any) -> Any:
-    if value == "SCTP":
-        raise field_error(
-            unsupported_value(value, ["TCP", "UDP"], "SCTP is not supported by netlab")
-        )
-    return value
-
-
 def _ip_errors(value: str) -> list[str]:
     try:
         ipaddress.ip_address(value)
@@ -112,8 +103,9 @@ CIDRString = Annotated[StrictStr, _syntax(_cidr_errors)]
 PortNumber = Annotated[StrictInt, AfterValidator(_port_range)]
 Labels = Annotated[dict[StrictStr, StrictStr], AfterValidator(_labels)]
 Annotations = Annotated[dict[StrictStr, StrictStr], AfterValidator(_annotation_keys)]
-# SCTP is a real Kubernetes protocol, so it gets its own message rather than "unsupported".
-Protocol = Annotated[Literal["TCP", "UDP"], BeforeValidator(_no_sctp)]
+# Every protocol the API accepts; whether this kernel carries SCTP is said at apply time
+# (kernel/features.sctp_problem), as a warning, not a refusal.
+Protocol = Literal["TCP", "UDP", "SCTP"]
 
 NOT_MODELLED = "not modelled by netlab, ignored"
 

@@ -53,12 +53,13 @@ from netlab.api.meta import (
 
 
 class ContainerPort(ApiModel):
-    _warn_when_set = {"hostPort": "not supported by netlab, ignored: no port is opened on the node (use a NodePort Service)"}
-
     name: IanaSvcName | None = None
     containerPort: PortNumber
     protocol: Protocol = "TCP"
-    hostPort: StrictInt | None = None  # accepted for compatibility; netlab maps no host ports
+    # Forwarded from the node as the CNI portmap plugin does (proxy/hostports.py); the
+    # scheduler keeps two pods from holding the same one on a node.
+    hostPort: PortNumber | None = None
+    hostIP: IPString | None = None
 
 
 def _probe_port(value: Any) -> Any:
@@ -189,6 +190,7 @@ class PodSpec(ApiModel):
     dnsPolicy: DNSPolicy | None = None  # None: ClusterFirst, the apiserver's default
     dnsConfig: PodDNSConfig | None = None
     enableServiceLinks: StrictBool | None = None  # None: true, as the apiserver defaults it
+    hostNetwork: StrictBool | None = None  # the node's namespace and address (kubelet/hostnetwork.py)
     serviceAccountName: DNS1123Subdomain | None = None
     nodeName: DNS1123Subdomain | None = None
     nodeSelector: Labels = {}
@@ -222,6 +224,9 @@ class PodSpec(ApiModel):
                 problems.add(("containers", i, "name"), duplicate_value(container.name))
             container_names.add(container.name)
             for j, port in enumerate(container.ports):
+                if self.hostNetwork and port.hostPort is not None and port.hostPort != port.containerPort:
+                    problems.add(("containers", i, "ports", j, "hostPort"),
+                                 invalid_value(port.hostPort, "must match `containerPort` when `hostNetwork` is true"))  # fmt: skip
                 if port.name is None:
                     continue
                 # Port names are unique across the whole pod: a Service's named targetPort

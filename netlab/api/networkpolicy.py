@@ -3,8 +3,8 @@
 Field names and rules follow k8s.io/api/networking/v1 and
 pkg/apis/networking/validation (ValidateNetworkPolicySpec, ValidateNetworkPolicyPeer,
 ValidateNetworkPolicyPort, ValidateIPBlock), and the label selector is metav1.LabelSelector
-(apimachinery ValidateLabelSelector). One difference: netlab is IPv4 only, so an IPv6
-`ipBlock` is refused with its own message.
+(apimachinery ValidateLabelSelector). An `ipBlock` may be of either family, as upstream's: it
+applies to that family's traffic only (a dual-stack lab enforces policies in both).
 
 Nil and empty are different in this API and the models keep them apart: a peer's
 `podSelector: {}` selects every pod of the namespace, while an absent one does not take part;
@@ -38,13 +38,11 @@ POLICY_TYPES = ("Ingress", "Egress")
 
 
 def _cidr_errors(value: str) -> list[str]:
-    """Go's ParseCIDR accepts host bits (10.0.0.1/24 means 10.0.0.0/24); netlab wants IPv4."""
+    """Go's ParseCIDR accepts host bits (10.0.0.1/24 means 10.0.0.0/24)."""
     try:
-        network = ipaddress.ip_network(value, strict=False)
+        ipaddress.ip_network(value, strict=False)
     except ValueError:
         return ["must be a valid CIDR (e.g. 10.0.0.0/16)"]
-    if network.version != 4:
-        return ["IPv6 is not supported by netlab; use an IPv4 CIDR"]
     return []
 
 
@@ -55,12 +53,12 @@ class IPBlock(ApiModel):
     model_config = {**ApiModel.model_config, "populate_by_name": True}
 
     @property
-    def network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.cidr, strict=False)
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidr, strict=False)
 
     @property
-    def excepted(self) -> tuple[ipaddress.IPv4Network, ...]:
-        return tuple(ipaddress.IPv4Network(e, strict=False) for e in self.except_)
+    def excepted(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(e, strict=False) for e in self.except_)
 
     @field_validator("cidr")
     @classmethod
@@ -79,8 +77,8 @@ class IPBlock(ApiModel):
             if errors:
                 problems.add(("except", i), invalid_value(text, errors[0]))
                 continue
-            inner = ipaddress.IPv4Network(text, strict=False)
-            if not (inner.subnet_of(outer) and inner.prefixlen > outer.prefixlen):
+            inner = ipaddress.ip_network(text, strict=False)
+            if inner.version != outer.version or not (inner.subnet_of(outer) and inner.prefixlen > outer.prefixlen):
                 problems.add(("except", i), invalid_value(text, "must be a strict subset of `cidr`"))
         problems.raise_if_any()
         return self

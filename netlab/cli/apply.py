@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import List, Optional
 
@@ -90,6 +91,11 @@ def register(app: typer.Typer) -> None:
         loaded = load_manifests(filename, namespace, stdin=sys.stdin, explicit_namespace=_namespace_given())
         for warning in loaded.warnings:
             note(f"Warning: {warning}")
+        if any('"SCTP"' in json.dumps(o.to_dict()) for o in loaded.objects):  # accepted; can this kernel carry it?
+            from netlab.kernel.features import sctp_problem
+
+            if (problem := sctp_problem()) is not None:
+                note(f"Warning: protocol SCTP: this kernel cannot carry it ({problem}): kube-proxy's rules are written, but no pod can open an SCTP socket")
         if dry_run not in ("none", "client", "server"):
             raise typer.BadParameter(f'Invalid dry-run value ({dry_run}). Must be "none", "server", or "client".')
         if dry_run != "none":

@@ -20,7 +20,7 @@ RESOURCE_HELP = (
     "What to list, as kubectl takes it: a kind (pods, svc, deploy, endpointslices, ingress, httproutes, …), several "
     "(pods,svc), all, names after the kind (pod web db), or KIND/NAME (pod/web svc/web)."
 )
-OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE or custom-columns=HEADER:PATH,…"
+OUTPUT_HELP = "wide, json, yaml, name, jsonpath=TEMPLATE, jsonpath-as-json=TEMPLATE, go-template=TEMPLATE (range, fields, strings) or custom-columns=HEADER:PATH,…"
 
 
 # The parameters of `get` below as plain data, for cli/fast.py (which parses a plainly written

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from netlab.api.kinds import WORKLOAD_KINDS, lookup
@@ -68,14 +70,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("scale")
     def scale(
-        target: str = typer.Argument(..., help="deploy/NAME, rs/NAME or sts/NAME"),
+        target: str = typer.Argument(..., help="deploy/NAME, rs/NAME or sts/NAME (or KIND NAME, as kubectl takes it)"),
+        target_name: Optional[str] = typer.Argument(None, metavar="[NAME]", show_default=False),
         replicas: int = typer.Option(..., "--replicas", min=0, help="The new number of replicas."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
         """Set the number of replicas of a Deployment, ReplicaSet or StatefulSet."""
         require_root()
-        kind_text, _, name = target.partition("/")
+        if target_name and "/" in target:
+            raise typer.BadParameter("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
+        kind_text, _, name = (f"{target}/{target_name}" if target_name else target).partition("/")
         info = lookup(kind_text)
         if info is None or info.kind not in WORKLOAD_KINDS or not name:
             raise typer.BadParameter("expected deploy/NAME, rs/NAME or sts/NAME", param_hint="TARGET")

@@ -15,6 +15,17 @@ from netlab.policy.inputs import pod_ref, policy_inputs, port_ref
 from netlab.policy.reachability import pods_to_probe, probe_matrix
 
 
+def _family(lab, family: int | None) -> int:
+    """--family, checked against the lab's families (default: its primary)."""
+    families = lab.topo.families
+    family = family or families[0]
+    if family not in (4, 6):
+        raise InvalidInput(f"--family {family}: must be 4 or 6")
+    if family not in families:
+        raise InvalidInput(f"--family {family}: cluster {lab.name} has no IPv{family} (its families: {', '.join(f'IPv{f}' for f in families)})")
+    return family
+
+
 class ReachabilityMismatch(NetlabError):
     """Probes disagree with the expected truth table (exit code 1)."""
 
@@ -31,12 +42,13 @@ def register(app: typer.Typer) -> None:
         expect: Optional[str] = typer.Option(None, "--expect", help="A truth table file; exit 1 when the probes differ."),
         timeout: float = typer.Option(1.0, "--timeout", min=0.1, help="Seconds before a probe counts as blocked."),
         parallel: int = typer.Option(32, "--parallel", min=1, max=256, help="Probes at a time."),
+        family: Optional[int] = typer.Option(None, "--family", help="IP family to probe over, 4 or 6 (default: the cluster's primary)."),
         cluster: str = ClusterOption,
     ) -> None:
         """Probe every pod pair with a real connection and print who reaches whom.
 
         Each probe is a short TCP connect (or a UDP query netexec answers) made from inside the
-        source pod to the destination pod's IP. Rows are sources, columns destinations;
+        source pod to the destination pod's IP (of --family in a dual-stack cluster). Rows are sources, columns destinations;
         ✓/✗ on a terminal, ./X otherwise (a saved table is a valid --expect file).
         """
         require_root()
@@ -48,13 +60,14 @@ def register(app: typer.Typer) -> None:
                     expected = tables.parse(f.read(), expect)
             except OSError as exc:
                 raise InvalidInput(f"{expect}: cannot read: {exc.strerror}") from None
+        family = _family(lab, family)
         wanted = set(namespaces) if namespaces else None
-        pods = pods_to_probe(lab, policy_inputs(lab), wanted)
+        pods = pods_to_probe(lab, policy_inputs(lab), wanted, family)
         if not pods:
             raise NotFound("no running pods to probe" + (f" in {', '.join(sorted(wanted))}" if wanted else ""))
         pairs = len(pods) ** 2
-        note(f"probing {pairs} pairs on {port}/{protocol.value.upper()} ({min(parallel, pairs)} at a time) ...")
-        observed = probe_matrix(lab, pods, port, protocol.value, timeout, parallel)
+        note(f"probing {pairs} pairs on {port}/{protocol.value.upper()} over IPv{family} ({min(parallel, pairs)} at a time) ...")
+        observed = probe_matrix(lab, pods, port, protocol.value, timeout, parallel, family)
         fancy = sys.stdout.isatty()
         for line in observed.lines(*(("✓", "✗") if fancy else (".", "X"))):
             out(line)
@@ -72,6 +85,7 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Argument(..., help="Source pod: NAME or NAMESPACE/NAME."),
         destination: str = typer.Argument(..., help="Destination pod: NAME, NAMESPACE/NAME, optionally :PORT (number or port name; default 80)."),
         protocol: Protocol = typer.Option(Protocol.tcp, "--protocol", help="tcp or udp."),
+        family: Optional[int] = typer.Option(None, "--family", help="IP family of the connection, 4 or 6 (default: the cluster's primary)."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
@@ -83,6 +97,6 @@ def register(app: typer.Typer) -> None:
         src = pod_ref(source, namespace, inputs)
         dst = pod_ref(target, namespace, inputs)
         proto = protocol.value.upper()
-        result = explain(inputs, src, dst, port_ref(port_text or "80", dst, proto), proto)
+        result = explain(inputs, src, dst, port_ref(port_text or "80", dst, proto), proto, _family(lab, family))
         for line in explanation_lines(result):
             out(line)

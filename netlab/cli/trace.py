@@ -13,6 +13,7 @@ from netlab.cli.common import ClusterOption, NamespaceOption, Protocol, console,
 from netlab.errors import require_root
 from netlab.trace import run
 from netlab.trace.model import DELIVERED, Trace
+from netlab.trace.walk import endpoint_text
 
 
 class TraceOutput(str, Enum):
@@ -23,13 +24,14 @@ class TraceOutput(str, Enum):
 def tree(result: Trace) -> Tree:
     """The trace as a rich Tree: one numbered branch per step, its rules and choices below."""
     packet = result.packet
-    root = Tree(f"[bold]{result.source}[/] → [bold]{result.destination}[/]  ({packet.src} → {packet.dst}:{packet.dport}/{packet.protocol})")
+    target = _escape(endpoint_text(packet.dst, packet.dport))
+    root = Tree(f"[bold]{result.source}[/] → [bold]{_escape(result.destination)}[/]  ({packet.src} → {target}/{packet.protocol})")
     for n, step in enumerate(result.steps, 1):
         branch = root.add(f"[bold]{n}.[/] [cyan]{step.kind}[/] [dim]{step.where}[/]  {_escape(step.object)}\n   ⇒ {_escape(step.decision)}")
         for line in step.details:
             branch.add(f"[dim]{_escape(line)}[/]")
     colour = "green" if result.verdict == DELIVERED else "red"
-    root.add(f"[bold {colour}]{result.verdict.upper()}[/]: {_escape(result.reason)}" + (f"  (endpoint {result.endpoint})" if result.endpoint else ""))
+    root.add(f"[bold {colour}]{result.verdict.upper()}[/]: {_escape(result.reason)}" + (f"  (endpoint {_escape(result.endpoint)})" if result.endpoint else ""))
     return root
 
 

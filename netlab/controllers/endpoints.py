@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from netlab.api.labels import selects
 from netlab.api.models import Pod, Service
+from netlab.apiserver.endpoint import SECURE_PORT, address, is_kubernetes_service
 from netlab.apiserver.state import Lab, pod_model, service_model
 from netlab.apiserver.store import StoredObject
 from netlab.kubelet.podfiles import pod_hostname
@@ -154,6 +155,15 @@ def service_ports(svc: Service) -> list[tuple[str, str, int, int | str]]:
     ]
 
 
+def apiserver_endpoints(lab: Lab, ports: Sequence[tuple[str, str, int, int | str]], family: int) -> tuple[PortEndpoints, ...]:
+    """`default/kubernetes` points at the control plane's endpoint, not at pods: the apiserver's
+    endpoint reconciler writes its own address and secure port (no node, no pod) — on the
+    primary underlay, so of the Service's family."""
+    underlay = lab.topo.underlay_for(family)
+    backends = (Backend(ip=str(address(underlay)), port=SECURE_PORT, node="", pod="", ready=True, hostname=None),) if underlay else ()
+    return tuple(PortEndpoints(name, protocol, port, backends) for name, protocol, port, _ in ports)
+
+
 @dataclass(frozen=True)
 class ServiceEndpoints:
     obj: StoredObject
@@ -205,6 +215,11 @@ def service_endpoints(lab: Lab, views: list[PodView] | None = None) -> list[Serv
     result = []
     for o in lab.store.list("Service"):
         svc = service_model(o)
+        if is_kubernetes_service(o.namespace, o.name) and not svc.spec.selector:
+            family = service_families(o)[0] if dual else lab.topo.families[0]
+            ports = apiserver_endpoints(lab, service_ports(svc), family)
+            result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports, family))
+            continue
         if not dual:
             ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
             result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports, lab.topo.families[0]))

@@ -58,6 +58,7 @@ KERNEL_FEATURES = (
     ("nf_tables", False, "kube-proxy's nftables mode (--kube-proxy-mode nftables: verdict maps, numgen, timed sets); the default iptables mode does not need it", "apt-get install nftables (scripts/setup.sh); in a container the host needs the nf_tables modules (modprobe nf_tables nft_numgen nft_nat)"),
     ("vxlan", False, "routing: vxlan (flannel's vxlan backend, flannel.1 on udp/8472); host-gw and bgp do not need it", "modprobe vxlan (on the host, if this is a container)"),
     ("ipv6", False, "dual-stack and IPv6-only labs (--ip-family dual|ipv6): every node and pod namespace needs IPv6 on; IPv4 labs do not", "if /proc/sys/net/ipv6 is missing, remove ipv6.disable=1 from the kernel command line (GRUB_CMDLINE_LINUX) and reboot; if new namespaces start with disable_ipv6 = 1, the host passes its own setting on (net.core.devconf_inherit_init_net): set net.ipv6.conf.default.disable_ipv6=0 on the host yourself — netlab never changes a host sysctl"),
+    ("sctp", False, "Services and pods with protocol: SCTP (their rules load without it, but no pod can open an SCTP socket)", "modprobe sctp (package linux-modules-extra on Ubuntu); on the host, if this is a container"),
     ("wireguard", False, "nothing yet (encrypted overlays in some CNIs)", "modprobe wireguard, if you want to experiment with it"),
     ("netem", False, "nothing yet (emulated latency and loss between nodes)", "modprobe sch_netem (package linux-modules-extra on Ubuntu)"),
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -60,7 +61,7 @@ Probe = dict[str, "str | None"]
 # kernel — so they are tried only when the module is in the kernel already, and otherwise
 # reported with the modprobe that would load it. (veth, bridge and the netfilter modules are
 # what every lab needs: building a lab loads them anyway, and the probe may too.)
-OPTIONAL_MODULES = {"vxlan": "vxlan", "wireguard": "wireguard", "netem": "sch_netem", "nf_tables": "nft_numgen"}
+OPTIONAL_MODULES = {"vxlan": "vxlan", "wireguard": "wireguard", "netem": "sch_netem", "nf_tables": "nft_numgen", "sctp": "sctp"}
 
 
 def module_state(module: str, sys_root: str = "/sys/module", modules_root: str | None = None) -> str:
@@ -80,6 +81,15 @@ def module_state(module: str, sys_root: str = "/sys/module", modules_root: str |
     if listed("modules.builtin"):
         return "builtin"
     return "loadable" if listed("modules.dep") else "absent"
+
+
+def sctp_problem(proc_net: str = "/proc/net/sctp") -> str | None:
+    """Why this kernel cannot carry SCTP (None: it can). kube-proxy's rules for SCTP load
+    without it (netfilter matches the ports), but no pod can open an SCTP socket, so nothing
+    answers. Read only: an SCTP socket would make the kernel load the module."""
+    if os.path.isdir(proc_net):  # the SCTP stack registers /proc/net/sctp when it is in the kernel
+        return None
+    return _unloaded("sctp") or "module sctp is in the kernel but /proc/net/sctp is missing"
 
 
 def _unloaded(module: str) -> str | None:
@@ -167,6 +177,10 @@ def _probe_in_private_netns() -> Probe:
         if not os.path.exists("/proc/sys/net/netfilter/nf_conntrack_max"):
             raise RuntimeError("no nf_conntrack in this kernel (/proc/sys/net/netfilter/nf_conntrack_max missing)")
 
+    def sctp() -> None:
+        # What a pod serving protocol: SCTP needs (agnhost netexec --sctp-port).
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP).close()
+
     def bridge_netfilter() -> None:
         if not os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
             raise RuntimeError("br_netfilter is not loaded (/proc/sys/net/bridge missing)")
@@ -187,6 +201,7 @@ def _probe_in_private_netns() -> Probe:
             ("ipv6", ipv6),
             ("nf_tables", nf_tables),
             ("br_netfilter", bridge_netfilter),
+            ("sctp", sctp),
         ]:
             if name not in results:
                 _try(results, name, action)

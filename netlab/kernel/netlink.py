@@ -384,7 +384,16 @@ class Netlink:
     def ensure_address(self, name: str, address: IPv4Interface | IPv6Interface) -> None:
         """Add an address; an IPv6 one without duplicate detection (usable at once, as the
         lab's addresses are unique by construction)."""
-        extra = {"flags": IFA_F_NODAD} if address.version == 6 else {}
+        self._add_address(name, address, {"flags": IFA_F_NODAD} if address.version == 6 else {})
+
+    def ensure_service_address(self, name: str, address: IPv4Interface | IPv6Interface) -> None:
+        """Add an address the node answers for but never picks as its own source (an announced
+        load-balancer IP): in IPv6 one that is "deprecated" from the start (preferred_lft 0),
+        which source selection avoids (RFC 6724 rule 3); IPv4 prefers the subnet's first address."""
+        extra = {"flags": IFA_F_NODAD, "preferred_lft": 0, "valid_lft": 0xFFFFFFFF} if address.version == 6 else {}
+        self._add_address(name, address, extra)
+
+    def _add_address(self, name: str, address: IPv4Interface | IPv6Interface, extra: dict) -> None:
         try:
             self._ipr.addr(
                 "add",

@@ -30,7 +30,7 @@ class ProbeResult:
 def connect(netns_path: str, ip: str, port: int, protocol: str, timeout: float) -> ProbeResult:
     kind = socket.SOCK_STREAM if protocol.upper() == "TCP" else socket.SOCK_DGRAM
     with ns.entered(netns_path):
-        sock = socket.socket(socket.AF_INET, kind)
+        sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, kind)
     with sock:
         sock.settimeout(timeout)
         try:

@@ -93,8 +93,11 @@ def _computed_spec(lab: Lab, obj: StoredObject, container: str | None) -> procs.
     from netlab.kubelet.sync import ServiceVariables, pod_context
 
     pod = pod_model(obj)
-    services = ServiceVariables(lab).for_pod(obj.namespace, pod)
-    return containers.launch_spec(pod_context(lab, obj, pod), container_of(pod, container), services)
+    target = container_of(pod, container)
+    # as the container started: no variables of Services created since
+    record = next((r for r in obj.status.get("containers") or [] if r.get("name") == target.name), {})
+    services = ServiceVariables(lab).for_pod(obj.namespace, pod, record.get("startedAt"))
+    return containers.launch_spec(pod_context(lab, obj, pod), target, services)
 
 
 def stream_logs(

@@ -22,7 +22,7 @@ def pod_resolv_conf(pod: Pod, namespace: str, domain: str, nameserver: str) -> s
     traffic never leaves the lab), so that is an empty one. `ClusterFirst` falls back to
     `Default` for a hostNetwork pod, as upstream does; `ClusterFirstWithHostNet` does not."""
     policy = pod.spec.dnsPolicy or "ClusterFirst"
-    host_network = bool((pod.model_extra or {}).get("hostNetwork")) or bool((pod.spec.model_extra or {}).get("hostNetwork"))
+    host_network = bool(pod.spec.hostNetwork)
     servers: list[str] = []
     searches: list[str] = []
     options: dict[str, str] = {}

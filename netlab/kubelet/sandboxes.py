@@ -17,7 +17,7 @@ from netlab.apiserver.store import StoredObject
 from netlab.errors import NetlabError
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
-from netlab.kubelet import ipam, podfiles, sandbox
+from netlab.kubelet import hostnetwork, ipam, podfiles, sandbox
 from netlab.kubelet.podfiles import pod_hostname
 
 
@@ -54,9 +54,11 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
                 continue
             doomed.append(name)
     sandbox.destroy_many(doomed)
-    # Also the UTS pins of pods whose network namespace vanished (interrupted teardown).
+    hostnetwork.reap(lab, {o.uid for o in wanted.values()})
+    # Also the UTS pins of pods whose network namespace vanished (interrupted teardown); a
+    # node's own (its host-network pods') has one dot.
     for name in ns.list_utsns():
-        if name.startswith(lab.name + ".") and name not in wanted and name not in existing:
+        if name.startswith(lab.name + ".") and name.count(".") == 2 and name not in wanted and name not in existing:
             ns.delete_ns_file(ns.utsns_path(name))
 
     used = {ip_address(ip) for o in objs for ip in _pod_ips(o.status)}
@@ -64,9 +66,13 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
     try:
         for name, o in sorted(wanted.items()):
             box = o.status.get("sandbox") or {}
-            if box.get("uid") == o.uid and sandbox.exists(name):
+            if box.get("uid") == o.uid and (box.get("hostNetwork") or sandbox.exists(name)):
                 continue
             node = lab.topo.node(o.status["nodeName"])
+            if hostnetwork.wanted(pod_model(o)):
+                hostnetwork.create(lab, o, pod_model(o), node)
+                created += 1
+                continue
             if node.name not in node_links:
                 node_links[node.name] = Netlink(ns.netns_path(naming.node_netns(lab.name, node.name)))
             try:

@@ -51,13 +51,16 @@ class ServiceVariables:
 
     def __init__(self, lab: Lab) -> None:
         self._lab = lab
-        self._services: list[podenv.ServiceEnv] | None = None
+        self._services: list[tuple[float, podenv.ServiceEnv]] | None = None
 
-    def for_pod(self, namespace: str, pod: Pod) -> dict[str, str]:
+    def for_pod(self, namespace: str, pod: Pod, started: float | None = None) -> dict[str, str]:
+        """The variables of a container starting now, or (`started`, for `exec`) of one that
+        started then: a Service created since is not in its environment."""
         if self._services is None:
-            self._services = [_service_env(o) for o in self._lab.store.list("Service")]
+            self._services = [(o.created, _service_env(o)) for o in self._lab.store.list("Service")]
         links = pod.spec.enableServiceLinks is not False
-        return podenv.service_env(self._services, namespace, links)
+        services = [env for created, env in self._services if started is None or created <= started]
+        return podenv.service_env(services, namespace, links)
 
 
 def _service_env(o: StoredObject) -> podenv.ServiceEnv:

@@ -1,10 +1,12 @@
-"""The objects every cluster starts with: its namespaces and the cluster DNS (pure)."""
+"""The objects every cluster starts with: its namespaces, `default/kubernetes` and the cluster
+DNS (pure)."""
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
 from netlab.api.cluster import ClusterConfig
+from netlab.apiserver import endpoint
 
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
 
@@ -13,6 +15,9 @@ def system_objects(config: ClusterConfig) -> Iterator[tuple[str, str, str, dict[
     """(kind, namespace, name, manifest) for the objects kubeadm would have created."""
     for name in ("default", "kube-system", "kube-public"):
         yield "Namespace", "", name, namespace_manifest(name)
+    # The apiserver creates this Service at start; its endpoint is the control plane's own
+    # address (apiserver/endpoint.py), kept by the endpoints step, not selected pods.
+    yield "Service", endpoint.NAMESPACE, endpoint.NAME, endpoint.service_manifest(config.serviceCIDR[0])
     labels = {"k8s-app": "kube-dns"}
     # kubeadm runs CoreDNS as a Deployment of two replicas; so does netlab, so cluster DNS
     # survives a failed node (its replica is re-created on a healthy one).
@@ -76,6 +81,13 @@ def dns_status(config) -> dict[str, Any]:
         "ipFamilies": families["ipFamilies"] if len(config.families) > 1 else families["ipFamilies"][:1],
         "ipFamilyPolicy": "PreferDualStack" if len(config.families) > 1 else "SingleStack",
     }
+
+
+def kubernetes_status(manifest: dict[str, Any]) -> dict[str, Any]:
+    """default/kubernetes's allocated fields: single-stack, the primary family (as the
+    apiserver creates it)."""
+    ip = manifest["spec"]["clusterIP"]
+    return {"clusterIP": ip, "clusterIPs": [ip], "ipFamilies": ["IPv6" if ":" in ip else "IPv4"], "ipFamilyPolicy": "SingleStack"}
 
 
 def namespace_manifest(name: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs
 from netlab.kernel.spawner import Spawner
 from netlab.kubelet.wakeups import Wakeups, wakeups
-from netlab.lab import bird, controlplane
+from netlab.lab import apiendpoint, bird, controlplane
 from netlab.lab.reconcile import kubelet_pass, reconcile
 
 RESYNC = 30.0
@@ -155,6 +155,8 @@ def _reconcile_once(
             seen.revision = lab.store.revision()
         started = time.perf_counter()
         if woken_by in ("timer", "exit"):
+            if woken_by == "exit" and apiendpoint.running(lab.name) is None:
+                apiendpoint.ensure_running(lab.topo)  # the apiserver's endpoint died
             if woken_by == "exit" and lab.topo.routing == "bgp":
                 bird.ensure_running(lab.topo, frozenset(failed_nodes(lab)))  # a BIRD that died
             outcome = kubelet_pass(lab, launch)
@@ -177,6 +179,7 @@ def _reconcile_once(
             lab.store.compact(converged.revision - HISTORY)
         down = frozenset(failed_nodes(lab))
         plan = wakeups(lab.store.list("Pod"), down)
+        plan = Wakeups(plan.at, plan.processes + apiendpoint.daemons(lab.name))
         if lab.topo.routing == "bgp":  # watched like containers: one that dies is started again
             plan = Wakeups(plan.at, plan.processes + bird.daemons(lab.topo, down))
         return plan, converged

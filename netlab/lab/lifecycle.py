@@ -41,7 +41,7 @@ from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
 from netlab.lab import bird, controlplane
 from netlab.lab import underlay as network
-from netlab.lab.addons import dns_status, system_objects
+from netlab.lab.addons import dns_status, kubernetes_status, system_objects
 from netlab.lab.reconcile import Outcome, reconcile
 from netlab.naming import RTPROT_NETLAB
 
@@ -65,10 +65,13 @@ def check_ranges(config: ClusterConfig) -> None:
 
 
 def _store_system_objects(lab: Lab) -> None:
-    """What kubeadm would have created: the namespaces and the cluster DNS."""
+    """What kubeadm and the apiserver would have created: the namespaces, `default/kubernetes`
+    and the cluster DNS."""
     with lab.store.transaction():
         for kind, namespace, name, manifest in system_objects(lab.config):
             lab.store.put(kind, namespace, name, manifest)
+            if (namespace, name) == ("default", "kubernetes"):  # single-stack, the first service address
+                lab.store.set_status(kind, namespace, name, kubernetes_status(manifest))
         lab.store.set_status("Service", "kube-system", "kube-dns", dns_status(lab.config))
 
 

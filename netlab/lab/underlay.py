@@ -18,7 +18,7 @@ from netlab.errors import EnvironmentProblem, KernelError
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kernel.sysctl import write_in
-from netlab.lab import bird, routing, vxlan
+from netlab.lab import apiendpoint, bird, routing, vxlan
 from netlab.naming import RTPROT_NETLAB
 
 # The unreachable route for the underlay sits behind the connected route of the host's veth:
@@ -144,6 +144,7 @@ def ensure_cluster_network(topo: Topology, down: frozenset[str] = frozenset()) -
             if node.name not in down:
                 ensure_node(topo, node, fabric, down)
     ensure_host_link(topo, fabric_path)
+    apiendpoint.ensure_running(topo)  # the control plane's endpoint, behind default/kubernetes
     if topo.routing == "bgp":
         bird.ensure_running(topo, down)
 

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Collection, Iterable, Sequence
+
+
+IPAddress = IPv4Address | IPv6Address
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,12 @@ class Announcement:
     candidates: tuple[str, ...]  # node names
 
 
-def allocate_lb_ip(pool: tuple[IPv4Address, IPv4Address], used: Collection[IPv4Address]) -> IPv4Address | None:
+def allocate_lb_ip(pool: tuple[IPAddress, IPAddress], used: Collection[IPAddress]) -> IPAddress | None:
     """The lowest free address of the pool (MetalLB's allocator order), None when it is full."""
     first, last = pool
     for value in range(int(first), int(last) + 1):
-        if IPv4Address(value) not in used:
-            return IPv4Address(value)
+        if type(first)(value) not in used:
+            return type(first)(value)
     return None
 
 

@@ -1,5 +1,5 @@
 """MetalLB's speakers (L2 mode): each LoadBalancer IP and external IP is answered for by exactly
-one healthy node (`pool.py` elects it), as a /32 on that node's uplink (`announce.py`).
+one healthy node (`pool.py` elects it), as a /32 (/128) on that node's uplink (`announce.py`).
 
 A node whose namespace is gone is not healthy: its addresses move on the next reconcile. The
 current owners are kept in the store for `describe svc`.
@@ -7,7 +7,7 @@ current owners are kept in the store for `describe svc`.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 
 from netlab import naming
 from netlab.apiserver.state import Lab
@@ -61,11 +61,13 @@ def announce(lab: Lab, services, healthy: list[str], problems: list[str]) -> dic
         if not ns.is_pinned(path):
             continue  # a failed node: its addresses went with its namespace
         # A node that is not healthy but still there announces nothing (no split brain).
-        mine = {IPv4Address(ip) for ip, owner in owners.items() if owner == node.name}
-        try:
-            node_announce.sync(path, node.underlay_ip, lab.topo.underlay, mine)
-        except NetlabError as exc:
-            problems.append(f"node/{node.name}: announcing {', '.join(map(str, sorted(mine)))}: {exc.message}")
+        mine = {ip_address(ip) for ip, owner in owners.items() if owner == node.name}
+        for family in lab.topo.families:
+            theirs = {ip for ip in mine if ip.version == family}
+            try:
+                node_announce.sync(path, node.underlay_ip_for(family), lab.topo.underlay_for(family), theirs)
+            except NetlabError as exc:
+                problems.append(f"node/{node.name}: announcing {', '.join(map(str, sorted(theirs)))}: {exc.message}")
     if owners != previous:
         lab.store.set_meta(ANNOUNCEMENTS_KEY, owners)
         for obj, svc, _ in services:

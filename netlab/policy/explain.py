@@ -16,6 +16,7 @@ from netlab.policy.model import (
     PolicyInputs,
     PolicyPod,
     PolicyRule,
+    ip_family,
     isolating,
     peer_matches,
 )
@@ -48,24 +49,31 @@ class Explanation:
     protocol: str
     egress: SideVerdict
     ingress: SideVerdict
+    family: int = 4  # the IP family of the connection (ipBlocks match only their own)
 
     @property
     def allowed(self) -> bool:
         return self.egress.allowed and self.ingress.allowed
 
 
-def explain(inputs: PolicyInputs, source: PolicyPod, destination: PolicyPod, port: int, protocol: str) -> Explanation:
+def explain(
+    inputs: PolicyInputs, source: PolicyPod, destination: PolicyPod, port: int, protocol: str, family: int | None = None
+) -> Explanation:
+    """Why a connection between two pods over `family` (default: the source's primary) is
+    allowed or not."""
+    family = family or ip_family(source.ip)
     return Explanation(
         source=source,
         destination=destination,
         port=port,
         protocol=protocol,
-        egress=_side(inputs, "egress", source, destination, port, protocol),
-        ingress=_side(inputs, "ingress", source, destination, port, protocol),
+        egress=_side(inputs, "egress", source, destination, port, protocol, family),
+        ingress=_side(inputs, "ingress", source, destination, port, protocol, family),
+        family=family,
     )
 
 
-def _side(inputs, direction: Direction, source, destination, port, protocol) -> SideVerdict:
+def _side(inputs, direction: Direction, source, destination, port, protocol, family: int) -> SideVerdict:
     own, other = (source, destination) if direction == "egress" else (destination, source)
     if source == destination:
         note = "a pod's traffic to itself is always allowed"
@@ -75,7 +83,7 @@ def _side(inputs, direction: Direction, source, destination, port, protocol) -> 
         note = f"no policy selecting {own.key} has policyType {direction.capitalize()}: not isolated"
         return SideVerdict(direction, own.key, (), (), True, note)
     verdicts = tuple(
-        _rule_verdict(inputs, policy, direction, index, rule, other, destination, port, protocol)
+        _rule_verdict(inputs, policy, direction, index, rule, other, destination, port, protocol, family)
         for policy in policies
         for index, rule in enumerate(policy.rules(direction) or ())
     )
@@ -94,10 +102,12 @@ def _rule_verdict(
     destination: PolicyPod,
     port: int,
     protocol: str,
+    family: int,
 ) -> RuleVerdict:
     side = "from" if direction == "ingress" else "to"
     if rule.peers:
-        matching = [p for p in rule.peers if peer_matches(p, policy.namespace, inputs, other, other.ip)]
+        address = other.ip_for(family) or ""
+        matching = [p for p in rule.peers if peer_matches(p, policy.namespace, inputs, other, address)]
         if not matching:
             peers = "; ".join(str(p) for p in rule.peers)
             return RuleVerdict(policy.key, direction, index, False, f"{other.key} is not {side} {peers}")
@@ -122,7 +132,8 @@ def explanation_lines(result: Explanation) -> list[str]:
     """The explanation as the CLI prints it."""
     src, dst = result.source, result.destination
     lines = [
-        f"{src.key} ({src.ip}, {src.node}) -> {dst.key} ({dst.ip}, {dst.node}) port {result.port}/{result.protocol}",
+        f"{src.key} ({src.ip_for(result.family)}, {src.node}) -> {dst.key} ({dst.ip_for(result.family)}, {dst.node})"
+        f" port {result.port}/{result.protocol}",
     ]
     for side in (result.egress, result.ingress):
         word = "allowed" if side.allowed else "DENIED"

@@ -14,8 +14,10 @@ def policy_inputs(lab: Lab, views: list[PodView] | None = None) -> PolicyInputs:
     """Pods with an address (from `views`, or read from the store when None), namespace labels, policies."""
     if views is None:
         views = pod_views(lab)
+    # hostNetwork pods (the node's address) are not the pod network's: policies leave them be.
+    nodes = {str(ip) for n in lab.topo.nodes for ip in n.underlay_ips}
     return PolicyInputs(
-        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports) for v in views if v.ip and v.node),
+        pods=tuple(PolicyPod(v.namespace, v.name, v.labels, v.ip, v.node, v.ports, tuple(v.ips)) for v in views if v.ip and v.node and v.ip not in nodes),
         namespaces={o.name: (o.manifest.get("metadata") or {}).get("labels") or {} for o in lab.store.list("Namespace")},
         policies=tuple(policy_from_api(NetworkPolicy.model_validate(o.manifest)) for o in lab.store.list("NetworkPolicy")),
     )

@@ -14,6 +14,10 @@ the API reference states them, shared by the iptables renderer and by `policy ex
   the matching namespaces), both (pods matching in namespaces matching: AND), or `ipBlock`
   (addresses in `cidr` but not in any `except`, pod addresses included);
 - a named port is looked up among the destination pod's container ports of that protocol.
+
+Dual-stack: a policy selects pods, not addresses, so it holds in both families; each family's
+rules use the pods' addresses of that family, and an `ipBlock` only ever matches addresses of
+its own CIDR's family (an IPv6 block allows nothing over IPv4, and the reverse).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from typing import Literal
 
 from netlab.api.labels import Selector
@@ -39,10 +43,15 @@ class PolicyPod:
     ip: str
     node: str
     ports: tuple[tuple[str | None, int, str], ...] = ()  # (name, containerPort, protocol)
+    ips: tuple[str, ...] = ()  # status.podIPs, primary first; () means just `ip`
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def ip_for(self, family: int) -> str | None:
+        """The pod's address in IP family 4 or 6; None when it has none there."""
+        return next((a for a in self.ips or (self.ip,) if ip_family(a) == family), None)
 
     def named_port(self, name: str, protocol: str) -> int | None:
         """The container port called `name` with this protocol (podutil.FindPort upstream)."""
@@ -100,25 +109,30 @@ class PolicyPort:
 class Peer:
     pods: Selector | None = None  # podSelector; None: not given
     namespaces: Selector | None = None  # namespaceSelector; None: not given
-    block: IPv4Network | None = None  # ipBlock.cidr
-    excepted: tuple[IPv4Network, ...] = ()  # ipBlock.except
+    block: IPv4Network | IPv6Network | None = None  # ipBlock.cidr
+    excepted: tuple[IPv4Network | IPv6Network, ...] = ()  # ipBlock.except
 
     @property
     def is_block(self) -> bool:
         return self.block is not None
 
     def contains_ip(self, ip: str) -> bool:
-        if self.block is None:
+        if self.block is None or not ip:
             return False
-        address = IPv4Address(ip)
+        address = ipaddress.ip_address(ip)
+        if address.version != self.block.version:
+            return False  # an ipBlock matches only addresses of its own family
         return address in self.block and not any(address in e for e in self.excepted)
 
-    def networks(self) -> tuple[IPv4Network, ...]:
-        """The ipBlock as plain networks: `cidr` with every `except` cut out."""
+    def networks(self, family: int | None = None) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The ipBlock as plain networks: `cidr` with every `except` cut out (none when the
+        block is not of `family`)."""
         assert self.block is not None
+        if family is not None and self.block.version != family:
+            return ()
         parts = [self.block]
         for hole in self.excepted:
-            kept: list[IPv4Network] = []
+            kept: list[IPv4Network | IPv6Network] = []
             for net in parts:
                 if hole.subnet_of(net):
                     kept.extend(net.address_exclude(hole))
@@ -220,10 +234,14 @@ def isolating(inputs: PolicyInputs, pod: PolicyPod, direction: Direction) -> lis
     return [p for p in sorted_policies(inputs.policies) if p.rules(direction) is not None and p.selects(pod)]
 
 
-def peer_pods(peer: Peer, policy_namespace: str, inputs: PolicyInputs) -> list[PolicyPod]:
-    """The pods a selector peer matches (for an ipBlock: the pods whose address is inside)."""
+def peer_pods(peer: Peer, policy_namespace: str, inputs: PolicyInputs, family: int | None = None) -> list[PolicyPod]:
+    """The pods a selector peer matches (for an ipBlock: the pods with an address inside, of
+    `family` when given)."""
     if peer.is_block:
-        return [p for p in inputs.pods if peer.contains_ip(p.ip)]
+        return [
+            p for p in inputs.pods
+            if any(peer.contains_ip(a) for a in p.ips or (p.ip,) if family is None or ip_family(a) == family)
+        ]  # fmt: skip
     if peer.namespaces is None:
         namespaces = {policy_namespace}
     else:
@@ -238,6 +256,11 @@ def peer_matches(peer: Peer, policy_namespace: str, inputs: PolicyInputs, other:
     if peer.is_block:
         return peer.contains_ip(ip)
     return other is not None and other in peer_pods(peer, policy_namespace, inputs)
+
+
+def ip_family(address: str) -> int:
+    """4 or 6 for an address netlab already validated (cheaper than parsing it again)."""
+    return 6 if ":" in address else 4
 
 
 def _selector_words(selector: Selector) -> str:

@@ -22,12 +22,16 @@ Denied packets are DROPped, so a denied TCP connection times out (Calico's and C
 default and what upstream's e2e model expects of most plugins) — never refused, never
 half-working. Replies of connections that were allowed when they started keep passing (the
 conntrack rule), so changing a policy does not cut established connections.
+
+Each IP family gets the same chains (iptables' filter table for 4, ip6tables' for 6), filled
+with the pods' addresses of that family and the `ipBlock` CIDRs of that family only.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from collections.abc import Iterable
 
 from netlab.policy.model import (
@@ -57,9 +61,10 @@ def pod_chain(pod: PolicyPod, direction: Direction) -> str:
     return prefix + base64.b32encode(digest).decode()[:16]
 
 
-def render_policy(inputs: PolicyInputs, node: str) -> FilterRules:
-    """The chains, rules and FORWARD jump for the isolated pods on `node` (none: nothing)."""
-    local = sorted((p for p in inputs.pods if p.node == node), key=lambda p: (p.namespace, p.name))
+def render_policy(inputs: PolicyInputs, node: str, family: int = 4) -> FilterRules:
+    """The chains, rules and FORWARD jump for the isolated pods on `node` (none: nothing), in
+    IP family `family`."""
+    local = sorted((p for p in inputs.pods if p.node == node and p.ip_for(family)), key=lambda p: (p.namespace, p.name))
     chains: list[str] = []
     jumps: list[str] = []
     rules: list[str] = []
@@ -70,9 +75,10 @@ def render_policy(inputs: PolicyInputs, node: str) -> FilterRules:
                 continue
             chain = pod_chain(pod, direction)
             chains.append(chain)
-            match = ["-s", pod.ip] if direction == "egress" else ["-d", pod.ip]
+            address = pod.ip_for(family)
+            match = ["-s", address] if direction == "egress" else ["-d", address]
             jumps.append(_rule(POLICY_CHAIN, *_comment(f"{pod.key} {direction}"), *match, "-j", chain))
-            rules += _pod_rules(chain, pod, direction, policies, inputs)
+            rules += _pod_rules(chain, pod, direction, policies, inputs, family)
     if not chains:
         return FilterRules()
     return FilterRules(
@@ -91,12 +97,14 @@ def render_policy(inputs: PolicyInputs, node: str) -> FilterRules:
     )  # fmt: skip
 
 
-def _pod_rules(chain: str, pod: PolicyPod, direction: Direction, policies: list[Policy], inputs: PolicyInputs) -> list[str]:
+def _pod_rules(
+    chain: str, pod: PolicyPod, direction: Direction, policies: list[Policy], inputs: PolicyInputs, family: int
+) -> list[str]:
     other = "-s" if direction == "ingress" else "-d"
     lines = [
         # A pod reaching itself through its own Service comes back here; a pod cannot block
         # its own traffic (upstream: "Pods cannot block localhost access").
-        _rule(chain, *_comment(f"{pod.key} to itself"), other, pod.ip, "-j", "RETURN"),
+        _rule(chain, *_comment(f"{pod.key} to itself"), other, pod.ip_for(family), "-j", "RETURN"),
     ]
     if direction == "ingress":
         # Traffic from the pod's own node is always allowed (kubelet probes). It normally
@@ -108,7 +116,7 @@ def _pod_rules(chain: str, pod: PolicyPod, direction: Direction, policies: list[
     for policy in policies:
         for index, rule in enumerate(policy.rules(direction) or ()):
             comment = _comment(f"{policy.key} {direction}[{index}]")
-            for address, port in _allowed(pod, direction, policy, rule.peers, rule.ports, inputs):
+            for address, port in _allowed(pod, direction, policy, rule.peers, rule.ports, inputs, family):
                 lines.append(_rule(chain, *comment, *([other, address] if address else []), *_port_match(port), "-j", "RETURN"))
     names = ", ".join(p.key for p in policies)
     lines.append(_rule(chain, *_comment(f"{pod.key} {direction} isolated by {names}"), "-j", "DROP"))
@@ -122,6 +130,7 @@ def _allowed(
     peers: tuple[Peer, ...],
     ports: tuple[PolicyPort, ...],
     inputs: PolicyInputs,
+    family: int,
 ) -> list[tuple[str | None, PortRange | None]]:
     """(other end's address or None for anyone, port range or None for anything) pairs."""
     if direction == "ingress":
@@ -129,38 +138,40 @@ def _allowed(
         resolved = [r for p in ports if (r := p.resolve(pod)) is not None]
         if ports and not resolved:
             return []  # only named ports this pod does not declare: the rule allows nothing here
-        return [(a, r) for a in _addresses(peers, policy, inputs) for r in (resolved or [None])]
+        return [(a, r) for a in _addresses(peers, policy, inputs, family) for r in (resolved or [None])]
     # Egress: numeric ports hold for every destination; a named port is looked up on each
     # destination pod, so it becomes one rule per pod that declares it.
     pairs: list[tuple[str | None, PortRange | None]] = []
     numeric = [r for p in ports if not isinstance(p.port, str) and (r := p.resolve(None)) is not None]
     named = [p for p in ports if isinstance(p.port, str)]
     if not ports or numeric:
-        pairs += [(a, r) for a in _addresses(peers, policy, inputs) for r in (numeric or [None])]
-    for dest in _destination_pods(peers, policy, inputs) if named else []:
-        pairs += [(dest.ip, r) for p in named if (r := p.resolve(dest)) is not None]
+        pairs += [(a, r) for a in _addresses(peers, policy, inputs, family) for r in (numeric or [None])]
+    for dest in _destination_pods(peers, policy, inputs, family) if named else []:
+        pairs += [(dest.ip_for(family), r) for p in named if (r := p.resolve(dest)) is not None]
     return pairs
 
 
-def _addresses(peers: Iterable[Peer], policy: Policy, inputs: PolicyInputs) -> list[str | None]:
+def _addresses(peers: Iterable[Peer], policy: Policy, inputs: PolicyInputs, family: int) -> list[str | None]:
+    """The other end's addresses in `family` (None: anyone). A rule whose peers have no
+    address in this family (say, only an IPv6 ipBlock, seen from IPv4) allows nothing here."""
     peers = list(peers)
     if not peers:
         return [None]
     found: list[str | None] = []
     for peer in peers:
         if peer.is_block:
-            found += [str(n) for n in peer.networks()]
+            found += [str(n) for n in peer.networks(family)]
         else:
-            found += [p.ip for p in _by_ip(peer_pods(peer, policy.namespace, inputs))]
+            found += [p.ip_for(family) for p in _by_ip(peer_pods(peer, policy.namespace, inputs), family)]
     return _unique(found)
 
 
-def _destination_pods(peers: Iterable[Peer], policy: Policy, inputs: PolicyInputs) -> list[PolicyPod]:
+def _destination_pods(peers: Iterable[Peer], policy: Policy, inputs: PolicyInputs, family: int) -> list[PolicyPod]:
     peers = list(peers)
     if not peers:
-        return _by_ip(inputs.pods)
-    chosen = {p.key: p for peer in peers for p in peer_pods(peer, policy.namespace, inputs)}
-    return _by_ip(chosen.values())
+        return _by_ip(inputs.pods, family)
+    chosen = {p.key: p for peer in peers for p in peer_pods(peer, policy.namespace, inputs, family)}
+    return _by_ip(chosen.values(), family)
 
 
 def _port_match(port: PortRange | None) -> list[str]:
@@ -174,8 +185,9 @@ def _port_match(port: PortRange | None) -> list[str]:
     return ["-p", protocol, "-m", "multiport", "--dports", f"{port.first}:{port.last}"]
 
 
-def _by_ip(pods: Iterable[PolicyPod]) -> list[PolicyPod]:
-    return sorted(pods, key=lambda p: tuple(int(o) for o in p.ip.split(".")))
+def _by_ip(pods: Iterable[PolicyPod], family: int) -> list[PolicyPod]:
+    """The pods with an address in `family`, in address order."""
+    return sorted((p for p in pods if p.ip_for(family)), key=lambda p: ipaddress.ip_address(p.ip_for(family)))
 
 
 def _unique(items: list) -> list:

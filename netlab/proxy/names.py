@@ -39,8 +39,8 @@ def service_port_name(namespace: str, service: str, port_name: str) -> str:
 
 
 def endpoint_string(ip: str, port: int) -> str:
-    """`ip:port` (upstream BaseEndpointInfo.String, net.JoinHostPort; IPv4 only here)."""
-    return f"{ip}:{port}"
+    """`ip:port`, or `[ip]:port` for IPv6 (upstream BaseEndpointInfo.String, net.JoinHostPort)."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def service_chain(port_name: str, protocol: str) -> str:

@@ -4,6 +4,8 @@ Follows upstream's `setupNFTables` and `syncProxyRules` (pkg/proxy/nftables/prox
 same base chains, sets, maps, chain names (`nftnames.py`), rule text and comments, written as
 knftables writes its transactions (`add chain ip kube-proxy …`, `add rule …`, `add element …`),
 so `nft -f` takes it as it is and `nft list table ip kube-proxy` shows what a real node shows.
+The IPv6 proxier's table is `ip6 kube-proxy`: the same names, with `ip6 daddr|saddr` matches
+and `ipv6_addr` keys (upstream's ipX / ipvX_addr), so a dual-stack node has both tables.
 
 What makes the mode different from iptables, and why it scales: a packet to a Service is one
 lookup in the `service-ips` verdict map (address . protocol . port → `goto service-…`), not a
@@ -30,6 +32,19 @@ from netlab.proxy.render import _proxied_ports
 from netlab.proxy.types import ProxyConfig, ServicePortInfo
 
 PREFIX = f"{n.FAMILY} {n.TABLE}"  # "ip kube-proxy", after every `add chain|rule|set|map|element`
+
+
+def table_prefix(family: int) -> str:
+    """ "ip kube-proxy" or "ip6 kube-proxy": the table of the proxier for that IP family."""
+    return f"{n.table_family(family)} {n.TABLE}"
+
+
+def _ipx(family: int) -> str:
+    return "ip6" if family == 6 else "ip"  # upstream ipX: the payload expression's protocol
+
+
+def _addr_type(family: int) -> str:
+    return "ipv6_addr" if family == 6 else "ipv4_addr"  # upstream ipvX_addr
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,11 @@ class NftRuleset:
     sets: dict[str, str] = field(default_factory=dict)  # affinity sets → declaration
     elements: dict[str, dict[str, Element]] = field(default_factory=dict)  # set/map → key → element
     chain_hashes: dict[str, str] = field(default_factory=dict)  # per-service chains → hash of rules
+    family: int = 4
+
+    @property
+    def prefix(self) -> str:
+        return table_prefix(self.family)
 
     @property
     def skeleton_hash(self) -> str:
@@ -95,12 +115,13 @@ JUMP_CHAINS = (
     (n.CLUSTER_IPS_CHECK, n.FILTER_FORWARD, "ct state new"),
     (n.CLUSTER_IPS_CHECK, n.FILTER_OUTPUT_POST_DNAT, "ct state new"),
 )
-_ADDR_KEY = "ipv4_addr . inet_proto . inet_service : verdict"
+_ADDR_KEY = "{addr} . inet_proto . inet_service : verdict"
 _PORT_KEY = "inet_proto . inet_service : verdict"
-# The sets and maps whose elements every sync recomputes, with their declarations.
+# The sets and maps whose elements every sync recomputes, with their declarations ({addr}:
+# the family's address type).
 CONTAINERS = (
-    ("set", n.CLUSTER_IPS, "ipv4_addr", "Active ClusterIPs"),
-    ("set", n.NODEPORT_IPS, "ipv4_addr", "IPs that accept NodePort traffic"),
+    ("set", n.CLUSTER_IPS, "{addr}", "Active ClusterIPs"),
+    ("set", n.NODEPORT_IPS, "{addr}", "IPs that accept NodePort traffic"),
     ("map", n.NO_ENDPOINT_SERVICES, _ADDR_KEY, "vmap to drop or reject packets to services with no endpoints"),
     ("map", n.NO_ENDPOINT_NODEPORTS, _PORT_KEY, "vmap to drop or reject packets to service nodeports with no endpoints"),
     ("map", n.FIREWALL_IPS, _ADDR_KEY, "destinations that are subject to LoadBalancerSourceRanges"),
@@ -114,14 +135,15 @@ def masquerade_mark(config: ProxyConfig) -> str:
 
 
 def render_nft(ports: Iterable[ServicePortInfo], config: ProxyConfig) -> NftRuleset:
-    """The `ip kube-proxy` table for one node (`full_script` writes it as one transaction)."""
-    ruleset = NftRuleset(skeleton=_skeleton(config))
+    """The `ip kube-proxy` (`ip6 kube-proxy`) table for one node and the config's family
+    (`full_script` writes it as one transaction)."""
+    ruleset = NftRuleset(skeleton=_skeleton(config), family=config.family)
     elements = ruleset.elements
     for kind, name, _, _ in CONTAINERS:
         elements[name] = {}
     if config.node_ip:
         elements[n.NODEPORT_IPS][config.node_ip] = Element(config.node_ip)
-    for port in _proxied_ports(ports):
+    for port in _proxied_ports(ports, config.family):
         objects = port_objects(port, config)
         ruleset.chains.update(objects.chains)
         ruleset.chain_hashes.update(objects.chain_hashes)
@@ -133,31 +155,32 @@ def render_nft(ports: Iterable[ServicePortInfo], config: ProxyConfig) -> NftRule
 
 def full_script(ruleset: NftRuleset) -> str:
     """One `nft -f` transaction that replaces the table whole (add + delete + build)."""
-    lines = [f"add table {PREFIX}", f"delete table {PREFIX}", *ruleset.skeleton]
-    lines += [set_line(name, decl) for name, decl in ruleset.sets.items()]
+    prefix = ruleset.prefix
+    lines = [f"add table {prefix}", f"delete table {prefix}", *ruleset.skeleton]
+    lines += [set_line(name, decl, prefix) for name, decl in ruleset.sets.items()]
     for chain in ruleset.chains:
-        lines.append(f"add chain {PREFIX} {chain}")
+        lines.append(f"add chain {prefix} {chain}")
     for chain, rules in ruleset.chains.items():
-        lines += [rule_line(chain, r) for r in rules]
+        lines += [rule_line(chain, r, prefix) for r in rules]
     for container, members in ruleset.elements.items():
-        lines += [element_line("add", container, e) for e in members.values()]
+        lines += [element_line("add", container, e, prefix) for e in members.values()]
     return "\n".join(lines) + "\n"
 
 
-def rule_line(chain: str, rule: str) -> str:
-    return f"add rule {PREFIX} {chain} {rule}"
+def rule_line(chain: str, rule: str, prefix: str = PREFIX) -> str:
+    return f"add rule {prefix} {chain} {rule}"
 
 
-def set_line(name: str, declaration: str) -> str:
-    return f"add set {PREFIX} {name} {declaration}"
+def set_line(name: str, declaration: str, prefix: str = PREFIX) -> str:
+    return f"add set {prefix} {name} {declaration}"
 
 
-def element_line(verb: str, container: str, e: Element) -> str:
+def element_line(verb: str, container: str, e: Element, prefix: str = PREFIX) -> str:
     if verb == "delete":
-        return f"delete element {PREFIX} {container} {{ {e.key} }}"
+        return f"delete element {prefix} {container} {{ {e.key} }}"
     comment = f' comment "{e.comment}"' if e.comment else ""
     value = f" : {e.value}" if e.value else ""
-    return f"{verb} element {PREFIX} {container} {{ {e.key}{comment}{value} }}"
+    return f"{verb} element {prefix} {container} {{ {e.key}{comment}{value} }}"
 
 
 # --- the skeleton: upstream setupNFTables -------------------------------------------------------
@@ -166,32 +189,37 @@ def element_line(verb: str, container: str, e: Element) -> str:
 @functools.lru_cache(maxsize=64)
 def _skeleton(config: ProxyConfig) -> tuple[str, ...]:
     mark = masquerade_mark(config)
-    lines = [f'add table {PREFIX} {{ comment "rules for kube-proxy" ; }}']
+    prefix, ip = table_prefix(config.family), _ipx(config.family)
+
+    def rule(chain: str, text: str) -> str:
+        return rule_line(chain, text, prefix)
+
+    lines = [f'add table {prefix} {{ comment "rules for kube-proxy" ; }}']
     for name, kind, hook, priority in BASE_CHAINS:
-        lines.append(f"add chain {PREFIX} {name} {{ type {kind} hook {hook} priority {priority} ; }}")
+        lines.append(f"add chain {prefix} {name} {{ type {kind} hook {hook} priority {priority} ; }}")
     top = dict.fromkeys(
         [dst for dst, _, _ in JUMP_CHAINS] + [n.SERVICES, n.CLUSTER_IPS_CHECK, n.MASQUERADING, n.MARK_MASQ]
     )
-    lines += [f"add chain {PREFIX} {chain}" for chain in top]
-    lines += [rule_line(src, f"{extra} jump {dst}".strip()) for dst, src, extra in JUMP_CHAINS]
+    lines += [f"add chain {prefix} {chain}" for chain in top]
+    lines += [rule(src, f"{extra} jump {dst}".strip()) for dst, src, extra in JUMP_CHAINS]
     lines += [
-        rule_line(n.MARK_MASQ, f"mark set mark or {mark}"),
-        rule_line(n.MASQUERADING, f"mark and {mark} == 0 return"),
-        rule_line(n.MASQUERADING, f"mark set mark xor {mark}"),
-        rule_line(n.MASQUERADING, "masquerade fully-random"),
+        rule(n.MARK_MASQ, f"mark set mark or {mark}"),
+        rule(n.MASQUERADING, f"mark and {mark} == 0 return"),
+        rule(n.MASQUERADING, f"mark set mark xor {mark}"),
+        rule(n.MASQUERADING, "masquerade fully-random"),
     ]
     for kind, name, key, comment in CONTAINERS:
-        lines.append(f'add {kind} {PREFIX} {name} {{ type {key} ; comment "{comment}" ; }}')
-    lines.append(rule_line(n.CLUSTER_IPS_CHECK, f'ip daddr @{n.CLUSTER_IPS} reject comment "Reject traffic to invalid ports of ClusterIPs"'))
+        lines.append(f'add {kind} {prefix} {name} {{ type {key.format(addr=_addr_type(config.family))} ; comment "{comment}" ; }}')
+    lines.append(rule(n.CLUSTER_IPS_CHECK, f'{ip} daddr @{n.CLUSTER_IPS} reject comment "Reject traffic to invalid ports of ClusterIPs"'))
     if config.service_cidr:
-        lines.append(rule_line(n.CLUSTER_IPS_CHECK, f'ip daddr {{ {config.service_cidr} }} drop comment "Drop traffic to unallocated ClusterIPs"'))
-    lines.append(f'add chain {PREFIX} {n.REJECT_CHAIN} {{ comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }}')
-    lines.append(rule_line(n.REJECT_CHAIN, "reject"))
-    lines.append(rule_line(n.SERVICE_ENDPOINTS_CHECK, f"ip daddr . meta l4proto . th dport vmap @{n.NO_ENDPOINT_SERVICES}"))
-    lines.append(rule_line(n.NODEPORT_ENDPOINTS_CHECK, f"ip daddr @{n.NODEPORT_IPS} meta l4proto . th dport vmap @{n.NO_ENDPOINT_NODEPORTS}"))
-    lines.append(rule_line(n.FIREWALL_CHECK, f"ip daddr . meta l4proto . th dport vmap @{n.FIREWALL_IPS}"))
-    lines.append(rule_line(n.SERVICES, f"ip daddr . meta l4proto . th dport vmap @{n.SERVICE_IPS}"))
-    lines.append(rule_line(n.SERVICES, f"ip daddr @{n.NODEPORT_IPS} meta l4proto . th dport vmap @{n.SERVICE_NODEPORTS}"))
+        lines.append(rule(n.CLUSTER_IPS_CHECK, f'{ip} daddr {{ {config.service_cidr} }} drop comment "Drop traffic to unallocated ClusterIPs"'))
+    lines.append(f'add chain {prefix} {n.REJECT_CHAIN} {{ comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }}')
+    lines.append(rule(n.REJECT_CHAIN, "reject"))
+    lines.append(rule(n.SERVICE_ENDPOINTS_CHECK, f"{ip} daddr . meta l4proto . th dport vmap @{n.NO_ENDPOINT_SERVICES}"))
+    lines.append(rule(n.NODEPORT_ENDPOINTS_CHECK, f"{ip} daddr @{n.NODEPORT_IPS} meta l4proto . th dport vmap @{n.NO_ENDPOINT_NODEPORTS}"))
+    lines.append(rule(n.FIREWALL_CHECK, f"{ip} daddr . meta l4proto . th dport vmap @{n.FIREWALL_IPS}"))
+    lines.append(rule(n.SERVICES, f"{ip} daddr . meta l4proto . th dport vmap @{n.SERVICE_IPS}"))
+    lines.append(rule(n.SERVICES, f"{ip} daddr @{n.NODEPORT_IPS} meta l4proto . th dport vmap @{n.SERVICE_NODEPORTS}"))
     return tuple(lines)
 
 
@@ -200,7 +228,7 @@ def _skeleton(config: ProxyConfig) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=16384)
 def port_objects(port: ServicePortInfo, config: ProxyConfig) -> PortObjects:
-    proto = port.protocol.lower()
+    proto, ipx = port.protocol.lower(), _ipx(config.family)
     names = (port.namespace, port.service, port.protocol, port.port_name)
     eps = categorize(port, config.node_name)
     cluster_chain, local_chain = n.service_chain(*names), n.local_chain(*names)
@@ -266,14 +294,14 @@ def port_objects(port: ServicePortInfo, config: ProxyConfig) -> PortObjects:
         # Off-cluster traffic to the cluster IP (a host routing the service range here) is SNATed
         # so that replies come back through this node.
         chains[internal_chain].append(
-            f"ip daddr {port.cluster_ip} {proto} dport {port.port} ip saddr != {config.cluster_cidr} jump {n.MARK_MASQ}"
+            f"{ipx} daddr {port.cluster_ip} {proto} dport {port.port} {ipx} saddr != {config.cluster_cidr} jump {n.MARK_MASQ}"
         )
     if uses_external_chain:
         rules = chains[external_chain]
         if not port.external_policy_local:
             rules.append(f"jump {n.MARK_MASQ}")  # the endpoint may be on another node
         else:
-            rules.append(f'ip saddr {config.cluster_cidr} goto {cluster_chain} comment "short-circuit pod traffic"')
+            rules.append(f'{ipx} saddr {config.cluster_cidr} goto {cluster_chain} comment "short-circuit pod traffic"')
             rules.append(f'fib saddr type local jump {n.MARK_MASQ} comment "masquerade local traffic"')
             rules.append(f'fib saddr type local goto {cluster_chain} comment "short-circuit local traffic"')
         if has_external:
@@ -283,21 +311,21 @@ def port_objects(port: ServicePortInfo, config: ProxyConfig) -> PortObjects:
         node_ip = ipaddress.ip_address(config.node_ip) if config.node_ip else None
         if node_ip and any(node_ip in ipaddress.ip_network(c) for c in sources):
             sources += port.load_balancer_ips  # the node reaches its own VIP from the VIP
-        chains[fw_chain].append(f"ip saddr != {{ {', '.join(sources)} }} drop")
+        chains[fw_chain].append(f"{ipx} saddr != {{ {', '.join(sources)} }} drop")
 
     sets: list[tuple[str, str]] = []
     if port.client_ip_affinity:
-        decl = f"{{ type ipv4_addr ; flags dynamic,timeout ; timeout {port.sticky_max_age_seconds}s ; }}"
+        decl = f"{{ type {_addr_type(config.family)} ; flags dynamic,timeout ; timeout {port.sticky_max_age_seconds}s ; }}"
         sets = [(affinity[e], decl) for e in eps.reachable]
     if uses_cluster_chain:
-        chains[cluster_chain] += _to_endpoints(port, eps.cluster, endpoint_chain, affinity)
+        chains[cluster_chain] += _to_endpoints(port, eps.cluster, endpoint_chain, affinity, ipx)
     if uses_local_chain:
-        chains[local_chain] += _to_endpoints(port, eps.local, endpoint_chain, affinity)
+        chains[local_chain] += _to_endpoints(port, eps.local, endpoint_chain, affinity, ipx)
     for e in eps.reachable:
         rules = chains[endpoint_chain[e]]
-        rules.append(f"ip saddr {e.ip} jump {n.MARK_MASQ}")  # hairpin: a pod reaching itself
+        rules.append(f"{ipx} saddr {e.ip} jump {n.MARK_MASQ}")  # hairpin: a pod reaching itself
         if port.client_ip_affinity:
-            rules.append(f"update @{affinity[e]} {{ ip saddr }}")
+            rules.append(f"update @{affinity[e]} {{ {ipx} saddr }}")
         rules.append(f"meta l4proto {proto} dnat to {e.address}")
     return PortObjects(
         chains=tuple((c, tuple(r)) for c, r in chains.items()),
@@ -311,11 +339,11 @@ def rules_hash(rules: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(rules).encode()).hexdigest()[:16]
 
 
-def _to_endpoints(port, endpoints, endpoint_chain, affinity) -> list[str]:
+def _to_endpoints(port, endpoints, endpoint_chain, affinity, ip: str) -> list[str]:
     """Upstream writeServiceToEndpointRules: sticky clients first, then a random endpoint."""
     rules = []
     if port.client_ip_affinity:
-        rules += [f"ip saddr @{affinity[e]} goto {endpoint_chain[e]}" for e in endpoints]
+        rules += [f"{ip} saddr @{affinity[e]} goto {endpoint_chain[e]}" for e in endpoints]
     vmap = ", ".join(f"{i} : goto {endpoint_chain[e]}" for i, e in enumerate(endpoints))
     rules.append(f"numgen random mod {len(endpoints)} vmap {{ {vmap} }}")
     return rules

@@ -14,8 +14,13 @@ import base64
 import functools
 import hashlib
 
-FAMILY = "ip"
+FAMILY = "ip"  # the IPv4 proxier's table family; IPv6's is "ip6" (knftables.IPv6Family)
 TABLE = "kube-proxy"
+
+
+def table_family(family: int) -> str:
+    """nftables' address family of the proxier for IP family 4 or 6: "ip" or "ip6"."""
+    return "ip6" if family == 6 else "ip"
 
 # Base chains: "${type}-${hook}" (upstream nftablesBaseChains), with their hook and priority.
 FILTER_PREROUTING = "filter-prerouting"
@@ -89,7 +94,9 @@ def _port_base(namespace: str, service: str, protocol: str, port_name: str) -> s
 
 
 def _endpoint_base(namespace: str, service: str, protocol: str, port_name: str, ip: str, port: int) -> str:
-    # servicePortEndpointChainNameBase: "ns/svc/proto/portname__ip/port".
+    # servicePortEndpointChainNameBase: "ns/svc/proto/portname__ip/port"; an IPv6 address's
+    # colons, not allowed in a chain name, become dots.
+    ip = ip.replace(":", ".")
     return _hash_and_truncate(f"{namespace}/{service}/{protocol.lower()}/{port_name}__{ip}/{port}")
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from netlab.proxy.nftables import PREFIX, Element, NftRuleset, element_line, full_script, rule_line, rules_hash, set_line
+from netlab.proxy.nftables import Element, NftRuleset, element_line, full_script, rule_line, rules_hash, set_line
 
 Fingerprint = dict[str, Any]
 
@@ -70,23 +70,24 @@ def plan_sync(ruleset: NftRuleset, previous: Fingerprint | None) -> tuple[NftPla
         new = now["elements"][container]
         for key, value in old.items():
             if new.get(key) != value:
-                removed.append(element_line("delete", container, Element(key)))
+                removed.append(element_line("delete", container, Element(key), ruleset.prefix))
         for key, value in new.items():
             if old.get(key) != value:
-                added.append(element_line("add", container, members[key]))
+                added.append(element_line("add", container, members[key], ruleset.prefix))
     if not (changed or gone or new_sets or gone_sets or removed or added):
         return NftPlan(None, False, 0, 0), now
-    lines = [set_line(s, ruleset.sets[s]) for s in new_sets]
+    prefix = ruleset.prefix
+    lines = [set_line(s, ruleset.sets[s], prefix) for s in new_sets]
     for chain in changed:
-        lines += [f"add chain {PREFIX} {chain}", f"flush chain {PREFIX} {chain}"]
+        lines += [f"add chain {prefix} {chain}", f"flush chain {prefix} {chain}"]
     lines += removed
     for chain in changed:
-        lines += [rule_line(chain, r) for r in ruleset.chains[chain]]
+        lines += [rule_line(chain, r, prefix) for r in ruleset.chains[chain]]
     lines += added
     # A gone chain may still be jumped to by another gone chain: flush them all, then delete.
-    lines += [f"flush chain {PREFIX} {chain}" for chain in gone]
-    lines += [f"delete chain {PREFIX} {chain}" for chain in gone]
-    lines += [f"delete set {PREFIX} {s}" for s in gone_sets]
+    lines += [f"flush chain {prefix} {chain}" for chain in gone]
+    lines += [f"delete chain {prefix} {chain}" for chain in gone]
+    lines += [f"delete set {prefix} {s}" for s in gone_sets]
     plan = NftPlan("\n".join(lines) + "\n", False, len(changed) + len(gone), len(removed) + len(added))
     return plan, now
 

@@ -10,6 +10,11 @@ restores them whole (no `--noflush`), so the payload also declares the built-in 
 the jump rules into the KUBE-* chains, which upstream installs separately with `iptables -I`
 (EnsureRule Prepend) before its `--noflush` restore. It leaves out chains that belong to other
 parts of a real node: KUBE-FIREWALL (kubelet's localnet guard) and KUBE-PROXY-CANARY (a monitor).
+
+Each IP family gets its own payload, as upstream runs one proxier per family: the same chain
+names and rules with that family's addresses, loaded by iptables-restore (4) or
+ip6tables-restore (6). The one rule upstream spells differently: IPv6 NodePorts never answer on
+::1 (`! -d ::1/128` on the catch-all jump to KUBE-NODEPORTS).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Iterable
 
 from netlab.errors import InvalidInput
 from netlab.policy.model import FilterRules
+from netlab.proxy.hostports import NatRules
 from netlab.proxy.names import (
     KUBE_EXTERNAL_SERVICES,
     KUBE_FORWARD,
@@ -74,19 +80,22 @@ _NAT_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
 _port_rules = functools.lru_cache(maxsize=8192)(port_rules)
 
 
-def render_rules(ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: FilterRules = FilterRules()) -> str:
+def render_rules(
+    ports: Iterable[ServicePortInfo], config: ProxyConfig, extra: FilterRules = FilterRules(), hostports: NatRules = NatRules()
+) -> str:
     """The complete `filter` + `nat` iptables-restore payload for one node.
 
-    `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore.
+    `extra` carries another agent's filter chains (NetworkPolicy) into the same atomic restore,
+    `hostports` the CNI portmap plugin's nat chains (`hostports.py`).
     """
-    proxied = _proxied_ports(ports)
+    proxied = _proxied_ports(ports, config.family)
     large_cluster = sum(len(p.endpoints) for p in proxied) > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
     plans = [_port_rules(p, config, not large_cluster) for p in proxied]
-    lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config)]
+    lines = [*_filter_table(plans, config, extra), *_nat_table(plans, config, hostports)]
     return "\n".join(lines) + "\n"
 
 
-def _proxied_ports(ports: Iterable[ServicePortInfo]) -> list[ServicePortInfo]:
+def _proxied_ports(ports: Iterable[ServicePortInfo], family: int = 4) -> list[ServicePortInfo]:
     """Ports kube-proxy programs, sorted by ns/svc/port so the payload is stable."""
     proxied = sorted(
         (p for p in ports if not p.headless),
@@ -95,9 +104,11 @@ def _proxied_ports(ports: Iterable[ServicePortInfo]) -> list[ServicePortInfo]:
     # Two entries for one service port would declare the same chain twice, which
     # iptables-restore rejects for the whole node; say which one instead.
     seen = Counter((p.name, p.protocol) for p in proxied)
-    duplicates = [f"service port {n} ({proto}) is given {c} times" for (n, proto), c in seen.items() if c > 1]
-    if duplicates:
-        raise InvalidInput(duplicates)
+    problems = [f"service port {n} ({proto}) is given {c} times" for (n, proto), c in seen.items() if c > 1]
+    # A proxier sees only its own family's Services (upstream filters them by ipFamily).
+    problems += [f"service port {p.name} ({p.protocol}) is IPv{p.family}, not IPv{family}" for p in proxied if p.family != family]
+    if problems:
+        raise InvalidInput(problems)
     return proxied
 
 
@@ -139,19 +150,22 @@ def _forward_rules(config: ProxyConfig) -> list[str]:
 # --- nat table ----------------------------------------------------------------------------------
 
 
-def _nat_table(plans: list[PortRules], config: ProxyConfig) -> list[str]:
-    chains = list(_NAT_CHAINS)
-    rules = [*_jump_rules(_NAT_JUMPS), *_masquerade_rules(config)]
+def _nat_table(plans: list[PortRules], config: ProxyConfig, hostports: NatRules = NatRules()) -> list[str]:
+    # kube-proxy prepends its jumps; the portmap plugin's come after them (as on a real node).
+    chains = [*_NAT_CHAINS, *hostports.chains]
+    rules = [*_jump_rules(_NAT_JUMPS), *hostports.jumps, *_masquerade_rules(config), *hostports.rules]
     for plan in plans:
         chains += plan.nat_chains
         rules += plan.nat_rules
     # Upstream: "this must be the last rule in this chain" — anything addressed to the node
-    # itself that no Service matched is tried against the NodePorts.
+    # itself that no Service matched is tried against the NodePorts. IPv6 NodePorts never work
+    # on localhost (there is no route_localnet for IPv6), so upstream leaves ::1 out.
     rules.append(
         _rule(
             KUBE_SERVICES,
             *_comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
             "-m", "addrtype", "--dst-type", "LOCAL",
+            *(("!", "-d", "::1/128") if config.family == 6 else ()),
             "-j", KUBE_NODEPORTS,
         )
     )  # fmt: skip
@@ -185,9 +199,11 @@ def _builtin_chain_lines(chains: Iterable[str]) -> list[str]:
     return [f":{chain} ACCEPT [0:0]" for chain in chains]
 
 
-def render_policy_filter(extra: FilterRules) -> str:
+def render_policy_filter(extra: FilterRules, hostports: NatRules = NatRules()) -> str:
     """kube-proxy's nftables mode: only the NetworkPolicy agent's chains stay in iptables'
-    filter table (as with CNIs that keep iptables while kube-proxy uses nftables)."""
+    filter table (as with CNIs that keep iptables while kube-proxy uses nftables), and the
+    portmap plugin's hostPort chains in its nat table."""
+    nat = ["*nat", *_builtin_chain_lines(_NAT_BUILTINS), *_chain_lines(hostports.chains), *hostports.jumps, *hostports.rules, "COMMIT"]
     lines = [
         "*filter",
         *_builtin_chain_lines(_FILTER_BUILTINS),
@@ -195,5 +211,6 @@ def render_policy_filter(extra: FilterRules) -> str:
         *extra.forward_jumps,
         *extra.rules,
         "COMMIT",
+        *nat,  # always: a table left out of a restore keeps its old chains
     ]
     return "\n".join(lines) + "\n"

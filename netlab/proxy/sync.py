@@ -3,6 +3,11 @@ iptables-restore — only the changed chains when the node still holds what was 
 (`partial.py`) — then drop UDP flows still DNATed to endpoints that are gone (`conntrack.py`).
 
 The NetworkPolicy agent's chains (`netlab/policy/render.py`) ride in the same atomic restore.
+
+A dual-stack lab runs this once per IP family, as upstream's MetaProxier runs an IPv4 and an
+IPv6 proxier: each sees its family's cluster IPs, endpoints, external addresses and source
+ranges (upstream filters them by ipFamily), renders its own payload and loads it with
+iptables-restore or ip6tables-restore; an IPv4-only lab does exactly what it did before.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from netlab.metallb import controller as metallb
 from netlab.policy.model import PolicyInputs
 from netlab.policy.render import render_policy
 from netlab.proxy.conntrack import stale_flow_filters, udp_state
+from netlab.proxy.hostports import NatRules, PodHostPorts, host_ports_of, render_hostports
 from netlab.proxy.partial import plan_sync
 from netlab.proxy.render import render_rules
 from netlab.proxy.types import (
@@ -29,7 +35,9 @@ from netlab.proxy.types import (
 )
 
 
-def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePortInfo]:
+def proxy_ports(endpoints: list[ServiceEndpoints], family: int = 4) -> list[ServicePortInfo]:
+    """The service ports of `endpoints` (each Service already seen in `family`: its cluster IP
+    and backends of that family) with their external addresses of that family only."""
     ports = []
     for se in endpoints:
         if se.cluster_ip is None:
@@ -37,6 +45,7 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePortInfo]:
         spec = se.service.spec
         node_ports = se.obj.status.get("nodePorts") or {}
         affinity = spec.sessionAffinityConfig.clientIP if spec.sessionAffinityConfig else None
+        lb_ips = metallb.ingress_ips(se.obj.status) if spec.type == "LoadBalancer" else ()
         for pe in se.ports:
             ports.append(
                 ServicePortInfo(
@@ -50,9 +59,9 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePortInfo]:
                         Endpoint(ip=b.ip, port=b.port, node=b.node, ready=b.ready, pod=b.pod) for b in pe.backends
                     ),
                     node_port=node_ports.get(pe.name, 0) if spec.type in ("NodePort", "LoadBalancer") else 0,
-                    external_ips=tuple(spec.externalIPs),
-                    load_balancer_ips=tuple(metallb.ingress_ips(se.obj.status)) if spec.type == "LoadBalancer" else (),
-                    load_balancer_source_ranges=tuple(spec.loadBalancerSourceRanges),
+                    external_ips=_of_family(spec.externalIPs, family),
+                    load_balancer_ips=_of_family(lb_ips, family),
+                    load_balancer_source_ranges=_of_family(spec.loadBalancerSourceRanges, family),
                     external_traffic_policy=spec.externalTrafficPolicy or "Cluster",
                     internal_traffic_policy=spec.internalTrafficPolicy or "Cluster",
                     session_affinity=spec.sessionAffinity or "None",
@@ -62,46 +71,87 @@ def proxy_ports(endpoints: list[ServiceEndpoints]) -> list[ServicePortInfo]:
     return ports
 
 
-def proxy_config(lab: Lab, node) -> ProxyConfig:
+def _of_family(addresses, family: int) -> tuple[str, ...]:
+    return tuple(a for a in addresses if (":" in a) == (family == 6))
+
+
+def proxy_config(lab: Lab, node, family: int | None = None) -> ProxyConfig:
+    """kube-proxy's flags on `node` for one family (default: the lab's primary)."""
+    family = family or lab.topo.families[0]
     return ProxyConfig(
-        cluster_cidr=str(lab.topo.pod_cidr),
+        cluster_cidr=str(lab.topo.pod_cidr_for(family)),
         node_name=node.name,
-        node_ip=str(node.underlay_ip),
-        service_cidr=str(lab.topo.service_cidr),
+        node_ip=str(node.underlay_ip_for(family)),
+        service_cidr=str(lab.topo.service_cidr_for(family)),
+        family=family,
     )
+
+
+def family_ports(lab: Lab, endpoints: list[ServiceEndpoints]) -> list[tuple[int, list[ServicePortInfo]]]:
+    """(family, its service ports) for each family of the lab, primary first: each Service seen
+    in that family (`for_family`), those without it left out, as upstream's proxier per family."""
+    return [
+        (f, proxy_ports([view for se in endpoints if (view := se.for_family(f)) is not None], f))
+        for f in lab.topo.families
+    ]
 
 
 def sync_rules(
     lab: Lab, endpoints: list[ServiceEndpoints], policy: PolicyInputs, down: frozenset[str], problems: list[str]
 ) -> int:
     """Load every live node's rules; the number of nodes whose rules changed."""
-    ports = proxy_ports(endpoints)
+    per_family = family_ports(lab, endpoints)
     nftables_mode = lab.topo.kube_proxy_mode == "nftables"
     if nftables_mode:
         from netlab.proxy import nftsync  # only labs in nftables mode pay for the import
     synced = 0
+    hostports = pods_with_host_ports(lab)
     for node in lab.topo.nodes:
         if node.name in down:
             continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
-        node_policy = render_policy(policy, node.name)
-        policy_chains = max(len(node_policy.chains) - 1, 0)
+        wanted = [(proxy_config(lab, node, f), ports, render_policy(policy, node.name, f)) for f, ports in per_family]
+        # The portmap plugin's hostPort chains, for the pods' IPv4 addresses (iptables' nat table).
+        portmap = render_hostports(hostports.get(node.name, []))
         if nftables_mode:
-            synced += nftsync.sync_node(lab, node.name, path, ports, proxy_config(lab, node), node_policy, problems)
+            families = [
+                nftsync.FamilyRules(ports, config, node_policy, portmap if config.family == 4 else NatRules())
+                for config, ports, node_policy in wanted
+            ]
+            synced += nftsync.sync_node(lab, node.name, path, families, problems)
             continue
-        # kube-proxy's rules and the NetworkPolicy agent's chains go in one atomic restore.
-        payload = render_rules(ports, proxy_config(lab, node), node_policy)
-        what = f"{len(ports)} service ports, {policy_chains} pod policy chains"
-        synced += restore_rules(lab, node.name, path, payload, what, problems)
-    _flush_stale_udp(lab, ports, down, problems)
+        changed = 0
+        for config, ports, node_policy in wanted:
+            # kube-proxy's rules, the NetworkPolicy agent's and the portmap plugin's chains go in one atomic restore.
+            payload = render_rules(ports, config, node_policy, portmap if config.family == 4 else NatRules())
+            what = f"{len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains"
+            changed |= restore_rules(lab, node.name, path, payload, what, problems, config.family)
+        synced += changed
+    for family, ports in per_family:
+        _flush_stale_udp(lab, ports, down, problems, family)
     return synced
 
 
-def restore_rules(lab: Lab, node: str, path: str, payload: str, what: str, problems: list[str]) -> int:
-    """Load one node's iptables payload; 1 if it changed the kernel, 0 if it was already there."""
+def pods_with_host_ports(lab: Lab) -> dict[str, list[PodHostPorts]]:
+    """node -> its pods (with a sandbox and an IPv4 address) that ask for hostPorts."""
+    found: dict[str, list[PodHostPorts]] = {}
+    for o in lab.store.list("Pod"):
+        box = o.status.get("sandbox") or {}
+        if box.get("uid") != o.uid or box.get("hostNetwork"):
+            continue  # a hostNetwork pod's ports are the node's own: nothing to forward
+        ipv4 = next((ip for ip in o.status.get("podIPs") or [o.status.get("podIP") or ""] if ip and ":" not in ip), None)
+        ports = host_ports_of(o.manifest)
+        if ports and ipv4:
+            found.setdefault(o.status["nodeName"], []).append(PodHostPorts(f"{o.namespace}/{o.name}", o.uid, ipv4, ports))
+    return found
+
+
+def restore_rules(lab: Lab, node: str, path: str, payload: str, what: str, problems: list[str], family: int = 4) -> int:
+    """Load one node's iptables (family 6: ip6tables) payload; 1 if it changed the kernel, 0 if
+    it was already there."""
     # Skip the restore when this exact payload is already loaded in this exact namespace.
     inode, sha = ns.ns_inode(path), hashlib.sha256(payload.encode()).hexdigest()
-    key = f"rules:{node}"
+    key = f"rules:{node}" if family == 4 else f"rules{family}:{node}"
     loaded = lab.store.get_meta(key) or {}
     if loaded.get("inode") == inode and loaded.get("sha") == sha:
         return 0
@@ -111,17 +161,17 @@ def restore_rules(lab: Lab, node: str, path: str, payload: str, what: str, probl
     started = time.monotonic()
     try:
         if plan.payload is not None:
-            iptables.restore(path, plan.payload, noflush=not plan.full)
+            iptables.restore(path, plan.payload, noflush=not plan.full, family=family)
     except NetlabError as exc:
         try:
-            iptables.restore(path, payload)  # the partial payload was refused: start over
+            iptables.restore(path, payload, family=family)  # the partial payload was refused: start over
         except NetlabError:
             problems.append(f"node/{node}: {exc.message}: {exc.detail}")
             return 0
     lab.store.set_meta(key, {"inode": inode, "sha": sha, "chains": chains})
     lab.store.add_event(
         "Node", "", node, "RulesSynced",
-        f"iptables-restore{'' if plan.full else ' --noflush'}: {plan.chains_sent} chains sent "
+        f"{'ip6tables' if family == 6 else 'iptables'}-restore{'' if plan.full else ' --noflush'}: {plan.chains_sent} chains sent "
         f"({what}) in {(time.monotonic() - started) * 1000:.0f} ms",
     )  # fmt: skip
     return 1
@@ -130,11 +180,12 @@ def restore_rules(lab: Lab, node: str, path: str, payload: str, what: str, probl
 UDP_STATE_KEY = "conntrack:udp"
 
 
-def _flush_stale_udp(lab: Lab, ports: list[ServicePortInfo], down: frozenset[str], problems: list[str]) -> None:
+def _flush_stale_udp(lab: Lab, ports: list[ServicePortInfo], down: frozenset[str], problems: list[str], family: int) -> None:
     """After the rules changed, drop UDP flows still DNATed to gone endpoints (kube-proxy's
-    CleanStaleEntries), in every node, where the flows live."""
+    CleanStaleEntries), in every node, where the flows live; per family, as each proxier does."""
     after = udp_state(ports)
-    before = lab.store.get_meta(UDP_STATE_KEY) or {}
+    key = UDP_STATE_KEY if family == 4 else f"{UDP_STATE_KEY}{family}"
+    before = lab.store.get_meta(key) or {}
     if after == before:
         return
     filters = stale_flow_filters(before, after)
@@ -151,8 +202,8 @@ def _flush_stale_udp(lab: Lab, ports: list[ServicePortInfo], down: frozenset[str
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
         try:
             for args in filters:
-                conntrack.delete(path, args)
+                conntrack.delete(path, args, family)
         except NetlabError as exc:
             problems.append(f"node/{node.name}: {exc.message}: {exc.detail}")
             return
-    lab.store.set_meta(UDP_STATE_KEY, after)
+    lab.store.set_meta(key, after)

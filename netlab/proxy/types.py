@@ -4,6 +4,11 @@ These mirror kube-proxy's own inputs (`ServicePortInfo`, upstream's concrete `pr
 and `proxy.Endpoint`, built from Services and EndpointSlices, and the `--cluster-cidr` /
 `--iptables-masquerade-bit` flags), flattened to what the iptables renderer uses. Each object checks its own fields, so a bad value fails here with a clear
 message instead of as an iptables-restore parse error on some node.
+
+Upstream runs one proxier per IP family (a dual-stack node has an IPv4 and an IPv6 one, behind
+its MetaProxier), each seeing only its family's cluster IPs, endpoints, external addresses and
+source ranges. So here: a `ServicePortInfo` is of one family (its cluster IP's) and every address
+in it must be of that family; a `ProxyConfig` names the family it renders (`family`, 4 or 6).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from netlab.errors import InvalidInput
 from netlab.proxy import names
 
-PROTOCOLS = ("TCP", "UDP")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
 TRAFFIC_POLICIES = ("Cluster", "Local")
 AFFINITIES = ("None", "ClientIP")
 # The apiserver's default sessionAffinityConfig.clientIP.timeoutSeconds (3 hours).
@@ -35,15 +40,19 @@ class Endpoint:
     pod: str = ""  # "ns/name", for comments/debug only
 
     def __post_init__(self) -> None:
-        problems = _ipv4_problems(self.ip, f"endpoint {self.pod or self.ip}: ip")
+        problems = _ip_problems(self.ip, f"endpoint {self.pod or self.ip}: ip")
         problems += _port_problems(self.port, f"endpoint {self.pod or self.ip}: port")
         if problems:
             raise InvalidInput(problems)
 
     @property
     def address(self) -> str:
-        """`ip:port`, upstream's endpoint string (BaseEndpointInfo.String)."""
+        """`ip:port` (`[ip]:port` in IPv6), upstream's endpoint string (BaseEndpointInfo.String)."""
         return names.endpoint_string(self.ip, self.port)
+
+    @property
+    def family(self) -> int:
+        return _ip_version(self.ip) or 4
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class ServicePortInfo:
     namespace: str
     service: str
     port_name: str  # "" when the port is unnamed
-    protocol: str  # "TCP" | "UDP"
+    protocol: str  # "TCP" | "UDP" | "SCTP"
     cluster_ip: str  # "None" or "" for a headless Service (no rules)
     port: int
     endpoints: tuple[Endpoint, ...] = ()
@@ -71,15 +80,19 @@ class ServicePortInfo:
         problems = []
         if self.protocol not in PROTOCOLS:
             problems.append(f"{where}: protocol {self.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        family = self.family
         if not self.headless:
-            problems += _ipv4_problems(self.cluster_ip, f"{where}: clusterIP")
+            problems += _ip_problems(self.cluster_ip, f"{where}: clusterIP")
         problems += _port_problems(self.port, f"{where}: port")
         if self.node_port:
             problems += _port_problems(self.node_port, f"{where}: nodePort")
         for ip in (*self.external_ips, *self.load_balancer_ips):
-            problems += _ipv4_problems(ip, f"{where}: external address")
+            problems += _ip_problems(ip, f"{where}: external address", family)
+        for e in self.endpoints:
+            if e.family != family:
+                problems.append(f"{where}: endpoint {e.ip!r} is not IPv{family}, the family of the cluster IP")
         for cidr in self.load_balancer_source_ranges:
-            problems += _network_problems(cidr, f"{where}: loadBalancerSourceRanges")
+            problems += _network_problems(cidr, f"{where}: loadBalancerSourceRanges", family)
         for value, allowed, what in (
             (self.external_traffic_policy, TRAFFIC_POLICIES, "externalTrafficPolicy"),
             (self.internal_traffic_policy, TRAFFIC_POLICIES, "internalTrafficPolicy"),
@@ -100,6 +113,12 @@ class ServicePortInfo:
     @property
     def headless(self) -> bool:
         return self.cluster_ip in HEADLESS_CLUSTER_IPS
+
+    @property
+    def family(self) -> int:
+        """4 or 6: the family of the cluster IP, which every other address must share (a
+        headless port counts as 4; it gets no rules)."""
+        return (not self.headless and _ip_version(self.cluster_ip)) or 4
 
     @property
     def externally_accessible(self) -> bool:
@@ -150,20 +169,27 @@ class ProxyConfig:
     # kube-apiserver's service range; nftables mode drops traffic to its unallocated addresses
     # (upstream OnServiceCIDRsChanged). "" = not known: no such rule.
     service_cidr: str = ""
+    # The IP family this proxier renders (upstream NewProxier's ipFamily): 4 → iptables /
+    # `ip kube-proxy`, 6 → ip6tables / `ip6 kube-proxy`. Every address above is of it.
+    family: int = 4
 
     def __post_init__(self) -> None:
         problems = []
+        if self.family not in (4, 6):
+            raise InvalidInput(f"IP family {self.family!r} is not 4 or 6")
         try:
             net = ipaddress.ip_network(self.cluster_cidr)
-            if net.version != 4:
-                problems.append(f"cluster CIDR {self.cluster_cidr!r} is not IPv4")
+            if net.version != self.family:
+                problems.append(f"cluster CIDR {self.cluster_cidr!r} is not IPv{self.family}")
         except ValueError as err:
             problems.append(f"cluster CIDR {self.cluster_cidr!r} is not a network: {err}")
         # Same range as kube-proxy's config validation (0..31).
         if not 0 <= self.masquerade_bit <= 31:
             problems.append(f"masquerade bit {self.masquerade_bit} is not in 0..31")
         if self.node_ip:
-            problems += _ipv4_problems(self.node_ip, "node IP")
+            problems += _ip_problems(self.node_ip, "node IP", self.family)
+        if self.service_cidr:
+            problems += _network_problems(self.service_cidr, "service CIDR", self.family)
         if problems:
             raise InvalidInput(problems)
 
@@ -173,13 +199,14 @@ class ProxyConfig:
         return hex(1 << self.masquerade_bit)
 
 
-def _ipv4_problems(value: str, what: str) -> list[str]:
+def _ip_problems(value: str, what: str, family: int | None = None) -> list[str]:
+    """Nothing when `value` is an IP address (of `family`, when given)."""
     version = _ip_version(value)
-    if version == 4:
-        return []
-    if version == 6:
-        return [f"{what} {value!r} is not IPv4 (netlab renders iptables, not ip6tables)"]
-    return [f"{what} {value!r} is not an IP address"]
+    if version is None:
+        return [f"{what} {value!r} is not an IP address"]
+    if family is not None and version != family:
+        return [f"{what} {value!r} is not IPv{family}"]
+    return []
 
 
 # Every sync checks every cluster IP and endpoint IP again (the inputs are rebuilt from the
@@ -194,11 +221,11 @@ def _ip_version(value: str) -> int | None:
         return None
 
 
-def _network_problems(value: str, what: str) -> list[str]:
+def _network_problems(value: str, what: str, family: int) -> list[str]:
     try:
-        if ipaddress.ip_network(value, strict=True).version == 4:
+        if ipaddress.ip_network(value, strict=True).version == family:
             return []
-        return [f"{what} {value!r} is not IPv4"]
+        return [f"{what} {value!r} is not IPv{family}"]
     except ValueError as err:
         return [f"{what} {value!r} is not a network: {err}"]
 

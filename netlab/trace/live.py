@@ -10,7 +10,7 @@ veth); the kernel says what is true.
 from __future__ import annotations
 
 import os
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import ip_address, ip_network
 
 from netlab import naming
 from netlab.apiserver.state import Lab
@@ -27,7 +27,8 @@ def pod_places(lab: Lab) -> list[PodPlace]:
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if o.status.get("podIP") and box.get("uid") == o.uid:
-            places.append(PodPlace(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["netns"], box["veth"]))
+            ips = tuple(p["ip"] if isinstance(p, dict) else p for p in o.status.get("podIPs") or ())
+            places.append(PodPlace(o.namespace, o.name, o.status["podIP"], o.status["nodeName"], box["netns"], box["veth"], ips))
     return places
 
 
@@ -36,10 +37,10 @@ class LiveWorld:
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
-        self.pods = {p.ip: p for p in pod_places(lab)}
+        self.pods = {ip: p for p in pod_places(lab) for ip in p.ips or (p.ip,)}
         self._links: dict[str | None, Netlink] = {}
-        self._rules: dict[str, Ruleset] = {}
-        self._nft: dict[str, object] = {}
+        self._rules: dict[tuple[str, int], Ruleset] = {}
+        self._nft: dict[tuple[str, int], object] = {}
 
     def close(self) -> None:
         for link in self._links.values():
@@ -79,10 +80,10 @@ class LiveWorld:
         if found.type in ("unreachable", "error"):
             # Name the route that refused it (on the host: netlab's guard route, proto 212).
             refusing = [
-                r for r in nl.routes()
-                if r.type != "unicast" and r.dst != "default" and IPv4Address(dst) in IPv4Network(r.dst)
+                r for r in nl.routes(family=None)
+                if r.type != "unicast" and r.dst != "default" and _inside(dst, r.dst)
             ]  # fmt: skip
-            refusing.sort(key=lambda r: IPv4Network(r.dst).prefixlen, reverse=True)
+            refusing.sort(key=lambda r: ip_network(r.dst).prefixlen, reverse=True)
             error = found.error + (f" (route: {refusing[0].type} {refusing[0].dst} proto {refusing[0].proto})" if refusing else "")
             return RouteHit(dst, found.type, error=error)
         return RouteHit(dst, found.type, found.gateway, found.dev, found.prefsrc)
@@ -103,8 +104,8 @@ class LiveWorld:
         if not route.gateway or route.dev != naming.NODE_UPLINK:
             return None
         matching = [
-            r for r in nl.routes()
-            if r.dst != "default" and r.gateway == route.gateway and IPv4Address(route.dst) in IPv4Network(r.dst)
+            r for r in nl.routes(family=None)
+            if r.dst != "default" and r.gateway == route.gateway and _inside(route.dst, r.dst)
         ]  # fmt: skip
         bird = any(r.proto == naming.RTPROT_BIRD for r in matching)
         return Crossing(
@@ -112,24 +113,25 @@ class LiveWorld:
             origin="BIRD (learned over iBGP)" if bird else "netlab (a static route)",
         )  # fmt: skip
 
-    def ruleset(self, node: str) -> Ruleset:
-        if node not in self._rules:
-            self._rules[node] = parse(iptables.save(ns.netns_path(self.node_netns(node))))
-        return self._rules[node]
+    def ruleset(self, node: str, family: int = 4) -> Ruleset:
+        """The node's live iptables rules of one IP family (ip6tables-save for 6)."""
+        if (node, family) not in self._rules:
+            self._rules[(node, family)] = parse(iptables.save(ns.netns_path(self.node_netns(node)), family))
+        return self._rules[(node, family)]
 
-    def nft_table(self, node: str):
-        """nftables mode: the node's live table ip kube-proxy (None in iptables mode)."""
+    def nft_table(self, node: str, family: int = 4):
+        """nftables mode: the node's live table ip (ip6) kube-proxy (None in iptables mode)."""
         if self.lab.topo.kube_proxy_mode != "nftables":
             return None
-        if node not in self._nft:
+        if (node, family) not in self._nft:
             from netlab.kernel import nft
             from netlab.trace.nftwalk import NftTable, parse_table
 
-            path = ns.netns_path(self.node_netns(node))
-            listed = nft.list_table(path, "ip", "kube-proxy", json=True)
-            text = nft.list_table(path, "ip", "kube-proxy", handles=True) or ""
-            self._nft[node] = parse_table(listed, text) if listed else NftTable()
-        return self._nft[node]
+            path, table = ns.netns_path(self.node_netns(node)), "ip6" if family == 6 else "ip"
+            listed = nft.list_table(path, table, "kube-proxy", json=True)
+            text = nft.list_table(path, table, "kube-proxy", handles=True) or ""
+            self._nft[(node, family)] = parse_table(listed, text) if listed else NftTable()
+        return self._nft[(node, family)]
 
     def local_addresses(self, node: str) -> frozenset[str]:
         return frozenset(self._nl(self.node_netns(node)).all_addresses())
@@ -148,15 +150,15 @@ class LiveWorld:
 
     def listeners(self, netns: str, protocol: str, port: int) -> tuple[Listener, ...]:
         path = ns.netns_path(netns)
+        rows = []
         with ns.entered(path):
             # thread-self: this thread is the one inside the namespace.
-            rows = []
-            for name in (protocol, protocol + "6"):  # a `[::]` socket (IPV6_V6ONLY off) takes IPv4 too
+            for table in (protocol, f"{protocol}6"):
                 try:
-                    with open(f"/proc/thread-self/net/{name}") as f:
+                    with open(f"/proc/thread-self/net/{table}") as f:
                         rows += sockets.parse_proc_net(f.read())
-                except FileNotFoundError:
-                    pass  # no IPv6 in this kernel
+                except FileNotFoundError:  # no IPv6 in this kernel
+                    pass
         found = sockets.listening(rows, protocol, port)
         if not found:
             return ()
@@ -165,6 +167,11 @@ class LiveWorld:
             Listener(protocol, b.address, b.port, b.inode, owners.get(b.inode, (None, ""))[0], owners.get(b.inode, (None, ""))[1])
             for b in found
         )
+
+
+def _inside(address: str, network: str) -> bool:
+    ip, net = ip_address(address), ip_network(network, strict=False)
+    return ip.version == net.version and ip in net
 
 
 def socket_owners(netns_path: str, inodes: set[int]) -> dict[int, tuple[int, str]]:

@@ -9,7 +9,8 @@ lookup, the `service-…` chain, `numgen random mod N` picking an `endpoint-…`
 alternative listed with its probability, the one `--probe` saw in conntrack followed), DNAT.
 
 An expression the walker does not know is reported in `unknown` and treated as not matching,
-so the trace never claims more than it knows.
+so the trace never claims more than it knows. An IPv6 packet walks the `ip6 kube-proxy` table
+the same way (`ip6 daddr` is the `ip daddr` of its family).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netlab.trace.rules import Match, Rule
-from netlab.trace.walk import Choice, Env, Hit, Option, Packet, Walk
+from netlab.trace.walk import Choice, Env, Hit, Option, Packet, Walk, endpoint_text
 
-TABLE_LABEL = "nft ip kube-proxy"
+TABLE_LABEL = "nft ip kube-proxy"  # the IPv4 table; NftTable.label names the one parsed
 MAX_DEPTH = 64
 
 
@@ -33,6 +34,7 @@ class NftTable:
     base: dict[str, tuple[tuple[int, str, str], ...]] = field(default_factory=dict)  # hook -> (prio, chain, policy)
     elements: dict[str, list[Any]] = field(default_factory=dict)  # set/map -> elem list
     texts: dict[int, str] = field(default_factory=dict)  # rule handle -> its text
+    label: str = TABLE_LABEL  # "nft ip kube-proxy" | "nft ip6 kube-proxy"
 
 
 def parse_table(listing_json: str, listing_text: str = "") -> NftTable:
@@ -40,8 +42,11 @@ def parse_table(listing_json: str, listing_text: str = "") -> NftTable:
     chains: dict[str, list[dict[str, Any]]] = {}
     base: dict[str, list[tuple[int, str, str]]] = {}
     elements: dict[str, list[Any]] = {}
+    label = TABLE_LABEL
     for obj in json.loads(listing_json).get("nftables", []):
-        if "chain" in obj:
+        if "table" in obj:
+            label = f"nft {obj['table']['family']} {obj['table']['name']}"
+        elif "chain" in obj:
             c = obj["chain"]
             chains.setdefault(c["name"], [])
             if "hook" in c:
@@ -57,6 +62,7 @@ def parse_table(listing_json: str, listing_text: str = "") -> NftTable:
         base={k: tuple(sorted(v)) for k, v in base.items()},
         elements=elements,
         texts=texts,
+        label=label,
     )
 
 
@@ -96,7 +102,7 @@ class _State:
         else:
             detail = self.detail
         return Walk(
-            TABLE_LABEL, chain, tuple(self.hits), verdict, detail, self.packet,
+            self.table.label, chain, tuple(self.hits), verdict, detail, self.packet,
             tuple(self.choices), tuple(self.unknown), tuple(self.visited),
         )  # fmt: skip
 
@@ -191,13 +197,13 @@ class _State:
         for rule in self.table.chains.get(chain, ()):
             for expr in rule.get("expr", []):
                 if "dnat" in expr:
-                    return f"{expr['dnat'].get('addr')}:{expr['dnat'].get('port')}"
+                    return endpoint_text(str(expr["dnat"].get("addr")), expr["dnat"].get("port"))
         return None
 
     def _terminal(self, kind: str, body: Any) -> str:
         if kind == "dnat":
             self.packet = replace(self.packet, dst=str(body["addr"]), dport=int(body.get("port", self.packet.dport)))
-            self.detail = f"DNAT to {body['addr']}:{body.get('port', self.packet.dport)}"
+            self.detail = f"DNAT to {endpoint_text(str(body['addr']), body.get('port', self.packet.dport))}"
             return "DNAT"
         if kind == "reject":
             self.detail = f"REJECT {(body or {}).get('expr', 'port-unreachable')}"
@@ -228,7 +234,7 @@ class _State:
         if isinstance(expr, dict):
             if "payload" in expr:
                 proto, fld = expr["payload"]["protocol"], expr["payload"]["field"]
-                if proto == "ip":
+                if proto in ("ip", "ip6"):
                     return {"saddr": p.src, "daddr": p.dst}.get(fld)
                 if fld == "dport" and proto in ("th", p.protocol):
                     return p.dport
@@ -260,7 +266,7 @@ class _State:
     def _as_rule(self, chain: str, index: int, rule: dict[str, Any]) -> Rule:
         text = self.table.texts.get(int(rule.get("handle", -1)), "") or _fallback_text(rule)
         comment = rule.get("comment")
-        return Rule(TABLE_LABEL, chain, index, text, (Match("--comment", comment),) if comment else (), "")
+        return Rule(self.table.label, chain, index, text, (Match("--comment", comment),) if comment else (), "")
 
 
 def _elem(e: Any) -> Any:

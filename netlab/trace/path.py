@@ -24,7 +24,7 @@ from netlab.trace.model import (
     Trace,
     World,
 )
-from netlab.trace.walk import Env, Packet, Walk, walk
+from netlab.trace.walk import Env, Packet, Walk, endpoint_text, walk
 
 # In nftables mode, the iptables hook the trace stands at → the nf_tables hook whose
 # kube-proxy base chains run before it (filter -110, nat -100, filter-output-post-dnat -90).
@@ -225,12 +225,12 @@ class _Assembly:
             self.add("bridge", where, naming.NODE_BRIDGE, f"no pod has {packet.dst} on this bridge: ARP gets no answer")
             raise _Done(DROPPED, f"no pod with IP {packet.dst} on node {node}")
         pod_end, node_end = self.world.veth(pod)
-        hairpin = came_from is not None and came_from.ip == pod.ip
+        hairpin = came_from is not None and came_from.ref == pod.ref
         decision = f"forwards to port {node_end.name}" + (" — hairpin: back out of the port it came in (hairpin on)" if hairpin else "")
         self.add("bridge", where, f"{naming.NODE_BRIDGE} → {node_end.name}", decision, port=node_end.name, hairpin=hairpin)
         self.add(
             "veth", f"pod {pod.ref}", f"{node_end.text} ⇄ {pod_end.text}",
-            f"into pod {pod.ref} as {packet.src} → {packet.dst}:{packet.dport}",
+            f"into pod {pod.ref} as {packet.src} → {endpoint_text(packet.dst, packet.dport)}",
             pod_end=pod_end.name, pod_ifindex=pod_end.index, node_end=node_end.name, node_ifindex=node_end.index,
             peer_index=node_end.peer_index, src=packet.src,
         )  # fmt: skip
@@ -260,8 +260,9 @@ class _Assembly:
     def hook(self, where: str, node: str, table: str, hook: str, packet: Packet, env: Env) -> Walk:
         """The rules at one netfilter hook: in nftables mode first the base chains of table ip
         kube-proxy that run there (they have lower priorities), then the iptables chain."""
-        nft = getattr(self.world, "nft_table", lambda node: None)(node)
-        rules = self.world.ruleset(node)
+        family = 6 if ":" in packet.dst else 4
+        nft = getattr(self.world, "nft_table", lambda node, family: None)(node, family)
+        rules = self.world.ruleset(node, family)
         if nft is None:
             return self.netfilter(where, walk(rules, table, hook, packet, env, self.prefer))
         from netlab.trace import nftwalk
@@ -300,7 +301,7 @@ class _Assembly:
                      for c in w.choices],
         )  # fmt: skip
         if w.verdict == "DNAT":
-            self.endpoint = f"{w.packet.dst}:{w.packet.dport}"
+            self.endpoint = endpoint_text(w.packet.dst, w.packet.dport)
         if w.verdict == "REJECT":
             rule = w.hits[-1].rule
             why = f" ({rule.comment})" if rule.comment else ""

@@ -9,7 +9,7 @@ the records file the DNS server is serving right now. So the trace names the ser
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 
 import dns.message
 import dns.rcode
@@ -62,7 +62,15 @@ class Answer:
 
 
 def split_port(text: str) -> tuple[str, int | None]:
-    host, sep, port = text.rpartition(":")
+    """`name:port`, `10.96.0.20:80`, `[fd00:10:96::20]:80`, or any of them without the port
+    (a bare IPv6 address has no port: its colons are the address's)."""
+    bare = text.removeprefix("[").removesuffix("]")
+    if is_ip(bare):
+        return bare, None
+    if text.startswith("[") and "]:" in text:
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
     if not sep:
         return text, None
     if not port.isdigit() or not 1 <= int(port) <= 65535:
@@ -72,34 +80,39 @@ def split_port(text: str) -> tuple[str, int | None]:
 
 def is_ip(text: str) -> bool:
     try:
-        IPv4Address(text)
+        ip_address(text)
         return True
     except ValueError:
         return False
 
 
-def lookup(name: str, conf: ResolvConf, zone: Zone) -> Answer | None:
-    """The first A answer over the search list; None when every candidate fails."""
+def lookup(name: str, conf: ResolvConf, zone: Zone, families: tuple[int, ...] = (4,)) -> Answer | None:
+    """The first A (AAAA for family 6) answer over the search list, asking for the families in
+    order (the lab's primary first); None when every candidate fails."""
     tried = []
     for candidate in conf.candidates(name):
-        query = dns.message.make_query(candidate, dns.rdatatype.A)
-        response = zone.answer(query)
-        rcode = dns.rcode.to_text(response.rcode())
-        a_sets = [rrset for rrset in response.answer if rrset.rdtype == dns.rdatatype.A]
-        if response.rcode() == dns.rcode.NOERROR and a_sets:
-            rrset = a_sets[-1]
-            first = next(iter(rrset))
-            record = f"{rrset.name} {rrset.ttl} IN A {first.address}"
-            return Answer(candidate, first.address, record, tuple(tried))
-        tried.append((candidate, rcode if rcode != "NOERROR" else "NODATA"))
+        for family in families:
+            rdtype = dns.rdatatype.AAAA if family == 6 else dns.rdatatype.A
+            response = zone.answer(dns.message.make_query(candidate, rdtype))
+            rcode = dns.rcode.to_text(response.rcode())
+            a_sets = [rrset for rrset in response.answer if rrset.rdtype == rdtype]
+            if response.rcode() == dns.rcode.NOERROR and a_sets:
+                rrset = a_sets[-1]
+                first = next(iter(rrset))
+                record = f"{rrset.name} {rrset.ttl} IN {dns.rdatatype.to_text(rdtype)} {first.address}"
+                return Answer(candidate, first.address, record, tuple(tried))
+            tried.append((candidate, rcode if rcode != "NOERROR" else "NODATA"))
     return None
 
 
-def dns_step(name: str, conf: ResolvConf, records: Records, where: str, server: str) -> tuple[Step, str]:
+def dns_step(
+    name: str, conf: ResolvConf, records: Records, where: str, server: str, families: tuple[int, ...] = (4,)
+) -> tuple[Step, str]:
     """The DNS step and the address; InvalidInput when the name does not resolve."""
-    answer = lookup(name, conf, Zone.from_records(records))
+    answer = lookup(name, conf, Zone.from_records(records), families)
     if answer is None:
-        raise InvalidInput(f"{name}: no pod of that name, and the cluster DNS has no A record for it (tried {', '.join(conf.candidates(name))})")
+        kinds = "/".join("AAAA" if f == 6 else "A" for f in families)
+        raise InvalidInput(f"{name}: no pod of that name, and the cluster DNS has no {kinds} record for it (tried {', '.join(conf.candidates(name))})")
     details = tuple(f"{n} → {rcode}" for n, rcode in answer.tried) + (f"{answer.name} → {answer.record}",)
     step = Step(
         "dns", where, f"nameserver {conf.nameserver} ({server})",

@@ -25,7 +25,7 @@ from netlab.kubelet import podfiles
 from netlab.trace import ingress, path, resolve
 from netlab.trace.live import LiveWorld, pod_places, require_pod
 from netlab.trace.model import Source, Step, Trace
-from netlab.trace.walk import Packet
+from netlab.trace.walk import Packet, endpoint_text
 
 PROBE_TIMEOUT = 3  # seconds for the probe's connection
 DNS_SERVICE = "Service kube-system/kube-dns"
@@ -106,11 +106,12 @@ def destination_of(lab: Lab, source: Source, request: Request) -> tuple[str, int
         port = port or _pod_port(lab, request.namespace, pod_name, request.protocol)
     else:
         records = _records(lab)
-        step, address = resolve.dns_step(host.removeprefix("svc/"), _resolv_conf(lab, source, request.namespace), records, where, DNS_SERVICE)
+        conf = _resolv_conf(lab, source, request.namespace)
+        step, address = resolve.dns_step(host.removeprefix("svc/"), conf, records, where, DNS_SERVICE, lab.topo.families)
         steps = (step,)
         port = port or resolve.service_port(records, address, request.protocol)
     if port is None:
-        pod = next((p for p in places.values() if p.ip == address), None)
+        pod = next((p for p in places.values() if address in (p.ips or (p.ip,))), None)
         port = _pod_port(lab, pod.namespace, pod.name, request.protocol) if pod else None
     if port is None:
         raise InvalidInput(f"{request.destination}: give the port as {host}:PORT (no Service or container port says which)")
@@ -136,8 +137,11 @@ def trace(lab: Lab, request: Request, do_probe: bool = False) -> tuple[Trace, Pr
         refuse_outside_lab(lab, address)
     with LiveWorld(lab) as world:
         src_ip = source.ip
-        if source.kind == "node":
-            src_ip = world.route(source.netns, address).prefsrc or source.ip
+        if source.kind == "node" or (":" in address) != (":" in src_ip):
+            # A node (or, across families, the host) leaves with the address its route picks;
+            # a pod with its own address of the destination's family.
+            own = source.pod.ip_for(6 if ":" in address else 4) if source.pod else None
+            src_ip = own or world.route(source.netns, address).prefsrc or source.ip
         packet = Packet(src_ip, address, request.protocol, port)
         http = ingress.HttpRequest(request.http_host, request.http_path, request.http_headers)
         result = ingress.follow(lab, world, path.trace(world, source, packet, request.destination, before), http)
@@ -178,7 +182,7 @@ def _tool(name: str) -> str:
 def probe(source: Source, packet: Packet, node_netns: list[str]) -> Probe:
     sport = random.randint(40000, 59999)
     if packet.protocol == "tcp":
-        argv = [_tool("curl"), "-sS", "-m", str(PROBE_TIMEOUT), "--local-port", str(sport), f"http://{packet.dst}:{packet.dport}/"]
+        argv = [_tool("curl"), "-sS", "-g", "-m", str(PROBE_TIMEOUT), "--local-port", str(sport), f"http://{endpoint_text(packet.dst, packet.dport)}/"]
         stdin = None
     else:
         argv = [_tool("nc"), "-u", "-w", "1", "-p", str(sport), packet.dst, str(packet.dport)]
@@ -194,7 +198,7 @@ def probe(source: Source, packet: Packet, node_netns: list[str]) -> Probe:
     for netns in node_netns:
         with ns.entered(ns.netns_path(netns)):
             listed = subprocess.run(
-                [conntrack, "-L", "-p", packet.protocol, "--orig-port-src", str(sport)],
+                [conntrack, "-L", *(["-f", "ipv6"] if ":" in packet.dst else []), "-p", packet.protocol, "--orig-port-src", str(sport)],
                 capture_output=True, text=True,
             )  # fmt: skip
         for entry in listed.stdout.splitlines():
@@ -203,7 +207,7 @@ def probe(source: Source, packet: Packet, node_netns: list[str]) -> Probe:
                 line = f"{netns}: {entry.strip()}"
                 reply_src, _, reply_sport, _ = tuples[1]
                 if reply_src != packet.dst:
-                    endpoint = f"{reply_src}:{reply_sport}"
+                    endpoint = endpoint_text(reply_src, int(reply_sport))
                 break
         if line:
             break

@@ -1,10 +1,10 @@
-"""Listening sockets from `/proc/net/tcp` and `/proc/net/udp` (and their `6` twins) text (pure).
+"""Listening sockets from `/proc/net/tcp[6]` and `/proc/net/udp[6]` text (pure).
 
 The kernel lists a namespace's sockets there (what `ss -ltn` reads): local address and port in
 hex, the TCP state (0A = LISTEN) and the socket's inode, which `/proc/PID/fd/*` links to as
-`socket:[INODE]` — that is how a port is mapped to the process that owns it. A server on
-`[::]` (as Go's `:80`, and netlab's built-ins where the kernel has IPv6) is listed only in the
-`6` file and takes IPv4 connections too.
+`socket:[INODE]` — that is how a port is mapped to the process that owns it. A socket bound to
+`[::]` (the tcp6 file) takes IPv4 connections too, unless it is IPV6_V6ONLY (the built-in
+servers are not), so it counts as a wildcard for both families.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def parse_proc_net(text: str) -> list[Bound]:
         if len(fields) < 10:
             continue
         host, _, port = fields[1].partition(":")
-        if len(host) == 32:  # /proc/net/tcp6: four 32-bit words, each in host (little-endian) order
-            words = struct.pack("<4I", *(int(host[i:i + 8], 16) for i in range(0, 32, 8)))
+        if len(host) == 32:  # tcp6/udp6: four 32-bit words, each in host byte order
+            words = b"".join(struct.pack("<I", int(host[i : i + 8], 16)) for i in range(0, 32, 8))
             address = socket.inet_ntop(socket.AF_INET6, words)
         else:
             address = socket.inet_ntoa(struct.pack("<I", int(host, 16)))

@@ -11,12 +11,15 @@ balancing (`-m statistic --mode random --probability p`) is a random choice: the
 every alternative with its effective probability and follows one — the endpoint `prefer` names
 (what `--probe` saw in conntrack), else the first. A match it cannot evaluate is reported in
 `unknown` and treated as not matching, so the trace never claims more than it knows.
+
+IPv4 and IPv6 are walked alike: the ruleset is whichever `iptables-save` or `ip6tables-save`
+printed for the packet's family, and addresses compare by family (`[fd00::2]:8080` in a DNAT).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Network
 
 from netlab.trace.rules import Chain, Rule, Ruleset
 
@@ -245,16 +248,34 @@ def _evaluate(option: str, value: str, p: Packet, env: Env) -> bool | None:
 
 
 def _addrtype(ip: str, kind: str, env: Env) -> bool | None:
-    local = ip in env.local_addresses or IPv4Address(ip).is_loopback
+    address = ipaddress.ip_address(ip)
+    local = ip in env.local_addresses or address.is_loopback
     if kind == "LOCAL":
         return local
     if kind == "UNICAST":
-        return not IPv4Address(ip).is_multicast
+        return not address.is_multicast
     return None
 
 
 def _in(ip: str, network: str) -> bool:
-    return IPv4Address(ip) in IPv4Network(network, strict=False)
+    address, net = ipaddress.ip_address(ip), ipaddress.ip_network(network, strict=False)
+    return address.version == net.version and address in net
+
+
+def split_endpoint(text: str) -> tuple[str, int | None]:
+    """`10.244.1.2:8080` or `[fd00:10:244:1::2]:8080` (a DNAT target) → (address, port)."""
+    if text.startswith("["):
+        host, _, port = text[1:].partition("]")
+        port = port.removeprefix(":")
+    elif text.count(":") > 1:
+        return text, None  # a bare IPv6 address
+    else:
+        host, _, port = text.partition(":")
+    return host, int(port.split("-")[0]) if port else None
+
+
+def endpoint_text(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def _port_in(port: int, spec: str) -> bool:
@@ -286,8 +307,8 @@ def _mark(mark: int, rule: Rule) -> int:
 
 
 def _dnat(packet: Packet, to: str) -> Packet:
-    ip, _, port = to.partition(":")
-    return replace(packet, dst=ip or packet.dst, dport=int(port.split("-")[0]) if port else packet.dport)
+    ip, port = split_endpoint(to)
+    return replace(packet, dst=ip or packet.dst, dport=port or packet.dport)
 
 
 def _verdict_detail(rule: Rule) -> str:

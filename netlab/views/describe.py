@@ -139,7 +139,8 @@ def _describe_service(lab, obj) -> list[str]:
 
     def announced(ip: str) -> str:
         owner = owners.get(ip)
-        return f"{ip} (announced by {owner}: ARP on its {naming.NODE_UPLINK})" if owner else f"{ip} (not announced)"
+        how = "NDP" if ":" in ip else "ARP"
+        return f"{ip} (announced by {owner}: {how} on its {naming.NODE_UPLINK})" if owner else f"{ip} (not announced)"
 
     lines = [
         _svc_field("Name", obj.name),
@@ -163,7 +164,9 @@ def _describe_service(lab, obj) -> list[str]:
             lines.append(_svc_field("LB Source Ranges", ", ".join(spec.loadBalancerSourceRanges)))
     if spec.externalIPs:
         lines.append(_svc_field("External IPs", ", ".join(announced(ip) for ip in spec.externalIPs)))
-    ports = {(p.port_name, p.protocol): p for p in proxy_ports([se])}
+    # kube-proxy's view of each of the Service's families (one proxier per family).
+    views = [(f, view) for f in se.families if (view := se.for_family(f)) is not None]
+    ports = {f: {(p.port_name, p.protocol): p for p in proxy_ports([view], f)} for f, view in views}
     node_ports = obj.status.get("nodePorts") or {}
     for p, pe in zip(spec.ports, se.ports):
         lines.append(_svc_field("Port", f"{p.name or '<unset>'}  {p.port}/{p.protocol}"))
@@ -172,9 +175,10 @@ def _describe_service(lab, obj) -> list[str]:
             lines.append(_svc_field("NodePort", f"{p.name or '<unset>'}  {node_ports[p.name or '']}/{p.protocol}"))
         ready = [f"{b.ip}:{b.port}" + (f" ({b.node})" if b.node else "") for b in pe.backends if b.ready]
         lines.append(_svc_field("Endpoints", ",".join(ready) or "<none>"))
-        sp = ports.get((pe.name, pe.protocol))
-        if sp is not None:
-            lines += _chain_lines(lab, sp)
+        for family, by_port in ports.items():
+            sp = by_port.get((pe.name, pe.protocol))
+            if sp is not None:
+                lines += _chain_lines(lab, sp, f" IPv{family}" if len(ports) > 1 else "")
     lines.append(_svc_field("Session Affinity", spec.sessionAffinity or "None"))
     if spec.sessionAffinity == "ClientIP":
         client_ip = spec.sessionAffinityConfig.clientIP if spec.sessionAffinityConfig else None
@@ -187,23 +191,23 @@ def _describe_service(lab, obj) -> list[str]:
     return lines
 
 
-def _chain_lines(lab, port) -> list[str]:
-    """The chains kube-proxy programs for one service port, per node when they differ
-    (a Local traffic policy only uses the node's own endpoints)."""
+def _chain_lines(lab, port, family_label: str = "") -> list[str]:
+    """The chains kube-proxy programs for one service port (in its family), per node when they
+    differ (a Local traffic policy only uses the node's own endpoints)."""
     per_node = {}
     for node in lab.topo.nodes:
         if lab.topo.kube_proxy_mode == "nftables":
-            per_node[node.name] = _nft_summary(port, proxy_config(lab, node))
+            per_node[node.name] = _nft_summary(port, proxy_config(lab, node, port.family))
             continue
-        rules = port_rules(port, proxy_config(lab, node))
+        rules = port_rules(port, proxy_config(lab, node, port.family))
         if rules.nat_chains:
             text = "nat " + ", ".join(rules.nat_chains)
         else:
             text = "filter " + "; ".join(sorted({_filter_summary(r) for r in rules.filter_rules}))
         per_node[node.name] = text
     if len(set(per_node.values())) == 1:
-        return [_svc_field("Chains", next(iter(per_node.values())))]
-    return [_svc_field(f"Chains ({node})", text) for node, text in per_node.items()]
+        return [_svc_field(f"Chains{family_label}", next(iter(per_node.values())))]
+    return [_svc_field(f"Chains{family_label} ({node})", text) for node, text in per_node.items()]
 
 
 def _nft_summary(port, config) -> str:

@@ -46,6 +46,9 @@ class NodeFacts:
     crossing: tuple[str, ...] = ()  # the mode's own state: VTEP and entries, or BIRD's view
     kube_proxy_mode: str = "iptables"
     nft_table: str | None = None  # nftables mode: `nft list table ip kube-proxy`
+    # IPv6 (a dual-stack or IPv6-only lab): `ip6tables-save`, `nft list table ip6 kube-proxy`
+    rules6: Ruleset | None = None
+    nft_table6: str | None = None
 
 
 def gather(lab: Lab, name: str) -> NodeFacts:
@@ -58,6 +61,7 @@ def gather(lab: Lab, name: str) -> NodeFacts:
     pods = [o for o in lab.store.list("Pod") if o.status.get("nodeName") == name]
     by_veth = {(o.status.get("sandbox") or {}).get("veth"): o for o in pods}
     routes, ports, rules, problem, crossing, nft_table = (), (), None, "", (), None
+    rules6, nft_table6 = None, None
     up = ns.is_pinned(path)
     if up:
         try:
@@ -71,10 +75,14 @@ def gather(lab: Lab, name: str) -> NodeFacts:
                     for v in sorted(nl.bridge_ports(naming.NODE_BRIDGE))
                 )  # fmt: skip
             rules = parse(iptables.save(path))
+            if 6 in lab.topo.families:
+                rules6 = parse(iptables.save(path, 6))
             if lab.topo.kube_proxy_mode == "nftables":
                 from netlab.kernel import nft
 
                 nft_table = nft.list_table(path, "ip", "kube-proxy")
+                if 6 in lab.topo.families:
+                    nft_table6 = nft.list_table(path, "ip6", "kube-proxy")
         except (NetlabError, OSError, ValueError) as exc:
             problem = getattr(exc, "message", str(exc))
     else:
@@ -96,6 +104,8 @@ def gather(lab: Lab, name: str) -> NodeFacts:
         crossing=crossing,
         kube_proxy_mode=lab.topo.kube_proxy_mode,
         nft_table=nft_table,
+        rules6=rules6,
+        nft_table6=nft_table6,
     )
 
 
@@ -176,15 +186,24 @@ def lines(f: NodeFacts) -> list[str]:
         out.append(f"  {namespace + '/' + name:<40} {ip}")
     out.append(_field("kube-proxy", f"{f.kube_proxy_mode} mode"))
     if f.kube_proxy_mode == "nftables":
-        out.append("nftables:" + ("" if f.nft_table else "  <unavailable>"))
+        out.append("nftables:" + ("" if f.nft_table or f.nft_table6 else "  <unavailable>"))
         if f.nft_table:
             out.append(f"  table ip kube-proxy  {nft_counts(f.nft_table)}")
-    out.append("iptables:" + ("" if f.rules else "  <unavailable>"))
-    if f.rules is not None:
-        for table, (chains, rules) in sorted(f.rules.chain_counts().items()):
+        if f.nft_table6:
+            out.append(f"  table ip6 kube-proxy  {nft_counts(f.nft_table6)}")
+    out += _iptables_lines("iptables", f.rules)
+    if f.rules6 is not None:
+        out += _iptables_lines("ip6tables", f.rules6)
+    return out
+
+
+def _iptables_lines(tool: str, ruleset: Ruleset | None) -> list[str]:
+    out = [f"{tool}:" + ("" if ruleset else "  <unavailable>")]
+    if ruleset is not None:
+        for table, (chains, rules) in sorted(ruleset.chain_counts().items()):
             families = []
             for prefix in CHAIN_FAMILIES:
-                n = sum(1 for c in f.rules.tables[table] if c.startswith(prefix))
+                n = sum(1 for c in ruleset.tables[table] if c.startswith(prefix))
                 if n:
                     families.append(f"{prefix}*: {n}")
             extra = f"  ({', '.join(families)})" if families else ""

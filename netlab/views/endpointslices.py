@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from netlab.api.labels import Selector
+from netlab.apiserver.endpoint import is_kubernetes_service
 from netlab.apiserver.state import Lab
 from netlab.views.objects import age, timestamp
 
@@ -49,13 +50,13 @@ def slices_of(se: ServiceEndpoints) -> list[dict[str, Any]]:
     for ports, group in by_ports.items():
         endpoints = []
         for b in group["endpoints"]:
-            ns, name = b.pod.split("/", 1)
             endpoint: dict[str, Any] = {
                 "addresses": [b.ip],
                 "conditions": {"ready": b.ready, "serving": b.ready, "terminating": False},
-                "nodeName": b.node,
-                "targetRef": {"kind": "Pod", "namespace": ns, "name": name},
             }
+            if b.pod:  # the apiserver's own endpoint (default/kubernetes) is no pod
+                ns, name = b.pod.split("/", 1)
+                endpoint.update(nodeName=b.node, targetRef={"kind": "Pod", "namespace": ns, "name": name})
             if b.hostname:
                 endpoint["hostname"] = b.hostname
             endpoints.append(endpoint)
@@ -63,7 +64,8 @@ def slices_of(se: ServiceEndpoints) -> list[dict[str, Any]]:
             "apiVersion": "discovery.k8s.io/v1",
             "kind": "EndpointSlice",
             "metadata": {
-                "name": slice_name(se.obj.name, ports),
+                # the apiserver names its own slice after the Service
+                "name": se.obj.name if is_kubernetes_service(se.obj.namespace, se.obj.name) else slice_name(se.obj.name, ports),
                 "namespace": se.obj.namespace,
                 "labels": meta_labels,
                 "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": se.obj.name, "uid": se.obj.uid, "controller": True, "blockOwnerDeletion": True}],
@@ -102,8 +104,8 @@ def endpointslices(lab: Lab, namespace: str | None, selector: Selector | None, w
     for se in service_endpoints(lab):
         if namespace is not None and se.obj.namespace != namespace:
             continue
-        if not se.service.spec.selector:
-            continue  # no selector: the controller leaves the slices to whoever manages them
+        if not (se.service.spec.selector or any(pe.backends for pe in se.ports)):
+            continue  # no selector: left to whoever manages them (the apiserver, for default/kubernetes)
         for doc in slices_of(se):
             if selector is not None and not selector.matches(doc["metadata"]["labels"]):
                 continue

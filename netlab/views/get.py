@@ -46,19 +46,29 @@ def _select(objs: list[StoredObject], selector: Selector | None) -> list[StoredO
 
 def pods(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool) -> tuple[list[str], list[list[Any]], list[dict]]:
     now = time.time()
-    headers = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE"] if wide else [])
+    headers = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (["IP", "NODE", "NOMINATED NODE", "READINESS GATES"] if wide else [])
     rows, docs = [], []
     for o in _select(lab.store.list("Pod", namespace), selector):
         pod = stored_pod(o)
         st = pod_state(o, pod)  # type: ignore[arg-type]
         row = [o.name, f"{st.ready}/{st.total}", st.display, st.restarts, age(o.created, now)]
         if wide:
-            row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>"]
+            row += [o.status.get("podIP") or "<none>", o.status.get("nodeName") or "<none>",
+                    o.status.get("nominatedNodeName") or "<none>", readiness_gates(o.manifest, o.status)]
         rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append(pod_object(o, pod, st))
     if namespace is None:
         headers = ["NAMESPACE"] + headers
     return headers, rows, docs
+
+
+def readiness_gates(manifest: dict, status: dict) -> str:
+    """kubectl's READINESS GATES column: how many of the pod's gates have a True condition."""
+    gates = [g.get("conditionType") for g in (manifest.get("spec") or {}).get("readinessGates") or []]
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g in true)}/{len(gates)}"
 
 
 def _node_ports(se: ServiceEndpoints) -> dict[str, int]:
@@ -166,7 +176,9 @@ def endpoints_object(se: ServiceEndpoints) -> dict[str, Any]:
         for b in pe.backends:
             key = (b.port,)
             subset = subsets.setdefault(key, {"addresses": [], "notReadyAddresses": [], "ports": []})
-            address = {"ip": b.ip, "nodeName": b.node, "targetRef": {"kind": "Pod", "namespace": b.pod.split("/")[0], "name": b.pod.split("/")[1]}}
+            address: dict[str, Any] = {"ip": b.ip}
+            if b.pod:  # the apiserver's own endpoint (default/kubernetes) is no pod
+                address.update(nodeName=b.node, targetRef={"kind": "Pod", "namespace": b.pod.split("/")[0], "name": b.pod.split("/")[1]})
             if b.hostname:
                 address["hostname"] = b.hostname
             bucket = subset["addresses"] if b.ready else subset["notReadyAddresses"]
@@ -189,8 +201,8 @@ def endpoints(lab: Lab, namespace: str | None, selector: Selector | None, wide: 
     keep = {o.key for o in _select(lab.store.list("Service", namespace), selector)}
     rows, docs = [], []
     for se in service_endpoints(lab):
-        if se.obj.key not in keep or not se.service.spec.selector:
-            continue
+        if se.obj.key not in keep or not (se.service.spec.selector or any(pe.backends for pe in se.ports)):
+            continue  # no selector: only the apiserver writes Endpoints for one (default/kubernetes)
         rows.append(([se.obj.namespace] if namespace is None else []) + [se.obj.name, endpoints_text(se), age(se.obj.created, now)])
         docs.append(endpoints_object(se))
     if namespace is None:
@@ -223,9 +235,16 @@ def nodes(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool
                 "apiVersion": "v1",
                 "kind": "Node",
                 "metadata": {"name": n.name, "labels": labels, "creationTimestamp": timestamp(created)},
-                "spec": {"podCIDR": str(n.subnet), "podCIDRs": [str(n.subnet)], **({"unschedulable": True} if state.get("unschedulable") else {})},
+                "spec": {
+                    "podCIDR": str(n.subnet),
+                    "podCIDRs": [str(s) for s in n.subnets],  # one per family, primary first
+                    **({"unschedulable": True} if state.get("unschedulable") else {}),
+                },
                 "status": {
-                    "addresses": [{"type": "InternalIP", "address": str(n.underlay_ip)}, {"type": "Hostname", "address": n.name}],
+                    "addresses": [
+                        *({"type": "InternalIP", "address": str(ip)} for ip in n.underlay_ips),
+                        {"type": "Hostname", "address": n.name},
+                    ],
                     "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
                 },
             }

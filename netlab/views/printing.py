@@ -27,13 +27,17 @@ def parse_output(spec: str | None) -> OutputFormat:
     if not spec:
         return OutputFormat("table")
     kind, _, argument = spec.partition("=")
+    if kind in ("go-template", "template") and argument:
+        from netlab.views.gotemplate import to_jsonpath
+
+        return OutputFormat("jsonpath", to_jsonpath(argument))
     if kind in ("jsonpath", "jsonpath-as-json", "custom-columns"):
         if not argument:
             raise InvalidInput(f"{kind} format specified but no {'custom columns' if kind == 'custom-columns' else 'jsonpath template'} given")
         return OutputFormat(kind, argument)
     if kind in FORMATS and not argument:
         return OutputFormat(kind)
-    allowed = "custom-columns, json, jsonpath, jsonpath-as-json, name, wide, yaml"
+    allowed = "custom-columns, go-template, json, jsonpath, jsonpath-as-json, name, template, wide, yaml"
     raise InvalidInput(f'unable to match a printer suitable for the output format "{spec}", allowed formats are: {allowed}')
 
 
@@ -75,9 +79,23 @@ def custom_column_rows(spec: str, docs: Sequence[dict]) -> tuple[list[str], list
         row = []
         for _, nodes in columns:
             values = [v for node in nodes if isinstance(node, jsonpath.Path) for v in jsonpath.find(node, doc)]
-            row.append(",".join(jsonpath.text_of(v) for v in values) if values else "<none>")
+            row.append(",".join(go_value(v) for v in values) if values else "<none>")
         rows.append(row)
     return [h for h, _ in columns], rows
+
+
+def go_value(value: Any) -> str:
+    """A value as kubectl's custom-columns prints it: Go's `%v` (`[map[ip:10.244.1.5]]` for a
+    list of objects, keys sorted as Go's fmt sorts map keys)."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    from netlab.views import jsonpath
+
+    return jsonpath.text_of(value)
 
 
 # --- sorting ------------------------------------------------------------------------------------

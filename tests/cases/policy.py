@@ -5,6 +5,7 @@ and tests/integration/test_rules_restore.py."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import yaml
 
@@ -28,6 +29,12 @@ def model_pods() -> tuple[PolicyPod, ...]:
         subnet = 1 if node == "node-a" else 2
         pods.append(PolicyPod(ns, name, {"pod": name}, f"10.244.{subnet}.{10 + i}", node, PORTS))
     return tuple(pods)
+
+
+def dual_stack_pods() -> tuple[PolicyPod, ...]:
+    """The same pods in a dual-stack lab: each also has its node's IPv6 address
+    (10.244.1.10 → fd00:10:244:1::10)."""
+    return tuple(replace(p, ips=(p.ip, "fd00:10:244:{}::{}".format(*p.ip.split(".")[2:]))) for p in model_pods())
 
 
 def inputs(*policy_yaml: str, pods: tuple[PolicyPod, ...] | None = None) -> PolicyInputs:
@@ -130,6 +137,34 @@ GOLDEN_CASES = {
         ),
     ),
 }
+
+
+# Egress to an IPv6 block and an IPv4 block: each family's chains get only their own block.
+DUAL_STACK_IP_BLOCKS = policy(
+    "egress-blocks-of-both-families",
+    "x",
+    """
+    podSelector: {matchLabels: {pod: a}}
+    policyTypes: [Egress]
+    egress:
+    - to: [{ipBlock: {cidr: "fd00:10:244::/56", except: ["fd00:10:244:2::/64"]}}]
+      ports: [{port: 80}]
+    - to: [{ipBlock: {cidr: 10.244.2.0/24}}]
+      ports: [{port: 81}]
+    - to: [{podSelector: {matchLabels: {pod: b}}}]
+    """,
+)
+
+# tests/unit/golden/policy-v6/<case>.txt: the same cases over dual-stack pods, family 6.
+V6_CASES = {**GOLDEN_CASES, "dual_stack_ip_blocks": (DUAL_STACK_IP_BLOCKS,)}
+
+
+def render_v6(case: str, node: str = "node-a", family: int = 6) -> FilterRules:
+    return render_policy(inputs(*V6_CASES[case], pods=dual_stack_pods()), node, family)
+
+
+def payload_v6(case: str, node: str = "node-a") -> str:
+    return render_rules([], ProxyConfig(cluster_cidr="fd00:10:244::/56", family=6), render_v6(case, node))
 
 
 def render(case: str, node: str = "node-a") -> FilterRules:

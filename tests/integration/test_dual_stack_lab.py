@@ -150,3 +150,25 @@ spec:
     assert "this cluster is not configured for dual-stack services" in result.stderr
     assert lab.nl("get", "svc", "v6only", check=False).returncode != 0
 
+
+
+def test_an_ipv6_only_lab_runs_pods_services_and_dns_in_ipv6(tmp_path):
+    from conftest import create_lab, delete_lab
+
+    lab = create_lab(tmp_path / "v6", ip_family="ipv6")
+    try:
+        pods = PODS.split("---\napiVersion: v1\nkind: Service")[0]
+        lab.apply(pods + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n"
+                  "  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n", "v6")
+        lab.wait_running("server", "client")
+        server = lab.pod("server")["status"]["podIP"]
+        assert ip_network(server).version == 6
+        assert lab.exec("client", "curl", "-s", "-m", "5", f"http://[{server}]:8080/hostname").stdout == "server"
+        service = lab.get_json("svc", "web")["spec"]
+        assert (service["ipFamilies"], ip_address(service["clusterIP"]) in lab.ranges.service6) == (["IPv6"], True)
+        # By name: the cluster DNS (an IPv6 nameserver) answers AAAA, kube-proxy's ip6tables DNAT.
+        assert lab.exec("client", "curl", "-s", "-m", "5", "http://web/hostname").stdout == "server"
+        resolv = lab.exec("client", "cat", "/etc/resolv.conf").stdout
+        assert f"nameserver {lab.ranges.service6.network_address + 10}" in resolv
+    finally:
+        delete_lab(lab)

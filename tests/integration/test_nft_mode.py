@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from cases.proxy_nft import GOLDEN_CASES
+from cases.proxy_v6 import NFT_CASES as NFT_V6_CASES
 import yaml
 
 from conftest import cluster_document, create_lab, delete_lab, host_link_names, netns_names, new_cluster_name, nl, wait_until
@@ -188,11 +189,11 @@ def test_a_table_altered_from_outside_is_loaded_whole_again(nft_lab, tamper):
     nft_lab.nl("delete", "pod", "nudge")
 
 
-@pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
-def test_real_nft_accepts_every_golden_table(case):
-    ports, config = GOLDEN_CASES[case]
+@pytest.mark.parametrize(("family", "case"), [(4, c) for c in sorted(GOLDEN_CASES)] + [(6, c) for c in sorted(NFT_V6_CASES)])
+def test_real_nft_accepts_every_golden_table(family, case):
+    ports, config = (GOLDEN_CASES if family == 4 else NFT_V6_CASES)[case]
     done = subprocess.run(
-        ["unshare", "--net", "sh", "-c", "nft -f - && nft list table ip kube-proxy"],
+        ["unshare", "--net", "sh", "-c", f"nft -f - && nft list table {'ip6' if family == 6 else 'ip'} kube-proxy"],
         input=full_script(render_nft(ports, config)), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -43,7 +43,7 @@ def test_pod_a_sees_pod_b_own_ip_because_pod_to_pod_traffic_is_not_masqueraded(q
 def test_get_pods_wide_shows_kubectls_columns_with_ip_and_node(quickstart):
     lines = quickstart.nl("get", "pods", "-o", "wide").stdout.splitlines()
 
-    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(rows) == {"pod-a", "pod-b"}
     for name, row in rows.items():

@@ -154,3 +154,20 @@ def test_a_failed_nodes_ipv6_entries_go_and_come_back(dual):
     client = wait_until(lambda: client_of(dual, "a1", ip6(dual, "b1"), timeout=1), 15, what=f"b1 reachable over IPv6 again ({dual.mode})")
     assert client.rsplit(":", 1)[0].strip("[]") == ip6(dual, "a1")
     assert route6(dual, "node-a", b_subnet) is not None
+
+
+def test_trace_names_the_ipv6_crossing(dual):
+    """`netlab trace` to b1's IPv6 address names the mode's crossing: flannel-v6.1 wrapping it
+    towards node-b's IPv6 underlay address, BIRD's IPv6 route, or host-gw's static one."""
+    result = json.loads(dual.nl("trace", "a1", f"[{ip6(dual, 'b1')}]:{WEB}", "-o", "json").stdout)
+    assert result["verdict"] == "delivered", result
+    route = next(s for s in result["steps"] if s["kind"] == "route" and s["where"] == "node node-a")
+    assert route["data"]["crossing"] == dual.mode and route["decision"].startswith(f"{dual.mode}:")
+    wrapped = [s for s in result["steps"] if s["kind"] == "vxlan"]
+    if dual.mode == "vxlan":
+        assert [s["object"].split()[0] for s in wrapped] == ["flannel-v6.1", "flannel-v6.1"]
+        assert (wrapped[0]["data"]["outer_src"], wrapped[0]["data"]["outer_dst"]) == (underlay6(dual, "node-a"), underlay6(dual, "node-b"))
+    else:
+        assert wrapped == []
+    if dual.mode == "bgp":
+        assert f"next hop {underlay6(dual, 'node-b')}" in route["decision"]

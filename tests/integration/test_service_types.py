@@ -17,6 +17,8 @@ from ipaddress import IPv4Address
 import pytest
 import yaml
 
+from cases.udp_client import SCRIPT as UDP_CLIENT
+
 pytestmark = [pytest.mark.root, pytest.mark.every_kube_proxy_mode]
 
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.47"
@@ -379,20 +381,6 @@ def test_session_affinity_client_ip_sticks_and_can_be_switched_off(svc):
     assert ("affinity-" if nft(svc) else "recent") not in rules(svc, "node-a")
     assert len(hostnames(svc, "client-a", url, 40)) == 2  # 2^-39 chance of a false failure
     svc.nl("delete", "svc", "sticky")
-
-
-UDP_CLIENT = """
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("", 40123))
-s.settimeout(1.0)
-s.sendto(b"hostname", (sys.argv[1], int(sys.argv[2])))
-try:
-    print(s.recv(100).decode())
-except socket.timeout:
-    print("timeout")
-"""
 
 
 def test_udp_flows_to_a_gone_endpoint_are_flushed_so_the_same_client_port_reaches_the_new_one(svc, wait_until):

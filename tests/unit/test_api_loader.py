@@ -288,10 +288,12 @@ def test_cluster_ip_with_bad_syntax():
     )
 
 
-def test_sctp():
-    assert one_problem(POD.replace("containerPort: 80", "containerPort: 80, protocol: SCTP")) == (
-        'm.yaml: Pod default/pod-a: spec.containers[0].ports[0].protocol: Unsupported value: "SCTP": '
-        'SCTP is not supported by netlab; supported values: "TCP", "UDP"'
+def test_sctp_is_accepted_and_other_protocols_refused_with_the_three_names():
+    [pod] = load_manifests([write("m.yaml", POD.replace("containerPort: 80", "containerPort: 80, protocol: SCTP"))]).objects
+    assert pod.spec.containers[0].ports[0].protocol == "SCTP"
+    assert one_problem(POD.replace("containerPort: 80", "containerPort: 80, protocol: ICMP")) == (
+        'm.yaml: Pod default/pod-a: spec.containers[0].ports[0].protocol: Unsupported value: "ICMP": '
+        'supported values: "TCP", "UDP", "SCTP"'
     )
 
 

@@ -121,7 +121,7 @@ def test_pod_and_namespace_selector_in_one_peer_is_allowed():
     ("block", "message"),
     [
         ({"cidr": "10.0.0.0/33"}, 'cidr: Invalid value: "10.0.0.0/33": must be a valid CIDR'),
-        ({"cidr": "fd00::/64"}, "IPv6 is not supported by netlab"),
+        ({"cidr": "fd00::/64", "except": ["10.0.0.0/24"]}, "must be a strict subset of `cidr`"),
         ({"cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}, 'except[0]: Invalid value: "10.1.0.0/24": must be a strict subset of `cidr`'),
         ({"cidr": "10.0.0.0/16", "except": ["10.0.0.0/16"]}, "must be a strict subset of `cidr`"),
         ({"cidr": "10.0.0.0/16", "except": ["nope"]}, "except[0]: Invalid value: \"nope\": must be a valid CIDR"),
@@ -130,6 +130,12 @@ def test_pod_and_namespace_selector_in_one_peer_is_allowed():
 def test_bad_ip_blocks_are_refused(block, message):
     found = problems(policy({"ingress": [{"from": [{"ipBlock": block}]}]}))
     assert any(message in p for p in found), found
+
+
+def test_ip_block_takes_ipv6_as_upstream_does():
+    np = NetworkPolicy.model_validate(policy({"ingress": [{"from": [{"ipBlock": {"cidr": "fd00:10:244::/56", "except": ["fd00:10:244:2::/64"]}}]}]}))
+    block = np.spec.ingress[0].from_[0].ipBlock
+    assert block.network.version == 6 and [str(n) for n in block.excepted] == ["fd00:10:244:2::/64"]
 
 
 def test_ip_block_accepts_host_bits_like_go_parse_cidr():
@@ -145,7 +151,6 @@ def test_ip_block_accepts_host_bits_like_go_parse_cidr():
         ({"port": 0}, "ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
         ({"port": "Http"}, 'ports[0].port: Invalid value: "Http"'),
         ({"port": True}, "must be an integer or a port name"),
-        ({"protocol": "SCTP", "port": 80}, "SCTP is not supported by netlab"),
         ({"protocol": "ICMP"}, 'Unsupported value: "ICMP"'),
         ({"endPort": 90}, "ports[0]: Required value: `port` must be specified when `endPort` is specified"),
         ({"port": "http", "endPort": 90}, "ports[0]: Forbidden: endPort may not be specified when `port` is non-numeric"),

@@ -7,7 +7,6 @@ destinations, `.` connected and `X` blocked.
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 from pathlib import Path
@@ -22,6 +21,7 @@ from netlab.policy.model import PolicyInputs, PolicyPod
 from netlab.policy.render import POLICY_CHAIN, pod_chain, render_policy
 from netlab.proxy import FilterRules, ProxyConfig, render_rules
 
+from cases.golden import check
 from cases.policy import (
     ALLOW_FROM_Y_TO_XA,
     AND_PEER,
@@ -231,12 +231,7 @@ def test_explain_says_which_policy_isolates_and_why_nothing_allows():
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_rules_match_golden_file(case):
     text = "\n".join((*render(case).chains, "", *render(case).forward_jumps, "", *render(case).rules)) + "\n"
-    golden = GOLDEN_DIR / f"{case}.txt"
-    if os.environ.get("NETLAB_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text)
-    assert golden.exists(), f"{golden} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
-    assert text == golden.read_text()
+    check(GOLDEN_DIR / f"{case}.txt", text)
 
 
 def test_no_policy_leaves_the_node_payload_as_kube_proxy_alone_writes_it():

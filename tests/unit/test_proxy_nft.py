@@ -8,7 +8,6 @@ and review the diff like code.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from netlab.proxy import nftnames as n
 from netlab.proxy.nftables import full_script, render_nft
 from netlab.proxy.nftpartial import plan_sync
 
+from cases.golden import check
 from cases.proxy_nft import GOLDEN_CASES, SERVICE_CIDR
 from cases.proxy_partial import CONFIG as PARTIAL_CONFIG
 from cases.proxy_partial import service_ports
@@ -49,12 +49,7 @@ def elements(script: str, container: str) -> list[str]:
 def test_table_matches_golden_file(case):
     ports, config = GOLDEN_CASES[case]
     script = full_script(render_nft(ports, config))
-    golden = GOLDEN_DIR / f"{case}.nft"
-    if os.environ.get("NETLAB_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(script)
-    assert golden.exists(), f"{golden} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
-    assert script == golden.read_text()
+    check(GOLDEN_DIR / f"{case}.nft", script)
 
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))

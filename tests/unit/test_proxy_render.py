@@ -7,7 +7,6 @@ and review the diff like code.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from dataclasses import replace
@@ -19,6 +18,7 @@ from netlab.errors import InvalidInput
 from netlab.proxy import Endpoint, ProxyConfig, ServicePortInfo, render_rules, service_chains
 from netlab.proxy import render
 
+from cases.golden import check
 from cases.proxy_render import CONFIG, GOLDEN_CASES, ep, kube_dns, several_services, web
 
 GOLDEN_DIR = Path(__file__).parent / "golden" / "proxy"
@@ -41,12 +41,7 @@ def tables(payload: str) -> dict[str, dict[str, list[str]]]:
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
 def test_payload_matches_golden_file(case):
     payload = render_rules(GOLDEN_CASES[case], CONFIG)
-    golden = GOLDEN_DIR / f"{case}.txt"
-    if os.environ.get("NETLAB_UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(payload)
-    assert golden.exists(), f"{golden} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
-    assert payload == golden.read_text()
+    check(GOLDEN_DIR / f"{case}.txt", payload)
 
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))
@@ -179,8 +174,10 @@ def test_masquerade_mark_follows_the_masquerade_bit():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: ServicePortInfo("d", "s", "", "SCTP", "10.96.0.1", 80), "protocol 'SCTP'"),
-        (lambda: ServicePortInfo("d", "s", "", "TCP", "fd00::1", 80), "not IPv4"),
+        (lambda: ServicePortInfo("d", "s", "", "ICMP", "10.96.0.1", 80), "protocol 'ICMP'"),
+        (lambda: ServicePortInfo("d", "s", "", "TCP", "fd00::1", 80, (Endpoint("10.244.1.2", 80, "node-a"),)), "is not IPv6"),
+        (lambda: ServicePortInfo("d", "s", "", "TCP", "10.96.0.1", 80, external_ips=("fd00::5",)), "is not IPv4"),
+        (lambda: ProxyConfig(cluster_cidr="10.244.0.0/16", family=6), "cluster CIDR '10.244.0.0/16' is not IPv6"),
         (lambda: ServicePortInfo("d", "s", "", "TCP", "10.96.0.1", 0), "port 0"),
         (lambda: Endpoint("10.244.1.300", 80, "node-a"), "not an IP address"),
         (lambda: ProxyConfig(cluster_cidr="10.244.0.0/16", masquerade_bit=32), "masquerade bit 32"),

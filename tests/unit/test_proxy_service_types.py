@@ -8,7 +8,6 @@ golden files after an intended change with
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from netlab.proxy import port_rules, render_rules
 from netlab.proxy.categorize import categorize
 
+from cases.golden import check
 from cases.proxy_service_types import GOLDEN_CASES, NODE_A, NODE_B, ONLY_A, web
 
 GOLDEN_DIR = Path(__file__).parent / "golden" / "proxy"
@@ -40,11 +40,7 @@ def tables(payload: str) -> dict[str, dict[str, list[str]]]:
 def test_payload_matches_golden_file(case):
     ports, config = GOLDEN_CASES[case]
     payload = render_rules(ports, config)
-    golden = GOLDEN_DIR / f"{case}.txt"
-    if os.environ.get("NETLAB_UPDATE_GOLDEN") == "1":
-        golden.write_text(payload)
-    assert golden.exists(), f"{golden} is missing; run with NETLAB_UPDATE_GOLDEN=1 to create it"
-    assert payload == golden.read_text()
+    check(GOLDEN_DIR / f"{case}.txt", payload)
 
 
 @pytest.mark.parametrize("case", sorted(GOLDEN_CASES))

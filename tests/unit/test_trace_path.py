@@ -55,7 +55,7 @@ class FakeWorld:
                 return RouteHit(dst, "unicast", UNDERLAY[other], "eth0", UNDERLAY[node])
         return RouteHit(dst, "error", error="Network is unreachable")
 
-    def ruleset(self, node):
+    def ruleset(self, node, family=4):
         return RULES
 
     def local_addresses(self, node):

@@ -135,3 +135,16 @@ def test_an_unknown_match_is_reported_and_not_assumed():
     rules = parse("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set blocked src -j DROP\nCOMMIT\n")
     w = walk(rules, "filter", "INPUT", tcp(CLIENT, WEB_A, 80))
     assert w.verdict == "ACCEPT" and w.unknown == ("INPUT rule 1: --match-set blocked src",)
+
+
+def test_a_dual_stack_listener_in_tcp6_accepts_ipv4_too():
+    from netlab.trace import sockets
+
+    text = (
+        "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1\n"
+        "   1: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4343 1\n"
+    )
+    rows = sockets.parse_proc_net(text)
+    assert [(r.address, r.port, r.inode) for r in rows] == [("::", 8080, 4242), ("::1", 80, 4343)]
+    assert [r.inode for r in sockets.listening(rows, "tcp", 8080, "10.244.1.5")] == [4242]

@@ -1,0 +1,255 @@
+"""The Kubernetes docs' own tasks, typed as written with `netlab` in place of `kubectl`:
+"Debugging DNS Resolution" (kubernetes.io/docs/tasks/administer-cluster/dns-debugging-resolution),
+"Debug Services" (kubernetes.io/docs/tasks/debug/debug-application/debug-service) and the
+tutorial "Connecting Applications with Services"
+(kubernetes.io/docs/tutorials/services/connect-applications-service). Each test is one task's
+steps in order, asserting on what the page says the reader sees. Also the Service every cluster
+has, `default/kubernetes`, and the control plane's HTTPS endpoint behind it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+from conftest import nl, sh
+
+from netlab import naming
+
+# One lab, kube-proxy's iptables mode: these are about the commands and what they print
+# (test_host_ports.py reaches default/kubernetes in both modes).
+pytestmark = pytest.mark.root
+
+# https://k8s.io/examples/admin/dns/dnsutils.yaml
+DNSUTILS = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dnsutils
+  namespace: default
+spec:
+  containers:
+  - name: dnsutils
+    image: registry.k8s.io/e2e-test-images/agnhost:2.39
+    imagePullPolicy: IfNotPresent
+  restartPolicy: Always
+"""
+
+
+@pytest.fixture(scope="module")
+def dnsutils(lab):
+    out = lab.apply(DNSUTILS, "dnsutils")
+    assert "pod/dnsutils created" in out.stdout
+    lab.wait_running("dnsutils")
+    return lab
+
+
+def typed(lab, *args: str, input: str | None = None, check: bool = True):
+    """A command as the page types it (`netlab create deployment …`), the lab named by
+    NETLAB_CLUSTER rather than an option."""
+    return nl(*args, input=input, check=check, env={"NETLAB_CLUSTER": lab.name})
+
+
+def first_service_ip(lab) -> str:
+    return str(lab.ranges.service.network_address + 1)
+
+
+def apiserver_address(lab) -> str:
+    return str(lab.ranges.underlay.network_address + 2)
+
+
+# -- Debugging DNS Resolution ------------------------------------------------------------------
+
+
+def test_debugging_dns_resolution(dnsutils):
+    lab = dnsutils
+    row = lab.nl("get", "pods", "dnsutils").stdout.splitlines()[1].split()
+    assert row[:4] == ["dnsutils", "1/1", "Running", "0"]
+
+    # "If you see something like the following, DNS is working correctly."
+    out = lab.nl("exec", "-i", "-t", "dnsutils", "--", "nslookup", "kubernetes.default")
+    assert f"Server:\t\t{lab.dns_ip}" in out.stdout
+    assert "Name:\tkubernetes.default.svc.cluster.local" in out.stdout
+    assert f"Address: {first_service_ip(lab)}" in out.stdout
+    assert "recursion not available" not in out.stdout + out.stderr
+
+    resolv = lab.nl("exec", "-ti", "dnsutils", "--", "cat", "/etc/resolv.conf").stdout
+    assert resolv.splitlines() == [
+        "search default.svc.cluster.local svc.cluster.local cluster.local", f"nameserver {lab.dns_ip}", "options ndots:5"
+    ]
+
+    # "Check if the DNS pod is running"
+    rows = lab.nl("get", "pods", "--namespace=kube-system", "-l", "k8s-app=kube-dns").stdout.splitlines()[1:]
+    assert len(rows) == 2 and all(r.split()[1:3] == ["1/1", "Running"] for r in rows)
+    assert lab.nl("logs", "--namespace=kube-system", "-l", "k8s-app=kube-dns").returncode == 0
+
+    # "Is DNS service up?" / "Are DNS endpoints exposed?"
+    services = lab.nl("get", "svc", "--namespace=kube-system").stdout.splitlines()
+    assert services[1].split()[:5] == ["kube-dns", "ClusterIP", lab.dns_ip, "<none>", "53/UDP,53/TCP"]
+    endpoints = lab.nl("get", "endpoints", "kube-dns", "--namespace=kube-system").stdout.splitlines()[1].split()
+    assert endpoints[0] == "kube-dns" and endpoints[1].count(":53") == 2
+    slices = lab.nl("get", "endpointslices", "-l", "kubernetes.io/service-name=kube-dns", "--namespace=kube-system").stdout
+    assert slices.splitlines()[1].split()[1:3] == ["IPv4", "53,53"]
+
+    # "Are you in the right namespace for the service?"
+    out = lab.nl("exec", "-i", "-t", "dnsutils", "--", "nslookup", "kube-dns.kube-system").stdout
+    assert f"Address: {lab.dns_ip}" in out
+
+
+# -- default/kubernetes and the control plane's endpoint ---------------------------------------
+
+
+def test_every_cluster_has_default_kubernetes_on_the_first_service_address(dnsutils):
+    lab = dnsutils
+    row = lab.nl("get", "svc", "kubernetes").stdout.splitlines()[1].split()
+    assert row[:5] == ["kubernetes", "ClusterIP", first_service_ip(lab), "<none>", "443/TCP"]
+    assert lab.nl("get", "endpoints", "kubernetes").stdout.splitlines()[1].split()[1] == f"{apiserver_address(lab)}:6443"
+    service = lab.get_json("svc", "kubernetes")
+    assert service["spec"]["ports"] == [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]
+
+
+def test_the_apiserver_answers_health_and_version_over_https_from_a_pod(dnsutils):
+    lab = dnsutils
+    for path in ("healthz", "readyz", "livez"):
+        assert lab.exec("dnsutils", "curl", "-sk", "-m", "5", f"https://kubernetes.default/{path}").stdout == "ok"
+    version = json.loads(lab.exec("dnsutils", "curl", "-sk", "-m", "5", "https://kubernetes.default.svc.cluster.local/version").stdout)
+    assert version["gitVersion"] == f"v{version['major']}.{version['minor']}.0"
+    # the Service variables every container gets point at it too
+    env = lab.exec("dnsutils", "printenv").stdout.splitlines()
+    assert f"KUBERNETES_SERVICE_HOST={first_service_ip(lab)}" in env and "KUBERNETES_SERVICE_PORT_HTTPS=443" in env
+
+
+def test_the_endpoint_listens_on_the_lab_address_alone_and_comes_back_when_killed(dnsutils, wait_until):
+    lab = dnsutils
+    listening = lab.in_netns(f"{lab.name}.fabric", "ss", "-Hltn").stdout.split()
+    assert f"{apiserver_address(lab)}:6443" in listening and "0.0.0.0:6443" not in listening and "*:6443" not in listening
+    assert not [w for w in sh("ss", "-Hltn").stdout.split() if w.endswith(":6443")]  # nothing in the host's own namespace
+
+    pidfile = os.path.join(naming.cluster_dir(lab.name), "apiserver", "apiserver.pid")
+    pid = int(open(pidfile).read().split()[0])
+    os.kill(pid, signal.SIGKILL)
+
+    def healthy_again() -> bool:
+        now = int(open(pidfile).read().split()[0])
+        done = lab.exec("dnsutils", "curl", "-sk", "-m", "2", "https://kubernetes.default/healthz", check=False)
+        return now != pid and done.stdout == "ok"
+
+    wait_until(healthy_again, timeout=15, what="the control plane starts its endpoint again")
+
+
+# -- Debug Services ----------------------------------------------------------------------------
+
+BUSYBOX = ("run", "-it", "--rm", "--restart=Never", "busybox", "--image=gcr.io/google-containers/busybox", "sh")
+
+
+def test_debug_services(dnsutils):
+    lab = dnsutils
+    assert typed(lab, "create", "deployment", "hostnames", "--image=registry.k8s.io/serve_hostname").stdout == "deployment.apps/hostnames created\n"
+    assert typed(lab, "scale", "deployment", "hostnames", "--replicas=3").stdout == "deployment.apps/hostnames scaled\n"
+    typed(lab, "wait", "--for=condition=Ready", "pod", "-l", "app=hostnames", "--timeout=30s")
+    rows = typed(lab, "get", "pods", "-l", "app=hostnames").stdout.splitlines()[1:]
+    names = {r.split()[0] for r in rows}
+    assert len(rows) == 3 and all(r.split()[1:3] == ["1/1", "Running"] for r in rows)
+
+    # "Does the Service exist?" — first not; the pods answer on their IPs from a client pod.
+    ips = typed(lab, "get", "pods", "-l", "app=hostnames", "-o", 'go-template={{range .items}}{{.status.podIP}}{{"\\n"}}{{end}}').stdout.split()
+    assert len(ips) == 3
+    loop = "for ep in " + " ".join(f"{ip}:9376" for ip in ips) + "; do wget -qO- $ep; echo; done\n"
+    assert set(typed(lab, *BUSYBOX, input=loop).stdout.split()[:3]) == names
+    missing = typed(lab, "get", "svc", "hostnames", check=False)
+    assert missing.returncode != 0 and 'services "hostnames" not found' in missing.stderr
+
+    assert typed(lab, "expose", "deployment", "hostnames", "--port=80", "--target-port=9376").stdout == "service/hostnames exposed\n"
+    row = typed(lab, "get", "svc", "hostnames").stdout.splitlines()[1].split()
+    assert row[:2] == ["hostnames", "ClusterIP"] and row[3:5] == ["<none>", "80/TCP"]
+    cluster_ip = row[2]
+
+    # "Does the Service work by DNS name?" — every spelling the page tries.
+    for name in ("hostnames", "hostnames.default", "hostnames.default.svc.cluster.local"):
+        assert f"Address: {cluster_ip}" in lab.exec("dnsutils", "nslookup", name).stdout
+    # "Does any Service work by IP?"
+    answers = typed(lab, *BUSYBOX, input=f"for i in $(seq 1 3); do wget -qO- {cluster_ip}:80; echo; done\n").stdout.split()
+    assert set(answers[:3]) <= names
+
+    # "Is the Service defined correctly?" / "Does the Service have any EndpointSlices?"
+    service = lab.get_json("service", "hostnames")
+    assert service["spec"]["selector"] == {"app": "hostnames"}
+    assert service["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 9376}]
+    slices = typed(lab, "get", "endpointslices", "-l", "kubernetes.io/service-name=hostnames").stdout.splitlines()[1].split()
+    assert slices[1:3] == ["IPv4", "9376"] and sorted(slices[3].split(",")) == sorted(ips)
+
+    # "Is kube-proxy writing iptables rules?" — on a node, as the page reads them.
+    node = lab.node_netns("node-a")
+    if lab.kube_proxy_mode == "iptables":
+        rules = lab.in_netns(node, "iptables-save").stdout
+        assert '-A KUBE-SERVICES -d ' + cluster_ip + '/32 -p tcp -m comment --comment "default/hostnames cluster IP"' in rules
+        assert rules.count('-m comment --comment "default/hostnames" -m tcp -j DNAT --to-destination') == 3
+    else:
+        assert "default/hostnames" in lab.in_netns(node, "nft", "list", "table", "ip", "kube-proxy").stdout
+
+
+# -- Connecting Applications with Services -----------------------------------------------------
+
+RUN_MY_NGINX = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: my-nginx
+spec:
+  selector:
+    matchLabels:
+      run: my-nginx
+  replicas: 2
+  template:
+    metadata:
+      labels:
+        run: my-nginx
+    spec:
+      containers:
+      - name: my-nginx
+        image: nginx
+        ports:
+        - containerPort: 80
+"""
+
+
+def nginx_pods(lab) -> list[str]:
+    typed(lab, "wait", "--for=condition=Ready", "pod", "-l", "run=my-nginx", "--timeout=30s")
+    return [line.split()[0] for line in typed(lab, "get", "pods", "-l", "run=my-nginx", "-o", "wide").stdout.splitlines()[1:]]
+
+
+def test_connecting_applications_with_services(dnsutils):
+    lab = dnsutils
+    assert lab.apply(RUN_MY_NGINX, "run-my-nginx").stdout == "deployment.apps/my-nginx created\n"
+    pods = nginx_pods(lab)
+    assert len(pods) == 2
+    columns = typed(lab, "get", "pods", "-l", "run=my-nginx", "-o", "custom-columns=POD_IP:.status.podIPs").stdout.splitlines()
+    assert columns[0] == "POD_IP" and all(c.startswith("[map[ip:") for c in columns[1:])
+
+    # "Creating a Service"
+    assert typed(lab, "expose", "deployment/my-nginx").stdout == "service/my-nginx exposed\n"
+    row = typed(lab, "get", "svc", "my-nginx").stdout.splitlines()[1].split()
+    assert row[:2] == ["my-nginx", "ClusterIP"] and row[4] == "80/TCP"
+    cluster_ip = row[2]
+    described = typed(lab, "describe", "svc", "my-nginx").stdout
+    assert "Selector:" in described and "run=my-nginx" in described and described.count(":80") >= 2
+    slices = typed(lab, "get", "endpointslices", "-l", "kubernetes.io/service-name=my-nginx").stdout.splitlines()[1].split()
+    assert slices[1:3] == ["IPv4", "80"] and len(slices[3].split(",")) == 2
+
+    # "Accessing the Service": environment variables, then after a restart of the replicas...
+    env = typed(lab, "exec", pods[0], "--", "printenv").stdout
+    assert f"KUBERNETES_SERVICE_HOST={first_service_ip(lab)}" in env and "KUBERNETES_SERVICE_PORT=443" in env
+    assert "MY_NGINX_SERVICE_HOST" not in env  # the pod started before the Service
+    typed(lab, "scale", "deployment", "my-nginx", "--replicas=0")
+    typed(lab, "scale", "deployment", "my-nginx", "--replicas=2")
+    pods = nginx_pods(lab)
+    env = typed(lab, "exec", pods[0], "--", "printenv").stdout
+    assert f"MY_NGINX_SERVICE_HOST={cluster_ip}" in env and "MY_NGINX_SERVICE_PORT=80" in env
+
+    # ...and DNS, from a throw-away curl pod
+    assert typed(lab, "get", "services", "kube-dns", "--namespace=kube-system").stdout.splitlines()[1].split()[2] == lab.dns_ip
+    looked_up = typed(lab, "run", "curl", "--image=radial/busyboxplus:curl", "-i", "--tty", "--rm", input="nslookup my-nginx\n").stdout
+    assert f"Address: {cluster_ip}" in looked_up and 'pod "curl" deleted' in looked_up
+    answer = lab.exec("dnsutils", "curl", "-sS", "-m", "3", "http://my-nginx/").stdout
+    assert answer.split()[0].removeprefix("pod=") in pods
