@@ -1,6 +1,8 @@
 """`get endpointslices`: discovery.k8s.io/v1 EndpointSlices, derived like the Endpoints
-(the endpointslice controller's shape: one slice per Service and set of target ports, its
-`kubernetes.io/service-name` label, ready/serving/terminating conditions per endpoint)."""
+(the endpointslice controller's shape: one slice per Service, address family and set of target
+ports, its `kubernetes.io/service-name` label, ready/serving/terminating conditions per
+endpoint). A dual-stack Service has an `IPv4` and an `IPv6` slice, as upstream's controller
+keeps one address type per slice."""
 
 from __future__ import annotations
 
@@ -21,10 +23,10 @@ MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 MANAGED_BY = "endpointslice-controller.k8s.io"
 
 
-def slice_name(service: str, ports: tuple) -> str:
+def slice_name(service: str, ports: tuple, family: int = 4) -> str:
     # Upstream uses generateName (`web-` + 5 random characters); netlab derives the suffix so
-    # the name is stable across reads.
-    digest = hashlib.sha256(f"{service}/{ports}".encode()).hexdigest()
+    # the name is stable across reads (an IPv4 slice's name is what it was before dual-stack).
+    digest = hashlib.sha256(f"{service}/{ports}{'/6' if family == 6 else ''}".encode()).hexdigest()
     alphabet = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's rand alphabet
     return f"{service}-" + "".join(alphabet[int(digest[i : i + 2], 16) % len(alphabet)] for i in range(0, 10, 2))
 
@@ -65,13 +67,13 @@ def slices_of(se: ServiceEndpoints) -> list[dict[str, Any]]:
             "kind": "EndpointSlice",
             "metadata": {
                 # the apiserver names its own slice after the Service
-                "name": se.obj.name if is_kubernetes_service(se.obj.namespace, se.obj.name) else slice_name(se.obj.name, ports),
+                "name": se.obj.name if is_kubernetes_service(se.obj.namespace, se.obj.name) else slice_name(se.obj.name, ports, se.family),
                 "namespace": se.obj.namespace,
                 "labels": meta_labels,
                 "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": se.obj.name, "uid": se.obj.uid, "controller": True, "blockOwnerDeletion": True}],
                 "creationTimestamp": timestamp(se.obj.created),
             },
-            "addressType": "IPv4",
+            "addressType": "IPv6" if se.family == 6 else "IPv4",
             "endpoints": endpoints,
             "ports": [{"name": n, "port": p, "protocol": proto} for n, p, proto in ports] if ports else None,
         }
@@ -106,7 +108,8 @@ def endpointslices(lab: Lab, namespace: str | None, selector: Selector | None, w
             continue
         if not (se.service.spec.selector or any(pe.backends for pe in se.ports)):
             continue  # no selector: left to whoever manages them (the apiserver, for default/kubernetes)
-        for doc in slices_of(se):
+        views = [view for family in se.families if (view := se.for_family(family)) is not None]
+        for doc in (doc for view in views for doc in slices_of(view)):
             if selector is not None and not selector.matches(doc["metadata"]["labels"]):
                 continue
             row = [doc["metadata"]["name"], doc["addressType"], _ports_text(doc), _endpoints_text(doc), age(se.obj.created, now)]

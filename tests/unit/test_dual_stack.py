@@ -219,3 +219,25 @@ def test_dns_answers_aaaa_and_ip6_arpa_for_dual_stack_services_and_pods():
     reverse = dns.reversename.from_address("fd00:10:96::20").to_text()
     assert ask(zone, reverse, "PTR") == {"web.default.svc.cluster.local."}
     assert Records.from_json(records.to_json()) == records
+
+
+def test_a_dual_stack_service_has_an_endpointslice_per_family(dual_lab):
+    from netlab.controllers.endpoints import Backend, PortEndpoints, ServiceEndpoints
+    from netlab.lab.lifecycle import _store_system_objects
+    from netlab.views.endpointslices import slices_of
+
+    _store_system_objects(dual_lab)
+    registry.apply(dual_lab, [service("web", ipFamilyPolicy="PreferDualStack")])
+    obj = dual_lab.store.get("Service", "default", "web")
+
+    def ports(ip: str):
+        return (PortEndpoints("", "TCP", 80, (Backend(ip, 80, "node-a", "default/p", True, None),)),)
+
+    se = ServiceEndpoints(obj, Service.model_validate(obj.manifest), "10.96.0.20", ports("10.244.1.5"), 4,
+                          {6: ("fd00:10:96::20", ports("fd00:10:244:1::5"))})
+    docs = [doc for family in se.families for doc in slices_of(se.for_family(family))]
+    assert [(d["addressType"], d["endpoints"][0]["addresses"]) for d in docs] == [
+        ("IPv4", ["10.244.1.5"]),
+        ("IPv6", ["fd00:10:244:1::5"]),
+    ]
+    assert docs[0]["metadata"]["name"] != docs[1]["metadata"]["name"]
