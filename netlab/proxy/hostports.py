@@ -7,7 +7,10 @@ pod's own packets (hairpin) and the node's loopback ones are marked for masquera
 (`CNI-HOSTPORT-SETMARK`, mark 0x2000) and everything is DNATed to podIP:containerPort (only
 to `hostIP` when the port names one). `CNI-HOSTPORT-MASQ`, from POSTROUTING, masquerades what
 was marked. These chains ride in the node's one iptables-restore (`render.render_rules`; in
-kube-proxy's nftables mode beside the policy chains, as portmap keeps iptables there too).
+kube-proxy's nftables mode beside the policy chains, as portmap keeps iptables there too) —
+per family, as portmap runs once per pod IP: the IPv6 chains in ip6tables with the pod's IPv6
+address, and without the loopback rule (IPv6 never routes ::1 off the host, so portmap leaves
+it out). A `hostIP` of one family forwards only in that family.
 
 Which pod gets a port when several ask is the scheduler's business (`controllers.scheduler`,
 upstream's NodePorts filter): two pods never hold the same hostIP/protocol/hostPort on a node.
@@ -60,8 +63,16 @@ def pod_chain(uid: str) -> str:
     return prefix + digest[: MAX_CHAIN_LENGTH - len(prefix)]
 
 
-def render_hostports(pods: list[PodHostPorts]) -> NatRules:
-    """The portmap chains for the pods of one node (none at all when no pod has a hostPort)."""
+def _in_family(port: HostPort, family: int) -> bool:
+    if port.host_ip in ("", "0.0.0.0", "::"):
+        return True
+    return (6 if ":" in port.host_ip else 4) == family
+
+
+def render_hostports(pods: list[PodHostPorts], family: int = 4) -> NatRules:
+    """The portmap chains for the pods of one node in one family (`pods` carry their address
+    of that family); none at all when no pod has a hostPort there."""
+    pods = [PodHostPorts(p.pod, p.uid, p.ip, tuple(q for q in p.ports if _in_family(q, family))) for p in pods]
     pods = sorted((p for p in pods if p.ports and p.ip), key=lambda p: p.pod)
     if not pods:
         return NatRules()
@@ -84,13 +95,16 @@ def render_hostports(pods: list[PodHostPorts]) -> NatRules:
             proto = protocol.lower()
             rules.append(rule(HOSTPORT_DNAT, "-p", proto, *comment(f"dnat name: {NETWORK_NAME} id: {pod.uid}"),
                               "-m", "multiport", "--dports", numbers, "-j", chain))  # fmt: skip
+        one = "/32" if family == 4 else "/128"
+        target = f"{pod.ip}:{{}}" if family == 4 else f"[{pod.ip}]:{{}}"
         for p in pod.ports:
             proto = p.protocol.lower()
             match = ("-p", proto, "-m", proto, "--dport", str(p.host_port))
-            to = ("-d", f"{p.host_ip}/32") if p.host_ip not in ("", "0.0.0.0") else ()
-            rules.append(rule(chain, "-s", f"{pod.ip}/32", *to, *match, "-j", HOSTPORT_SETMARK))  # hairpin
-            rules.append(rule(chain, "-s", "127.0.0.1/32", *to, *match, "-j", HOSTPORT_SETMARK))
-            rules.append(rule(chain, *to, *match, "-j", "DNAT", "--to-destination", f"{pod.ip}:{p.container_port}"))
+            to = ("-d", f"{p.host_ip}{one}") if p.host_ip not in ("", "0.0.0.0", "::") else ()
+            rules.append(rule(chain, "-s", f"{pod.ip}{one}", *to, *match, "-j", HOSTPORT_SETMARK))  # hairpin
+            if family == 4:
+                rules.append(rule(chain, "-s", "127.0.0.1/32", *to, *match, "-j", HOSTPORT_SETMARK))
+            rules.append(rule(chain, *to, *match, "-j", "DNAT", "--to-destination", target.format(p.container_port)))
     return NatRules(tuple(chains), jumps, tuple(rules))
 
 

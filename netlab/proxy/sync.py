@@ -105,17 +105,17 @@ def sync_rules(
     if nftables_mode:
         from netlab.proxy import nftsync  # only labs in nftables mode pay for the import
     synced = 0
-    hostports = pods_with_host_ports(lab)
+    hostports = {f: pods_with_host_ports(lab, f) for f in lab.topo.families}
     for node in lab.topo.nodes:
         if node.name in down:
             continue
         path = ns.netns_path(naming.node_netns(lab.name, node.name))
         wanted = [(proxy_config(lab, node, f), ports, render_policy(policy, node.name, f)) for f, ports in per_family]
-        # The portmap plugin's hostPort chains, for the pods' IPv4 addresses (iptables' nat table).
-        portmap = render_hostports(hostports.get(node.name, []))
+        # The portmap plugin's hostPort chains per family (iptables' / ip6tables' nat table).
+        portmap = {f: render_hostports(pods.get(node.name, []), f) for f, pods in hostports.items()}
         if nftables_mode:
             families = [
-                nftsync.FamilyRules(ports, config, node_policy, portmap if config.family == 4 else NatRules())
+                nftsync.FamilyRules(ports, config, node_policy, portmap.get(config.family, NatRules()))
                 for config, ports, node_policy in wanted
             ]
             synced += nftsync.sync_node(lab, node.name, path, families, problems)
@@ -123,7 +123,7 @@ def sync_rules(
         changed = 0
         for config, ports, node_policy in wanted:
             # kube-proxy's rules, the NetworkPolicy agent's and the portmap plugin's chains go in one atomic restore.
-            payload = render_rules(ports, config, node_policy, portmap if config.family == 4 else NatRules())
+            payload = render_rules(ports, config, node_policy, portmap.get(config.family, NatRules()))
             what = f"{len(ports)} service ports, {max(len(node_policy.chains) - 1, 0)} pod policy chains"
             changed |= restore_rules(lab, node.name, path, payload, what, problems, config.family)
         synced += changed
@@ -132,17 +132,18 @@ def sync_rules(
     return synced
 
 
-def pods_with_host_ports(lab: Lab) -> dict[str, list[PodHostPorts]]:
-    """node -> its pods (with a sandbox and an IPv4 address) that ask for hostPorts."""
+def pods_with_host_ports(lab: Lab, family: int = 4) -> dict[str, list[PodHostPorts]]:
+    """node -> its pods (with a sandbox and an address of `family`) that ask for hostPorts."""
     found: dict[str, list[PodHostPorts]] = {}
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid or box.get("hostNetwork"):
             continue  # a hostNetwork pod's ports are the node's own: nothing to forward
-        ipv4 = next((ip for ip in o.status.get("podIPs") or [o.status.get("podIP") or ""] if ip and ":" not in ip), None)
+        ips = o.status.get("podIPs") or [o.status.get("podIP") or ""]
+        ip = next((ip for ip in ips if ip and (6 if ":" in ip else 4) == family), None)
         ports = host_ports_of(o.manifest)
-        if ports and ipv4:
-            found.setdefault(o.status["nodeName"], []).append(PodHostPorts(f"{o.namespace}/{o.name}", o.uid, ipv4, ports))
+        if ports and ip:
+            found.setdefault(o.status["nodeName"], []).append(PodHostPorts(f"{o.namespace}/{o.name}", o.uid, ip, ports))
     return found
 
 

@@ -172,3 +172,24 @@ def test_an_ipv6_only_lab_runs_pods_services_and_dns_in_ipv6(tmp_path):
         assert f"nameserver {lab.ranges.service6.network_address + 10}" in resolv
     finally:
         delete_lab(lab)
+
+
+@pytest.mark.parametrize("family", (4, 6))
+def test_a_host_port_is_forwarded_in_each_family(dual, family):
+    dual.apply(
+        """
+apiVersion: v1
+kind: Pod
+metadata: {name: hostport}
+spec:
+  nodeName: node-a
+  containers: [{name: web, image: nginx, ports: [{containerPort: 80, hostPort: 8088}]}]
+""",
+        "hostport",
+    )
+    dual.wait_running("hostport")
+    underlay = dual.ranges.underlay if family == 4 else dual.ranges.underlay6
+    node_a = underlay.network_address + (11 if family == 4 else 0x11)
+    url = f"http://{node_a}:8088/" if family == 4 else f"http://[{node_a}]:8088/"
+    answer = dual.exec("client", "curl", "-s", "-m", "5", url).stdout
+    assert "pod=hostport " in answer

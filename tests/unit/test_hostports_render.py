@@ -32,6 +32,20 @@ def test_portmap_chains_dnat_node_local_traffic_to_the_pod():
     assert any(r.startswith("-A CNI-HOSTPORT-DNAT -p udp") and "--dports 5353" in r for r in nat.rules)
 
 
+def test_in_ipv6_the_chains_carry_the_pods_ipv6_address_and_no_loopback_rule():
+    web6 = PodHostPorts("default/web", "uid-1", "fd00:10:244:1::5", WEB.ports + (HostPort(9090, 90, "TCP", "fd00:172:31:255::11"),))
+    nat = render_hostports([web6], 6)
+    chain = pod_chain("uid-1")
+
+    assert f"-A {chain} -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:10:244:1::5]:80" in nat.rules
+    assert f"-A {chain} -s fd00:10:244:1::5/128 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK" in nat.rules
+    assert not any("127.0.0.1" in r or "-s ::1/128" in r for r in nat.rules)
+    # A hostIP of one family forwards in that family only.
+    assert not any("--dport 5353" in r for r in nat.rules)
+    assert f"-A {chain} -d fd00:172:31:255::11/128 -p tcp -m tcp --dport 9090 -j DNAT --to-destination [fd00:10:244:1::5]:90" in nat.rules
+    assert not any("--dport 9090" in r for r in render_hostports([PodHostPorts("default/web", "uid-1", "10.244.1.5", web6.ports)], 4).rules)
+
+
 def test_no_host_ports_no_chains_and_the_payload_is_as_before():
     assert render_hostports([PodHostPorts("default/a", "u", "10.244.1.6", ())]).chains == ()
     config = ProxyConfig(cluster_cidr="10.244.0.0/16", node_name="node-a")
