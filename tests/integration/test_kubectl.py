@@ -251,7 +251,13 @@ spec:
   template:
     metadata: {labels: {app: api}}
     spec:
-      containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]
+      containers:
+      - name: web
+        image: nginx
+        ports: [{containerPort: 80}]
+        # Without a probe, Ready means "started" (as in Kubernetes), not "listening": the probe
+        # makes the Ready that `wait` reports mean serving, which the test then relies on.
+        readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 1}
 """
 
 THROWAWAY = """
