@@ -149,9 +149,9 @@ def test_a_failed_nodes_ipv6_entries_go_and_come_back(dual):
             wait_until(lambda: route6(dual, "node-a", b_subnet) is None, 8, interval=0.1, what="BIRD withdrawing node-b's /64")
     finally:
         nl("node", "recover", "--cluster", dual.name, "node-b")
-    dual.wait_running("b1", timeout=15)
+    dual.wait_running("b1", timeout=30)
     # b1's address as the store has it now (its new sandbox's), read at each try
-    client = wait_until(lambda: client_of(dual, "a1", ip6(dual, "b1"), timeout=1), 15, what=f"b1 reachable over IPv6 again ({dual.mode})")
+    client = wait_until(lambda: client_of(dual, "a1", ip6(dual, "b1"), timeout=1), 30, what=f"b1 reachable over IPv6 again ({dual.mode})")
     assert client.rsplit(":", 1)[0].strip("[]") == ip6(dual, "a1")
     assert route6(dual, "node-a", b_subnet) is not None
 
