@@ -292,7 +292,7 @@ def test_wait_for_available_and_ready(shop):
     assert all(line.endswith(" condition met") for line in ready.stdout.splitlines())
     # Ready means serving: both replicas answer through a real connection right now.
     for ip in shop.nl("get", "pods", "-l", "app=api", "-o", "jsonpath={.items[*].status.podIP}").stdout.split():
-        assert f"ip={ip} " in shop.exec("envpod", "curl", "-sS", "-m", "3", f"http://{ip}/").stdout
+        assert f"ip={ip} " in shop.exec("envpod", "curl", "-sS", "-m", "10", f"http://{ip}/").stdout
     phase = shop.nl("wait", "--for=jsonpath={.status.phase}=Running", "pod/backend")
     assert phase.stdout == "pod/backend condition met\n"
 
