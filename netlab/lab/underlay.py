@@ -43,6 +43,10 @@ NODE_SYSCTLS_IPV6 = {
     "net.ipv6.icmp.ratelimit": "0",
     "net.ipv6.conf.all.accept_dad": "0",
     "net.ipv6.conf.default.accept_dad": "0",
+    # A node that comes back (node recover) tells the others its address at once with an
+    # unsolicited neighbour advertisement, as a node with ndisc_notify does, instead of leaving
+    # them with the FAILED neighbour entry its outage left behind.
+    "net.ipv6.conf.all.ndisc_notify": "1",
 }
 
 
