@@ -49,30 +49,6 @@ def family_name(family: int) -> str:
     return FAMILY_NAMES[family]
 
 
-def family_number(name: str) -> int:
-    """"IPv6" -> 6."""
-    return 6 if name == "IPv6" else 4
-
-
-def host_prefix(family: int) -> int:
-    """/32 or /128: the prefix of one address."""
-    return 32 if family == 4 else 128
-
-
-def any_network(family: int) -> IPv4Network | IPv6Network:
-    """0.0.0.0/0 or ::/0."""
-    return IPv4Network("0.0.0.0/0") if family == 4 else IPv6Network("::/0")
-
-
-def of_family(values, family: int) -> list:
-    """The items (addresses, networks or their strings) of one family, in order."""
-    return [v for v in values if family_of(v) == family]
-
-
-def first_of_family(values, family: int):
-    return next(iter(of_family(values, family)), None)
-
-
 __all__ = [
     "DEFAULT_NODE_MASK",
     "DEFAULT_RANGES",
@@ -82,12 +58,7 @@ __all__ = [
     "IP_FAMILIES",
     "IPv4Address",
     "IPv6Address",
-    "any_network",
     "family_name",
-    "family_number",
     "family_of",
-    "first_of_family",
-    "host_prefix",
-    "of_family",
     "underlay_host",
 ]

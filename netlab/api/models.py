@@ -25,6 +25,7 @@ from pydantic import (
 
 from netlab.api import names
 from netlab.api.envdns import DNSPolicy, EnvVar, PodDNSConfig
+from netlab.api.families import family_name, family_of
 from netlab.api.field import (
     ProblemList,
     duplicate_value,
@@ -464,7 +465,7 @@ class ServiceSpec(ApiModel):
 
 
 def _family(ip: str) -> str:
-    return "IPv6" if ":" in ip else "IPv4"
+    return family_name(family_of(ip))
 
 
 class Service(ApiModel):

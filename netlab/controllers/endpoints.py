@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from netlab.api.families import family_of
 from netlab.api.labels import selects
 from netlab.api.models import Pod, Service
 from netlab.apiserver.endpoint import SECURE_PORT, address, is_kubernetes_service
@@ -46,11 +47,7 @@ class PodView:
         return hash((self.namespace, self.name))
 
     def ip_of(self, family: int) -> str | None:
-        return next((ip for ip in self.ips or ((self.ip,) if self.ip else ()) if _family(ip) == family), None)
-
-
-def _family(ip: str) -> int:
-    return 6 if ":" in ip else 4
+        return next((ip for ip in self.ips or ((self.ip,) if self.ip else ()) if family_of(ip) == family), None)
 
 
 def _sort_key(ip: str) -> tuple[int, int]:
@@ -202,7 +199,7 @@ def cluster_ip_of(obj: StoredObject, svc: Service, family: int | None = None) ->
         return None
     if family is not None:
         ips = obj.status.get("clusterIPs") or [obj.status.get("clusterIP") or svc.spec.clusterIP]
-        return next((ip for ip in ips if ip and _family(ip) == family), None)
+        return next((ip for ip in ips if ip and family_of(ip) == family), None)
     return obj.status.get("clusterIP") or svc.spec.clusterIP
 
 
