@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from netlab.api.meta import ApiModel
     from netlab.api.models import Namespace, Pod, Service
     from netlab.api.networkpolicy import NetworkPolicy
+    from netlab.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding, ServiceAccount
     from netlab.api.referencegrant import ReferenceGrant
     from netlab.api.secret import Secret
     from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     ApiObject = (
         Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
         | GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Secret
+        | ServiceAccount | Role | ClusterRole | RoleBinding | ClusterRoleBinding
     )
 
 
@@ -102,6 +104,11 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, "netlab.api.gateway:HTTPRoute", 1),
     KindInfo("ReferenceGrant", "gateway.networking.k8s.io", "referencegrants", "referencegrant", ("refgrant",), True, "netlab.api.referencegrant:ReferenceGrant", 1),
     KindInfo("Secret", "", "secrets", "secret", (), True, "netlab.api.secret:Secret", 1),
+    KindInfo("ServiceAccount", "", "serviceaccounts", "serviceaccount", ("sa",), True, "netlab.api.rbac:ServiceAccount", 1),
+    KindInfo("Role", "rbac.authorization.k8s.io", "roles", "role", (), True, "netlab.api.rbac:Role", 1),
+    KindInfo("ClusterRole", "rbac.authorization.k8s.io", "clusterroles", "clusterrole", (), False, "netlab.api.rbac:ClusterRole", 1),
+    KindInfo("RoleBinding", "rbac.authorization.k8s.io", "rolebindings", "rolebinding", (), True, "netlab.api.rbac:RoleBinding", 1),
+    KindInfo("ClusterRoleBinding", "rbac.authorization.k8s.io", "clusterrolebindings", "clusterrolebinding", (), False, "netlab.api.rbac:ClusterRoleBinding", 1),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
     KindInfo("EndpointSlice", "discovery.k8s.io", "endpointslices", "endpointslice", (), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),

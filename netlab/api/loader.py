@@ -23,6 +23,8 @@ from netlab.api.field import problems_from_validation_error
 from netlab.api.kinds import MODELLED_KINDS, NAMESPACED_KINDS, ApiObject, obj_key
 from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
 from netlab.api.meta import ignored_fields
+from netlab.api.rbac import KINDS as RBAC_KINDS
+from netlab.api.rbac import NOT_ENFORCED as RBAC_NOT_ENFORCED
 from netlab.errors import InvalidInput
 
 __all__ = [
@@ -50,6 +52,8 @@ SKIPPED_KINDS = frozenset(
         "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",
     }
 )  # fmt: skip
+# A kind the table models is applied, never skipped (the list above predates some of them).
+SKIPPED_KINDS = SKIPPED_KINDS - frozenset(MODELLED_KINDS)
 
 
 _CLUSTER_SCOPED_SKIPPED_KINDS = frozenset(
@@ -136,6 +140,8 @@ def load_manifests(
         origins.append(document.source)
     if out.problems:
         raise InvalidInput(out.problems)
+    if any(o.kind in RBAC_KINDS for o in objects):  # said once per apply, not per object
+        out.warnings.append(RBAC_NOT_ENFORCED)
     return LoadResult(objects=tuple(objects), warnings=tuple(out.warnings), sources=tuple(origins))
 
 

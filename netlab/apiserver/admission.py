@@ -65,6 +65,10 @@ def validate(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str]) -> li
                     f"{subject}: spec: Forbidden: pod updates may not change fields other than labels "
                     f"and annotations; delete and re-create it (netlab delete pod {name} -n {namespace})"
                 )
+        if kind in ("RoleBinding", "ClusterRoleBinding") and existing and existing.manifest.get("roleRef") != manifest(obj).get("roleRef"):
+            ref = manifest(obj).get("roleRef") or {}
+            shown = f'rbac.RoleRef{{APIGroup:"{ref.get("apiGroup", "")}", Kind:"{ref.get("kind", "")}", Name:"{ref.get("name", "")}"}}'
+            problems.append(f"{subject}: roleRef: Invalid value: {shown}: cannot change roleRef")
         if isinstance(obj, Service):
             problems += _validate_service(lab, obj, subject, existing, taken, batch_pods)
             problems += exposure.check(lab, obj, subject)

@@ -55,6 +55,13 @@ def service_manifest(service_cidr: IPv4Network | IPv6Network) -> dict[str, Any]:
     }
 
 
+def service_status(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The Service's allocated fields: single-stack, the primary family (as the apiserver
+    creates it)."""
+    ip = manifest["spec"]["clusterIP"]
+    return {"clusterIP": ip, "clusterIPs": [ip], "ipFamilies": ["IPv6" if ":" in ip else "IPv4"], "ipFamilyPolicy": "SingleStack"}
+
+
 def version_info(machine: str = "x86_64") -> dict[str, str]:
     """`/version`, the fields of k8s.io/apimachinery's version.Info in their order."""
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)

@@ -23,6 +23,7 @@ from netlab.apiserver.admission import (
     object_namespace,
     validate,
 )
+from netlab.apiserver.bootstrap import IMMORTAL_NAMESPACES
 from netlab.apiserver.allocators import allocate_cluster_ip, allocate_node_port
 from netlab.apiserver.state import Lab
 from netlab.errors import InvalidInput, NotFound
@@ -140,6 +141,9 @@ def _assign_node_ports(lab: Lab, svc: Service, requested: set[int]) -> None:
 
 def delete(lab: Lab, refs: Sequence[tuple[str, str, str]], *, ignore_not_found: bool = False) -> list[Change]:
     """Delete (kind, namespace, name) objects; deleting a Namespace deletes what is in it."""
+    immortal = [n for k, _, n in refs if k == "Namespace" and n in IMMORTAL_NAMESPACES]
+    if immortal:  # the NamespaceLifecycle admission plugin
+        raise InvalidInput([f'namespaces "{n}" is forbidden: this namespace may not be deleted' for n in immortal])
     missing = [r for r in refs if lab.store.get(*r) is None]
     if missing and not ignore_not_found:
         raise NotFound(

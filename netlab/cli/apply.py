@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
 
             refs += load_references(filename, namespace, stdin=sys.stdin)
         if args:
-            refs += [(kind, "" if kind == "Namespace" else namespace, name) for kind, name in parse_refs(args)]
+            refs += [(kind, namespace if lookup(kind).namespaced else "", name) for kind, name in parse_refs(args)]
         if not refs:
             raise typer.BadParameter("name objects to delete: -f FILE, KIND NAME, or KIND with -l SELECTOR or --all")
         changes, problems = commands.delete(cluster, refs, ignore_not_found=ignore_not_found, wait=_wait_flag(wait))

@@ -7,17 +7,21 @@ from typing import Any, Iterator
 
 from netlab.api.cluster import ClusterConfig
 from netlab.apiserver import endpoint
+from netlab.apiserver.bootstrap import SYSTEM_NAMESPACES, namespace_manifest
 
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
 
 
 def system_objects(config: ClusterConfig) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
     """(kind, namespace, name, manifest) for the objects kubeadm would have created."""
-    for name in ("default", "kube-system", "kube-public"):
+    for name in SYSTEM_NAMESPACES:
         yield "Namespace", "", name, namespace_manifest(name)
     # The apiserver creates this Service at start; its endpoint is the control plane's own
     # address (apiserver/endpoint.py), kept by the endpoints step, not selected pods.
     yield "Service", endpoint.NAMESPACE, endpoint.NAME, endpoint.service_manifest(config.serviceCIDR[0])
+    # kubeadm's CoreDNS addon: its ServiceAccount and what it may read (stored, not enforced).
+    for kind, namespace, name, manifest in coredns_rbac():
+        yield kind, namespace, name, manifest
     labels = {"k8s-app": "kube-dns"}
     # kubeadm runs CoreDNS as a Deployment of two replicas; so does netlab, so cluster DNS
     # survives a failed node (its replica is re-created on a healthy one).
@@ -31,6 +35,7 @@ def system_objects(config: ClusterConfig) -> Iterator[tuple[str, str, str, dict[
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
+                    "serviceAccountName": "coredns",
                     "containers": [
                         {
                             "name": "coredns",
@@ -86,14 +91,30 @@ def dns_status(config) -> dict[str, Any]:
 def kubernetes_status(manifest: dict[str, Any]) -> dict[str, Any]:
     """default/kubernetes's allocated fields: single-stack, the primary family (as the
     apiserver creates it)."""
-    ip = manifest["spec"]["clusterIP"]
-    return {"clusterIP": ip, "clusterIPs": [ip], "ipFamilies": ["IPv6" if ":" in ip else "IPv4"], "ipFamilyPolicy": "SingleStack"}
+    return endpoint.service_status(manifest)
 
 
-def namespace_manifest(name: str) -> dict[str, Any]:
-    # Kubernetes labels every namespace with its own name (used by namespaceSelector).
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+def coredns_rbac() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """kubeadm's CoreDNS RBAC (cmd/kubeadm/app/phases/addons/dns/manifests.go): the
+    ServiceAccount `kube-system/coredns`, the ClusterRole `system:coredns` (list and watch
+    endpoints, services, pods, namespaces and EndpointSlices) and its binding."""
+    rbac = "rbac.authorization.k8s.io"
+    yield "ServiceAccount", "kube-system", "coredns", {
+        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "coredns", "namespace": "kube-system"},
+    }
+    yield "ClusterRole", "", "system:coredns", {
+        "apiVersion": f"{rbac}/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "system:coredns"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"], "verbs": ["list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        ],
+    }
+    yield "ClusterRoleBinding", "", "system:coredns", {
+        "apiVersion": f"{rbac}/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "system:coredns"},
+        "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "system:coredns"},
+        "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}],
     }

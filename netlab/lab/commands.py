@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from netlab.api.kinds import ApiObject
+from netlab.api.kinds import BY_KIND, ApiObject
 from netlab.api.labels import Selector
 from netlab.apiserver import registry
 from netlab.apiserver.registry import Change
@@ -85,7 +85,7 @@ def delete_selected(
         refs = [
             (o.kind, o.namespace, o.name)
             for kind in kinds
-            for o in lab.store.list(kind, namespace if kind != "Namespace" else None)
+            for o in lab.store.list(kind, namespace if BY_KIND[kind].namespaced else None)
             if selector is None or selector.matches((o.manifest.get("metadata") or {}).get("labels") or {})
         ]
         changes = registry.delete(lab, refs, ignore_not_found=True)

@@ -5,6 +5,7 @@ changes nothing and a run after a crash finishes what the crashed one started. T
 only the step list; each step lives in the room of the component that owns it:
 
 1. the lab's underlay: wire nodes, fabric and host routes        `lab/underlay.py`
+   the apiserver's bootstrap: default/kubernetes, system namespaces `apiserver/bootstrap.py`
 2. the controller manager: workloads, eviction, garbage          `controllers/manager.py`
 3. the scheduler: bind pending pods to nodes                     `controllers/scheduler.py`
 4. publish (before the kubelet tears down, so traffic leaves a deleted pod first):
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from netlab.apiserver import bootstrap
 from netlab.apiserver.state import Lab
 from netlab.controllers import endpoints, manager, nodelifecycle, scheduler
 from netlab.dns import publish as dns
@@ -60,6 +62,7 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: procs.Launcher = procs.lau
     down = frozenset(nodelifecycle.failed_nodes(lab))
     if wire:
         underlay.ensure_cluster_network(lab.topo, down)
+    bootstrap.ensure_system_objects(lab)
     for _ in range(MAX_ROUNDS):
         changed = manager.run(lab, readiness(lab))
         scheduler.schedule_pods(lab)

@@ -26,13 +26,13 @@ from netlab.policy.model import policy_from_api
 from netlab.proxy import port_rules
 from netlab.proxy.sync import proxy_config, proxy_ports
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
-from netlab.views import describe_node
+from netlab.views import describe_node, rbac
 from netlab.views.ingress import describe_gateway, describe_httproute, describe_ingress, describe_ingressclass
 from netlab.views.secrets import describe_referencegrant, describe_secret
 from netlab.views.objects import age, timestamp
 
 DESCRIBED = ("Pod", "Service", "NetworkPolicy", "Node", "Ingress", "IngressClass", "Gateway", "HTTPRoute", "Secret",
-             "ReferenceGrant")
+             "ReferenceGrant", *rbac.DESCRIBERS)
 
 
 def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
@@ -40,14 +40,17 @@ def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
     if kind == "Node":
         namespace, lines = "", describe_node.lines(describe_node.gather(lab, name))
     else:
+        namespace = namespace if BY_KIND[kind].namespaced else ""
         obj = lab.store.get(kind, namespace, name)
         if obj is None:
-            raise NotFound(f'{BY_KIND[kind].qualified_plural} "{name}" not found in namespace "{namespace}"')
+            raise NotFound(f'{BY_KIND[kind].qualified_plural} "{name}" not found' + (f' in namespace "{namespace}"' if namespace else ""))
         describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": _describe_netpol,
                       "Ingress": describe_ingress, "IngressClass": describe_ingressclass,
                       "Gateway": describe_gateway, "HTTPRoute": describe_httproute,
-                      "Secret": describe_secret, "ReferenceGrant": describe_referencegrant}
+                      "Secret": describe_secret, "ReferenceGrant": describe_referencegrant, **rbac.DESCRIBERS}
         lines = describers[kind](lab, obj)
+        if kind in rbac.WITHOUT_EVENTS:  # kubectl's role and binding describers print none
+            return lines
     events = [e for _, e in lab.store.events() if (e.kind, e.namespace, e.name) == (kind, namespace, name)]
     lines.append("Events:" + ("" if events else "  <none>"))
     now = time.time()

@@ -398,6 +398,11 @@ gateways = _elsewhere("netlab.views.ingress", "gateways")
 httproutes = _elsewhere("netlab.views.ingress", "httproutes")
 referencegrants = _elsewhere("netlab.views.secrets", "referencegrants")
 secrets = _elsewhere("netlab.views.secrets", "secrets")
+serviceaccounts = _elsewhere("netlab.views.rbac", "serviceaccounts")
+roles = _elsewhere("netlab.views.rbac", "roles")
+clusterroles = _elsewhere("netlab.views.rbac", "clusterroles")
+rolebindings = _elsewhere("netlab.views.rbac", "rolebindings")
+clusterrolebindings = _elsewhere("netlab.views.rbac", "clusterrolebindings")
 
 VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
@@ -405,6 +410,8 @@ VIEWS = {
     "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices, "Ingress": ingresses,
     "IngressClass": ingressclasses, "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
     "ReferenceGrant": referencegrants, "Secret": secrets,
+    "ServiceAccount": serviceaccounts, "Role": roles, "ClusterRole": clusterroles,
+    "RoleBinding": rolebindings, "ClusterRoleBinding": clusterrolebindings,
 }  # fmt: skip
 
 
