@@ -175,10 +175,12 @@ def _validate_service(lab, svc: Service, subject, existing, taken, batch_pods) -
     if existing:
         was_headless = existing.manifest.get("spec", {}).get("clusterIP") == "None"
         current = ["None"] if was_headless else cluster_ips(existing)
+        # As the apiserver words it (clusterIP is normalised into clusterIPs before validation,
+        # ValidateServiceUpdate's validateUpgradeDowngradeClusterIPs).
+        shown = "[]string{" + ", ".join(f'"{a}"' for a in asked) + "}"
         for i, ip in enumerate(asked):
             if i < len(current) and ip != current[i] and (i == 0 or ip != "None"):
-                field = f"spec.clusterIPs[{i}]" if spec.clusterIPs else "spec.clusterIP"
-                problems.append(f"{subject}: {field}: Invalid value: \"{ip}\": field is immutable")
+                problems.append(f"{subject}: spec.clusterIPs[{i}]: Invalid value: {shown}: may not change once set")
     # A named targetPort must be declared by the pods the Service selects (when there are any).
     stored = [Pod.model_validate(o.manifest) for o in lab.store.list("Pod", ns)]
     batch_keys = {(p.metadata.namespace, p.metadata.name) for p in batch_pods}

@@ -97,7 +97,8 @@ def print_document(data: Any, fmt: Output) -> None:
     else:
         import yaml
 
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+        # kubectl converts the JSON object to YAML (sigs.k8s.io/yaml): keys sorted at every level.
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=True, default_flow_style=False))
     sys.stdout.flush()
 
 

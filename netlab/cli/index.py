@@ -30,6 +30,7 @@ COMMANDS: dict[str, Entry] = {
     "diff": Entry("netlab.cli.apply", "Show what `apply -f` would change, as a unified diff; exit 0 no change, 1 changes, >1 error."),
     "delete": Entry("netlab.cli.apply", "Delete objects by file (-f) or by KIND NAME...; a pod's namespace, veth and processes go with it."),
     "get": Entry("netlab.cli.get", "List objects like kubectl get: aligned columns, or -o wide|json|yaml|name|jsonpath|custom-columns."),
+    "edit": Entry("netlab.cli.edit", "Edit an object in $KUBE_EDITOR or $EDITOR (vi) and apply what you changed, as kubectl edit."),
     "describe": Entry("netlab.cli.describe", "Show one pod, Service, NetworkPolicy or node in detail: IPs, veth pairs, routes, containers, chains, selected pods, events."),
     "exec": Entry("netlab.cli.exec", "Run a command inside a pod: its network namespace, hostname, resolv.conf and /etc/hosts."),
     "wait": Entry("netlab.cli.wait", "Wait until objects meet a condition (Ready, Available, a JSONPath value) or are deleted."),
