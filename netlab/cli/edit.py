@@ -36,18 +36,18 @@ def _target(args: list[str]) -> tuple[str, str]:
 
 def _launch(text: str, suffix: str) -> tuple[str, str]:
     """Write `text` to a new temporary file, run the editor on it; (path, what it holds then)."""
-    from netlab.cli.editfile import editor_argv
+    from netlab.cli.editfile import editor, editor_argv
 
     fd, path = tempfile.mkstemp(prefix=PREFIX, suffix=suffix)
     with os.fdopen(fd, "w") as f:
         f.write(text)
-    argv = editor_argv(os.environ, path)
+    argv, shown = editor_argv(os.environ, path), " ".join(editor(os.environ)[0])
     try:
         done = subprocess.run(argv)
-    except FileNotFoundError:
-        raise EditFailed(f'unable to launch the editor "{" ".join(argv[:-1])}"') from None
+    except (FileNotFoundError, PermissionError):
+        raise EditFailed(f'unable to launch the editor "{shown}"') from None
     if done.returncode != 0:
-        raise EditFailed(f'there was a problem with the editor "{" ".join(argv[:-1])}"')
+        raise EditFailed(f'there was a problem with the editor "{shown}"')
     with open(path) as f:
         return path, f.read()
 

@@ -77,14 +77,22 @@ def has_lines(text: str) -> bool:
     return any(line.strip() and not line.strip().startswith("#") for line in text.splitlines())
 
 
+def editor(env: Mapping[str, str]) -> tuple[list[str], bool]:
+    """The editor's arguments and whether they go through the shell (defaultEnvEditor)."""
+    chosen = env.get("KUBE_EDITOR") or env.get("EDITOR") or "vi"
+    if " " not in chosen:
+        return [chosen], False
+    if not any(c in chosen for c in "\"'\\"):
+        return chosen.split(" "), False
+    return [env.get("SHELL") or "/bin/bash", "-c", chosen], True
+
+
 def editor_argv(env: Mapping[str, str], path: str) -> list[str]:
-    """The command that edits `path` (defaultEnvEditor and Editor.args)."""
-    editor = env.get("KUBE_EDITOR") or env.get("EDITOR") or "vi"
-    if " " not in editor:
-        return [editor, path]
-    if not any(c in editor for c in "\"'\\"):
-        return [*editor.split(" "), path]
-    return [env.get("SHELL") or "/bin/bash", "-c", f"{editor} {json.dumps(path)}"]
+    """The command that edits `path` (Editor.args: the shell gets the path quoted)."""
+    args, shell = editor(env)
+    if shell:
+        return [*args[:-1], f"{args[-1]} {json.dumps(path)}"]
+    return [*args, path]
 
 
 def reopen(edited: str, fmt: str, reasons: tuple[Reason, ...]) -> str:
