@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 from conftest import nl, sh
@@ -95,6 +97,22 @@ def test_debugging_dns_resolution(dnsutils):
     # "Are you in the right namespace for the service?"
     out = lab.nl("exec", "-i", "-t", "dnsutils", "--", "nslookup", "kube-dns.kube-system").stdout
     assert f"Address: {lab.dns_ip}" in out
+
+    # "Does CoreDNS have sufficient permissions?" — kubeadm's ClusterRole, the page's table.
+    described = lab.nl("describe", "clusterrole", "system:coredns", "-n", "kube-system").stdout.splitlines()
+    assert described[:3] == ["Name:         system:coredns", "Labels:       <none>", "Annotations:  <none>"]
+    assert described[3:] == [
+        "PolicyRule:",
+        "  Resources                        Non-Resource URLs  Resource Names  Verbs",
+        "  ---------                        -----------------  --------------  -----",
+        "  endpoints                        []                 []              [list watch]",
+        "  namespaces                       []                 []              [list watch]",
+        "  pods                             []                 []              [list watch]",
+        "  services                         []                 []              [list watch]",
+        "  endpointslices.discovery.k8s.io  []                 []              [list watch]",
+    ]
+    binding = lab.nl("get", "clusterrolebinding", "system:coredns", "-o", "wide").stdout.splitlines()[1].split()
+    assert binding[:2] == ["system:coredns", "ClusterRole/system:coredns"] and binding[-1] == "kube-system/coredns"
 
 
 # -- default/kubernetes and the control plane's endpoint ---------------------------------------
@@ -253,3 +271,76 @@ def test_connecting_applications_with_services(dnsutils):
     assert f"Address: {cluster_ip}" in looked_up and 'pod "curl" deleted' in looked_up
     answer = lab.exec("dnsutils", "curl", "-sS", "-m", "3", "http://my-nginx/").stdout
     assert answer.split()[0].removeprefix("pod=") in pods
+
+    # "Exposing the Service": `kubectl edit svc my-nginx`, the type changed to LoadBalancer —
+    # here by an editor a script would use.
+    edited = nl("edit", "svc", "my-nginx", env={"NETLAB_CLUSTER": lab.name, "KUBE_EDITOR": "sed -i s/ClusterIP/LoadBalancer/"})
+    assert edited.stdout == "service/my-nginx edited\n"
+    row = typed(lab, "get", "svc", "my-nginx").stdout.splitlines()[1].split()
+    assert row[:3] == ["my-nginx", "LoadBalancer", cluster_ip] and row[4].startswith("80:") and row[4].endswith("/TCP")
+    external_ip = row[3]
+    assert lab.exec("dnsutils", "curl", "-sS", "-m", "3", f"http://{external_ip}/").stdout.split()[0].removeprefix("pod=") in pods
+    grepped = piped(lab, "get svc my-nginx -o yaml | grep nodePort -C 5")
+    assert f"  - nodePort: {row[4][3:-4]}\n    port: 80\n    protocol: TCP\n    targetPort: 80\n" in grepped
+    addresses = piped(lab, "get nodes -o yaml | grep -i ip -C 1")  # kind's nodes show the same shape
+    assert f"    - address: {lab.ranges.underlay.network_address + 11}\n      type: InternalIP\n" in addresses
+
+
+def piped(lab, command: str) -> str:
+    """`netlab COMMAND | …` in a shell, as the page pipes kubectl into grep."""
+    env = {**{k: v for k, v in os.environ.items() if k != "NETLAB_CLUSTER"}, "NETLAB_CLUSTER": lab.name}
+    done = subprocess.run(f"{sys.executable} -m netlab {command}", shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+# -- kubectl edit: what is refused, and how it ends --------------------------------------------
+
+
+def test_edit_without_a_change_cancels_and_a_refused_one_reopens_with_the_reason(dnsutils, tmp_path):
+    lab = dnsutils
+    env = {"NETLAB_CLUSTER": lab.name, "TMPDIR": str(tmp_path)}
+    unchanged = nl("edit", "svc/kubernetes", env={**env, "KUBE_EDITOR": "true"})
+    assert (unchanged.returncode, unchanged.stdout, unchanged.stderr) == (0, "", "Edit cancelled, no changes made.\n")
+
+    # The cluster IP is immutable: the apiserver's reason at the top of the file opened again;
+    # the editor (sed again) changes nothing more, so kubectl gives up and keeps a copy.
+    ip = first_service_ip(lab)
+    moved = ip.rsplit(".", 1)[0] + ".99"
+    refused = nl("edit", "svc", "kubernetes", check=False, env={**env, "KUBE_EDITOR": f"sed -i s/{ip}$/{moved}/"})
+    assert refused.returncode == 1 and refused.stdout == ""
+    lines = refused.stderr.splitlines()
+    assert lines[0] == 'error: services "kubernetes" is invalid'
+    assert lines[-1] == "error: Edit cancelled, no valid changes were saved."
+    copy = lines[-2].removeprefix('A copy of your changes has been stored to "').removesuffix('"')
+    assert os.path.dirname(copy) == str(tmp_path) and os.path.basename(copy).startswith("netlab-edit-") and copy.endswith(".yaml")
+    kept = open(copy).read()
+    assert '# services "kubernetes" was not valid:\n' in kept
+    assert f'# * spec.clusterIPs[0]: Invalid value: []string{{"{moved}"}}: may not change once set\n' in kept
+    assert f"clusterIP: {moved}" in kept
+    assert os.listdir(tmp_path) == [os.path.basename(copy)]  # the first pass's file is gone
+    assert lab.get_json("svc", "kubernetes")["spec"]["clusterIP"] == ip
+
+
+# -- the apiserver's bootstrap controllers -----------------------------------------------------
+
+
+def test_default_kubernetes_comes_back_when_deleted_and_system_namespaces_stay(dnsutils, wait_until):
+    lab = dnsutils
+    assert lab.nl("delete", "svc", "kubernetes").stdout == 'service "kubernetes" deleted\n'
+
+    def back() -> bool:
+        got = lab.nl("get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}", check=False)
+        return got.returncode == 0 and got.stdout == first_service_ip(lab)
+
+    wait_until(back, timeout=15, what="default/kubernetes re-created on the first service address")
+    wait_until(
+        lambda: f"Address: {first_service_ip(lab)}" in lab.exec("dnsutils", "nslookup", "kubernetes.default", check=False).stdout,
+        timeout=15, what="kubernetes.default answers again",
+    )
+    refused = lab.nl("delete", "namespace", "kube-system", check=False)
+    assert refused.returncode == 3 and 'namespaces "kube-system" is forbidden: this namespace may not be deleted' in refused.stderr
+    # the service account controller: every namespace has its `default` ServiceAccount
+    lab.nl("delete", "serviceaccount", "default")
+    wait_until(lambda: lab.nl("get", "sa", "default", check=False).returncode == 0, timeout=15, what="default ServiceAccount again")
+    assert lab.nl("get", "sa", "coredns", "-n", "kube-system").stdout.split()[:5] == ["NAME", "SECRETS", "AGE", "coredns", "0"]
