@@ -13,7 +13,7 @@ from netlab.views import describe as describe_view
 def register(app: typer.Typer) -> None:
     @app.command("describe")
     def describe(
-        resource: str = typer.Argument(..., help="pod, svc, netpol, node, ingress (ing), ingressclass, gateway (gtw) or httproute"),
+        resource: str = typer.Argument(..., help="pod, svc, netpol, node, ingress (ing), ingressclass, gateway (gtw), httproute, secret, referencegrant, sa, role, clusterrole, rolebinding or clusterrolebinding"),
         name: str = typer.Argument(...),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         require_root()
         info = lookup(resource)
         if info is None or info.kind not in describe_view.DESCRIBED:
-            raise typer.BadParameter("describe supports pod, svc, netpol, node, ingress, ingressclass, gateway and httproute")
+            raise typer.BadParameter("describe supports pod, svc, netpol, node, ingress, ingressclass, gateway, httproute, secret, referencegrant, sa, role, clusterrole, rolebinding and clusterrolebinding")
         lines = describe_view.describe(open_alive(cluster), info.kind, name, namespace)
         for line in lines:
             out(line)
