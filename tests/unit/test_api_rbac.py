@@ -100,3 +100,36 @@ def test_binding_subjects_as_the_wide_columns_show_them():
         {"kind": "User", "name": "jane"}, {"kind": "Group", "name": "devs"},
         {"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"},
     ]) == (["jane"], ["devs"], ["kube-system/coredns"])  # fmt: skip
+
+
+def test_describe_a_binding_and_a_service_account_as_kubectl_does():
+    from types import SimpleNamespace
+
+    from netlab.views.rbac import describe_binding, describe_serviceaccount
+
+    binding = next(m for kind, _, _, m in coredns_rbac() if kind == "ClusterRoleBinding")
+    obj = SimpleNamespace(name="system:coredns", namespace="", manifest={**binding, "metadata": {
+        "name": "system:coredns", "labels": {"b": "2", "a": "1"}, "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}}})  # fmt: skip
+    assert describe_binding(None, obj) == [
+        "Name:         system:coredns",
+        "Labels:       a=1",
+        "              b=2",
+        "Annotations:  rbac.authorization.kubernetes.io/autoupdate: true",
+        "Role:",
+        "  Kind:  ClusterRole",
+        "  Name:  system:coredns",
+        "Subjects:",
+        "  Kind            Name     Namespace",
+        "  ----            ----     ---------",
+        "  ServiceAccount  coredns  kube-system",
+    ]
+    account = SimpleNamespace(name="coredns", namespace="kube-system", manifest={"metadata": {"name": "coredns"}})
+    assert describe_serviceaccount(None, account) == [
+        "Name:                coredns",
+        "Namespace:           kube-system",
+        "Labels:              <none>",
+        "Annotations:         <none>",
+        "Image pull secrets:  <none>",
+        "Mountable secrets:   <none>",
+        "Tokens:              <none>",
+    ]
