@@ -23,8 +23,6 @@ from netlab.api.field import problems_from_validation_error
 from netlab.api.kinds import BY_KIND, NAMESPACED_KINDS, obj_key
 from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
 from netlab.api.meta import ignored_fields
-from netlab.api.rbac import KINDS as RBAC_KINDS
-from netlab.api.rbac import NOT_ENFORCED as RBAC_NOT_ENFORCED
 from netlab.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -56,7 +54,14 @@ SKIPPED_KINDS = frozenset(
     }
 )  # fmt: skip
 # A kind the table models is applied, never skipped (the list above predates some of them).
-SKIPPED_KINDS = SKIPPED_KINDS - frozenset(MODELLED_KINDS)
+SKIPPED_KINDS = SKIPPED_KINDS - frozenset(k.kind for k in BY_KIND.values() if k.modelled)
+
+# Stored and shown, never enforced (api/rbac.py): `apply` says so once, not per object.
+RBAC_KINDS = frozenset({"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+RBAC_NOT_ENFORCED = (
+    "netlab stores and shows ServiceAccounts, Roles, ClusterRoles and their bindings but does not "
+    "enforce RBAC: every request is allowed"
+)
 
 
 _CLUSTER_SCOPED_SKIPPED_KINDS = frozenset(

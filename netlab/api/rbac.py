@@ -26,7 +26,6 @@ from netlab.api.meta import ApiModel, DNS1123Subdomain, ObjectMeta, _syntax
 
 GROUP = "rbac.authorization.k8s.io"
 API_VERSION = f"{GROUP}/v1"
-KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
 
 
@@ -199,10 +198,4 @@ class ClusterRoleBinding(ApiModel):
         binding_problems(self.roleRef, self.subjects, False).raise_if_any()
         return self
 
-
-NOT_ENFORCED = (
-    "netlab stores and shows ServiceAccounts, Roles, ClusterRoles and their bindings but does not "
-    "enforce RBAC: every request is allowed"
-)
-
-__all__ = ["ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "NOT_ENFORCED"]
+__all__ = ["ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]
