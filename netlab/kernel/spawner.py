@@ -12,6 +12,12 @@ that already runs (`procs.AlreadyRunning`), or an error. It exits when the contr
 end closes — a control plane killed with `kill -9` takes it along; the containers stay, as
 they do when the control plane forks them itself (they are found again by pid and start
 time). It reaps its children, so exited containers leave no zombies behind.
+
+Like containerd's shim it also writes the containers' logs: a thread (`logcollector.Collector`)
+drains every container's stdout and stderr pipes into its CRI log file, the lab's containers
+whoever started them. A shim started again drains what the containers wrote meanwhile (it
+waited in their pipes). The control plane starts it with itself (`Spawner.start`), not at
+the first launch, so an adopted container's output never waits for a new pod.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import socket
 import subprocess
 import sys
 
-from netlab.kernel import procs
+from netlab import naming
+from netlab.kernel import logcollector, procs
 
 MAX_MESSAGE = 1 << 20
 
@@ -41,6 +48,11 @@ class Spawner:
         self.label = label  # the lab's name, shown in `ps` beside the shim
         self._sock: socket.socket | None = None
         self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the shim now (it collects the containers' logs from then on)."""
+        if self._sock is None:
+            self._start()
 
     def _start(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -140,6 +152,10 @@ def main(argv: list[str]) -> None:
     # Containers must not inherit it: a copy held open by them would hide the control
     # plane's end closing, and keep a dead shim's socket alive.
     os.set_inheritable(fd, False)
+    try:
+        logcollector.Collector(naming.container_logs_index(argv[1])).start()
+    except OSError as exc:  # still fork: a container's output waits in its pipe for a next shim
+        print(f"netlab shim: cannot collect container logs: {exc}", file=sys.stderr, flush=True)
     sock = socket.socket(fileno=fd)
     try:
         serve(sock)

@@ -18,7 +18,7 @@ from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
-from netlab.kubelet import podenv, probes, security
+from netlab.kubelet import containerstate, podenv, probes, security
 from netlab.kubelet.containerstate import exec_spec_path, observe, ready  # noqa: F401  (re-exported: the readers' part)
 
 INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
@@ -42,6 +42,7 @@ class PodContext:
     ingress_routes: str = ""  # the ingress routes snapshot (read by the ingress-nginx controller image)
     security: Any = None  # the pod's spec.securityContext (its containers' defaults)
     fields: podenv.PodFields | None = None  # what the Downward API exposes
+    logs_index: str = ""  # the lab's index of container log pipes (kernel/logcollector.py)
 
     @property
     def binds(self) -> tuple[tuple[str, str], ...]:
@@ -51,8 +52,8 @@ class PodContext:
             (os.path.join(self.directory, "hostname"), "/etc/hostname"),
         )
 
-    def log_path(self, container: str) -> str:
-        return os.path.join(self.directory, f"{container}.log")
+    def log_path(self, container: str, restart_count: int) -> str:
+        return containerstate.log_path(self.directory, container, restart_count)
 
     def exit_path(self, container: str) -> str:
         return os.path.join(self.directory, f"{container}.exit")
@@ -135,13 +136,8 @@ def start(
 ) -> dict[str, Any]:
     """Start one container with `launch`; returns its record for the pod's status (never
     raises for bad images). `services`: the Service variables at this start."""
+    # Its output goes to its own log, `<container>/<restartCount>.log` (`logs -p` reads the one before).
     record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
-    try:
-        # Where this instance's output starts in the (appended) log: `logs` shows from here,
-        # `logs -p` the previous instance's stretch before it.
-        record["logOffset"] = os.path.getsize(ctx.log_path(container.name))
-    except OSError:
-        record["logOffset"] = 0
     own = container_variables(ctx, container, services)
     env = {**_base_environment(ctx, container), **own}
     try:
@@ -165,11 +161,12 @@ def start(
                 netns=ctx.netns_path,
                 utsns=ctx.utsns_path,
                 binds=ctx.binds,
-                log_path=ctx.log_path(container.name),
+                log_path=ctx.log_path(container.name, restart_count),
                 exit_path=ctx.exit_path(container.name),
                 cwd=cwd,
                 lock_path=ctx.lock_path(container.name),
                 read_only_root=wanted.read_only_root,
+                log_index=ctx.logs_index,
             )
         )
         started_at = time.time()

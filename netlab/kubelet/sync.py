@@ -26,6 +26,7 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
         netns_path=ns.netns_path(netns),
         utsns_path=ns.utsns_path(netns),
         directory=o.status["dir"],
+        logs_index=naming.container_logs_index(lab.name),
         dns_records=lab.dns_records,
         ingress_routes=lab.ingress_routes,
         security=pod.spec.securityContext,
@@ -115,7 +116,6 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
             records[container.name] = containers.start(ctx, container, launch, restarts + 1, variables.for_pod(o.namespace, pod))
-            records[container.name]["previousLogOffset"] = record.get("logOffset", 0)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
             changed = significant = True
         if changed:

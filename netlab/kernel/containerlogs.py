@@ -1,0 +1,254 @@
+"""Container logs in the CRI format — the pure part: records, timestamps, and what `logs` shows.
+
+A container runtime writes one file per container instance, one record a line (containerd's
+`pkg/cri/io/logger.go`, CRI-O's conmon; read by the kubelet's `pkg/kubelet/kuberuntime/logs`):
+
+    2016-10-06T00:17:09.669794202Z stdout F the line
+    2016-10-06T00:17:09.669794202Z stderr P the first 16 KiB of a longer line
+
+`F` ends a line, `P` is a part of one that goes on in the stream's next record (a line longer
+than MAX_LINE, or the unfinished end of a stream). `logcollector.py` writes them; the kubelet's
+`logs` reads them back through `decode` and `render` below.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+STDOUT, STDERR = "stdout", "stderr"
+FULL, PARTIAL = b"F", b"P"
+# containerd's `max_container_log_line_size` default: a longer line is cut into P records.
+MAX_LINE = 16 * 1024
+
+
+def format_timestamp(nanos: int) -> str:
+    """Go's time.RFC3339Nano in UTC, as containerd writes it: trailing zeros of the fraction
+    dropped, and the fraction with them when it is zero."""
+    seconds, fraction = divmod(nanos, 1_000_000_000)
+    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    if fraction:
+        text += "." + f"{fraction:09d}".rstrip("0")
+    return text + "Z"
+
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+
+
+def parse_timestamp(text: str) -> int:
+    """An RFC 3339 time (with or without a fraction, `Z` or an offset) in nanoseconds since the
+    epoch; ValueError when it is not one."""
+    m = _RFC3339.match(text)
+    if m is None:
+        raise ValueError(f'parsing time "{text}" as RFC3339: not a time like 2006-01-02T15:04:05Z')
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(f'parsing time "{text}": a field is out of range')
+    import calendar  # here: `exec` loads this module and never parses a time
+
+    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    if m.group(9):  # an offset east of UTC means the UTC time is earlier
+        offset = int(m.group(10)) * 3600 + int(m.group(11)) * 60
+        seconds -= offset if m.group(9) == "+" else -offset
+    fraction = int((m.group(7) or "").ljust(9, "0") or 0)
+    return seconds * 1_000_000_000 + fraction
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """A Go duration (`5s`, `2m`, `1h30m`, `500ms`) in seconds, as kubectl's `--since` takes it."""
+    pos, total = 0, 0.0
+    body = text[1:] if text[:1] in "+-" else text
+    if body in ("", "0"):
+        if body == "0":
+            return 0.0
+        raise ValueError(f'time: invalid duration "{text}"')
+    while pos < len(body):
+        m = _DURATION.match(body, pos)
+        if m is None:
+            raise ValueError(f'time: invalid duration "{text}"')
+        total += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    return -total if text.startswith("-") else total
+
+
+def since_seconds(duration: float) -> int:
+    """kubectl sends `--since` as whole seconds, rounded up (`sinceSeconds`)."""
+    return int(math.ceil(duration))
+
+
+# --- writing: bytes read from a stream -> records --------------------------------------------
+
+
+def record(nanos: int, stream: str, tag: bytes, content: bytes) -> bytes:
+    return b"%s %s %s %s\n" % (format_timestamp(nanos).encode(), stream.encode(), tag, content)
+
+
+class Splitter:
+    """One stream's bytes -> CRI records, as containerd's `redirectLogs`: a record per line
+    (the newline dropped), a line longer than MAX_LINE cut into P records of MAX_LINE bytes
+    and a last F. Unlike containerd, which holds an unfinished line in memory until its
+    newline, `flush` writes what is pending as a P record whenever the pipe is drained: a
+    shim killed meanwhile then loses nothing it had read, and readers join P records anyway."""
+
+    def __init__(self, stream: str, max_line: int = MAX_LINE) -> None:
+        self.stream, self.max_line = stream, max_line
+        self._pending = b""
+
+    def feed(self, data: bytes, nanos: int) -> list[bytes]:
+        out = []
+        data = self._pending + data
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            line = data[start:end]
+            while len(line) > self.max_line:
+                out.append(record(nanos, self.stream, PARTIAL, line[: self.max_line]))
+                line = line[self.max_line :]
+            out.append(record(nanos, self.stream, FULL, line))
+            start = end + 1
+        rest = data[start:]
+        while len(rest) > self.max_line:
+            out.append(record(nanos, self.stream, PARTIAL, rest[: self.max_line]))
+            rest = rest[self.max_line :]
+        self._pending = rest
+        return out
+
+    def flush(self, nanos: int) -> list[bytes]:
+        """The unfinished line so far, as a P record (none when there is nothing pending)."""
+        if not self._pending:
+            return []
+        pending, self._pending = self._pending, b""
+        return [record(nanos, self.stream, PARTIAL, pending)]
+
+
+# --- reading: records -> what `logs` prints ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    time: str  # as written, RFC3339Nano
+    stream: str
+    partial: bool
+    content: bytes  # without the newline
+
+
+def parse_record(line: bytes) -> Record | None:
+    """One line of a CRI log (without its newline); None when it is not a record (the kubelet
+    reports such a line as an error and goes on)."""
+    parts = line.split(b" ", 3)
+    if len(parts) < 3 or parts[1] not in (b"stdout", b"stderr") or parts[2] not in (FULL, PARTIAL):
+        return None
+    return Record(parts[0].decode(errors="replace"), parts[1].decode(), parts[2] == PARTIAL, parts[3] if len(parts) > 3 else b"")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a container's output: its stream's records up to an F, joined."""
+
+    time: str  # its first record's
+    nanos: int
+    stream: str
+    content: bytes
+    complete: bool  # ended by its newline (False: the stream ended, or is still writing it)
+
+    def render(self, timestamps: bool) -> bytes:
+        text = self.content + (b"\n" if self.complete else b"")
+        if timestamps:
+            return format_timestamp(self.nanos).encode() + b" " + text
+        return text
+
+
+class Decoder:
+    """A CRI log, fed in chunks as it is read (and re-read while following), -> its lines."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._open: dict[str, list[Record]] = {}  # per stream: its P records so far
+
+    def feed(self, data: bytes) -> list[Line]:
+        data = self._rest + data
+        cut = data.rfind(b"\n") + 1
+        self._rest = data[cut:]  # a record still being written
+        out = []
+        for raw in data[:cut].split(b"\n")[:-1]:
+            rec = parse_record(raw)
+            if rec is None:
+                continue
+            parts = self._open.setdefault(rec.stream, [])
+            parts.append(rec)
+            if not rec.partial:
+                out.append(_joined(parts, complete=True))
+                del self._open[rec.stream]
+        return out
+
+    def finish(self) -> list[Line]:
+        """The lines still open at the end of the file (a stream that ended without newline)."""
+        out = [_joined(parts, complete=False) for parts in self._open.values()]
+        self._open.clear()
+        return sorted(out, key=lambda line: line.nanos)
+
+
+def _joined(parts: list[Record], complete: bool) -> Line:
+    first = parts[0]
+    try:
+        nanos = parse_timestamp(first.time)
+    except ValueError:
+        nanos = 0
+    return Line(first.time, nanos, first.stream, b"".join(p.content for p in parts), complete)
+
+
+def decode(data: bytes) -> list[Line]:
+    """Every line of a whole CRI log."""
+    decoder = Decoder()
+    return decoder.feed(data) + decoder.finish()
+
+
+@dataclass(frozen=True)
+class Options:
+    """kubectl's PodLogOptions that shape the output (the kubelet applies them to the file)."""
+
+    timestamps: bool = False
+    since: int | None = None  # nanoseconds since the epoch: lines from then on
+    tail: int | None = -1  # the last N lines (-1 or None: all)
+    limit_bytes: int | None = None
+
+
+def select(lines: Iterable[Line], options: Options) -> list[Line]:
+    """The lines `--since`/`--since-time` and `--tail` keep (since first, as the kubelet does)."""
+    kept = [line for line in lines if options.since is None or line.nanos >= options.since]
+    if options.tail is not None and options.tail >= 0:
+        kept = kept[len(kept) - options.tail :] if options.tail else []
+    return kept
+
+
+class Limit:
+    """`--limit-bytes`: the output stops after that many bytes (timestamps included, as the
+    kubelet's LimitedWriter counts them)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+
+    def take(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if self.left is None:
+                yield chunk
+                continue
+            if self.left <= 0:
+                return
+            yield chunk[: self.left]
+            self.left -= len(chunk)
+
+    @property
+    def reached(self) -> bool:
+        return self.left is not None and self.left <= 0
