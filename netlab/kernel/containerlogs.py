@@ -17,7 +17,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 STDOUT, STDERR = "stdout", "stderr"
 FULL, PARTIAL = b"F", b"P"
@@ -104,24 +104,22 @@ class Splitter:
         self._pending = b""
 
     def feed(self, data: bytes, nanos: int) -> list[bytes]:
-        out = []
+        """The records of the lines `data` completes (one read: one timestamp, as containerd
+        stamps a line when it has read it)."""
         data = self._pending + data
-        start = 0
-        while True:
-            end = data.find(b"\n", start)
-            if end < 0:
-                break
-            line = data[start:end]
+        cut = data.rfind(b"\n") + 1
+        lines, self._pending = data[:cut].split(b"\n")[:-1], data[cut:]
+        head = b"%s %s " % (format_timestamp(nanos).encode(), self.stream.encode())
+        full, part = head + FULL + b" ", head + PARTIAL + b" "
+        out = []
+        for line in lines:
             while len(line) > self.max_line:
-                out.append(record(nanos, self.stream, PARTIAL, line[: self.max_line]))
+                out.append(part + line[: self.max_line] + b"\n")
                 line = line[self.max_line :]
-            out.append(record(nanos, self.stream, FULL, line))
-            start = end + 1
-        rest = data[start:]
-        while len(rest) > self.max_line:
-            out.append(record(nanos, self.stream, PARTIAL, rest[: self.max_line]))
-            rest = rest[self.max_line :]
-        self._pending = rest
+            out.append(full + line + b"\n")
+        while len(self._pending) > self.max_line:
+            out.append(part + self._pending[: self.max_line] + b"\n")
+            self._pending = self._pending[self.max_line :]
         return out
 
     def flush(self, nanos: int) -> list[bytes]:
@@ -156,17 +154,22 @@ def parse_record(line: bytes) -> Record | None:
 class Line:
     """One line of a container's output: its stream's records up to an F, joined."""
 
-    time: str  # its first record's
-    nanos: int
-    stream: str
+    time: bytes  # its first record's, as written (RFC3339Nano, UTC)
+    stream: bytes
     content: bytes
     complete: bool  # ended by its newline (False: the stream ended, or is still writing it)
 
+    @property
+    def nanos(self) -> int:
+        try:
+            return parse_timestamp(self.time.decode())
+        except ValueError:
+            return 0
+
     def render(self, timestamps: bool) -> bytes:
-        text = self.content + (b"\n" if self.complete else b"")
-        if timestamps:
-            return format_timestamp(self.nanos).encode() + b" " + text
-        return text
+        text = self.content + b"\n" if self.complete else self.content
+        # The runtime wrote the time as kubectl prints it (RFC3339Nano in UTC): as it is.
+        return self.time + b" " + text if timestamps else text
 
 
 class Decoder:
@@ -174,7 +177,7 @@ class Decoder:
 
     def __init__(self) -> None:
         self._rest = b""
-        self._open: dict[str, list[Record]] = {}  # per stream: its P records so far
+        self._open: dict[bytes, list[list[bytes]]] = {}  # per stream: its P records so far
 
     def feed(self, data: bytes) -> list[Line]:
         data = self._rest + data
@@ -182,14 +185,24 @@ class Decoder:
         self._rest = data[cut:]  # a record still being written
         out = []
         for raw in data[:cut].split(b"\n")[:-1]:
-            rec = parse_record(raw)
-            if rec is None:
-                continue
-            parts = self._open.setdefault(rec.stream, [])
-            parts.append(rec)
-            if not rec.partial:
-                out.append(_joined(parts, complete=True))
-                del self._open[rec.stream]
+            fields = raw.split(b" ", 3)
+            if len(fields) < 3 or fields[1] not in _STREAMS or fields[2] not in (FULL, PARTIAL):
+                continue  # not a record: the kubelet reports it and goes on
+            if len(fields) == 3:
+                fields.append(b"")
+            stream = fields[1]
+            parts = self._open.get(stream)
+            if fields[2] == FULL:
+                if parts is None:  # the common case: a line in one record
+                    out.append(Line(fields[0], stream, fields[3], True))
+                else:
+                    parts.append(fields)
+                    out.append(_joined(parts, complete=True))
+                    del self._open[stream]
+            elif parts is None:
+                self._open[stream] = [fields]
+            else:
+                parts.append(fields)
         return out
 
     def finish(self) -> list[Line]:
@@ -199,13 +212,11 @@ class Decoder:
         return sorted(out, key=lambda line: line.nanos)
 
 
-def _joined(parts: list[Record], complete: bool) -> Line:
-    first = parts[0]
-    try:
-        nanos = parse_timestamp(first.time)
-    except ValueError:
-        nanos = 0
-    return Line(first.time, nanos, first.stream, b"".join(p.content for p in parts), complete)
+_STREAMS = (STDOUT.encode(), STDERR.encode())
+
+
+def _joined(parts: list[list[bytes]], complete: bool) -> Line:
+    return Line(parts[0][0], parts[0][1], b"".join(p[3] for p in parts), complete)
 
 
 def decode(data: bytes) -> list[Line]:
@@ -230,6 +241,34 @@ def select(lines: Iterable[Line], options: Options) -> list[Line]:
     if options.tail is not None and options.tail >= 0:
         kept = kept[len(kept) - options.tail :] if options.tail else []
     return kept
+
+
+def tail_offset(f: BinaryIO, lines: int, block: int = 1 << 16) -> int:
+    """Where the last `lines` lines of a CRI log start, found reading back from its end (the
+    kubelet's `tail.FindTailLineStartIndex`, counting F records: a line's P records come
+    with it), so `--tail` of a big log does not decode all of it."""
+    f.seek(0, 2)
+    pos = end = f.tell()  # end: just past the newline of the earliest record counted so far
+    rest: bytes | None = None  # the start of a record whose beginning is in the next block back
+    fulls = 0
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        f.seek(pos)
+        buf = f.read(step) + (rest or b"")
+        pieces = buf.split(b"\n")
+        if rest is None:
+            end = pos + len(buf) - len(pieces.pop())  # leave out a record still being written
+            if not pieces:
+                continue  # and all of this block is that record
+        rest, whole = (pieces[0], pieces[1:]) if pos > 0 else (b"", pieces)
+        for record in reversed(whole):
+            if record.split(b" ", 3)[2:3] == [FULL]:
+                fulls += 1
+                if fulls > lines:
+                    return end
+            end -= len(record) + 1
+    return 0
 
 
 class Limit:

@@ -123,14 +123,15 @@ def stream_logs(
     decoder, limit = containerlogs.Decoder(), containerlogs.Limit(options.limit_bytes)
 
     def emit(lines: list[containerlogs.Line]) -> None:
-        for chunk in limit.take(line.render(options.timestamps) for line in lines):
-            sink.write(chunk)
+        sink.write(b"".join(limit.take(line.render(options.timestamps) for line in lines)))
         sink.flush()
 
     f = _open_when_there(lab, obj, path, follow)
     if f is None:
         return
     with f:
+        if options.since is None and options.tail is not None and options.tail >= 0:
+            f.seek(containerlogs.tail_offset(f, options.tail))
         lines = decoder.feed(f.read())
         if not follow:
             emit(containerlogs.select(lines + decoder.finish(), options))

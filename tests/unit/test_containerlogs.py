@@ -99,9 +99,9 @@ def test_partial_records_join_into_one_line_with_the_first_records_time():
     lines = cri.decode(log)
 
     assert [(line.stream, line.content, line.complete, line.nanos) for line in lines] == [
-        ("stderr", b"meanwhile", True, T0 + 1),
-        ("stdout", b"hello", True, T0),
-        ("stdout", b"no newline", False, T0 + 3),
+        (b"stderr", b"meanwhile", True, T0 + 1),
+        (b"stdout", b"hello", True, T0),
+        (b"stdout", b"no newline", False, T0 + 3),
     ]
     assert lines[1].render(timestamps=True) == b"2016-10-06T00:03:49.669794202Z hello\n"
     assert lines[2].render(timestamps=False) == b"no newline"
@@ -124,3 +124,17 @@ def test_since_then_tail_then_limit_bytes():
     limit = cri.Limit(10)
     assert b"".join(limit.take(line.render(False) for line in lines)) == b"line 0\nlin"
     assert limit.reached
+
+
+def test_tail_starts_reading_near_the_end_and_keeps_a_lines_partial_records(tmp_path):
+    records = [cri.record(T0, "stdout", b"F", b"line %d" % i) for i in range(5000)]
+    records += [cri.record(T0, "stdout", b"P", b"long "), cri.record(T0, "stdout", b"F", b"end")]
+    path = tmp_path / "0.log"
+    path.write_bytes(b"".join(records) + b"2016-10-06T00:03:49Z stdout F a record being wri" + b"t" * 1000)
+
+    with open(path, "rb") as f:
+        for n in (0, 1, 2, 3, 4999, 5001, 9999):
+            f.seek(cri.tail_offset(f, n, block=256))
+            assert cri.select(cri.decode(f.read()), Options(tail=n)) == cri.select(cri.decode(path.read_bytes()), Options(tail=n))
+        f.seek(cri.tail_offset(f, 1, block=256))
+        assert [line.content for line in cri.decode(f.read())] == [b"long end"]
