@@ -75,9 +75,9 @@ def register(app: typer.Typer) -> None:
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Print a container's output (stdout and stderr), from its CRI log file.
+        """Print a container's output (stdout and stderr).
 
-        Each instance of a container has its own log (`-p`: the one before the last restart).
+        Read from the container's CRI log file, one per instance (`-p`: the one before the last restart).
         Example: netlab logs web --since=5m --timestamps
         """
         from netlab.cli import logs as multi
