@@ -32,6 +32,7 @@ import errno
 import fcntl
 import os
 import select
+import signal
 import struct
 import sys
 import threading
@@ -118,11 +119,17 @@ class Collector:
         for name in sorted(os.listdir(self.index)):  # what ran before this collector: adopt it
             self._adopt(name)
         thread = threading.Thread(target=self._run, name="container-logs", daemon=True)
-        thread.start()
+        # Born with every signal blocked: the shim's SIGCHLD must reach its main thread only,
+        # which blocks it while it forks (a child reaped before its start time is read).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            thread.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return thread
 
     def stop(self) -> None:
-        """End the thread (the shim never does: it ends with its process)."""
+        """End the thread once the drains under way are written (the shim, before it exits)."""
         os.write(self._stop_w, b"x")
 
     def _run(self) -> None:

@@ -152,15 +152,20 @@ def main(argv: list[str]) -> None:
     # Containers must not inherit it: a copy held open by them would hide the control
     # plane's end closing, and keep a dead shim's socket alive.
     os.set_inheritable(fd, False)
+    collector = logcollector.Collector(naming.container_logs_index(argv[1]))
     try:
-        logcollector.Collector(naming.container_logs_index(argv[1])).start()
+        thread = collector.start()
     except OSError as exc:  # still fork: a container's output waits in its pipe for a next shim
         print(f"netlab shim: cannot collect container logs: {exc}", file=sys.stderr, flush=True)
+        thread = None
     sock = socket.socket(fileno=fd)
     try:
         serve(sock)
     finally:
         sock.close()
+        if thread is not None:  # what it read is written before the shim goes; the rest waits in the pipes
+            collector.stop()
+            thread.join(timeout=5)
 
 
 if __name__ == "__main__":
