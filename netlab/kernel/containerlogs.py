@@ -237,7 +237,12 @@ class Options:
 
 def select(lines: Iterable[Line], options: Options) -> list[Line]:
     """The lines `--since`/`--since-time` and `--tail` keep (since first, as the kubelet does)."""
-    kept = [line for line in lines if options.since is None or line.nanos >= options.since]
+    kept = list(lines)
+    if options.since is not None:
+        # The runtime writes UTC times, whose first 19 characters (to the second) sort as
+        # text: only the lines of the very second are parsed.
+        second = format_timestamp(options.since).encode()[:19]
+        kept = [line for line in kept if line.time[:19] > second or (line.time[:19] == second and line.nanos >= options.since)]
     if options.tail is not None and options.tail >= 0:
         kept = kept[len(kept) - options.tail :] if options.tail else []
     return kept
