@@ -116,7 +116,7 @@ def stream_logs(
         raise InvalidInput(f'container "{c.name}" in pod "{name}" is waiting to start: no logs yet')
     restart = record.get("restartCount", 0)
     if previous:
-        if restart < 1 or not os.path.exists(log_path(directory, c.name, restart - 1)):
+        if restart < 1:  # (one that printed nothing has no file: it shows nothing)
             raise InvalidInput(f'previous terminated container "{c.name}" in pod "{name}" not found')
         restart, follow = restart - 1, False
     path = log_path(directory, c.name, restart)
