@@ -22,7 +22,13 @@ On a node the runtime's shim reads the container's stdout and stderr and writes
 The collector is a thread with its own epoll loop (`Collector.start`). The control plane's
 container shim (spawner.py) runs it; a process that starts containers without a shim (the CLI's
 in-process reconcile of `node` commands, tests) needs none of its own: its containers are in
-the index, and the lab's shim drains them (until one runs, they wait in their pipes).
+the index, and the lab's shim drains them (until one runs, they wait in their pipes). So the
+starter need not open the read ends before its fork either: nothing it starts can drop its
+output unread, however fast it exits, whoever started it.
+
+What can still be lost: what a shim killed with `kill -9` itself had read and not yet written
+(it writes after each drain, so at most one batch), and the last output of a container whose
+wrapper is killed with SIGKILL while no collector runs (the pipes go with their last holder).
 """
 
 from __future__ import annotations
