@@ -121,11 +121,11 @@ def test_status_in_a_manifest_is_ignored():
 # --- warnings -------------------------------------------------------------------------------
 
 
-def test_a_configmap_is_skipped_with_a_warning():
-    write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n---\n" + POD)
+def test_a_service_account_is_skipped_with_a_warning():
+    write("m.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: robot}\n---\n" + POD)
     result = load_manifests(["m.yaml"])
     assert [o.metadata.name for o in result.objects] == ["pod-a"]
-    assert result.warnings == ("m.yaml: ConfigMap default/settings: kind ConfigMap is not modelled by netlab, skipped",)
+    assert result.warnings == ("m.yaml: ServiceAccount default/robot: kind ServiceAccount is not modelled by netlab, skipped",)
 
 
 def test_unknown_fields_are_accepted_with_a_warning():
@@ -207,7 +207,7 @@ def test_invalid_json_names_line_and_column():
 def test_unknown_kind_that_is_not_kubernetes():
     assert one_problem("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n") == (
         'm.yaml: Frobnicator x: kind: Unsupported value: "Frobnicator": supported values: '
-        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Secret", "List"'
+        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Secret", "ConfigMap", "List"'
     )
 
 
