@@ -10,13 +10,14 @@ from netlab.api.models import Pod
 from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns, procs
-from netlab.kubelet import containers, podenv, probes, sandbox
+from netlab.kubelet import containers, podenv, probes, sandbox, volumes
 from netlab.kubelet.podfiles import pod_hostname
 from netlab.kubelet.restarts import restart_delay, should_restart
 
 
 def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
     netns = o.status["sandbox"]["netns"]
+    fields = _pod_fields(o, pod)
     return containers.PodContext(
         namespace=o.namespace,
         name=o.name,
@@ -29,20 +30,47 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
         dns_records=lab.dns_records,
         ingress_routes=lab.ingress_routes,
         security=pod.spec.securityContext,
-        fields=podenv.PodFields(
-            name=o.name,
-            namespace=o.namespace,
-            uid=o.uid,
-            node_name=o.status["nodeName"],
-            service_account=pod.spec.serviceAccountName or "default",
-            pod_ip=o.status["podIP"],
-            host_ip=o.status.get("hostIP", ""),
-            pod_ips=tuple(o.status.get("podIPs") or ()),
-            host_ips=tuple(o.status.get("hostIPs") or ()),
-            labels=pod.metadata.labels,
-            annotations=pod.metadata.annotations,
-        ),
+        fields=fields,
+        volumes=tuple(pod.spec.volumes),
+        sources=config_sources(lab, o.namespace, fields),
     )
+
+
+def _pod_fields(o: StoredObject, pod: Pod) -> podenv.PodFields:
+    return podenv.PodFields(
+        name=o.name,
+        namespace=o.namespace,
+        uid=o.uid,
+        node_name=o.status["nodeName"],
+        service_account=pod.spec.serviceAccountName or "default",
+        pod_ip=o.status["podIP"],
+        host_ip=o.status.get("hostIP", ""),
+        pod_ips=tuple(o.status.get("podIPs") or ()),
+        host_ips=tuple(o.status.get("hostIPs") or ()),
+        labels=pod.metadata.labels,
+        annotations=pod.metadata.annotations,
+    )
+
+
+def config_sources(lab: Lab, namespace: str, fields: podenv.PodFields) -> volumes.Sources:
+    """The ConfigMaps and Secrets of the pod's namespace, read from the store when first asked
+    (the kubelet's configMapManager / secretManager), and its Downward API values."""
+    cache: dict[tuple[str, str], object] = {}
+
+    def get(kind: str, name: str):
+        if (kind, name) not in cache:
+            from netlab.api.kinds import object_from_dict
+
+            o = lab.store.get(kind, namespace, name)
+            cache[(kind, name)] = None if o is None else object_from_dict(o.manifest)
+        return cache[(kind, name)]
+
+    def field(path: str) -> str:
+        if path in ("metadata.labels", "metadata.annotations"):
+            return volumes.format_map(fields.labels if path == "metadata.labels" else fields.annotations)
+        return fields.value(path)
+
+    return volumes.Sources(lambda name: get("ConfigMap", name), lambda name: get("Secret", name), field)
 
 
 class ServiceVariables:
@@ -87,10 +115,30 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
         records = {r["name"]: r for r in o.status.get("containers") or []}
         changed = False  # the status must be written
         significant = False  # and others must know
+        failed = volumes.setup(ctx.directory, list(pod.spec.volumes), ctx.sources) if pod.spec.volumes else {}
         for container in pod.spec.containers:
             record = records.get(container.name)
-            if record is None:
-                records[container.name] = containers.start(ctx, container, launch, services=variables.for_pod(o.namespace, pod))
+            if failed and (record is None or record.get("retry")):
+                # The volume manager's WaitForAttachAndMount: no container starts until every
+                # volume of the pod is set up.
+                message = next(iter(failed.values()))
+                waiting = {"name": container.name, "image": container.image, "restartCount": 0,
+                           "error": message, "reason": "ContainerCreating", "retry": True}
+                if record is None or record.get("error") != message:
+                    for text in failed.values():
+                        lab.store.add_event("Pod", o.namespace, o.name, "FailedMount", text, "Warning")
+                    records[container.name] = waiting
+                    changed = True
+                continue
+            if record is None or record.get("retry"):
+                started = containers.start(ctx, container, launch, services=variables.for_pod(o.namespace, pod))
+                for text in started.pop("warnings", []):
+                    lab.store.add_event("Pod", o.namespace, o.name, "InvalidEnvironmentVariableNames", text, "Warning")
+                if record is not None and started.get("error") == record.get("error"):
+                    continue  # still waiting for the same thing
+                if started.get("reason") == "CreateContainerConfigError":
+                    lab.store.add_event("Pod", o.namespace, o.name, "Failed", f"Error: {started['error']}", "Warning")
+                records[container.name] = started
                 changed = significant = True
                 continue
             if "error" in record:
@@ -115,6 +163,7 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
             records[container.name] = containers.start(ctx, container, launch, restarts + 1, variables.for_pod(o.namespace, pod))
+            records[container.name].pop("warnings", None)
             records[container.name]["previousLogOffset"] = record.get("logOffset", 0)
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
             changed = significant = True

@@ -142,11 +142,13 @@ def test_env_field_ref_is_honoured_without_a_warning():
     assert load_manifests(["m.yaml"]).warnings == ()
 
 
-def test_env_secret_key_ref_is_accepted_with_a_warning():
+def test_env_secret_key_ref_is_honoured_and_resource_field_ref_warned():
     write("m.yaml", POD + "      env: [{name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n")
+    assert load_manifests(["m.yaml"]).warnings == ()
+    write("m.yaml", POD + "      env: [{name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]\n")
     assert load_manifests(["m.yaml"]).warnings == (
-        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.secretKeyRef: not supported by netlab '
-        '(no ConfigMaps, Secrets or resources), ignored: the variable is set to ""',
+        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.resourceFieldRef: not supported by netlab '
+        '(no resources), ignored: the variable is set to ""',
     )
 
 
