@@ -230,3 +230,16 @@ def ensure_sub_paths(mounts: tuple[Mount, ...]) -> None:
     for m in mounts:
         if not os.path.lexists(m.source):
             os.makedirs(m.source, exist_ok=True)
+
+
+def reap(pods_dir: str, live: set[str]) -> None:
+    """Remove the volumes of pods that are gone (the kubelet's cleanupOrphanedPodDirs), so a
+    Secret's files do not outlive the pods that mounted it; logs stay for `events`/debugging."""
+    try:
+        entries = os.listdir(pods_dir)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        directory = os.path.join(pods_dir, entry, "volumes")
+        if entry not in live and os.path.isdir(directory):
+            shutil.rmtree(directory, ignore_errors=True)
