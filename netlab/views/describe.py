@@ -129,6 +129,17 @@ def _describe_pod(lab, obj) -> list[str]:
             lines.append(f"    PID:            {record['pid']}")
         lines.append(f"    Restart Count:  {cs.get('restartCount', 0)}")
         lines.append(f"    Log:            netlab logs {obj.name} -c {c.name} -n {obj.namespace}")
+        if c.volumeMounts:
+            lines.append("    Mounts:")
+            lines += [f"      {m.mountPath} from {m.name} ({'ro' if m.readOnly else 'rw'}{', path ' + repr(m.subPath) if m.subPath else ''})"
+                      for m in c.volumeMounts]  # fmt: skip
+    if pod.spec.volumes:
+        lines.append("Volumes:")
+        for v in pod.spec.volumes:
+            source = getattr(v, v.kind) if v.kind in ("configMap", "secret") else None
+            name = source.name if v.kind == "configMap" else source.secretName if v.kind == "secret" else ""
+            lines.append(f"  {v.name}:")
+            lines.append(f"    Type:       {v.kind}" + (f" ({name})" if name else ""))
     return lines
 
 
