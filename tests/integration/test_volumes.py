@@ -182,3 +182,12 @@ def test_an_edited_config_map_reaches_the_mounted_files(reader, wait_until):
     lab = reader
     lab.apply(CONFIG.replace("LEVEL: debug", "LEVEL: info"), "config")
     wait_until(lambda: in_reader(lab, "cat /etc/netlab-volume-test/config/LEVEL") == "info", timeout=10, what="the new value in the volume")
+
+
+def test_an_immutable_config_map_refuses_new_data(reader):
+    lab = reader
+    frozen = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: frozen}\nimmutable: true\ndata: {a: '1'}\n"
+    lab.apply(frozen, "frozen")
+    refused = lab.apply(frozen.replace("'1'", "'2'"), "frozen", check=False)
+    assert refused.returncode == 3 and "data: Forbidden: field is immutable when `immutable` is set" in refused.stderr
+    assert lab.get_json("cm", "frozen")["data"] == {"a": "1"}
