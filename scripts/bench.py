@@ -365,7 +365,7 @@ def check_plumbed(netns: str, ip: IPv4Address) -> None:
 
 def netlab_plumbing(size: int) -> tuple[float, float]:
     """(create, destroy) seconds for `size` sandboxes made by netlab's own library."""
-    node = NodeNet(name=SCRATCH_NODE, index=0, subnet=SCRATCH_SUBNET, underlay_ip=SCRATCH_GATEWAY)
+    node = NodeNet(name=SCRATCH_NODE, index=0, subnets=(SCRATCH_SUBNET,), underlay_ips=(SCRATCH_GATEWAY,))
     boxes: list[sandbox.Sandbox] = []
 
     def create() -> None:
@@ -373,7 +373,7 @@ def netlab_plumbing(size: int) -> tuple[float, float]:
             for i in range(size):
                 name = f"p{i}"
                 boxes.append(
-                    sandbox.create(SCRATCH_CLUSTER, "plumb", name, str(uuid.uuid4()), name, node, node_link, pod_ip(i))
+                    sandbox.create(SCRATCH_CLUSTER, "plumb", name, str(uuid.uuid4()), name, node, node_link, (pod_ip(i),))
                 )
 
     def destroy() -> None:

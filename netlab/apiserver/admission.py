@@ -12,13 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address
+from typing import TYPE_CHECKING
 
 from netlab.api.addressing import in_pool
-from netlab.api.kinds import BY_KIND, ApiObject
+from netlab.api.kinds import BY_KIND
 from netlab.api.labels import selects
 from netlab.api.models import Namespace, Pod, Service
 from netlab.apiserver import ipfamilies
 from netlab.apiserver.state import Lab
+
+if TYPE_CHECKING:
+    from netlab.api.kinds import ApiObject
 
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
 

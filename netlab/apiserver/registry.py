@@ -9,11 +9,12 @@ with one reconcile. Load-balancer addresses are the MetalLB controller's (`metal
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from ipaddress import ip_address
+from typing import TYPE_CHECKING
 
-from netlab.api.kinds import BY_KIND, KINDS, ApiObject
+from netlab.api.kinds import BY_KIND, KINDS
 from netlab.api.models import Service
 from netlab.apiserver import ipfamilies
 from netlab.apiserver.admission import (
@@ -27,8 +28,11 @@ from netlab.apiserver.allocators import allocate_cluster_ip, allocate_node_port
 from netlab.apiserver.state import Lab
 from netlab.errors import InvalidInput, NotFound
 
+if TYPE_CHECKING:
+    from netlab.api.kinds import ApiObject
+
 # What lives in a namespace and goes when it is deleted.
-NAMESPACED = tuple(k.kind for k in KINDS if k.namespaced and k.model is not None)
+NAMESPACED = tuple(k.kind for k in KINDS if k.namespaced and k.modelled)
 
 
 @dataclass(frozen=True)

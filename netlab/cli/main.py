@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from netlab import __version__
 from netlab.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USAGE, NetlabError
 
+EXIT_SIGPIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool its pipe's reader left
 COMPLETE_ENV = "_NETLAB_COMPLETE"  # set by the shell's completion script: typer answers
 
 
@@ -54,6 +55,11 @@ def error_boundary(verbose: bool) -> Iterator[None]:
         if exc.detail:
             sys.stderr.write(f"  {exc.detail}\n")
         sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`netlab get pods | head -1`): end quietly, as a Unix tool
+        # killed by SIGPIPE does, and keep the interpreter's final flush from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_SIGPIPE)
     except Exception as exc:
         # A kernel refusal the adapter did not name (a pyroute2 error from a read, say) is
         # still one line and exit 1, not a traceback; -v shows where it came from.

@@ -19,7 +19,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from netlab.kernel import mounts, ns
 
@@ -200,9 +200,24 @@ def launch(spec: Launch) -> ProcessRef:
     return ProcessRef(pid, started if started is not None else 0)
 
 
-# How the kubelet starts a container: `launch` here, or the same done by the runtime's shim
-# (`kernel/spawner.py`), which the control plane uses.
-Launcher = Callable[[Launch], ProcessRef]
+# What starting one container came to: its new process, the copy that already runs
+# (AlreadyRunning), or why the fork or a file it opens failed (OSError).
+LaunchOutcome = ProcessRef | AlreadyRunning | OSError
+
+
+def launch_many(specs: Sequence[Launch]) -> Iterator[LaunchOutcome]:
+    """`launch` each, in order, yielding as each is started."""
+    for spec in specs:
+        try:
+            yield launch(spec)
+        except (AlreadyRunning, OSError) as outcome:
+            yield outcome
+
+
+# How the kubelet starts the containers of a pass: `launch_many` here, or the same done by the
+# runtime's shim (`kernel/spawner.py`), which the control plane uses. Outcomes come in the
+# order of `specs`, each as soon as it is known: the caller records one while the next forks.
+Launcher = Callable[[Sequence[Launch]], Iterator[LaunchOutcome]]
 
 
 def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: dict[str, int]) -> None:

@@ -6,9 +6,10 @@ took 7-10 ms here, most of it copying page tables the container throws away at o
 `exec`. This process loads only `kernel/procs.py` (~10 MiB) and forks for the control plane,
 as containerd's shim or runc's init do for the kubelet: 2-3 ms a container.
 
-The control plane starts it (`Spawner.start`) and asks over a socket pair, one request at a
-time: a `procs.Launch` as JSON, answered with the new process (pid and start time), the copy
-that already runs (`procs.AlreadyRunning`), or an error. It exits when the control plane's
+The control plane starts it (`Spawner.start`) and asks over a socket pair: a `procs.Launch`
+as JSON per message, each answered in order with the new process (pid and start time), the
+copy that already runs (`procs.AlreadyRunning`), or an error; a pass's requests are sent a
+few ahead of the answers (`Spawner.launch_many`). It exits when the control plane's
 end closes — a control plane killed with `kill -9` takes it along; the containers stay, as
 they do when the control plane forks them itself (they are found again by pid and start
 time). It reaps its children, so exited containers leave no zombies behind.
@@ -22,20 +23,31 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 
 from netlab.kernel import procs
 
 MAX_MESSAGE = 1 << 20
+WINDOW = 16  # requests in flight: a few forks' worth of work ahead, far below the buffers
 
 
 class _Gone(Exception):
     """The shim is not there to answer (it died)."""
 
 
+def _outcome(reply: dict) -> procs.LaunchOutcome:
+    if "running" in reply:
+        return procs.AlreadyRunning(procs.ProcessRef(*reply["running"]))
+    if "error" in reply:
+        # The shim is fine; the fork or a file it opens failed, as it would have here.
+        return OSError(reply["error"])
+    return procs.ProcessRef(reply["pid"], reply["start"])
+
+
 class Spawner:
-    """The control plane's end: `launch` is `procs.launch`, done by the shim. A shim that
-    died is started again once; if that fails too, this process forks the container itself
-    (slower, never wrong)."""
+    """The control plane's end: `launch_many` is `procs.launch_many`, done by the shim. A
+    shim that died is started again once; if that fails too, this process forks the
+    containers itself (slower, never wrong)."""
 
     def __init__(self, label: str) -> None:
         self.label = label  # the lab's name, shown in `ps` beside the shim
@@ -58,33 +70,52 @@ class Spawner:
             theirs.close()
         self._sock = mine
 
-    def launch(self, spec: procs.Launch) -> procs.ProcessRef:
+    def launch_many(self, specs: Sequence[procs.Launch]) -> Iterator[procs.LaunchOutcome]:
+        """`procs.launch_many`, done by the shim: up to WINDOW requests are sent ahead, so the
+        shim forks the next containers while the caller records the last one (a request at a
+        time left either process idle while the other worked: a round trip per container).
+        Requests the shim did not answer before dying are asked again of a new shim — a
+        container it forked meanwhile holds its lock and is answered as already running."""
+        done = 0
         for _ in range(2):
             try:
-                return self._ask(spec)
+                for outcome in self._pipelined(specs[done:]):
+                    done += 1
+                    yield outcome
+                return
             except _Gone:
-                self.close()  # a container it forked before dying holds its lock: found next
-        return procs.launch(spec)
+                self.close()
+        yield from procs.launch_many(specs[done:])
 
-    def _ask(self, spec: procs.Launch) -> procs.ProcessRef:
-        request = spec.to_wire()
+    def _pipelined(self, specs: Sequence[procs.Launch]) -> Iterator[procs.LaunchOutcome]:
+        sent = received = 0
         try:
-            if self._sock is None:
+            if self._sock is None and specs:
                 self._start()
-            assert self._sock is not None
-            self._sock.sendall(json.dumps(request).encode())
-            data = self._sock.recv(MAX_MESSAGE)
+            assert self._sock is not None or not specs
+            while received < len(specs):
+                # Both directions stay within the sockets' buffers: the shim never blocks
+                # on a reply while this process blocks on a request.
+                while sent < len(specs) and sent - received < WINDOW:
+                    self._sock.sendall(json.dumps(specs[sent].to_wire()).encode())
+                    sent += 1
+                data = self._sock.recv(MAX_MESSAGE)
+                if not data:
+                    raise _Gone()
+                received += 1
+                yield _outcome(json.loads(data))
         except OSError as exc:
             raise _Gone() from exc
-        if not data:
-            raise _Gone()
-        reply = json.loads(data)
-        if "running" in reply:
-            raise procs.AlreadyRunning(procs.ProcessRef(*reply["running"]))
-        if "error" in reply:
-            # The shim is fine; the fork or a file it opens failed, as it would have here.
-            raise OSError(reply["error"])
-        return procs.ProcessRef(reply["pid"], reply["start"])
+        finally:
+            if received < sent and self._sock is not None:
+                # Left before the end (the caller failed): read the answers still due, or
+                # the next pass would take them for its own. What they started is found
+                # by its lock then, and adopted.
+                try:
+                    for _ in range(sent - received):
+                        self._sock.recv(MAX_MESSAGE)
+                except OSError:
+                    self.close()
 
     def close(self) -> None:
         if self._sock is not None:

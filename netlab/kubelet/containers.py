@@ -188,11 +188,21 @@ def _missing_binary(argv0: str, env: dict[str, str]) -> str | None:
     return f'exec: "{argv0}": executable file not found in $PATH'
 
 
-def start(
-    ctx: PodContext, container, launch: procs.Launcher, restart_count: int = 0, services: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """Start one container with `launch`; returns its record for the pod's status (never
-    raises for bad images). `services`: the Service variables at this start."""
+@dataclass(frozen=True)
+class Start:
+    """A container about to start: the record so far and how to launch it (None: it cannot
+    start, and `record` says why)."""
+
+    ctx: PodContext
+    container: Any
+    record: dict[str, Any]
+    spec: procs.Launch | None = None
+    env: Mapping[str, str] | None = None  # its whole environment, kept for `netlab exec`
+
+
+def prepare(ctx: PodContext, container, restart_count: int = 0, services: Mapping[str, str] | None = None) -> Start:
+    """What starting one container takes (never raises for bad images). `services`: the
+    Service variables at this start."""
     record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
     try:
         # Where this instance's output starts in the (appended) log: `logs` shows from here,
@@ -206,80 +216,83 @@ def start(
     except podenv.EnvError as exc:
         # The kubelet retries at each sync; so does netlab's (sync.py), e.g. once the
         # ConfigMap exists.
-        return {**record, "error": str(exc), "reason": "CreateContainerConfigError", "retry": True}
+        return Start(ctx, container, {**record, "error": str(exc), "reason": "CreateContainerConfigError", "retry": True})
     if warnings:
-        record["warnings"] = warnings
+        record["warnings"] = warnings  # InvalidEnvironmentVariableNames events, sent by sync.py
     env = {**_base_environment(ctx, container), **own}
     try:
         argv = program(ctx, container, own)
     except catalog.ImageError as exc:
-        return {**record, "error": str(exc), "reason": "ErrImageNeverPull"}
+        return Start(ctx, container, {**record, "error": str(exc), "reason": "ErrImageNeverPull"})
     missing = _missing_binary(argv[0], env)
     if missing:
-        return {**record, "error": missing, "reason": "RunContainerError"}
+        return Start(ctx, container, {**record, "error": missing, "reason": "RunContainerError"})
     wanted = security.resolve(ctx.security, container.securityContext)
     refused = security.refusal(wanted, ctx.name, container.name)
     if refused:
-        return {**record, "error": refused, "reason": "CreateContainerConfigError"}
+        return Start(ctx, container, {**record, "error": refused, "reason": "CreateContainerConfigError"})
     nginx_image.prepare(container, ctx.directory)
     volumes.ensure_sub_paths(volumes.container_mounts(ctx.directory, list(ctx.volumes), container))
     setpriv = shutil.which("setpriv", path=env["PATH"]) or "setpriv"
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
-    try:
-        ref = launch(
-            procs.Launch(
-                argv=security.wrap(argv, wanted, setpriv),
-                env=env,
-                netns=ctx.netns_path,
-                utsns=ctx.utsns_path,
-                binds=ctx.binds,
-                log_path=ctx.log_path(container.name),
-                exit_path=ctx.exit_path(container.name),
-                cwd=cwd,
-                lock_path=ctx.lock_path(container.name),
-                read_only_root=wanted.read_only_root,
-                mounts=ctx.mounts(container),
-            )
-        )
-        started_at = time.time()
-    except procs.AlreadyRunning as running:
+    spec = procs.Launch(
+        argv=security.wrap(argv, wanted, setpriv),
+        env=env,
+        netns=ctx.netns_path,
+        utsns=ctx.utsns_path,
+        binds=ctx.binds,
+        log_path=ctx.log_path(container.name),
+        exit_path=ctx.exit_path(container.name),
+        cwd=cwd,
+        lock_path=ctx.lock_path(container.name),
+        read_only_root=wanted.read_only_root,
+        mounts=ctx.mounts(container),
+    )
+    return Start(ctx, container, {**record, "command": list(argv)}, spec, env)
+
+
+def finish(start: Start, outcome: procs.LaunchOutcome | None) -> dict[str, Any]:
+    """The container's record for the pod's status, once `outcome` says how its launch went
+    (None: it was not launched, `start.record` says why)."""
+    if start.spec is None or outcome is None:
+        return start.record
+    if isinstance(outcome, procs.AlreadyRunning):
         # Started before, but its record was lost (the starter was killed before writing it):
         # adopt the copy that runs rather than start a second one.
-        ref = running.ref
-        started_at = procs.started_at(ref)
-    _record_exec_spec(ctx, container, services)
-    started = {
-        **record,
-        "pid": ref.pid,
-        "procStart": ref.start_time,
-        "startedAt": started_at,
-        "command": list(argv),
-    }
-    if container.readinessProbe is not None:
+        ref, started_at = outcome.ref, procs.started_at(outcome.ref)
+    elif isinstance(outcome, OSError):
+        raise outcome  # the fork or the files it opens: the machine, not the pod
+    else:
+        ref, started_at = outcome, time.time()
+    _record_exec_spec(start)
+    started = {**start.record, "pid": ref.pid, "procStart": ref.start_time, "startedAt": started_at}
+    if start.container.readinessProbe is not None:
         started["readiness"] = probes.initial("readiness")
-    if container.livenessProbe is not None:
+    if start.container.livenessProbe is not None:
         started["liveness"] = probes.initial("liveness")
     return started
 
 
-def _record_exec_spec(ctx: PodContext, container, services: Mapping[str, str] | None) -> None:
+def _record_exec_spec(start: Start) -> None:
     """How `netlab exec` enters this container, fixed at its start as Kubernetes fixes a
     container's environment (the runtime keeps the container's config; `runc exec` reuses its
     process spec): exec reads it back without building the pod's model or the Services'
     variables again (kubelet/exec.py)."""
-    path = ctx.exec_spec_path(container.name)
+    path = start.ctx.exec_spec_path(start.container.name)
     with open(path + ".tmp", "w") as f:
-        json.dump(launch_spec(ctx, container, services).to_wire(), f)
+        f.write(json.dumps(launch_spec(start.ctx, start.container, env=start.env).to_wire()))  # one write: json.dump makes one per token
     os.replace(path + ".tmp", path)
 
 
-def launch_spec(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> procs.Launch:
+def launch_spec(
+    ctx: PodContext, container, services: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None
+) -> procs.Launch:
     """How to enter the pod as this container (for exec probes and `netlab exec`): its
-    namespaces, files, environment and user."""
+    namespaces, files, environment (`env`, when its start computed it) and user."""
     wanted = security.resolve(ctx.security, container.securityContext)
     return procs.Launch(
         argv=(),
-        env=environment(ctx, container, services),
+        env=env if env is not None else environment(ctx, container, services),
         netns=ctx.netns_path,
         utsns=ctx.utsns_path,
         binds=ctx.binds,

@@ -4,6 +4,7 @@ back-off (`restarts.py`), and record what it saw in the pod's status."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from netlab import naming
 from netlab.api.models import Pod
@@ -99,55 +100,61 @@ def _service_env(o: StoredObject) -> podenv.ServiceEnv:
     return podenv.ServiceEnv(o.namespace, o.name, o.status.get("clusterIP"), ports)
 
 
-def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
+@dataclass
+class _PodPass:
+    """One pod's part of a pass: its container records as they become, and whether its status
+    must be written (`changed`) and others must know (`significant`)."""
+
+    obj: StoredObject
+    records: dict[str, dict]
+    order: list[str]  # its containers' names, in spec order
+    changed: bool = False
+    significant: bool = False
+
+
+def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch_many) -> bool:
     """Start, observe, probe and restart containers; True when what others depend on changed —
     a container started, exited or restarted, a probe's verdict flipped — not when a probe only
-    passed (or failed) again, which is bookkeeping in the pod's status."""
+    passed (or failed) again, which is bookkeeping in the pod's status.
+
+    The containers to start are launched together at the end of the pass, in one batch: the
+    runtime's shim forks each while this process records the one before."""
     now = time.time()
-    any_changed = False
     variables = ServiceVariables(lab)
+    passes: list[_PodPass] = []
+    starts: list[tuple[_PodPass, containers.Start, dict]] = []  # with what the record keeps of before
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
             continue  # no sandbox yet, or it went with a failed node
         pod = pod_model(o)
         ctx = pod_context(lab, o, pod)
-        records = {r["name"]: r for r in o.status.get("containers") or []}
-        changed = False  # the status must be written
-        significant = False  # and others must know
+        this = _PodPass(o, {r["name"]: r for r in o.status.get("containers") or []}, [c.name for c in pod.spec.containers])
+        passes.append(this)
         failed = volumes.setup(ctx.directory, list(pod.spec.volumes), ctx.sources) if pod.spec.volumes else {}
         for container in pod.spec.containers:
-            record = records.get(container.name)
+            record = this.records.get(container.name)
             if failed and (record is None or record.get("retry")):
-                # The volume manager's WaitForAttachAndMount: no container starts until every
-                # volume of the pod is set up.
-                message = next(iter(failed.values()))
-                waiting = {"name": container.name, "image": container.image, "restartCount": 0,
-                           "error": message, "reason": "ContainerCreating", "retry": True}
-                if record is None or record.get("error") != message:
-                    for text in failed.values():
-                        lab.store.add_event("Pod", o.namespace, o.name, "FailedMount", text, "Warning")
-                    records[container.name] = waiting
-                    changed = True
+                _wait_for_volumes(lab, this, container, record, failed)
                 continue
             if record is None or record.get("retry"):
-                started = containers.start(ctx, container, launch, services=variables.for_pod(o.namespace, pod))
-                for text in started.pop("warnings", []):
+                start = containers.prepare(ctx, container, services=variables.for_pod(o.namespace, pod))
+                for text in start.record.pop("warnings", []):
                     lab.store.add_event("Pod", o.namespace, o.name, "InvalidEnvironmentVariableNames", text, "Warning")
-                if record is not None and started.get("error") == record.get("error"):
-                    continue  # still waiting for the same thing
-                if started.get("reason") == "CreateContainerConfigError":
-                    lab.store.add_event("Pod", o.namespace, o.name, "Failed", f"Error: {started['error']}", "Warning")
-                records[container.name] = started
-                changed = significant = True
+                if record is not None and start.spec is None and start.record.get("error") == record.get("error"):
+                    continue  # still waiting for the same thing (a ConfigMap, a Secret)
+                if start.record.get("retry"):
+                    lab.store.add_event("Pod", o.namespace, o.name, "Failed", f"Error: {start.record['error']}", "Warning")
+                starts.append((this, start, {}))
+                this.changed = this.significant = True
                 continue
             if "error" in record:
                 continue
             state = containers.observe(record, ctx.directory)
             if "running" in state:
                 probed, flipped = _probe(lab, o, ctx, container, record, now)
-                changed |= probed
-                significant |= flipped
+                this.changed |= probed
+                this.significant |= flipped
                 continue
             if "terminated" not in state:
                 continue
@@ -156,23 +163,44 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch) -> bool:
                 # wrapper still holding the port the restarted container needs).
                 procs.kill_leftovers(record["pid"], ctx.netns_path)
                 record["finishedAt"] = now
-                changed = significant = True
+                this.changed = this.significant = True
             if not should_restart(pod.spec.restartPolicy, state):
                 continue
             restarts = record.get("restartCount", 0)
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
-            records[container.name] = containers.start(ctx, container, launch, restarts + 1, variables.for_pod(o.namespace, pod))
-            records[container.name].pop("warnings", None)
-            records[container.name]["previousLogOffset"] = record.get("logOffset", 0)
+            restart = containers.prepare(ctx, container, restarts + 1, variables.for_pod(o.namespace, pod))
+            restart.record.pop("warnings", None)
+            starts.append((this, restart, {"previousLogOffset": record.get("logOffset", 0)}))
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
-            changed = significant = True
-        if changed:
-            status = dict(o.status)
-            status["containers"] = [records[c.name] for c in pod.spec.containers if c.name in records]
-            lab.store.set_status("Pod", o.namespace, o.name, status)
-        any_changed |= significant
-    return any_changed
+            this.changed = this.significant = True
+    launched = launch([start.spec for _, start, _ in starts if start.spec is not None])
+    try:
+        for this, start, kept in starts:
+            outcome = next(launched) if start.spec is not None else None
+            this.records[start.container.name] = {**containers.finish(start, outcome), **kept}
+    finally:
+        launched.close()
+    for this in passes:
+        if this.changed:
+            status = dict(this.obj.status)
+            status["containers"] = [this.records[name] for name in this.order if name in this.records]
+            lab.store.set_status("Pod", this.obj.namespace, this.obj.name, status)
+    return any(this.significant for this in passes)
+
+
+def _wait_for_volumes(lab: Lab, this: _PodPass, container, record: dict | None, failed: dict[str, str]) -> None:
+    """The volume manager's WaitForAttachAndMount: no container of the pod starts until every
+    volume is set up; it waits as ContainerCreating, with a FailedMount event per new failure."""
+    message = next(iter(failed.values()))
+    if record is not None and record.get("error") == message:
+        return
+    o = this.obj
+    for text in failed.values():
+        lab.store.add_event("Pod", o.namespace, o.name, "FailedMount", text, "Warning")
+    this.records[container.name] = {"name": container.name, "image": container.image, "restartCount": 0,
+                                    "error": message, "reason": "ContainerCreating", "retry": True}  # fmt: skip
+    this.changed = True
 
 
 def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> tuple[bool, bool]:

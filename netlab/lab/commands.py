@@ -13,14 +13,16 @@ Commands that act on the kernel themselves (`node fail`, …) run inside `writin
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from netlab.api.kinds import ApiObject
 from netlab.api.labels import Selector
 from netlab.apiserver import registry
 from netlab.apiserver.registry import Change
 from netlab.apiserver.state import Lab, locked, open_lab
 from netlab.lab import controlplane
+
+if TYPE_CHECKING:
+    from netlab.api.kinds import ApiObject
 
 
 @contextmanager

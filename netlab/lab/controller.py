@@ -88,7 +88,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, converged = _reconcile_once(cluster, seen, log, "datagram" if waiting else woken_by, runtime.launch)
+                    plan, converged = _reconcile_once(cluster, seen, log, "datagram" if waiting else woken_by, runtime.launch_many)
             except _Stop:
                 break
             except NotFound:

@@ -99,6 +99,9 @@ def ensure_running(cluster: str) -> procs.ProcessRef | None:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # not in the CLI's session: Ctrl-C or a closed terminal leave it be
+            # A daemon's directory: `-m` puts the directory on sys.path, and a file in the
+            # user's (say, grp.py) must not shadow the standard library's module of its name.
+            cwd="/",
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     child.returncode = 0  # it outlives us on purpose; init adopts it when we exit

@@ -11,15 +11,18 @@ import difflib
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from netlab.api.kinds import BY_KIND, ApiObject
+from netlab.api.kinds import BY_KIND
 from netlab.apiserver import registry
 from netlab.apiserver.admission import manifest, object_namespace, validate
 from netlab.apiserver.registry import Change
 from netlab.apiserver.state import exists, open_lab
 from netlab.errors import InvalidInput
 from netlab.lab.commands import stored
+
+if TYPE_CHECKING:
+    from netlab.api.kinds import ApiObject
 
 
 class _RollBack(Exception):

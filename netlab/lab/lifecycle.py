@@ -13,12 +13,11 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from netlab import naming
 from netlab.api.addressing import cluster_ranges, from_config
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
-from netlab.api.kinds import ApiObject
 from netlab.apiserver import admission
 from netlab.apiserver.state import (
     DEFAULT_CLUSTER,
@@ -44,6 +43,9 @@ from netlab.lab import underlay as network
 from netlab.lab.addons import dns_status, kubernetes_status, system_objects
 from netlab.lab.reconcile import Outcome, reconcile
 from netlab.naming import RTPROT_NETLAB
+
+if TYPE_CHECKING:
+    from netlab.api.kinds import ApiObject
 
 
 @dataclass

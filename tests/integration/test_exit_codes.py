@@ -1,4 +1,4 @@
-"""Every exit code of the README's table, provoked for real (0, 2, 3, 4, 130).
+"""Every exit code of the README's table, provoked for real (0, 2, 3, 4, 130, 141).
 
 1 (partial failure: a valid request whose kernel work failed) has no provocation that does not
 break the machine on purpose; `cli/common.report` and the delete/reset paths raise it.
@@ -62,6 +62,20 @@ def test_ctrl_c_is_130(lab):
         if watch.poll() is None:
             watch.kill()
             watch.wait()
+
+
+def test_a_reader_that_leaves_the_pipe_is_141_without_a_traceback(lab):
+    """`netlab get pods | head -1`: the listing outgrows the pipe once head has gone."""
+    lab.apply("".join(
+        f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i:03d}}}\nspec: {{ports: [{{port: 80}}]}}\n" for i in range(300)
+    ))  # fmt: skip
+    reader_gone = subprocess.run(
+        f"{sys.executable} -m netlab get svc --cluster {lab.name} | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}} >&2",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    *output, code = reader_gone.stderr.splitlines()
+    assert code == "141" and "Traceback" not in reader_gone.stderr, reader_gone.stderr
+    lab.nl("delete", "svc", "--all")
 
 
 def test_a_first_apply_refused_by_admission_creates_no_default_lab(tmp_path):

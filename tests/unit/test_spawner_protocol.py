@@ -1,0 +1,85 @@
+"""The control plane's side of the runtime shim's protocol (kernel/spawner.py): requests sent a
+window ahead of the answers, answers matched to requests in order, a pass left half-way not
+leaving its answers to the next one, a dead shim replaced. The shim here is a thread that
+answers as the real one does (its forking is the integration tests' part)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+from netlab.kernel import procs, spawner
+
+
+def spec(name: str) -> procs.Launch:
+    return procs.Launch(argv=(name,), env={}, netns="", utsns="", binds=(), log_path="", exit_path="")
+
+
+class FakeShim:
+    """Answers each request with a pid of its own count; records the most requests it held
+    unanswered (how far ahead the control plane sent)."""
+
+    def __init__(self, sock: socket.socket, die_after: int | None = None) -> None:
+        self.sock, self.die_after, self.asked = sock, die_after, []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while True:
+            data = self.sock.recv(spawner.MAX_MESSAGE)
+            if not data:
+                return
+            self.asked.append(json.loads(data)["argv"][0])
+            if self.die_after is not None and len(self.asked) > self.die_after:
+                self.sock.close()  # dies before answering this one
+                return
+            reply = {"running": [7, 7]} if self.asked[-1] == "running" else {"pid": len(self.asked), "start": 1}
+            self.sock.sendall(json.dumps(reply).encode())
+
+
+def with_shim(runtime: spawner.Spawner, **kwargs) -> FakeShim:
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    runtime._sock = mine
+    return FakeShim(theirs, **kwargs)
+
+
+def test_answers_come_in_the_order_of_the_requests():
+    runtime = spawner.Spawner("t")
+    shim = with_shim(runtime)
+    names = [f"c{i}" for i in range(3 * spawner.WINDOW + 1)]
+    outcomes = list(runtime.launch_many([spec(n) for n in names]))
+    assert outcomes == [procs.ProcessRef(i + 1, 1) for i in range(len(names))]
+    assert shim.asked == names
+
+
+def test_a_container_that_already_runs_is_answered_as_such():
+    runtime = spawner.Spawner("t")
+    with_shim(runtime)
+    first, second = runtime.launch_many([spec("a"), spec("running")])
+    assert first == procs.ProcessRef(1, 1)
+    assert isinstance(second, procs.AlreadyRunning) and second.ref == procs.ProcessRef(7, 7)
+
+
+def test_a_pass_left_half_way_does_not_hand_its_answers_to_the_next():
+    runtime = spawner.Spawner("t")
+    with_shim(runtime)
+    launched = runtime.launch_many([spec(f"a{i}") for i in range(10)])
+    assert next(launched) == procs.ProcessRef(1, 1)
+    launched.close()  # the caller failed while recording the first
+    assert list(runtime.launch_many([spec("b")])) == [procs.ProcessRef(11, 1)]
+
+
+def test_what_a_dead_shim_left_unanswered_is_asked_again(monkeypatch):
+    runtime = spawner.Spawner("t")
+    with_shim(runtime, die_after=2)
+    replacement: list[FakeShim] = []
+    monkeypatch.setattr(runtime, "_start", lambda: replacement.append(with_shim(runtime)))
+    names = [f"c{i}" for i in range(5)]
+    outcomes = list(runtime.launch_many([spec(n) for n in names]))
+    assert len(outcomes) == len(names) and len(replacement) == 1
+    # The answers it sent before dying may be lost with it (a socket closed with requests
+    # unread resets the connection): those are asked again too — safe, as a container it
+    # started holds its lock and comes back as already running.
+    answered = len(names) - len(replacement[0].asked)
+    assert answered <= 2 and replacement[0].asked == names[answered:]
