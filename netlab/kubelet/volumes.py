@@ -63,17 +63,16 @@ def _keyed(kind: str, obj: Any, name: str, items: list, optional: bool, mode: in
             return {}
         raise VolumeError(f'{kind} "{name}" not found')
     out: Payload = {}
-    chosen = items or [None]
-    if not items:
-        chosen = [type("Item", (), {"key": k, "path": k, "mode": None}) for k in sorted(obj.keys() if kind == "configmap" else obj.data)]
-    for item in chosen:
-        value = obj.value(item.key)
+    every = obj.keys() if kind == "configmap" else list(obj.data)
+    chosen = [(i.key, i.path, i.mode) for i in items] if items else [(k, k, None) for k in sorted(every)]
+    for key, path, item_mode in chosen:
+        value = obj.value(key)
         if value is None:
             if optional:
                 continue
             what = "config" if kind == "configmap" else "secret"
-            raise VolumeError(f"{kind} references non-existent {what} key: {item.key}")
-        out[item.path] = (value, item.mode if item.mode is not None else mode)
+            raise VolumeError(f"{kind} references non-existent {what} key: {key}")
+        out[path] = (value, item_mode if item_mode is not None else mode)
     return out
 
 
@@ -196,11 +195,13 @@ def write_atomic(directory: str, files: Payload) -> bool:
             os.symlink(os.path.join(DATA_DIR, name), link)
     for entry in os.listdir(directory):
         full = os.path.join(directory, entry)
-        if entry.startswith(".."):
-            if entry not in (DATA_DIR, stamp):
-                shutil.rmtree(full, ignore_errors=True) if not os.path.islink(full) else os.unlink(full)
-        elif entry not in top and os.path.islink(full):
+        stale = entry not in (DATA_DIR, stamp) if entry.startswith("..") else entry not in top
+        if not stale:
+            continue
+        if os.path.islink(full):
             os.unlink(full)
+        elif entry.startswith(".."):
+            shutil.rmtree(full, ignore_errors=True)  # an older payload
     return True
 
 
