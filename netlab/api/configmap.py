@@ -7,7 +7,7 @@ environment variables (`configMapKeyRef`, `envFrom`) — kubelet/volumes.py and 
   "k": duplicate of key present in data`).
 - Keys are config keys (secret.key_errors: `[-._a-zA-Z0-9]+`, at most 253 characters, not `.`
   or `..`).
-- The whole of data and binaryData is at most 1 MiB (`Too long: must have at most 1048576
+- The values of data and binaryData together are at most 1 MiB (`Too long: must have at most 1048576
   bytes`).
 - `immutable: true` is kept; the apiserver then refuses changes to data (admission.py).
 """
@@ -42,7 +42,7 @@ class ConfigMap(ApiModel):
             loc: Loc = ("data",)
             for e in key_errors(key):
                 problems.add(loc, invalid_value(key, e))
-            size += len(key) + len(value.encode())
+            size += len(value.encode())
         for key, value in self.binaryData.items():
             loc = ("binaryData",)
             for e in key_errors(key):
@@ -53,7 +53,7 @@ class ConfigMap(ApiModel):
             if isinstance(decoded, str):
                 problems.add((f"binaryData[{key}]",), invalid_value("<binary data>", decoded))
             else:
-                size += len(key) + len(decoded)
+                size += len(decoded)
         if size > MAX_CONFIGMAP_SIZE:
             problems.add((), f"Too long: must have at most {MAX_CONFIGMAP_SIZE} bytes")
         problems.raise_if_any()

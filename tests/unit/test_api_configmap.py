@@ -38,7 +38,7 @@ def test_a_configmap_keeps_data_and_binary_data():
         ({"data": {"..": "x"}}, "data: Invalid value: \"..\": must not be '..'"),
         ({"data": {"k": "x"}, "binaryData": {"k": "eA=="}}, 'data: Invalid value: "k": duplicate of key present in binaryData'),
         ({"binaryData": {"k": "not base64!"}}, "binaryData[k]: Invalid value: \"<binary data>\": illegal base64 data at input byte 3"),
-        ({"data": {"big": "x" * (1024 * 1024)}}, "Too long: must have at most 1048576 bytes"),
+        ({"data": {"big": "x" * (1024 * 1024), "one": "x"}}, "Too long: must have at most 1048576 bytes"),
     ],
 )
 def test_the_apiserver_refuses(fields, problem):
