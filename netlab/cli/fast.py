@@ -1,4 +1,4 @@
-"""`get` and `exec`, the commands typed most, parsed without typer when they are written plainly.
+"""`get`, `exec` and `apply`, the commands typed most, parsed without typer when they are written plainly.
 
 Importing typer (with its click) costs about twice a bare interpreter's start before a command
 does anything: more than the budget of a command that should answer in a blink. So a command
@@ -23,7 +23,7 @@ import os
 from typing import Any, Sequence
 
 # The commands parsed here: name -> the module holding its PARAMETERS.
-FAST_COMMANDS = {"get": "netlab.cli.get", "exec": "netlab.cli.exec"}
+FAST_COMMANDS = {"get": "netlab.cli.get", "exec": "netlab.cli.exec", "apply": "netlab.cli.apply"}
 
 FLAG, VALUE, MULTI = "flag", "value", "multiple"
 
@@ -31,10 +31,13 @@ FLAG, VALUE, MULTI = "flag", "value", "multiple"
 class Option:
     """One option: where its value goes, its spellings, and how it takes a value."""
 
-    __slots__ = ("dest", "flags", "kind", "default", "envvar")
+    __slots__ = ("dest", "flags", "kind", "default", "envvar", "required")
 
-    def __init__(self, dest: str, flags: tuple[str, ...], kind: str, default: Any = None, envvar: str | None = None) -> None:
+    def __init__(
+        self, dest: str, flags: tuple[str, ...], kind: str, default: Any = None, envvar: str | None = None, required: bool = False
+    ) -> None:
         self.dest, self.flags, self.kind, self.default, self.envvar = dest, flags, kind, default, envvar
+        self.required = required  # missing: typer says so
 
     def initial(self) -> Any:
         if self.kind == MULTI:
@@ -52,8 +55,8 @@ def value(dest: str, *flags: str, default: Any = None, envvar: str | None = None
     return Option(dest, flags, VALUE, default, envvar)
 
 
-def multi(dest: str, *flags: str) -> Option:
-    return Option(dest, flags, MULTI)
+def multi(dest: str, *flags: str, required: bool = False) -> Option:
+    return Option(dest, flags, MULTI, required=required)
 
 
 class Params:
@@ -119,7 +122,9 @@ class Params:
                 values[name] = positional.pop(0)
             else:
                 return None
-        return None if positional else values
+        if positional or any(o.required and not values[o.dest] for o in self.options):
+            return None
+        return values
 
 
 def _looks_like_option(token: str) -> bool:

@@ -3,7 +3,8 @@ records snapshot the DNS server (`server.py`) reloads when it changes."""
 
 from __future__ import annotations
 
-from ipaddress import ip_address
+import functools
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from netlab.api.labels import selects
 from netlab.apiserver.state import Lab
@@ -16,6 +17,14 @@ from netlab.dns.records import (
     ServiceRecord,
     write_records,
 )
+
+
+@functools.lru_cache(maxsize=8192)
+def _address_order(ip: str) -> tuple[int, IPv4Address | IPv6Address]:
+    """IPv4 before IPv6, then by address. Kept per address: at 1,000 Services the same
+    backends are sorted again at every publish, and parsing them was a tenth of it."""
+    address = ip_address(ip)
+    return address.version, address
 
 
 def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView]) -> Records:
@@ -53,7 +62,7 @@ def dns_records(lab: Lab, endpoints: list[ServiceEndpoints], views: list[PodView
                 ports=tuple(PortRecord(pe.name, pe.port, pe.protocol) for pe in se.ports),
                 endpoints=tuple(
                     EndpointRecord(ip=b.ip, ready=b.ready, hostname=b.hostname, pod=b.pod)
-                    for b in sorted(backends.values(), key=lambda b: (ip_address(b.ip).version, ip_address(b.ip)))
+                    for b in sorted(backends.values(), key=lambda b: _address_order(b.ip))
                 ),
                 publish_not_ready=bool(se.service.spec.publishNotReadyAddresses),
                 cluster_ips=cluster_ips,

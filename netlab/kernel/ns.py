@@ -72,10 +72,12 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
     )
 
 
-def umount(target: str) -> None:
+def umount(target: str) -> bool:
+    """Detach the mount at `target`; False when none is there (not a mount point, or missing)."""
     result = _libc().umount2(target.encode(), MNT_DETACH)
     if result != 0 and _errno() not in (errno.EINVAL, errno.ENOENT):
         _check(result, f"umount {target}")
+    return result == 0
 
 
 def netns_path(name: str) -> str:
@@ -122,19 +124,24 @@ def entered(path: str, nstype: int = CLONE_NEWNET) -> Iterator[None]:
         os.close(target)
 
 
-_netns_dir_ready = False
+_pin_dirs_ready: set[str] = set()  # per process: the directories made mounts already
 
 
-def _prepare_netns_dir() -> None:
-    """Make /run/netns a shared mount, as `ip netns add` does, so mounts propagate."""
-    global _netns_dir_ready  # a per-process "done once" flag, not shared state
-    if _netns_dir_ready:
+def _prepare_pin_dir(directory: str) -> None:
+    """Make `directory` a shared mount of its own, as `ip netns add` does with /run/netns, so
+    its pins propagate to the host's other mount namespaces — and so a container's namespace
+    can drop the whole directory with one detach (procs.py) instead of receiving every pin
+    made after it started."""
+    if directory in _pin_dirs_ready:
         return
-    os.makedirs(NETNS_DIR, exist_ok=True)
-    if _libc().mount(b"", NETNS_DIR.encode(), b"none", MS_SHARED | MS_REC, None) != 0:
-        mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC)
-        mount("", NETNS_DIR, "none", MS_SHARED | MS_REC)
-    _netns_dir_ready = True
+    os.makedirs(directory, exist_ok=True)
+    # Making a directory shared succeeds only where a mount is: then it is one already.
+    if _libc().mount(b"", directory.encode(), b"none", MS_SHARED | MS_REC, None) != 0 and not os.listdir(directory):
+        # Only while it holds no pins: a bind over pins would hide the originals beneath it,
+        # where unpinning no longer reaches them (a directory that has pins stays as it was).
+        mount(directory, directory, "none", MS_BIND | MS_REC)
+        mount("", directory, "none", MS_SHARED | MS_REC)
+    _pin_dirs_ready.add(directory)
 
 
 def _create_ns(path: str, nstype: int, setup=None) -> None:
@@ -174,7 +181,7 @@ def is_pinned(path: str) -> bool:
 
 
 def create_netns(name: str) -> str:
-    _prepare_netns_dir()
+    _prepare_pin_dir(NETNS_DIR)
     path = netns_path(name)
     _create_ns(path, CLONE_NEWNET)
     return path
@@ -184,7 +191,7 @@ def create_utsns(name: str, hostname: str) -> str:
     """A UTS namespace whose hostname is `hostname`: the pod's own `hostname`."""
     import socket
 
-    os.makedirs(UTSNS_DIR, exist_ok=True)
+    _prepare_pin_dir(UTSNS_DIR)
     path = utsns_path(name)
     _create_ns(path, CLONE_NEWUTS, setup=lambda: socket.sethostname(hostname))
     return path

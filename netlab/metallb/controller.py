@@ -27,9 +27,9 @@ def allocate(lab: Lab) -> None:
     services = sorted(lab.store.list("Service"), key=lambda o: (o.created, o.namespace, o.name))
     used = {ip_address(ip) for o in services for ip in ingress_ips(o.status)}
     for o in services:
+        if (o.manifest.get("spec") or {}).get("type") != "LoadBalancer":
+            continue  # read from the manifest: most of a thousand Services are not, and need no model
         svc = service_model(o)
-        if svc.spec.type != "LoadBalancer":
-            continue
         current = ingress_ips(o.status)
         wanted = svc.spec.loadBalancerIP
         families = [f for f in service_families(o) if f in lab.topo.families] or [lab.topo.families[0]]

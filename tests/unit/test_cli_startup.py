@@ -180,6 +180,7 @@ def test_the_fast_parameters_are_the_typer_commands_parameters(name):
         kind = fast.FLAG if typer_option.is_flag else fast.MULTI if typer_option.multiple else fast.VALUE
         assert kind == o.kind, o.dest
         assert (typer_option.envvar or None) == o.envvar, o.dest
+        assert typer_option.required == o.required, o.dest
         if kind == fast.VALUE:
             assert typer_option.default == o.default, o.dest
     assert command.context_settings.get("allow_interspersed_args", True) == params.interspersed
@@ -192,6 +193,11 @@ SAMPLES = {
         ["pods", "--sort-by", ".metadata.name", "--no-headers", "--show-labels", "--field-selector", "status.phase=Running"],
         ["pods", "--", "-weird"], ["-", "pods"], ["pods", "-n"], ["pods", "--nope"], ["pods", "-x"], ["pods", "--help"],
         ["pods", "-o", "-w"], ["-w=1", "pods"], [], ["-A"],
+    ],
+    "apply": [
+        ["-f", "web.yaml"], ["-f", "-"], ["-f", "a.yaml", "-f", "dir/", "-n", "x"], ["-fweb.yaml", "--wait=false"],
+        ["--filename=a.yaml", "--dry-run", "server", "--cluster", "lab2"], ["-n", "kube-system", "-f", "a.yaml", "--wait", "true"],
+        [], ["-f"], ["-f", "a.yaml", "extra"], ["-f", "a.yaml", "--help"], ["-f", "a.yaml", "--nope"], ["-f", "-n", "x"],
     ],
     "exec": [
         ["web", "--", "curl", "-s", "svc"], ["-n", "x", "web", "--", "true"], ["--cluster=c", "-it", "web", "sh"],

@@ -38,7 +38,7 @@ def some_records(web_ip: str = "10.96.0.20") -> Records:
 
 def test_the_snapshot_text_is_what_dataclasses_asdict_gave():
     records = some_records()
-    assert records.to_json() == json.dumps(dataclasses.asdict(records), indent=1, sort_keys=True)
+    assert records.to_json() == json.dumps(dataclasses.asdict(records), sort_keys=True, separators=(",", ":"))
 
 
 def test_records_equal_to_the_last_ones_are_not_encoded_again():
