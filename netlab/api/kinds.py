@@ -22,11 +22,12 @@ if TYPE_CHECKING:
     from netlab.api.networkpolicy import NetworkPolicy
     from netlab.api.referencegrant import ReferenceGrant
     from netlab.api.secret import Secret
+    from netlab.api.configmap import ConfigMap
     from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
     ApiObject = (
         Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
-        | GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Secret
+        | GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Secret | ConfigMap
     )
 
 
@@ -102,6 +103,7 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, "netlab.api.gateway:HTTPRoute", 1),
     KindInfo("ReferenceGrant", "gateway.networking.k8s.io", "referencegrants", "referencegrant", ("refgrant",), True, "netlab.api.referencegrant:ReferenceGrant", 1),
     KindInfo("Secret", "", "secrets", "secret", (), True, "netlab.api.secret:Secret", 1),
+    KindInfo("ConfigMap", "", "configmaps", "configmap", ("cm",), True, "netlab.api.configmap:ConfigMap", 1),
     KindInfo("Endpoints", "", "endpoints", "endpoints", ("ep",), True),
     KindInfo("EndpointSlice", "discovery.k8s.io", "endpointslices", "endpointslice", (), True),
     KindInfo("Node", "", "nodes", "node", ("no",), False),

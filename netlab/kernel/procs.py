@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from netlab.kernel import ns
+from netlab.kernel import mounts, ns
 
 # `sh` runs the program and records how it ended, so `get pods` can show the exit code of a
 # process that is not netlab's child any more (netlab commands exit; containers stay). Its
@@ -56,6 +56,9 @@ class Launch:
     # own program gets its user from `setpriv` in its argv, so its exit wrapper stays root.
     user: tuple[int, int, tuple[int, ...]] | None = None
     log_index: str = ""  # the lab's index of container log pipes, which its collector drains
+    # The container's volumes: (directory or file under the pod's state, mountPath, readOnly),
+    # bind-mounted in its own mount namespace after the pod's files (kernel/mounts.py).
+    mounts: tuple[tuple[str, str, bool], ...] = ()
 
     def to_wire(self) -> dict:
         # Field by field: dataclasses.asdict deep-copies every value (the environment's too),
@@ -71,6 +74,7 @@ class Launch:
             "argv": tuple(data["argv"]),
             "binds": tuple(tuple(b) for b in data["binds"]),
             "user": (user[0], user[1], tuple(user[2])) if user else None,
+            "mounts": tuple((m[0], m[1], bool(m[2])) for m in data.get("mounts") or ()),
         })  # fmt: skip
 
 
@@ -166,6 +170,8 @@ def _enter_pod(launch: Launch, net_fd: int, uts_fd: int, lock_fd: int | None = N
             pod_dir = os.path.dirname(launch.exit_path)
             ns.mount(pod_dir, pod_dir, "none", ns.MS_BIND)
         ns.mount("none", "/", None, ns.MS_REMOUNT | ns.MS_BIND | ns.MS_RDONLY)
+    if launch.mounts:
+        mounts.mount_volumes(launch.mounts, launch.read_only_root)
 
 
 def _become_user(launch: Launch) -> None:

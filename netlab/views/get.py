@@ -398,13 +398,14 @@ gateways = _elsewhere("netlab.views.ingress", "gateways")
 httproutes = _elsewhere("netlab.views.ingress", "httproutes")
 referencegrants = _elsewhere("netlab.views.secrets", "referencegrants")
 secrets = _elsewhere("netlab.views.secrets", "secrets")
+configmaps = _elsewhere("netlab.views.secrets", "configmaps")
 
 VIEWS = {
     "Deployment": deployments, "ReplicaSet": replicasets, "StatefulSet": statefulsets, "Pod": pods,
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
     "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices, "Ingress": ingresses,
     "IngressClass": ingressclasses, "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
-    "ReferenceGrant": referencegrants, "Secret": secrets,
+    "ReferenceGrant": referencegrants, "Secret": secrets, "ConfigMap": configmaps,
 }  # fmt: skip
 
 

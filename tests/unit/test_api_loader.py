@@ -121,11 +121,11 @@ def test_status_in_a_manifest_is_ignored():
 # --- warnings -------------------------------------------------------------------------------
 
 
-def test_a_configmap_is_skipped_with_a_warning():
-    write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n---\n" + POD)
+def test_a_service_account_is_skipped_with_a_warning():
+    write("m.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: robot}\n---\n" + POD)
     result = load_manifests(["m.yaml"])
     assert [o.metadata.name for o in result.objects] == ["pod-a"]
-    assert result.warnings == ("m.yaml: ConfigMap default/settings: kind ConfigMap is not modelled by netlab, skipped",)
+    assert result.warnings == ("m.yaml: ServiceAccount default/robot: kind ServiceAccount is not modelled by netlab, skipped",)
 
 
 def test_unknown_fields_are_accepted_with_a_warning():
@@ -142,11 +142,13 @@ def test_env_field_ref_is_honoured_without_a_warning():
     assert load_manifests(["m.yaml"]).warnings == ()
 
 
-def test_env_secret_key_ref_is_accepted_with_a_warning():
+def test_env_secret_key_ref_is_honoured_and_resource_field_ref_warned():
     write("m.yaml", POD + "      env: [{name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n")
+    assert load_manifests(["m.yaml"]).warnings == ()
+    write("m.yaml", POD + "      env: [{name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]\n")
     assert load_manifests(["m.yaml"]).warnings == (
-        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.secretKeyRef: not supported by netlab '
-        '(no ConfigMaps, Secrets or resources), ignored: the variable is set to ""',
+        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.resourceFieldRef: not supported by netlab '
+        '(no resources), ignored: the variable is set to ""',
     )
 
 
@@ -207,7 +209,7 @@ def test_invalid_json_names_line_and_column():
 def test_unknown_kind_that_is_not_kubernetes():
     assert one_problem("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n") == (
         'm.yaml: Frobnicator x: kind: Unsupported value: "Frobnicator": supported values: '
-        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Secret", "List"'
+        '"Pod", "Service", "Namespace", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "IngressClass", "Ingress", "GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Secret", "ConfigMap", "List"'
     )
 
 
