@@ -33,6 +33,11 @@ def cluster_dir(cluster: str) -> str:
     return os.path.join(state_root(), cluster)
 
 
+def container_logs_index(cluster: str) -> str:
+    """The lab's index of container log pipes (kernel/logcollector.py), which its shim drains."""
+    return os.path.join(cluster_dir(cluster), "containerlogs")
+
+
 def fabric_netns(cluster: str) -> str:
     return f"{cluster}.fabric"
 

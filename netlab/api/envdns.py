@@ -12,6 +12,7 @@ from netlab.api import names
 from netlab.api.downward import field_path_error
 from netlab.api.field import field_error, field_errors, invalid_value
 from netlab.api.meta import ApiModel, EnvVarName, IPString
+from netlab.api.volumes import KeySelector
 
 class ObjectFieldSelector(ApiModel):
     apiVersion: StrictStr = "v1"
@@ -26,17 +27,18 @@ class ObjectFieldSelector(ApiModel):
         return value
 
 
-_NO_SOURCE = 'not supported by netlab (no ConfigMaps, Secrets or resources), ignored: the variable is set to ""'
+_NO_SOURCE = 'not supported by netlab (no resources), ignored: the variable is set to ""'
 
 
 class EnvVarSource(ApiModel):
-    """The Downward API's fieldRef is honoured; the other sources name kinds netlab lacks."""
+    """The Downward API's fieldRef and the ConfigMap and Secret keys are honoured (the
+    kubelet's podenv.py); resources are not modelled."""
 
-    _warn_when_set = {k: _NO_SOURCE for k in ("configMapKeyRef", "secretKeyRef", "resourceFieldRef")}
+    _warn_when_set = {"resourceFieldRef": _NO_SOURCE}
 
     fieldRef: ObjectFieldSelector | None = None
-    configMapKeyRef: dict[str, Any] | None = None
-    secretKeyRef: dict[str, Any] | None = None
+    configMapKeyRef: KeySelector | None = None
+    secretKeyRef: KeySelector | None = None
     resourceFieldRef: dict[str, Any] | None = None
 
     @model_validator(mode="after")

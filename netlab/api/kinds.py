@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from netlab.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding, ServiceAccount
     from netlab.api.referencegrant import ReferenceGrant
     from netlab.api.secret import Secret
+    from netlab.api.configmap import ConfigMap
     from netlab.api.workloads import Deployment, ReplicaSet, StatefulSet
 
     ApiObject = (
         Pod | Service | Namespace | NetworkPolicy | Deployment | ReplicaSet | StatefulSet | Ingress | IngressClass
-        | GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Secret
+        | GatewayClass | Gateway | HTTPRoute | ReferenceGrant | Secret | ConfigMap
         | ServiceAccount | Role | ClusterRole | RoleBinding | ClusterRoleBinding
     )
 
@@ -104,6 +105,7 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("HTTPRoute", "gateway.networking.k8s.io", "httproutes", "httproute", (), True, "netlab.api.gateway:HTTPRoute", 1),
     KindInfo("ReferenceGrant", "gateway.networking.k8s.io", "referencegrants", "referencegrant", ("refgrant",), True, "netlab.api.referencegrant:ReferenceGrant", 1),
     KindInfo("Secret", "", "secrets", "secret", (), True, "netlab.api.secret:Secret", 1),
+    KindInfo("ConfigMap", "", "configmaps", "configmap", ("cm",), True, "netlab.api.configmap:ConfigMap", 1),
     KindInfo("ServiceAccount", "", "serviceaccounts", "serviceaccount", ("sa",), True, "netlab.api.rbac:ServiceAccount", 1),
     KindInfo("Role", "rbac.authorization.k8s.io", "roles", "role", (), True, "netlab.api.rbac:Role", 1),
     KindInfo("ClusterRole", "rbac.authorization.k8s.io", "clusterroles", "clusterrole", (), False, "netlab.api.rbac:ClusterRole", 1),

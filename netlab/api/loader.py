@@ -45,7 +45,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # with a warning instead of failing the whole apply. Anything else is most likely a typo.
 SKIPPED_KINDS = frozenset(
     {
-        "ConfigMap", "ServiceAccount",
+        "ServiceAccount",
         "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate",
         "Endpoints", "EndpointSlice", "PersistentVolume",
         "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",

@@ -26,6 +26,7 @@ from pydantic import (
 from netlab.api import names
 from netlab.api.envdns import DNSPolicy, EnvVar, PodDNSConfig
 from netlab.api.families import family_name, family_of
+from netlab.api.volumes import EnvFromSource, Volume, VolumeMount, mount_problems
 from netlab.api.field import (
     ProblemList,
     duplicate_value,
@@ -172,7 +173,9 @@ class Container(ApiModel):
     command: list[StrictStr] | None = None
     args: list[StrictStr] | None = None
     env: list[EnvVar] = []
+    envFrom: list[EnvFromSource] = []
     ports: list[ContainerPort] = []
+    volumeMounts: list[VolumeMount] = []
     workingDir: StrictStr | None = None
     readinessProbe: Probe | None = None
     livenessProbe: Probe | None = None
@@ -188,6 +191,7 @@ class Container(ApiModel):
 
 class PodSpec(ApiModel):
     containers: list[Container]
+    volumes: list[Volume] = []
     dnsPolicy: DNSPolicy | None = None  # None: ClusterFirst, the apiserver's default
     dnsConfig: PodDNSConfig | None = None
     enableServiceLinks: StrictBool | None = None  # None: true, as the apiserver defaults it
@@ -218,6 +222,8 @@ class PodSpec(ApiModel):
                 problems.add(("dnsConfig",), required_value("must provide `dnsConfig` when `dnsPolicy` is None"))
             elif not self.dnsConfig.nameservers:
                 problems.add(("dnsConfig", "nameservers"), required_value("must provide at least one DNS nameserver when `dnsPolicy` is None"))
+        for loc, message in mount_problems(self.volumes, self.containers):
+            problems.add(loc, message)
         container_names: set[str] = set()
         port_names: set[str] = set()
         for i, container in enumerate(self.containers):

@@ -1,6 +1,6 @@
 """core/v1 Secret, as the apiserver validates and stores it (pkg/apis/core/validation
-ValidateSecret), for what netlab uses Secrets for: TLS certificates of Ingresses and Gateway
-listeners.
+ValidateSecret): TLS certificates of Ingresses and Gateway listeners, and what pods read
+as secret volumes and `secretKeyRef`/`envFrom` variables (kubelet/volumes.py, podenv.py).
 
 - `data` values are base64 (the JSON decoding of []byte refuses anything else: `illegal
   base64 data at input byte N`); `stringData` is write-only and merged into `data` on write,

@@ -73,9 +73,25 @@ def validate(lab: Lab, objects: Sequence[ApiObject], where: Sequence[str]) -> li
             ref = manifest(obj).get("roleRef") or {}
             shown = f'rbac.RoleRef{{APIGroup:"{ref.get("apiGroup", "")}", Kind:"{ref.get("kind", "")}", Name:"{ref.get("name", "")}"}}'
             problems.append(f"{subject}: roleRef: Invalid value: {shown}: cannot change roleRef")
+        if existing and obj.kind in ("ConfigMap", "Secret"):
+            problems += _immutable_data(existing.manifest, manifest(obj), subject)
         if isinstance(obj, Service):
             problems += _validate_service(lab, obj, subject, existing, taken, batch_pods)
             problems += exposure.check(lab, obj, subject)
+    return problems
+
+
+def _immutable_data(old: dict, new: dict, subject: str) -> list[str]:
+    """ValidateConfigMapUpdate / ValidateSecretUpdate: once `immutable: true`, the data stays
+    and so does the flag."""
+    if not old.get("immutable"):
+        return []
+    problems = []
+    if not new.get("immutable"):
+        problems.append(f"{subject}: immutable: Forbidden: field is immutable when `immutable` is set")
+    for field in ("data", "binaryData"):
+        if (old.get(field) or {}) != (new.get(field) or {}):
+            problems.append(f"{subject}: {field}: Forbidden: field is immutable when `immutable` is set")
     return problems
 
 

@@ -32,12 +32,13 @@ PARAMETERS = Params(
 
 
 def parse_refs(args: list[str]) -> list[tuple[str, str]]:
-    """kubectl's two spellings: `KIND NAME...` and `KIND/NAME...`."""
-    usage = "expected KIND NAME... or KIND/NAME... with KIND one of pod, svc, namespace, deploy, rs, sts"
+    """kubectl's spellings: `KIND NAME...`, `KIND,KIND NAME...` (each name of each kind) and
+    `KIND/NAME...`."""
+    usage = "expected KIND NAME... or KIND/NAME... with KIND one of pod, svc, namespace, deploy, rs, sts, cm, secret, …"
     if "/" in args[0]:
         pairs = [a.split("/", 1) for a in args]
     elif len(args) >= 2:
-        pairs = [[args[0], name] for name in args[1:]]
+        pairs = [[kind, name] for kind in args[0].split(",") for name in args[1:]]
     else:
         raise UsageProblem(usage)
     refs = []

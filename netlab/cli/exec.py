@@ -64,25 +64,34 @@ def register(app: typer.Typer) -> None:
         container: Optional[str] = typer.Option(None, "-c", "--container", help="Container (default: the first)."),
         follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing new output until interrupted."),
         tail: Optional[int] = typer.Option(None, "--tail", help="Only the last N lines (-1: all; 10 by default with -l)."),
+        timestamps: bool = typer.Option(False, "--timestamps", help="Start each line with the time it was written (RFC3339Nano)."),
+        since: Optional[str] = typer.Option(None, "--since", help="Only lines newer than a relative duration like 5s, 2m or 3h."),
+        since_time: Optional[str] = typer.Option(None, "--since-time", help="Only lines written at or after this RFC3339 time."),
+        limit_bytes: Optional[int] = typer.Option(None, "--limit-bytes", help="Stop after this many bytes of output."),
         previous: bool = typer.Option(False, "-p", "--previous", help="The previous instance of the container (after a restart)."),
         selector: Optional[str] = typer.Option(None, "-l", "--selector", help="The logs of every pod whose labels match."),
         prefix: bool = typer.Option(False, "--prefix", help="Start each line with [pod/NAME/CONTAINER]."),
         all_containers: bool = typer.Option(False, "--all-containers", help="Every container of the pod(s)."),
-        since: Optional[str] = typer.Option(None, "--since", help="Not supported: netlab's container logs carry no timestamps."),
         namespace: str = NamespaceOption,
         cluster: str = ClusterOption,
     ) -> None:
-        """Print a container's output (stdout and stderr)."""
+        """Print a container's output (stdout and stderr).
+
+        Read from the container's CRI log file, one per instance (`-p`: the one before the last restart).
+        Example: netlab logs web --since=5m --timestamps
+        """
         from netlab.cli import logs as multi
 
         require_root()
-        if since is not None:
-            raise typer.BadParameter("--since needs timestamped logs, which netlab's containers do not write; use --tail")
+        try:
+            options = multi.options(timestamps, since, since_time, tail, limit_bytes)
+        except UsageProblem as exc:
+            raise typer.BadParameter(str(exc)) from None
         if pod is not None and pod.startswith("pod/"):
             pod = pod[4:]
         if (pod is None) == (selector is None):
             raise typer.BadParameter("give a pod name, or -l SELECTOR (not both)")
-        multi.show(open_alive(cluster), namespace, pod, selector, container, all_containers, prefix, previous, follow, tail)
+        multi.show(open_alive(cluster), namespace, pod, selector, container, all_containers, prefix, previous, follow, options)
 
 
 def exec_command(pod: str, command: list[str], container: str | None, stdin: bool, tty: bool, namespace: str, cluster: str) -> int:

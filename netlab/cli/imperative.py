@@ -1,5 +1,6 @@
-"""kubectl's imperative commands: `create deployment`, `expose`, `run`. Each builds the
-manifest kubectl would send (api/generate.py) and applies it like `netlab apply`."""
+"""kubectl's imperative commands: `create deployment|configmap|secret`, `expose`, `run`. Each
+builds the manifest kubectl would send (api/generate.py, api/configdata.py) and applies it like
+`netlab apply`."""
 
 from __future__ import annotations
 
@@ -41,8 +42,10 @@ def _plural(kind: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    create = typer.Typer(help="Create an object from flags, as kubectl create does: deployment.", no_args_is_help=True)
+    create = typer.Typer(help="Create an object from flags, as kubectl create does: deployment, configmap, secret.", no_args_is_help=True)
     app.add_typer(create, name="create")
+    secret = typer.Typer(help="Create a Secret: generic (from files, literals, env files) or tls (a certificate and its key).", no_args_is_help=True)
+    create.add_typer(secret, name="secret")
 
     @create.command("deployment", context_settings={"allow_interspersed_args": True})
     def create_deployment(
@@ -61,6 +64,51 @@ def register(app: typer.Typer) -> None:
         require_tools()
         manifest = generate.deployment(name, image, replicas, port, command or [], namespace)
         out(_apply(cluster, manifest))
+
+    @create.command("configmap")
+    def create_configmap(
+        name: str = typer.Argument(..., help="The ConfigMap's name."),
+        from_file: List[str] = typer.Option([], "--from-file", help="[KEY=]PATH: a file (key: its name, or KEY), or every file of a directory (repeatable)."),
+        from_literal: List[str] = typer.Option([], "--from-literal", help="KEY=VALUE (repeatable)."),
+        from_env_file: List[str] = typer.Option([], "--from-env-file", help="A file of KEY=VALUE lines (repeatable)."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Create a ConfigMap from files, directories, literal values or env files, as kubectl create configmap."""
+        from netlab.api import configdata
+
+        require_root()
+        out(_apply(cluster, configdata.configmap(name, namespace, from_file, from_literal, from_env_file)))
+
+    @secret.command("generic")
+    def create_secret_generic(
+        name: str = typer.Argument(..., help="The Secret's name."),
+        from_file: List[str] = typer.Option([], "--from-file", help="[KEY=]PATH: a file (key: its name, or KEY), or every file of a directory (repeatable)."),
+        from_literal: List[str] = typer.Option([], "--from-literal", help="KEY=VALUE (repeatable)."),
+        from_env_file: List[str] = typer.Option([], "--from-env-file", help="A file of KEY=VALUE lines (repeatable)."),
+        secret_type: Optional[str] = typer.Option(None, "--type", help="The Secret's type (default Opaque)."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Create a Secret from files, directories, literal values or env files, as kubectl create secret generic."""
+        from netlab.api import configdata
+
+        require_root()
+        out(_apply(cluster, configdata.secret_generic(name, namespace, from_file, from_literal, from_env_file, secret_type)))
+
+    @secret.command("tls")
+    def create_secret_tls(
+        name: str = typer.Argument(..., help="The Secret's name."),
+        cert: Optional[str] = typer.Option(None, "--cert", help="Path to the PEM certificate (tls.crt)."),
+        key: Optional[str] = typer.Option(None, "--key", help="Path to the PEM private key (tls.key)."),
+        namespace: str = NamespaceOption,
+        cluster: str = ClusterOption,
+    ) -> None:
+        """Create a kubernetes.io/tls Secret from a certificate and its key, as kubectl create secret tls."""
+        from netlab.api import configdata
+
+        require_root()
+        out(_apply(cluster, configdata.secret_tls(name, namespace, cert, key)))
 
     @app.command("expose")
     def expose(

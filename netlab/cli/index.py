@@ -48,7 +48,7 @@ COMMANDS: dict[str, Entry] = {
     "capture": Entry("netlab.cli.capture", "Run tcpdump inside a pod's or node's network namespace (Ctrl-C to stop)."),
     "graph": Entry("netlab.cli.graph", "Draw the lab: fabric, nodes (/24, underlay IP), bridges, veth pairs, pods (IP, labels), Services and their endpoints."),
     "doctor": Entry("netlab.cli.doctor", "Check this machine for a lab: root, kernel features, tools, address clashes, resolver, leftovers."),
-    "create": Entry("netlab.cli.imperative", "Create an object from flags, as kubectl create does: deployment.", group=True),
+    "create": Entry("netlab.cli.imperative", "Create an object from flags, as kubectl create does: deployment, configmap, secret.", group=True),
     "node": Entry("netlab.cli.node", "Fail, recover, cordon, uncordon and drain nodes.", group=True),
     "cluster": Entry("netlab.cli.cluster", "Create, delete and list labs (clusters).", group=True),
     "controller": Entry("netlab.cli.controller", "The lab's control plane: kubelet, kube-proxy and the controllers, always running.", group=True),

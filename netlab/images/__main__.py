@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-PROGRAMS = ("agnhost", "web")
+PROGRAMS = ("agnhost", "web", "nginx")
 
 
 def main(argv: list[str]) -> int:
@@ -20,6 +20,10 @@ def main(argv: list[str]) -> int:
         from netlab.images import agnhost
 
         return agnhost.main(rest)
+    if program == "nginx":
+        from netlab.images import nginx
+
+        return nginx.main(rest)
     from netlab.images import web
 
     return web.main(rest)

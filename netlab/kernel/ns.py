@@ -65,9 +65,9 @@ def unshare(flags: int) -> None:
     _check(_libc().unshare(flags), "unshare")
 
 
-def mount(source: str, target: str, fstype: str | None, flags: int) -> None:
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(
-        _libc().mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None),
+        _libc().mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, data.encode() if data else None),
         f"mount {source} on {target}",
     )
 

@@ -21,11 +21,17 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from netlab.kernel import ns
+from netlab.kernel import mounts, ns
 
 # `sh` runs the program and records how it ended, so `get pods` can show the exit code of a
-# process that is not netlab's child any more (netlab commands exit; containers stay).
-_WRAPPER = 'rm -f "$0"; "$@"; echo $? > "$0"'
+# process that is not netlab's child any more (netlab commands exit; containers stay). Its
+# stdout and stderr are the instance's log pipes (logcollector.py), held read-write; once the
+# program ended it lets go of them only when a collector reads them (a write-only open blocks
+# until there is a reader), so what the program wrote is never dropped with the pipes.
+_WRAPPER = (
+    'x=$0 o=$1 e=$2; shift 2; rm -f "$x"; exec 3>>"$o" 4>>"$e"; "$@" 3>&- 4>&-; echo $? > "$x"; '
+    'exec >&- 2>&-; exec >>"$o" 2>>"$e"'
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class Launch:
     netns: str  # path of the pod's network namespace
     utsns: str  # path of the pod's UTS namespace
     binds: tuple[tuple[str, str], ...]  # (pod file, path it shows up at inside)
-    log_path: str
+    log_path: str  # the instance's CRI log file, `<pod dir>/<container>/<restartCount>.log`
     exit_path: str
     cwd: str | None = None
     lock_path: str | None = None  # held by the wrapper while it lives: one copy at a time
@@ -49,6 +55,10 @@ class Launch:
     # (uid, gid, groups) to become before running anything (exec, exec probes); a container's
     # own program gets its user from `setpriv` in its argv, so its exit wrapper stays root.
     user: tuple[int, int, tuple[int, ...]] | None = None
+    log_index: str = ""  # the lab's index of container log pipes, which its collector drains
+    # The container's volumes: (directory or file under the pod's state, mountPath, readOnly),
+    # bind-mounted in its own mount namespace after the pod's files (kernel/mounts.py).
+    mounts: tuple[tuple[str, str, bool], ...] = ()
 
     def to_wire(self) -> dict:
         # Field by field: dataclasses.asdict deep-copies every value (the environment's too),
@@ -64,6 +74,7 @@ class Launch:
             "argv": tuple(data["argv"]),
             "binds": tuple(tuple(b) for b in data["binds"]),
             "user": (user[0], user[1], tuple(user[2])) if user else None,
+            "mounts": tuple((m[0], m[1], bool(m[2])) for m in data.get("mounts") or ()),
         })  # fmt: skip
 
 
@@ -159,6 +170,8 @@ def _enter_pod(launch: Launch, net_fd: int, uts_fd: int, lock_fd: int | None = N
             pod_dir = os.path.dirname(launch.exit_path)
             ns.mount(pod_dir, pod_dir, "none", ns.MS_BIND)
         ns.mount("none", "/", None, ns.MS_REMOUNT | ns.MS_BIND | ns.MS_RDONLY)
+    if launch.mounts:
+        mounts.mount_volumes(launch.mounts, launch.read_only_root)
 
 
 def _become_user(launch: Launch) -> None:
@@ -185,17 +198,19 @@ def launch(spec: Launch) -> ProcessRef:
         holder = lock_holder(spec.lock_path)
         if holder is not None:
             raise AlreadyRunning(holder)
-    argv = ["/bin/sh", "-c", _WRAPPER, spec.exit_path, *spec.argv]
+    from netlab.kernel import logcollector  # the readers of the process table never load it
+
+    out, err = (logcollector.fifo_path(spec.log_path, s) for s in logcollector.STREAMS)
+    argv = ["/bin/sh", "-c", _WRAPPER, spec.exit_path, out, err, *spec.argv]
     env = dict(spec.env)
-    fds = {
-        "net": ns.open_ns(spec.netns),
-        "uts": ns.open_ns(spec.utsns),
-        "log": os.open(spec.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644),
-        "null": os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC),
-    }
-    if spec.lock_path is not None:
-        fds["lock"] = os.open(spec.lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fds: dict[str, int] = {}
     try:
+        fds["out"], fds["err"] = logcollector.prepare(spec.log_path, spec.log_index)
+        fds["net"] = ns.open_ns(spec.netns)
+        fds["uts"] = ns.open_ns(spec.utsns)
+        fds["null"] = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        if spec.lock_path is not None:
+            fds["lock"] = os.open(spec.lock_path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         pid = os.fork()
         if pid == 0:
             _become_container(spec, argv, env, fds)  # never returns
@@ -227,13 +242,13 @@ Launcher = Callable[[Sequence[Launch]], Iterator[LaunchOutcome]]
 
 
 def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: dict[str, int]) -> None:
-    """The forked child: its own session, stdio to the log, into the pod, exec the wrapper.
-    Only plain system calls here (the parent may have threads)."""
+    """The forked child: its own session, stdio to the log pipes, into the pod, exec the
+    wrapper. Only plain system calls here (the parent may have threads)."""
     try:
         os.setsid()
         os.dup2(fds["null"], 0)
-        os.dup2(fds["log"], 1)
-        os.dup2(fds["log"], 2)
+        os.dup2(fds["out"], 1)
+        os.dup2(fds["err"], 2)
         _enter_pod(spec, fds["net"], fds["uts"], fds.get("lock"))
         if "lock" in fds:
             os.set_inheritable(fds["lock"], True)  # the wrapper keeps holding it after exec
@@ -244,6 +259,9 @@ def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: d
             os.write(2, f"netlab: cannot start the container: {exc}\n".encode())
             with open(spec.exit_path, "w") as f:
                 f.write("127\n")
+            from netlab.kernel import logcollector  # loaded already, by launch
+
+            logcollector.wait_for_reader(spec.log_path, (fds["out"], fds["err"]))
         finally:
             os._exit(127)
 

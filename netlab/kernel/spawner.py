@@ -13,6 +13,12 @@ few ahead of the answers (`Spawner.launch_many`). It exits when the control plan
 end closes — a control plane killed with `kill -9` takes it along; the containers stay, as
 they do when the control plane forks them itself (they are found again by pid and start
 time). It reaps its children, so exited containers leave no zombies behind.
+
+Like containerd's shim it also writes the containers' logs: a thread (`logcollector.Collector`)
+drains every container's stdout and stderr pipes into its CRI log file, the lab's containers
+whoever started them. A shim started again drains what the containers wrote meanwhile (it
+waited in their pipes). The control plane starts it with itself (`Spawner.start`), not at
+the first launch, so an adopted container's output never waits for a new pod.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 
-from netlab.kernel import procs
+from netlab import naming
+from netlab.kernel import logcollector, procs
 
 MAX_MESSAGE = 1 << 20
 WINDOW = 16  # requests in flight: a few forks' worth of work ahead, far below the buffers
@@ -53,6 +60,11 @@ class Spawner:
         self.label = label  # the lab's name, shown in `ps` beside the shim
         self._sock: socket.socket | None = None
         self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start the shim now (it collects the containers' logs from then on)."""
+        if self._sock is None:
+            self._start()
 
     def _start(self) -> None:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -171,11 +183,20 @@ def main(argv: list[str]) -> None:
     # Containers must not inherit it: a copy held open by them would hide the control
     # plane's end closing, and keep a dead shim's socket alive.
     os.set_inheritable(fd, False)
+    collector = logcollector.Collector(naming.container_logs_index(argv[1]))
+    try:
+        thread = collector.start()
+    except OSError as exc:  # still fork: a container's output waits in its pipe for a next shim
+        print(f"netlab shim: cannot collect container logs: {exc}", file=sys.stderr, flush=True)
+        thread = None
     sock = socket.socket(fileno=fd)
     try:
         serve(sock)
     finally:
         sock.close()
+        if thread is not None:  # what it read is written before the shim goes; the rest waits in the pipes
+            collector.stop()
+            thread.join(timeout=5)
 
 
 if __name__ == "__main__":

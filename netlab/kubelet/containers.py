@@ -18,7 +18,8 @@ from typing import Any
 
 from netlab.images import catalog
 from netlab.kernel import procs
-from netlab.kubelet import podenv, probes, security
+from netlab.images import nginx as nginx_image
+from netlab.kubelet import containerstate, podenv, probes, security, volumes
 from netlab.kubelet.containerstate import exec_spec_path, observe, ready  # noqa: F401  (re-exported: the readers' part)
 
 INGRESS_NGINX_IMAGE = "ingress-nginx/controller"  # registry.k8s.io/ingress-nginx/controller:v1.x
@@ -42,6 +43,9 @@ class PodContext:
     ingress_routes: str = ""  # the ingress routes snapshot (read by the ingress-nginx controller image)
     security: Any = None  # the pod's spec.securityContext (its containers' defaults)
     fields: podenv.PodFields | None = None  # what the Downward API exposes
+    logs_index: str = ""  # the lab's index of container log pipes (kernel/logcollector.py)
+    volumes: tuple = ()  # spec.volumes
+    sources: Any = None  # volumes.Sources: the namespace's ConfigMaps and Secrets, for env and volumes
 
     @property
     def binds(self) -> tuple[tuple[str, str], ...]:
@@ -51,8 +55,8 @@ class PodContext:
             (os.path.join(self.directory, "hostname"), "/etc/hostname"),
         )
 
-    def log_path(self, container: str) -> str:
-        return os.path.join(self.directory, f"{container}.log")
+    def log_path(self, container: str, restart_count: int) -> str:
+        return containerstate.log_path(self.directory, container, restart_count)
 
     def exit_path(self, container: str) -> str:
         return os.path.join(self.directory, f"{container}.exit")
@@ -63,10 +67,21 @@ class PodContext:
     def exec_spec_path(self, container: str) -> str:
         return exec_spec_path(self.directory, container)
 
+    def mounts(self, container) -> tuple[tuple[str, str, bool], ...]:
+        """The container's volumeMounts as (source under the pod's directory, mountPath,
+        readOnly), plus what its image brings along (the nginx image's document root)."""
+        planned = [(m.source, m.target, m.read_only) for m in volumes.container_mounts(self.directory, list(self.volumes), container)]
+        return tuple(planned) + nginx_image.image_mounts(container, self.directory)
+
 
 def environment(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> dict[str, str]:
-    """netlab's own variables, then the container's as the kubelet makes them."""
-    return {**_base_environment(ctx, container), **container_variables(ctx, container, services)}
+    """netlab's own variables, then the container's as the kubelet makes them (for a running
+    container: a ConfigMap or Secret deleted since its start leaves its variables out)."""
+    try:
+        own = container_variables(ctx, container, services)
+    except podenv.EnvError:
+        own = container_variables(ctx, container, services, lenient=True)
+    return {**_base_environment(ctx, container), **own}
 
 
 def _base_environment(ctx: PodContext, container) -> dict[str, str]:
@@ -82,15 +97,55 @@ def _base_environment(ctx: PodContext, container) -> dict[str, str]:
     }
 
 
-def container_variables(ctx: PodContext, container, services: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables the kubelet gives a container (podenv.py): its `env` in order with
-    fieldRefs and `$(VAR)` resolved, then the Service variables it did not set."""
-    entries = [
-        podenv.EnvEntry(var.name, var.value, var.valueFrom.fieldRef.fieldPath if var.valueFrom and var.valueFrom.fieldRef else None)
-        for var in container.env
-    ]
+def container_variables(
+    ctx: PodContext, container, services: Mapping[str, str] | None = None, warnings: list[str] | None = None, lenient: bool = False
+) -> dict[str, str]:
+    """The variables the kubelet gives a container (podenv.py): its envFrom, its `env` in order
+    with fieldRefs, ConfigMap and Secret keys and `$(VAR)` resolved, then the Service variables
+    it did not set. Raises podenv.EnvError (CreateContainerConfigError); `warnings` collects
+    the kubelet's InvalidEnvironmentVariableNames; `lenient` treats every reference as optional."""
+    entries = [_env_entry(var, lenient) for var in container.env]
+    refs = [
+        podenv.KeyRef("configmap" if src.configMapRef else "secret", (src.configMapRef or src.secretRef).name,
+                      optional=lenient or bool((src.configMapRef or src.secretRef).optional), prefix=src.prefix)
+        for src in container.envFrom
+    ]  # fmt: skip
     fields = ctx.fields or podenv.PodFields(ctx.name, ctx.namespace, "", ctx.node, "default", ctx.ip, "", {}, {})
-    return dict(podenv.container_env(entries, fields, services or {}))
+    lookup = _object_values(ctx)
+    initial, skipped = podenv.env_from(refs, lookup, ctx.namespace) if refs else ({}, [])
+    if warnings is not None:
+        warnings += skipped
+    return dict(podenv.container_env(entries, fields, services or {}, initial, lookup))
+
+
+def _env_entry(var, lenient: bool) -> podenv.EnvEntry:
+    source = var.valueFrom
+    if source is None:
+        return podenv.EnvEntry(var.name, var.value)
+    if source.fieldRef is not None:
+        return podenv.EnvEntry(var.name, field_path=source.fieldRef.fieldPath)
+    ref = source.configMapKeyRef or source.secretKeyRef
+    if ref is not None:
+        kind = "configmap" if source.configMapKeyRef is not None else "secret"
+        return podenv.EnvEntry(var.name, ref=podenv.KeyRef(kind, ref.name, ref.key, lenient or bool(ref.optional)))
+    return podenv.EnvEntry(var.name)  # resourceFieldRef: warned at apply, ""
+
+
+def _object_values(ctx: PodContext) -> podenv.ObjectLookup:
+    """(kind, name) -> the values env may use: a ConfigMap's `data` (not binaryData, as
+    upstream), a Secret's decoded data; None when the object does not exist."""
+
+    def values(kind: str, name: str) -> dict[str, str] | None:
+        if ctx.sources is None:
+            return None
+        obj = ctx.sources.configmap(name) if kind == "configmap" else ctx.sources.secret(name)
+        if obj is None:
+            return None
+        if kind == "configmap":
+            return dict(obj.data)
+        return {k: (obj.value(k) or b"").decode(errors="replace") for k in obj.data}
+
+    return values
 
 
 def image_name(image: str) -> str:
@@ -114,6 +169,10 @@ def program(ctx: PodContext, container, env: Mapping[str, str] | None = None) ->
             routes = os.path.join(os.path.dirname(routes), "gateway.json")
         return (sys.executable, "-m", "netlab.ingress", "--routes", routes,
                 "--dir", os.path.join(ctx.directory, "nginx"))
+    if nginx_image.runs_nginx(container):
+        # The nginx image with its configuration given as a volume: the host's real nginx on
+        # that configuration (images/nginx.py).
+        return (sys.executable, "-m", "netlab.images", "nginx", "--dir", nginx_image.container_dir(ctx.directory, container))
     ports = [(p.containerPort, p.protocol) for p in container.ports]
     command = podenv.expand_argv(container.command, env or {})
     args = podenv.expand_argv(container.args, env or {})
@@ -145,14 +204,17 @@ class Start:
 def prepare(ctx: PodContext, container, restart_count: int = 0, services: Mapping[str, str] | None = None) -> Start:
     """What starting one container takes (never raises for bad images). `services`: the
     Service variables at this start."""
+    # Its output goes to its own log, `<container>/<restartCount>.log` (`logs -p` reads the one before).
     record: dict[str, Any] = {"name": container.name, "image": container.image, "restartCount": restart_count}
+    warnings: list[str] = []
     try:
-        # Where this instance's output starts in the (appended) log: `logs` shows from here,
-        # `logs -p` the previous instance's stretch before it.
-        record["logOffset"] = os.path.getsize(ctx.log_path(container.name))
-    except OSError:
-        record["logOffset"] = 0
-    own = container_variables(ctx, container, services)
+        own = container_variables(ctx, container, services, warnings)
+    except podenv.EnvError as exc:
+        # The kubelet retries at each sync; so does netlab's (sync.py), e.g. once the
+        # ConfigMap exists.
+        return Start(ctx, container, {**record, "error": str(exc), "reason": "CreateContainerConfigError", "retry": True})
+    if warnings:
+        record["warnings"] = warnings  # InvalidEnvironmentVariableNames events, sent by sync.py
     env = {**_base_environment(ctx, container), **own}
     try:
         argv = program(ctx, container, own)
@@ -165,6 +227,8 @@ def prepare(ctx: PodContext, container, restart_count: int = 0, services: Mappin
     refused = security.refusal(wanted, ctx.name, container.name)
     if refused:
         return Start(ctx, container, {**record, "error": refused, "reason": "CreateContainerConfigError"})
+    nginx_image.prepare(container, ctx.directory)
+    volumes.ensure_sub_paths(volumes.container_mounts(ctx.directory, list(ctx.volumes), container))
     setpriv = shutil.which("setpriv", path=env["PATH"]) or "setpriv"
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
     spec = procs.Launch(
@@ -173,11 +237,13 @@ def prepare(ctx: PodContext, container, restart_count: int = 0, services: Mappin
         netns=ctx.netns_path,
         utsns=ctx.utsns_path,
         binds=ctx.binds,
-        log_path=ctx.log_path(container.name),
+        log_path=ctx.log_path(container.name, restart_count),
         exit_path=ctx.exit_path(container.name),
         cwd=cwd,
         lock_path=ctx.lock_path(container.name),
         read_only_root=wanted.read_only_root,
+        log_index=ctx.logs_index,
+        mounts=ctx.mounts(container),
     )
     return Start(ctx, container, {**record, "command": list(argv)}, spec, env)
 
@@ -232,4 +298,5 @@ def launch_spec(
         cwd=container.workingDir or "/",
         read_only_root=wanted.read_only_root,
         user=(wanted.uid or 0, wanted.gid or 0, wanted.groups) if wanted.drops_privileges else None,
+        mounts=ctx.mounts(container),
     )

@@ -18,6 +18,12 @@ def exec_spec_path(directory: str, container: str) -> str:
     return os.path.join(directory, f"{container}.exec.json")
 
 
+def log_path(directory: str, container: str, restart_count: int) -> str:
+    """A container instance's CRI log, as the kubelet lays them out under
+    /var/log/pods/<ns>_<pod>_<uid>/: `<container>/<restartCount>.log` in the pod's directory."""
+    return os.path.join(directory, container, f"{restart_count}.log")
+
+
 def observe(record: dict[str, Any], ctx_dir: str) -> dict[str, Any]:
     """The container's state as Kubernetes reports it: running, terminated or waiting."""
     if "error" in record:

@@ -16,8 +16,8 @@ import time
 from typing import TYPE_CHECKING, BinaryIO
 
 from netlab.errors import InvalidInput, NotFound
-from netlab.kernel import ns, procs
-from netlab.kubelet.containerstate import exec_spec_path
+from netlab.kernel import containerlogs, ns, procs
+from netlab.kubelet.containerstate import exec_spec_path, log_path
 
 if TYPE_CHECKING:
     from netlab.api.models import Container, Pod
@@ -101,37 +101,69 @@ def _computed_spec(lab: Lab, obj: StoredObject, container: str | None) -> procs.
 
 
 def stream_logs(
-    lab: Lab, namespace: str, name: str, container: str | None, tail: int, follow: bool, sink: BinaryIO, previous: bool = False
+    lab: Lab, namespace: str, name: str, container: str | None, sink: BinaryIO, options: containerlogs.Options,
+    *, follow: bool = False, previous: bool = False,
 ) -> None:
-    """Copy a container's output (stdout and stderr) to `sink`: the current instance's (the
-    previous one's with `previous`), its last `tail` lines (-1: all), then, with `follow`, new
-    output until the pod or its log goes away."""
+    """Copy a container's output (stdout and stderr) to `sink` as the kubelet's log reader does
+    (`kuberuntime/logs`): its current instance's CRI log (the previous one's with `previous`),
+    partial records joined into lines, `options` applied; with `follow`, new lines until the
+    instance ended (its pipes drained: the collector removes them) or the pod went away."""
     obj, pod = find_pod(lab, namespace, name)
     c = container_of(pod, container)
     directory = obj.status.get("dir")
-    path = os.path.join(directory, f"{c.name}.log") if directory else None
-    if path is None or not os.path.exists(path):
+    record = next((r for r in obj.status.get("containers") or [] if r.get("name") == c.name), None)
+    if not directory or record is None or "error" in record:
         raise InvalidInput(f'container "{c.name}" in pod "{name}" is waiting to start: no logs yet')
-    record = next((r for r in obj.status.get("containers") or [] if r.get("name") == c.name), {})
-    start = record.get("logOffset", 0)
-    end = None
+    restart = record.get("restartCount", 0)
     if previous:
-        if "previousLogOffset" not in record:
+        if restart < 1:  # (one that printed nothing has no file: it shows nothing)
             raise InvalidInput(f'previous terminated container "{c.name}" in pod "{name}" not found')
-        start, end, follow = record["previousLogOffset"], start, False
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read() if end is None else f.read(max(end - start, 0))
-        if tail >= 0:
-            data = b"".join(data.splitlines(keepends=True)[-tail:]) if tail else b""
-        sink.write(data)
+        restart, follow = restart - 1, False
+    path = log_path(directory, c.name, restart)
+    decoder, limit = containerlogs.Decoder(), containerlogs.Limit(options.limit_bytes)
+
+    def emit(lines: list[containerlogs.Line]) -> None:
+        sink.write(b"".join(limit.take(line.render(options.timestamps) for line in lines)))
         sink.flush()
-        while follow:
+
+    f = _open_when_there(lab, obj, path, follow)
+    if f is None:
+        return
+    with f:
+        if options.since is None and options.tail is not None and options.tail >= 0:
+            f.seek(containerlogs.tail_offset(f, options.tail))
+        lines = decoder.feed(f.read())
+        if not follow:
+            emit(containerlogs.select(lines + decoder.finish(), options))
+            return
+        emit(containerlogs.select(lines, options))
+        while not limit.reached:
             chunk = f.read()
             if chunk:
-                sink.write(chunk)
-                sink.flush()
+                emit(containerlogs.select(decoder.feed(chunk), dataclasses.replace(options, tail=-1)))
                 continue
-            if lab.store.get("Pod", namespace, name) is None or not os.path.exists(path):
+            if _instance_ended(lab, obj, path):
+                emit(decoder.feed(f.read()) + decoder.finish())  # written before its pipes went
                 return
             time.sleep(0.2)  # polling a file for new output; nothing to wait on instead
+
+
+def _open_when_there(lab: Lab, obj: StoredObject, path: str, follow: bool) -> BinaryIO | None:
+    """The log, once its first record is written (a container that printed nothing has none
+    yet); None when there is nothing to show (and, following, the instance or pod ended)."""
+    while True:
+        try:
+            return open(path, "rb")
+        except FileNotFoundError:
+            if not follow or _instance_ended(lab, obj, path):
+                return None
+        time.sleep(0.2)
+
+
+def _instance_ended(lab: Lab, obj: StoredObject, path: str) -> bool:
+    """The pod went away, or this instance's output is all in its log: the collector removes
+    the pipes once it read them to the end (every process holding them gone)."""
+    from netlab.kernel.logcollector import fifo_path
+
+    current = lab.store.get("Pod", obj.namespace, obj.name)
+    return current is None or current.uid != obj.uid or not os.path.exists(fifo_path(path, "stdout"))

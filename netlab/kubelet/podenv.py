@@ -3,8 +3,13 @@ Downward API values (`valueFrom.fieldRef`), the Service variables, and `$(VAR)` 
 
 Mirrors pkg/kubelet/kubelet_pods.go `makeEnvironmentVariables`, pkg/kubelet/envvars
 `FromServices` and third_party/forked/golang/expansion `Expand`:
+- `envFrom` first: every key of the ConfigMap or Secret (with its `prefix`) that is a valid
+  variable name; the others are skipped with the kubelet's InvalidEnvironmentVariableNames
+  event; a missing object is an error unless `optional`;
 - each `env` entry is expanded against the variables defined before it and the Service
-  variables; later entries override earlier ones;
+  variables; later entries override earlier ones; `configMapKeyRef`/`secretKeyRef` take a
+  key's value (a missing object or key: the kubelet's error, the container is not created —
+  CreateContainerConfigError — unless `optional`, which leaves the variable out);
 - the Service variables of the pod's namespace (when `enableServiceLinks`, the default) and
   of `default/kubernetes` are added for names the container did not set;
 - `command` and `args` are expanded against the final environment.
@@ -166,27 +171,98 @@ class PodFields:
 # --- the whole environment -----------------------------------------------------------------------
 
 
+class EnvError(Exception):
+    """The kubelet could not make the environment: the container is not created
+    (CreateContainerConfigError) with this message."""
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """configMapKeyRef / secretKeyRef, and (key None) an envFrom source."""
+
+    kind: str  # "configmap" | "secret"
+    name: str
+    key: str | None = None
+    optional: bool = False
+    prefix: str = ""
+
+
+# (kind, name) -> {key: value} of the object, or None when it does not exist
+ObjectLookup = Callable[[str, str], "Mapping[str, str] | None"]
+
+
 @dataclass(frozen=True)
 class EnvEntry:
-    """One `env` item as the kubelet sees it: a literal value or a fieldRef path."""
+    """One `env` item as the kubelet sees it: a literal value, a fieldRef path or a key ref."""
 
     name: str
     value: str = ""
     field_path: str | None = None
+    ref: KeyRef | None = None
+
+
+_KIND_TITLE = {"configmap": "ConfigMap", "secret": "Secret"}
+
+
+def env_from(sources: Sequence[KeyRef], lookup: ObjectLookup, namespace: str) -> tuple[dict[str, str], list[str]]:
+    """The envFrom variables and the kubelet's warnings about skipped keys."""
+    from netlab.api.names import env_var_name_errors
+
+    found: dict[str, str] = {}
+    warnings: list[str] = []
+    for source in sources:
+        values = lookup(source.kind, source.name)
+        if values is None:
+            if source.optional:
+                continue
+            raise EnvError(f'{source.kind} "{source.name}" not found')
+        invalid = []
+        for key, value in values.items():
+            name = source.prefix + key
+            if env_var_name_errors(name):
+                invalid.append(name)
+                continue
+            found[name] = value
+        if invalid:
+            warnings.append(f"Keys [{', '.join(sorted(invalid))}] from the EnvFrom {source.kind.replace('configmap', 'configMap')} "
+                            f"{namespace}/{source.name} were skipped since they are considered invalid environment variable names.")  # fmt: skip
+    return found, warnings
+
+
+def _ref_value(ref: KeyRef, lookup: ObjectLookup, namespace: str) -> str | None:
+    values = lookup(ref.kind, ref.name)
+    if values is None:
+        if ref.optional:
+            return None
+        raise EnvError(f'{ref.kind} "{ref.name}" not found')
+    if ref.key not in values:
+        if ref.optional:
+            return None
+        raise EnvError(f"couldn't find key {ref.key} in {_KIND_TITLE[ref.kind]} {namespace}/{ref.name}")
+    return values[ref.key]
 
 
 def container_env(
-    entries: Sequence[EnvEntry], fields: PodFields, services: Mapping[str, str]
+    entries: Sequence[EnvEntry],
+    fields: PodFields,
+    services: Mapping[str, str],
+    initial: Mapping[str, str] | None = None,
+    lookup: ObjectLookup | None = None,
 ) -> list[tuple[str, str]]:
-    """The container's variables in kubelet's order: its own `env` (expanded), then the
-    Service variables it did not set itself."""
-    defined: dict[str, str] = {}
-    lookup = mapping_for(defined, services)
+    """The container's variables in kubelet's order: its envFrom (`initial`), its own `env`
+    (expanded), then the Service variables it did not set itself. Raises EnvError."""
+    defined: dict[str, str] = dict(initial or {})
+    expand_lookup = mapping_for(defined, services)
     for entry in entries:
-        if entry.field_path is not None:
+        if entry.ref is not None:
+            found = _ref_value(entry.ref, lookup or (lambda kind, name: None), fields.namespace)
+            if found is None:
+                continue  # optional and missing: the variable is left out
+            value = found
+        elif entry.field_path is not None:
             value = fields.value(entry.field_path)
         else:
-            value = expand(entry.value, lookup)
+            value = expand(entry.value, expand_lookup)
         defined[entry.name] = value
     result = list(defined.items())
     result += [(k, v) for k, v in services.items() if k not in defined]

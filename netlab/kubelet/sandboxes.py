@@ -17,7 +17,7 @@ from netlab.apiserver.store import StoredObject
 from netlab.errors import NetlabError
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
-from netlab.kubelet import hostnetwork, ipam, podfiles, sandbox
+from netlab.kubelet import hostnetwork, ipam, podfiles, sandbox, volumes
 from netlab.kubelet.podfiles import pod_hostname
 
 
@@ -55,6 +55,8 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
             doomed.append(name)
     sandbox.destroy_many(doomed)
     hostnetwork.reap(lab, {o.uid for o in wanted.values()})
+    if doomed:
+        volumes.reap(os.path.join(lab.directory, "pods"), {os.path.basename(lab.pod_dir(o.namespace, o.name, o.uid)) for o in objs})
     # Also the UTS pins of pods whose network namespace vanished (interrupted teardown); a
     # node's own (its host-network pods') has one dot.
     for name in ns.list_utsns():

@@ -11,13 +11,14 @@ from netlab.api.models import Pod
 from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
 from netlab.kernel import ns, procs
-from netlab.kubelet import containers, podenv, probes, sandbox
+from netlab.kubelet import containers, podenv, probes, sandbox, volumes
 from netlab.kubelet.podfiles import pod_hostname
 from netlab.kubelet.restarts import restart_delay, should_restart
 
 
 def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
     netns = o.status["sandbox"]["netns"]
+    fields = _pod_fields(o, pod)
     return containers.PodContext(
         namespace=o.namespace,
         name=o.name,
@@ -27,23 +28,51 @@ def pod_context(lab: Lab, o: StoredObject, pod: Pod) -> containers.PodContext:
         netns_path=ns.netns_path(netns),
         utsns_path=ns.utsns_path(netns),
         directory=o.status["dir"],
+        logs_index=naming.container_logs_index(lab.name),
         dns_records=lab.dns_records,
         ingress_routes=lab.ingress_routes,
         security=pod.spec.securityContext,
-        fields=podenv.PodFields(
-            name=o.name,
-            namespace=o.namespace,
-            uid=o.uid,
-            node_name=o.status["nodeName"],
-            service_account=pod.spec.serviceAccountName or "default",
-            pod_ip=o.status["podIP"],
-            host_ip=o.status.get("hostIP", ""),
-            pod_ips=tuple(o.status.get("podIPs") or ()),
-            host_ips=tuple(o.status.get("hostIPs") or ()),
-            labels=pod.metadata.labels,
-            annotations=pod.metadata.annotations,
-        ),
+        fields=fields,
+        volumes=tuple(pod.spec.volumes),
+        sources=config_sources(lab, o.namespace, fields),
     )
+
+
+def _pod_fields(o: StoredObject, pod: Pod) -> podenv.PodFields:
+    return podenv.PodFields(
+        name=o.name,
+        namespace=o.namespace,
+        uid=o.uid,
+        node_name=o.status["nodeName"],
+        service_account=pod.spec.serviceAccountName or "default",
+        pod_ip=o.status["podIP"],
+        host_ip=o.status.get("hostIP", ""),
+        pod_ips=tuple(o.status.get("podIPs") or ()),
+        host_ips=tuple(o.status.get("hostIPs") or ()),
+        labels=pod.metadata.labels,
+        annotations=pod.metadata.annotations,
+    )
+
+
+def config_sources(lab: Lab, namespace: str, fields: podenv.PodFields) -> volumes.Sources:
+    """The ConfigMaps and Secrets of the pod's namespace, read from the store when first asked
+    (the kubelet's configMapManager / secretManager), and its Downward API values."""
+    cache: dict[tuple[str, str], object] = {}
+
+    def get(kind: str, name: str):
+        if (kind, name) not in cache:
+            from netlab.api.kinds import object_from_dict
+
+            o = lab.store.get(kind, namespace, name)
+            cache[(kind, name)] = None if o is None else object_from_dict(o.manifest)
+        return cache[(kind, name)]
+
+    def field(path: str) -> str:
+        if path in ("metadata.labels", "metadata.annotations"):
+            return volumes.format_map(fields.labels if path == "metadata.labels" else fields.annotations)
+        return fields.value(path)
+
+    return volumes.Sources(lambda name: get("ConfigMap", name), lambda name: get("Secret", name), field)
 
 
 class ServiceVariables:
@@ -94,7 +123,7 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch_many) -> boo
     now = time.time()
     variables = ServiceVariables(lab)
     passes: list[_PodPass] = []
-    starts: list[tuple[_PodPass, containers.Start, dict]] = []  # with what the record keeps of before
+    starts: list[tuple[_PodPass, containers.Start]] = []
     for o in lab.store.list("Pod"):
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
@@ -103,10 +132,21 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch_many) -> boo
         ctx = pod_context(lab, o, pod)
         this = _PodPass(o, {r["name"]: r for r in o.status.get("containers") or []}, [c.name for c in pod.spec.containers])
         passes.append(this)
+        failed = volumes.setup(ctx.directory, list(pod.spec.volumes), ctx.sources) if pod.spec.volumes else {}
         for container in pod.spec.containers:
             record = this.records.get(container.name)
-            if record is None:
-                starts.append((this, containers.prepare(ctx, container, services=variables.for_pod(o.namespace, pod)), {}))
+            if failed and (record is None or record.get("retry")):
+                _wait_for_volumes(lab, this, container, record, failed)
+                continue
+            if record is None or record.get("retry"):
+                start = containers.prepare(ctx, container, services=variables.for_pod(o.namespace, pod))
+                for text in start.record.pop("warnings", []):
+                    lab.store.add_event("Pod", o.namespace, o.name, "InvalidEnvironmentVariableNames", text, "Warning")
+                if record is not None and start.spec is None and start.record.get("error") == record.get("error"):
+                    continue  # still waiting for the same thing (a ConfigMap, a Secret)
+                if start.record.get("retry"):
+                    lab.store.add_event("Pod", o.namespace, o.name, "Failed", f"Error: {start.record['error']}", "Warning")
+                starts.append((this, start))
                 this.changed = this.significant = True
                 continue
             if "error" in record:
@@ -131,14 +171,15 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch_many) -> boo
             if now - record["finishedAt"] < restart_delay(restarts):
                 continue
             restart = containers.prepare(ctx, container, restarts + 1, variables.for_pod(o.namespace, pod))
-            starts.append((this, restart, {"previousLogOffset": record.get("logOffset", 0)}))
+            restart.record.pop("warnings", None)
+            starts.append((this, restart))
             lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
             this.changed = this.significant = True
-    launched = launch([start.spec for _, start, _ in starts if start.spec is not None])
+    launched = launch([start.spec for _, start in starts if start.spec is not None])
     try:
-        for this, start, kept in starts:
+        for this, start in starts:
             outcome = next(launched) if start.spec is not None else None
-            this.records[start.container.name] = {**containers.finish(start, outcome), **kept}
+            this.records[start.container.name] = containers.finish(start, outcome)
     finally:
         launched.close()
     for this in passes:
@@ -147,6 +188,20 @@ def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch_many) -> boo
             status["containers"] = [this.records[name] for name in this.order if name in this.records]
             lab.store.set_status("Pod", this.obj.namespace, this.obj.name, status)
     return any(this.significant for this in passes)
+
+
+def _wait_for_volumes(lab: Lab, this: _PodPass, container, record: dict | None, failed: dict[str, str]) -> None:
+    """The volume manager's WaitForAttachAndMount: no container of the pod starts until every
+    volume is set up; it waits as ContainerCreating, with a FailedMount event per new failure."""
+    message = next(iter(failed.values()))
+    if record is not None and record.get("error") == message:
+        return
+    o = this.obj
+    for text in failed.values():
+        lab.store.add_event("Pod", o.namespace, o.name, "FailedMount", text, "Warning")
+    this.records[container.name] = {"name": container.name, "image": container.image, "restartCount": 0,
+                                    "error": message, "reason": "ContainerCreating", "retry": True}  # fmt: skip
+    this.changed = True
 
 
 def _probe(lab: Lab, o: StoredObject, ctx, container, record: dict, now: float) -> tuple[bool, bool]:

@@ -76,6 +76,10 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     selector = selectors.DefaultSelector()
     selector.register(me.socket, selectors.EVENT_READ)
     runtime = Spawner(cluster)  # forks the containers, so this big process does not have to
+    try:
+        runtime.start()  # and writes their logs: the output adopted containers wrote meanwhile
+    except OSError as exc:
+        log(f"the container shim did not start: {exc}")
     procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
     seen = _Seen()
     woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync

@@ -28,11 +28,11 @@ from netlab.proxy.sync import proxy_config, proxy_ports
 from netlab.proxy.types import DEFAULT_STICKY_SECONDS
 from netlab.views import describe_node, rbac
 from netlab.views.ingress import describe_gateway, describe_httproute, describe_ingress, describe_ingressclass
-from netlab.views.secrets import describe_referencegrant, describe_secret
+from netlab.views.secrets import describe_configmap, describe_referencegrant, describe_secret
 from netlab.views.objects import age, timestamp
 
 DESCRIBED = ("Pod", "Service", "NetworkPolicy", "Node", "Ingress", "IngressClass", "Gateway", "HTTPRoute", "Secret",
-             "ReferenceGrant", *rbac.DESCRIBERS)
+             "ReferenceGrant", "ConfigMap", *rbac.DESCRIBERS)
 
 
 def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
@@ -47,7 +47,8 @@ def describe(lab: Lab, kind: str, name: str, namespace: str) -> list[str]:
         describers = {"Pod": _describe_pod, "Service": _describe_service, "NetworkPolicy": _describe_netpol,
                       "Ingress": describe_ingress, "IngressClass": describe_ingressclass,
                       "Gateway": describe_gateway, "HTTPRoute": describe_httproute,
-                      "Secret": describe_secret, "ReferenceGrant": describe_referencegrant, **rbac.DESCRIBERS}
+                      "Secret": describe_secret, "ReferenceGrant": describe_referencegrant,
+                      "ConfigMap": describe_configmap, **rbac.DESCRIBERS}
         lines = describers[kind](lab, obj)
         if kind in rbac.WITHOUT_EVENTS:  # kubectl's role and binding describers print none
             return lines
@@ -131,6 +132,17 @@ def _describe_pod(lab, obj) -> list[str]:
             lines.append(f"    PID:            {record['pid']}")
         lines.append(f"    Restart Count:  {cs.get('restartCount', 0)}")
         lines.append(f"    Log:            netlab logs {obj.name} -c {c.name} -n {obj.namespace}")
+        if c.volumeMounts:
+            lines.append("    Mounts:")
+            lines += [f"      {m.mountPath} from {m.name} ({'ro' if m.readOnly else 'rw'}{', path ' + repr(m.subPath) if m.subPath else ''})"
+                      for m in c.volumeMounts]  # fmt: skip
+    if pod.spec.volumes:
+        lines.append("Volumes:")
+        for v in pod.spec.volumes:
+            source = getattr(v, v.kind) if v.kind in ("configMap", "secret") else None
+            name = source.name if v.kind == "configMap" else source.secretName if v.kind == "secret" else ""
+            lines.append(f"  {v.name}:")
+            lines.append(f"    Type:       {v.kind}" + (f" ({name})" if name else ""))
     return lines
 
 

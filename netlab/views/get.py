@@ -398,6 +398,7 @@ gateways = _elsewhere("netlab.views.ingress", "gateways")
 httproutes = _elsewhere("netlab.views.ingress", "httproutes")
 referencegrants = _elsewhere("netlab.views.secrets", "referencegrants")
 secrets = _elsewhere("netlab.views.secrets", "secrets")
+configmaps = _elsewhere("netlab.views.secrets", "configmaps")
 serviceaccounts = _elsewhere("netlab.views.rbac", "serviceaccounts")
 roles = _elsewhere("netlab.views.rbac", "roles")
 clusterroles = _elsewhere("netlab.views.rbac", "clusterroles")
@@ -409,7 +410,7 @@ VIEWS = {
     "Service": services, "Endpoints": endpoints, "Node": nodes, "Namespace": namespaces,
     "NetworkPolicy": networkpolicies, "EndpointSlice": endpointslices, "Ingress": ingresses,
     "IngressClass": ingressclasses, "GatewayClass": gatewayclasses, "Gateway": gateways, "HTTPRoute": httproutes,
-    "ReferenceGrant": referencegrants, "Secret": secrets,
+    "ReferenceGrant": referencegrants, "Secret": secrets, "ConfigMap": configmaps,
     "ServiceAccount": serviceaccounts, "Role": roles, "ClusterRole": clusterroles,
     "RoleBinding": rolebindings, "ClusterRoleBinding": clusterrolebindings,
 }  # fmt: skip

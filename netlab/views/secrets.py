@@ -1,6 +1,8 @@
-"""`get` and `describe` for Secret and ReferenceGrant, with kubectl's columns: a Secret's row is
-NAME TYPE DATA AGE and its description lists each key with its size in bytes, never the
-value (kubectl's SecretDescriber); `get -o yaml` shows `data`, as kubectl does."""
+"""`get` and `describe` for Secret, ConfigMap and ReferenceGrant, with kubectl's columns: a
+Secret's row is NAME TYPE DATA AGE and its description lists each key with its size in bytes,
+never the value (kubectl's SecretDescriber); a ConfigMap's row is NAME DATA AGE (DATA counts
+data and binaryData) and its description prints each value (ConfigMapDescriber); `get -o
+yaml` shows `data`, as kubectl does."""
 
 from __future__ import annotations
 
@@ -26,6 +28,17 @@ def secrets(lab: Lab, namespace: str | None, selector: Selector | None, wide: bo
         rows.append(([o.namespace] if namespace is None else []) + row)
         docs.append({**o.manifest, "metadata": metadata(o)})
     headers = ["NAME", "TYPE", "DATA", "AGE"]
+    return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
+
+
+def configmaps(lab: Lab, namespace: str | None, selector: Selector | None, wide: bool):
+    now = time.time()
+    rows, docs = [], []
+    for o in _select(lab.store.list("ConfigMap", namespace), selector):
+        count = len(o.manifest.get("data") or {}) + len(o.manifest.get("binaryData") or {})
+        rows.append(([o.namespace] if namespace is None else []) + [o.name, str(count), age(o.created, now)])
+        docs.append({**o.manifest, "metadata": metadata(o)})
+    headers = ["NAME", "DATA", "AGE"]
     return (["NAMESPACE"] + headers if namespace is None else headers), rows, docs
 
 
@@ -60,6 +73,28 @@ def describe_secret(lab: Lab, o: StoredObject) -> list[str]:
     ]
     for key in sorted(secret.data):
         lines.append(f"{key}:  {len(secret.value(key) or b'')} bytes")
+    return lines
+
+
+def describe_configmap(lab: Lab, o: StoredObject) -> list[str]:
+    from netlab.api.configmap import ConfigMap
+
+    cm = ConfigMap.model_validate(o.manifest)
+    lines = [
+        f"{'Name:':<14}{o.name}",
+        f"{'Namespace:':<14}{o.namespace}",
+        f"{'Labels:':<14}{_pairs(cm.metadata.labels)}",
+        f"{'Annotations:':<14}{_pairs(cm.metadata.annotations)}",
+        "",
+        "Data",
+        "====",
+    ]
+    for key in sorted(cm.data):
+        lines += [f"{key}:", "----", *cm.data[key].split("\n")]
+    lines += ["", "BinaryData", "===="]
+    for key in sorted(cm.binaryData):
+        lines.append(f"{key}: {len(cm.value(key) or b'')} bytes")
+    lines.append("")
     return lines
 
 

@@ -17,10 +17,11 @@ import pytest
 from conftest import Lab, control_plane_pids, netns_inode, pids_in_netns
 
 from netlab.apiserver.state import open_lab
+from netlab.kernel import procs
 
 pytestmark = pytest.mark.root
 
-WRAPPER = b'rm -f "$0"; "$@"; echo $? > "$0"'  # kernel/procs.py's launch wrapper, one per container
+WRAPPER = procs._WRAPPER.encode()  # kernel/procs.py's launch wrapper, one per container
 
 
 def control_plane(lab: Lab) -> int:

@@ -344,3 +344,147 @@ def test_default_kubernetes_comes_back_when_deleted_and_system_namespaces_stay(d
     lab.nl("delete", "serviceaccount", "default")
     wait_until(lambda: lab.nl("get", "sa", "default", check=False).returncode == 0, timeout=15, what="default ServiceAccount again")
     assert lab.nl("get", "sa", "coredns", "-n", "kube-system").stdout.split()[:5] == ["NAME", "SECRETS", "AGE", "coredns", "0"]
+
+# -- Connecting Applications with Services: Securing the Service, Exposing the Service ---------
+
+# https://github.com/kubernetes/examples/blob/master/_archived/https-nginx/default.conf
+DEFAULT_CONF = """server {
+        listen 80 default_server;
+        listen [::]:80 default_server ipv6only=on;
+
+        listen 443 ssl;
+
+        root /usr/share/nginx/html;
+        index index.html;
+
+        server_name localhost;
+        ssl_certificate /etc/nginx/ssl/tls.crt;
+        ssl_certificate_key /etc/nginx/ssl/tls.key;
+
+        location / {
+                try_files $uri $uri/ =404;
+        }
+}
+"""
+
+# https://k8s.io/examples/service/networking/nginx-secure-app.yaml, as written (JSON-style YAML)
+NGINX_SECURE_APP = """---
+{
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: {name: "my-nginx", labels: {run: "my-nginx"}},
+  spec: {
+    type: "NodePort",
+    ports: [{port: 8080, targetPort: 80, protocol: "TCP", name: "http"},
+            {port: 443, protocol: "TCP", name: "https"}],
+    selector: {run: "my-nginx"},
+  },
+}
+---
+{
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: {name: "my-nginx"},
+  spec: {
+    selector: {matchLabels: {run: "my-nginx"}},
+    replicas: 1,
+    template: {
+      metadata: {labels: {run: "my-nginx"}},
+      spec: {
+        volumes: [{name: "secret-volume", secret: {secretName: "nginxsecret"}},
+                  {name: "configmap-volume", configMap: {name: "nginxconfigmap"}}],
+        containers: [{
+          name: "nginxhttps",
+          image: "bprashanth/nginxhttps:1.0",
+          ports: [{containerPort: 443}, {containerPort: 80}],
+          volumeMounts: [{mountPath: "/etc/nginx/ssl", name: "secret-volume"},
+                         {mountPath: "/etc/nginx/conf.d", name: "configmap-volume"}],
+        }],
+      },
+    },
+  },
+}
+"""
+
+# https://k8s.io/examples/service/networking/curlpod.yaml
+CURLPOD = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: curl-deployment
+spec:
+  selector:
+    matchLabels:
+      app: curlpod
+  replicas: 1
+  template:
+    metadata:
+      labels:
+        app: curlpod
+    spec:
+      volumes:
+      - name: secret-volume
+        secret:
+          secretName: nginxsecret
+      containers:
+      - name: curlpod
+        command:
+        - sh
+        - -c
+        - while true; do sleep 1; done
+        image: docker.io/curlimages/curl:8.18.0
+        volumeMounts:
+        - mountPath: /etc/nginx/ssl
+          name: secret-volume
+"""
+
+
+def test_securing_and_exposing_the_service(dnsutils, tmp_path, monkeypatch):
+    lab = dnsutils
+    key, cert = tmp_path / "nginx.key", tmp_path / "nginx.crt"
+    # "the manual steps": a self-signed pair for CN=my-nginx
+    sh("openssl", "req", "-x509", "-nodes", "-days", "365", "-newkey", "rsa:2048", "-keyout", str(key), "-out", str(cert),
+       "-subj", "/CN=my-nginx/O=my-nginx")  # fmt: skip
+    assert typed(lab, "create", "secret", "tls", "nginxsecret", "--key", str(key), "--cert", str(cert)).stdout == "secret/nginxsecret created\n"
+    assert typed(lab, "get", "secrets").stdout.splitlines()[1].split()[:3] == ["nginxsecret", "kubernetes.io/tls", "2"]
+    (tmp_path / "default.conf").write_text(DEFAULT_CONF)
+    monkeypatch.chdir(tmp_path)  # `--from-file=default.conf`, as typed in the file's directory
+    made = typed(lab, "create", "configmap", "nginxconfigmap", "--from-file=default.conf")
+    assert made.stdout == "configmap/nginxconfigmap created\n"
+    assert typed(lab, "get", "configmaps").stdout.splitlines()[1].split()[:2] == ["nginxconfigmap", "1"]
+    described = typed(lab, "describe", "configmap", "nginxconfigmap").stdout
+    assert "Data\n====\ndefault.conf:\n----\nserver {\n" in described and "ssl_certificate /etc/nginx/ssl/tls.crt;" in described
+    assert "BinaryData\n====\n" in described
+
+    typed(lab, "delete", "deployments,svc", "my-nginx", "--ignore-not-found")
+    assert lab.apply(NGINX_SECURE_APP, "nginx-secure-app").stdout == "service/my-nginx created\ndeployment.apps/my-nginx created\n"
+    typed(lab, "wait", "--for=condition=Ready", "pod", "-l", "run=my-nginx", "--timeout=30s")
+    pod_ip = typed(lab, "get", "pods", "-l", "run=my-nginx", "-o", "jsonpath={.items[0].status.podIP}").stdout
+    # "At this point you can reach the nginx server from any node": from node-b's namespace
+    page = lab.in_netns(lab.node_netns("node-b"), "curl", "-sSk", "-m", "5", f"https://{pod_ip}").stdout
+    assert "<h1>Welcome to nginx!</h1>" in page
+
+    # "Let's test this from a pod": the certificate names the Service; curl checks it against the CA file
+    assert lab.apply(CURLPOD, "curlpod").stdout == "deployment.apps/curl-deployment created\n"
+    typed(lab, "wait", "--for=condition=Ready", "pod", "-l", "app=curlpod", "--timeout=30s")
+    row = typed(lab, "get", "pods", "-l", "app=curlpod").stdout.splitlines()[1].split()
+    assert row[1:3] == ["1/1", "Running"]
+    answer = typed(lab, "exec", row[0], "--", "curl", "-sS", "-m", "5", "https://my-nginx", "--cacert", "/etc/nginx/ssl/tls.crt").stdout
+    assert "<title>Welcome to nginx!</title>" in answer
+    # the secret volume as the kubelet writes it: the keys through ..data, mode 0644
+    files = typed(lab, "exec", row[0], "--", "sh", "-c", "ls -A /etc/nginx/ssl; stat -L -c %a /etc/nginx/ssl/tls.key").stdout.split()
+    assert {"..data", "tls.crt", "tls.key"} <= set(files) and files[-1] == "644"
+
+    # "Exposing the Service": both NodePorts, on a node's address, from inside the lab
+    service = lab.get_json("svc", "my-nginx")
+    ports = {p["name"]: p for p in service["spec"]["ports"]}
+    assert (ports["http"]["port"], ports["http"]["targetPort"], ports["https"]["port"], ports["https"]["targetPort"]) == (8080, 80, 443, 443)
+    node_ip = str(lab.ranges.underlay.network_address + 12)  # node-b
+    https = typed(lab, "exec", row[0], "--", "curl", "-sS", "-m", "5", f"https://{node_ip}:{ports['https']['nodePort']}", "-k").stdout
+    assert "<h1>Welcome to nginx!</h1>" in https
+    http = lab.exec("dnsutils", "curl", "-sS", "-m", "5", f"http://{node_ip}:{ports['http']['nodePort']}/").stdout
+    assert "<title>Welcome to nginx!</title>" in http
+
+    # nothing of it on the host: no /etc/nginx/ssl, the host's nginx files untouched
+    assert not os.path.exists("/etc/nginx/ssl")
+    typed(lab, "delete", "deployments", "my-nginx", "curl-deployment")

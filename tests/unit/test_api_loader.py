@@ -122,11 +122,11 @@ def test_status_in_a_manifest_is_ignored():
 # --- warnings -------------------------------------------------------------------------------
 
 
-def test_a_configmap_is_skipped_with_a_warning():
-    write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n---\n" + POD)
+def test_a_daemonset_is_skipped_with_a_warning():
+    write("m.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: robot}\n---\n" + POD)
     result = load_manifests(["m.yaml"])
     assert [o.metadata.name for o in result.objects] == ["pod-a"]
-    assert result.warnings == ("m.yaml: ConfigMap default/settings: kind ConfigMap is not modelled by netlab, skipped",)
+    assert result.warnings == ("m.yaml: DaemonSet default/robot: kind DaemonSet is not modelled by netlab, skipped",)
 
 
 def test_unknown_fields_are_accepted_with_a_warning():
@@ -143,11 +143,13 @@ def test_env_field_ref_is_honoured_without_a_warning():
     assert load_manifests(["m.yaml"]).warnings == ()
 
 
-def test_env_secret_key_ref_is_accepted_with_a_warning():
+def test_env_secret_key_ref_is_honoured_and_resource_field_ref_warned():
     write("m.yaml", POD + "      env: [{name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n")
+    assert load_manifests(["m.yaml"]).warnings == ()
+    write("m.yaml", POD + "      env: [{name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]\n")
     assert load_manifests(["m.yaml"]).warnings == (
-        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.secretKeyRef: not supported by netlab '
-        '(no ConfigMaps, Secrets or resources), ignored: the variable is set to ""',
+        'm.yaml: Pod default/pod-a: spec.containers[0].env[0].valueFrom.resourceFieldRef: not supported by netlab '
+        '(no resources), ignored: the variable is set to ""',
     )
 
 
