@@ -12,7 +12,7 @@ On a node the runtime's shim reads the container's stdout and stderr and writes
   the fork, so whichever collector runs finds the instance: the shim's at once (inotify), a
   collector started later by scanning the index;
 - the container's last holder does not let the pipe go while nobody reads it: the launch
-  wrapper (procs.py), once its program ended, closes its own read-write ends and re-opens the
+  wrapper (runtime.py), once its program ended, closes its own read-write ends and re-opens the
   FIFOs write-only, which blocks until a collector holds the read end — so what a container
   wrote before it exited is never dropped with the pipe, even when it exits while no
   collector runs (the control plane and its shim killed with `kill -9`) or before the

@@ -2,7 +2,7 @@
 filesystem.
 
 A volume's files live under the pod's state directory; the container sees them at its
-`mountPath` through a bind mount made in its own mount namespace (`procs._enter_pod`, so its
+`mountPath` through a bind mount made in its own mount namespace (`runtime._enter_pod`, so its
 program, `netlab exec` and exec probes all see the same). When the mountPath exists on the
 host with the right type (a directory for a volume, a file for a file `subPath`), the bind
 goes straight onto it: the host's directory is only covered, in this namespace alone.

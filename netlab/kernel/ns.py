@@ -130,7 +130,7 @@ _pin_dirs_ready: set[str] = set()  # per process: the directories made mounts al
 def _prepare_pin_dir(directory: str) -> None:
     """Make `directory` a shared mount of its own, as `ip netns add` does with /run/netns, so
     its pins propagate to the host's other mount namespaces — and so a container's namespace
-    can drop the whole directory with one detach (procs.py) instead of receiving every pin
+    can drop the whole directory with one detach (runtime.py) instead of receiving every pin
     made after it started."""
     if directory in _pin_dirs_ready:
         return

@@ -3,12 +3,12 @@
 `fork` costs in proportion to the memory of the process that calls it. The control plane
 holds the API models, pyroute2 and the store (~50-70 MiB); forking each container from it
 took 7-10 ms here, most of it copying page tables the container throws away at once in its
-`exec`. This process loads only `kernel/procs.py` (~10 MiB) and forks for the control plane,
+`exec`. This process loads only `kernel/runtime.py` and `procs.py` (~10 MiB) and forks for the control plane,
 as containerd's shim or runc's init do for the kubelet: 2-3 ms a container.
 
-The control plane starts it (`Spawner.start`) and asks over a socket pair: a `procs.Launch`
+The control plane starts it (`Spawner.start`) and asks over a socket pair: a `runtime.Launch`
 as JSON per message, each answered in order with the new process (pid and start time), the
-copy that already runs (`procs.AlreadyRunning`), or an error; a pass's requests are sent a
+copy that already runs (`runtime.AlreadyRunning`), or an error; a pass's requests are sent a
 few ahead of the answers (`Spawner.launch_many`). It exits when the control plane's
 end closes — a control plane killed with `kill -9` takes it along; the containers stay, as
 they do when the control plane forks them itself (they are found again by pid and start
@@ -32,7 +32,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from netlab import naming
-from netlab.kernel import logcollector, procs
+from netlab.kernel import logcollector, procs, runtime
 
 MAX_MESSAGE = 1 << 20
 WINDOW = 16  # requests in flight: a few forks' worth of work ahead, far below the buffers
@@ -42,9 +42,9 @@ class _Gone(Exception):
     """The shim is not there to answer (it died)."""
 
 
-def _outcome(reply: dict) -> procs.LaunchOutcome:
+def _outcome(reply: dict) -> runtime.LaunchOutcome:
     if "running" in reply:
-        return procs.AlreadyRunning(procs.ProcessRef(*reply["running"]))
+        return runtime.AlreadyRunning(procs.ProcessRef(*reply["running"]))
     if "error" in reply:
         # The shim is fine; the fork or a file it opens failed, as it would have here.
         return OSError(reply["error"])
@@ -52,7 +52,7 @@ def _outcome(reply: dict) -> procs.LaunchOutcome:
 
 
 class Spawner:
-    """The control plane's end: `launch_many` is `procs.launch_many`, done by the shim. A
+    """The control plane's end: `launch_many` is `runtime.launch_many`, done by the shim. A
     shim that died is started again once; if that fails too, this process forks the
     containers itself (slower, never wrong)."""
 
@@ -82,8 +82,8 @@ class Spawner:
             theirs.close()
         self._sock = mine
 
-    def launch_many(self, specs: Sequence[procs.Launch]) -> Iterator[procs.LaunchOutcome]:
-        """`procs.launch_many`, done by the shim: up to WINDOW requests are sent ahead, so the
+    def launch_many(self, specs: Sequence[runtime.Launch]) -> Iterator[runtime.LaunchOutcome]:
+        """`runtime.launch_many`, done by the shim: up to WINDOW requests are sent ahead, so the
         shim forks the next containers while the caller records the last one (a request at a
         time left either process idle while the other worked: a round trip per container).
         Requests the shim did not answer before dying are asked again of a new shim — a
@@ -97,9 +97,9 @@ class Spawner:
                 return
             except _Gone:
                 self.close()
-        yield from procs.launch_many(specs[done:])
+        yield from runtime.launch_many(specs[done:])
 
-    def _pipelined(self, specs: Sequence[procs.Launch]) -> Iterator[procs.LaunchOutcome]:
+    def _pipelined(self, specs: Sequence[runtime.Launch]) -> Iterator[runtime.LaunchOutcome]:
         sent = received = 0
         try:
             if self._sock is None and specs:
@@ -161,14 +161,14 @@ def serve(sock: socket.socket) -> None:
         if not data:
             return
         request = json.loads(data)
-        spec = procs.Launch.from_wire(request)
+        spec = runtime.Launch.from_wire(request)
         # No reaping between the fork and reading the child's start time: a container that
         # exits at once must still be recorded as the process it was.
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
         try:
-            ref = procs.launch(spec)
+            ref = runtime.launch(spec)
             reply: dict = {"pid": ref.pid, "start": ref.start_time}
-        except procs.AlreadyRunning as running:
+        except runtime.AlreadyRunning as running:
             reply = {"running": [running.ref.pid, running.ref.start_time]}
         except OSError as exc:  # the fork or the files it opens
             reply = {"error": str(exc)}

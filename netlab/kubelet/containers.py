@@ -2,7 +2,7 @@
 
 A container's record (kept in the pod's status) names its process (pid + start time), so
 `get pods` can tell live from exited without being the process's parent; the exit code is
-written by the launch wrapper (`kernel/procs.py`).
+written by the launch wrapper (`kernel/runtime.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netlab.images import catalog
-from netlab.kernel import procs
+from netlab.kernel import procs, runtime
 from netlab.images import nginx as nginx_image
 from netlab.kubelet import containerstate, podenv, probes, security, volumes
 from netlab.kubelet.containerstate import exec_spec_path, observe, ready  # noqa: F401  (re-exported: the readers' part)
@@ -197,7 +197,7 @@ class Start:
     ctx: PodContext
     container: Any
     record: dict[str, Any]
-    spec: procs.Launch | None = None
+    spec: runtime.Launch | None = None
     env: Mapping[str, str] | None = None  # its whole environment, kept for `netlab exec`
 
 
@@ -231,7 +231,7 @@ def prepare(ctx: PodContext, container, restart_count: int = 0, services: Mappin
     volumes.ensure_sub_paths(volumes.container_mounts(ctx.directory, list(ctx.volumes), container))
     setpriv = shutil.which("setpriv", path=env["PATH"]) or "setpriv"
     cwd = container.workingDir if container.workingDir and os.path.isdir(container.workingDir) else "/"
-    spec = procs.Launch(
+    spec = runtime.Launch(
         argv=security.wrap(argv, wanted, setpriv),
         env=env,
         netns=ctx.netns_path,
@@ -248,12 +248,12 @@ def prepare(ctx: PodContext, container, restart_count: int = 0, services: Mappin
     return Start(ctx, container, {**record, "command": list(argv)}, spec, env)
 
 
-def finish(start: Start, outcome: procs.LaunchOutcome | None) -> dict[str, Any]:
+def finish(start: Start, outcome: runtime.LaunchOutcome | None) -> dict[str, Any]:
     """The container's record for the pod's status, once `outcome` says how its launch went
     (None: it was not launched, `start.record` says why)."""
     if start.spec is None or outcome is None:
         return start.record
-    if isinstance(outcome, procs.AlreadyRunning):
+    if isinstance(outcome, runtime.AlreadyRunning):
         # Started before, but its record was lost (the starter was killed before writing it):
         # adopt the copy that runs rather than start a second one.
         ref, started_at = outcome.ref, procs.started_at(outcome.ref)
@@ -283,11 +283,11 @@ def _record_exec_spec(start: Start) -> None:
 
 def launch_spec(
     ctx: PodContext, container, services: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None
-) -> procs.Launch:
+) -> runtime.Launch:
     """How to enter the pod as this container (for exec probes and `netlab exec`): its
     namespaces, files, environment (`env`, when its start computed it) and user."""
     wanted = security.resolve(ctx.security, container.securityContext)
-    return procs.Launch(
+    return runtime.Launch(
         argv=(),
         env=env if env is not None else environment(ctx, container, services),
         netns=ctx.netns_path,

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, BinaryIO
 
 from netlab.errors import InvalidInput, NotFound
-from netlab.kernel import containerlogs, ns, procs
+from netlab.kernel import containerlogs, ns, runtime
 from netlab.kubelet.containerstate import exec_spec_path, log_path
 
 if TYPE_CHECKING:
@@ -62,17 +62,17 @@ def exec_in_pod(lab: Lab, namespace: str, name: str, container: str | None, comm
     spec = _recorded_spec(obj, container) or _computed_spec(lab, obj, container)
     spec = dataclasses.replace(spec, argv=tuple(command), env={**spec.env, "TERM": os.environ.get("TERM", "xterm")})
     if tty:
-        return procs.exec_on_pty(spec)
+        return runtime.exec_on_pty(spec)
     if not stdin:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
     sys.stdout.flush()
-    procs.exec_in_pod(spec)
+    runtime.exec_in_pod(spec)
     return 0  # not reached: exec_in_pod replaces this process
 
 
-def _recorded_spec(obj: StoredObject, container: str | None) -> procs.Launch | None:
+def _recorded_spec(obj: StoredObject, container: str | None) -> runtime.Launch | None:
     """The spec the container was started with; None when there is none to read (the
     container has not started, or an older netlab started it)."""
     names = [c.get("name") for c in (obj.manifest.get("spec") or {}).get("containers") or []]
@@ -82,12 +82,12 @@ def _recorded_spec(obj: StoredObject, container: str | None) -> procs.Launch | N
         return None  # an unknown container name: the model's path says which ones there are
     try:
         with open(exec_spec_path(directory, chosen)) as f:
-            return procs.Launch.from_wire(json.load(f))
+            return runtime.Launch.from_wire(json.load(f))
     except (OSError, ValueError, TypeError, KeyError):
         return None
 
 
-def _computed_spec(lab: Lab, obj: StoredObject, container: str | None) -> procs.Launch:
+def _computed_spec(lab: Lab, obj: StoredObject, container: str | None) -> runtime.Launch:
     from netlab.apiserver.state import pod_model
     from netlab.kubelet import containers
     from netlab.kubelet.sync import ServiceVariables, pod_context

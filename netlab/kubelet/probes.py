@@ -11,7 +11,7 @@ import socket
 import subprocess
 from typing import Any
 
-from netlab.kernel import ns, procs
+from netlab.kernel import ns, runtime
 
 
 def _port(port: int | str, container) -> int | None:
@@ -33,12 +33,12 @@ def _connect(node_netns: str, ip: str, port: int, timeout: float) -> socket.sock
     return sock
 
 
-def run(probe, container, pod_ip: str, node_netns: str, launch: procs.Launch) -> tuple[bool, str]:
+def run(probe, container, pod_ip: str, node_netns: str, launch: runtime.Launch) -> tuple[bool, str]:
     """One probe attempt: (success, message)."""
     timeout = float(probe.timeoutSeconds)
     try:
         if probe.exec is not None:
-            result = procs.run_in_pod(launch, tuple(probe.exec.command), timeout)
+            result = runtime.run_in_pod(launch, tuple(probe.exec.command), timeout)
             return result == 0, f"exec exited with {result}"
         action = probe.httpGet or probe.tcpSocket
         port = _port(action.port, container)

@@ -10,7 +10,7 @@ from netlab import naming
 from netlab.api.models import Pod
 from netlab.apiserver.state import Lab, pod_model
 from netlab.apiserver.store import StoredObject
-from netlab.kernel import ns, procs
+from netlab.kernel import ns, procs, runtime
 from netlab.kubelet import containers, podenv, probes, sandbox, volumes
 from netlab.kubelet.podfiles import pod_hostname
 from netlab.kubelet.restarts import restart_delay, should_restart
@@ -113,7 +113,7 @@ class _PodPass:
     significant: bool = False
 
 
-def sync_containers(lab: Lab, launch: procs.Launcher = procs.launch_many) -> bool:
+def sync_containers(lab: Lab, launch: runtime.Launcher = runtime.launch_many) -> bool:
     """Start, observe, probe and restart containers; True when what others depend on changed —
     a container started, exited or restarted, a probe's verdict flipped — not when a probe only
     passed (or failed) again, which is bookkeeping in the pod's status.

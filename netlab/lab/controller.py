@@ -31,7 +31,7 @@ from netlab.apiserver.state import locked, open_lab
 from netlab.apiserver.store import Change, Compacted
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
-from netlab.kernel import procs
+from netlab.kernel import procs, runtime
 from netlab.kernel.spawner import Spawner
 from netlab.kubelet.wakeups import Wakeups, wakeups
 from netlab.lab import apiendpoint, bird, controlplane
@@ -75,9 +75,9 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     selector = selectors.DefaultSelector()
     selector.register(me.socket, selectors.EVENT_READ)
-    runtime = Spawner(cluster)  # forks the containers, so this big process does not have to
+    shim = Spawner(cluster)  # forks the containers, so this big process does not have to
     try:
-        runtime.start()  # and writes their logs: the output adopted containers wrote meanwhile
+        shim.start()  # and writes their logs: the output adopted containers wrote meanwhile
     except OSError as exc:
         log(f"the container shim did not start: {exc}")
     procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
@@ -92,7 +92,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, converged = _reconcile_once(cluster, seen, log, "datagram" if waiting else woken_by, runtime.launch_many)
+                    plan, converged = _reconcile_once(cluster, seen, log, "datagram" if waiting else woken_by, shim.launch_many)
             except _Stop:
                 break
             except NotFound:
@@ -128,14 +128,14 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
             finally:
                 state["interruptible"] = False
     finally:
-        runtime.close()
+        shim.close()
         me.close()
         selector.close()
         log("control plane stopped")
 
 
 def _reconcile_once(
-    cluster: str, seen: _Seen, log: Callable[[str], None], woken_by: str, launch: procs.Launcher
+    cluster: str, seen: _Seen, log: Callable[[str], None], woken_by: str, launch: runtime.Launcher
 ) -> tuple[Wakeups, controlplane.Converged]:
     """What a wake-up asks for: a due probe or restart, or a container exit, the kubelet's
     pass first (it observes the exit, restarts, probes) and a reconcile without re-wiring the

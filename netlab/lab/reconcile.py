@@ -28,7 +28,7 @@ from netlab.apiserver.state import Lab
 from netlab.controllers import endpoints, manager, nodelifecycle, scheduler
 from netlab.dns import publish as dns
 from netlab.ingress import publish as ingress
-from netlab.kernel import procs
+from netlab.kernel import runtime
 from netlab.kubelet import sandboxes
 from netlab.kubelet import sync as kubelet
 from netlab.kubelet.status import pod_ready
@@ -53,7 +53,7 @@ class Outcome:
     synced_nodes: int = 0
 
 
-def reconcile(lab: Lab, *, wire: bool = True, launch: procs.Launcher = procs.launch_many) -> Outcome:
+def reconcile(lab: Lab, *, wire: bool = True, launch: runtime.Launcher = runtime.launch_many) -> Outcome:
     """The whole step list. `wire=False` skips re-checking the underlay (fabric, nodes, host
     routes: ~50 ms of netlink reads), for the control plane's reactions to what happens inside
     pods (a container exit, a probe), which cannot have changed it. `launch` starts the
@@ -84,7 +84,7 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: procs.Launcher = procs.lau
     return out
 
 
-def kubelet_pass(lab: Lab, launch: procs.Launcher = procs.launch_many) -> Outcome:
+def kubelet_pass(lab: Lab, launch: runtime.Launcher = runtime.launch_many) -> Outcome:
     """Only the kubelet's timed work — due probes and back-off restarts — and, if that changed
     what others depend on (a verdict flipped, a container restarted), a whole reconcile: the
     endpoints, rules and DNS follow, and so do rollouts waiting for readiness. What the control

@@ -13,7 +13,7 @@ from conftest import control_plane_pids
 
 from netlab import naming
 from netlab.apiserver.state import open_lab
-from netlab.kernel import containerlogs, logcollector, ns, procs
+from netlab.kernel import containerlogs, logcollector, ns, procs, runtime
 
 pytestmark = pytest.mark.root
 
@@ -148,14 +148,14 @@ def test_nothing_is_lost_and_nobody_is_killed_while_the_control_plane_is_down(la
 
 
 def test_a_container_that_cannot_start_says_why_on_stderr_even_without_a_shim_in_the_starter(lab, wait_until):
-    """procs.launch called outside the control plane (as `node` commands do): the lab's shim
+    """runtime.launch called outside the control plane (as `node` commands do): the lab's shim
     finds the instance in the index and drains the child's last words."""
     lab.apply("apiVersion: v1\nkind: Pod\nmetadata: {name: host}\nspec:\n  containers: [{name: c, image: busybox, command: [sleep, infinity]}]\n", "host")
     lab.wait_running("host")
     status = stored_status(lab, "host")
     log = os.path.join(status["dir"], "doomed", "0.log")
     netns = status["sandbox"]["netns"]
-    ref = procs.launch(procs.Launch(
+    ref = runtime.launch(runtime.Launch(
         argv=("true",), env={}, netns=ns.netns_path(netns), utsns=ns.utsns_path(netns), binds=(),
         log_path=log, exit_path=os.path.join(status["dir"], "doomed.exit"), cwd="/no/such/directory",
         log_index=naming.container_logs_index(lab.name),

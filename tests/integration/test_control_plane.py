@@ -17,11 +17,11 @@ import pytest
 from conftest import Lab, control_plane_pids, netns_inode, pids_in_netns
 
 from netlab.apiserver.state import open_lab
-from netlab.kernel import procs
+from netlab.kernel import runtime
 
 pytestmark = pytest.mark.root
 
-WRAPPER = procs._WRAPPER.encode()  # kernel/procs.py's launch wrapper, one per container
+WRAPPER = runtime._WRAPPER.encode()  # kernel/runtime.py's launch wrapper, one per container
 
 
 def control_plane(lab: Lab) -> int:

@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 
-from netlab.kernel import containerlogs, logcollector, procs
+from netlab.kernel import containerlogs, logcollector, runtime
 
 
 def poll(fn, timeout: float = 5.0):
@@ -20,13 +20,13 @@ def poll(fn, timeout: float = 5.0):
 
 
 def start_wrapped(tmp_path, script: str) -> tuple[subprocess.Popen, str]:
-    """The wrapper as procs.launch runs it (minus the pod's namespaces), on fresh pipes."""
+    """The wrapper as runtime.launch runs it (minus the pod's namespaces), on fresh pipes."""
     log = str(tmp_path / "pod" / "c" / "0.log")
     out, err = logcollector.prepare(log, str(tmp_path / "index"))
     fifos = [logcollector.fifo_path(log, s) for s in logcollector.STREAMS]
     try:
         proc = subprocess.Popen(
-            ["/bin/sh", "-c", procs._WRAPPER, str(tmp_path / "exit"), *fifos, "sh", "-c", script],
+            ["/bin/sh", "-c", runtime._WRAPPER, str(tmp_path / "exit"), *fifos, "sh", "-c", script],
             stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
         )
     finally:

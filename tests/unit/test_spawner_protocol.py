@@ -9,11 +9,11 @@ import json
 import socket
 import threading
 
-from netlab.kernel import procs, spawner
+from netlab.kernel import procs, runtime, spawner
 
 
-def spec(name: str) -> procs.Launch:
-    return procs.Launch(argv=(name,), env={}, netns="", utsns="", binds=(), log_path="", exit_path="")
+def spec(name: str) -> runtime.Launch:
+    return runtime.Launch(argv=(name,), env={}, netns="", utsns="", binds=(), log_path="", exit_path="")
 
 
 class FakeShim:
@@ -38,45 +38,45 @@ class FakeShim:
             self.sock.sendall(json.dumps(reply).encode())
 
 
-def with_shim(runtime: spawner.Spawner, **kwargs) -> FakeShim:
+def with_shim(plane: spawner.Spawner, **kwargs) -> FakeShim:
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    runtime._sock = mine
+    plane._sock = mine
     return FakeShim(theirs, **kwargs)
 
 
 def test_answers_come_in_the_order_of_the_requests():
-    runtime = spawner.Spawner("t")
-    shim = with_shim(runtime)
+    plane = spawner.Spawner("t")
+    shim = with_shim(plane)
     names = [f"c{i}" for i in range(3 * spawner.WINDOW + 1)]
-    outcomes = list(runtime.launch_many([spec(n) for n in names]))
+    outcomes = list(plane.launch_many([spec(n) for n in names]))
     assert outcomes == [procs.ProcessRef(i + 1, 1) for i in range(len(names))]
     assert shim.asked == names
 
 
 def test_a_container_that_already_runs_is_answered_as_such():
-    runtime = spawner.Spawner("t")
-    with_shim(runtime)
-    first, second = runtime.launch_many([spec("a"), spec("running")])
+    plane = spawner.Spawner("t")
+    with_shim(plane)
+    first, second = plane.launch_many([spec("a"), spec("running")])
     assert first == procs.ProcessRef(1, 1)
-    assert isinstance(second, procs.AlreadyRunning) and second.ref == procs.ProcessRef(7, 7)
+    assert isinstance(second, runtime.AlreadyRunning) and second.ref == procs.ProcessRef(7, 7)
 
 
 def test_a_pass_left_half_way_does_not_hand_its_answers_to_the_next():
-    runtime = spawner.Spawner("t")
-    with_shim(runtime)
-    launched = runtime.launch_many([spec(f"a{i}") for i in range(10)])
+    plane = spawner.Spawner("t")
+    with_shim(plane)
+    launched = plane.launch_many([spec(f"a{i}") for i in range(10)])
     assert next(launched) == procs.ProcessRef(1, 1)
     launched.close()  # the caller failed while recording the first
-    assert list(runtime.launch_many([spec("b")])) == [procs.ProcessRef(11, 1)]
+    assert list(plane.launch_many([spec("b")])) == [procs.ProcessRef(11, 1)]
 
 
 def test_what_a_dead_shim_left_unanswered_is_asked_again(monkeypatch):
-    runtime = spawner.Spawner("t")
-    with_shim(runtime, die_after=2)
+    plane = spawner.Spawner("t")
+    with_shim(plane, die_after=2)
     replacement: list[FakeShim] = []
-    monkeypatch.setattr(runtime, "_start", lambda: replacement.append(with_shim(runtime)))
+    monkeypatch.setattr(plane, "_start", lambda: replacement.append(with_shim(plane)))
     names = [f"c{i}" for i in range(5)]
-    outcomes = list(runtime.launch_many([spec(n) for n in names]))
+    outcomes = list(plane.launch_many([spec(n) for n in names]))
     assert len(outcomes) == len(names) and len(replacement) == 1
     # The answers it sent before dying may be lost with it (a socket closed with requests
     # unread resets the connection): those are asked again too — safe, as a container it
