@@ -45,16 +45,12 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 # with a warning instead of failing the whole apply. Anything else is most likely a typo.
 SKIPPED_KINDS = frozenset(
     {
-        "ServiceAccount",
         "DaemonSet", "Job", "CronJob", "ReplicationController", "PodTemplate",
-        "Endpoints", "EndpointSlice", "PersistentVolume",
-        "PersistentVolumeClaim", "StorageClass", "Role", "RoleBinding", "ClusterRole",
-        "ClusterRoleBinding", "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange",
-        "ResourceQuota", "PriorityClass", "CustomResourceDefinition", "Node", "Event",
+        "Endpoints", "EndpointSlice", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
+        "HorizontalPodAutoscaler", "PodDisruptionBudget", "LimitRange", "ResourceQuota",
+        "PriorityClass", "CustomResourceDefinition", "Node", "Event",
     }
 )  # fmt: skip
-# A kind the table models is applied, never skipped (the list above predates some of them).
-SKIPPED_KINDS = SKIPPED_KINDS - frozenset(k.kind for k in BY_KIND.values() if k.modelled)
 
 # Stored and shown, never enforced (api/rbac.py): `apply` says so once, not per object.
 RBAC_KINDS = frozenset({"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
@@ -66,8 +62,7 @@ RBAC_NOT_ENFORCED = (
 
 _CLUSTER_SCOPED_SKIPPED_KINDS = frozenset(
     {
-        "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
-        "CustomResourceDefinition", "Node",
+        "PersistentVolume", "StorageClass", "PriorityClass", "CustomResourceDefinition", "Node",
     }
 )  # fmt: skip
 

@@ -56,16 +56,23 @@ def _pairs(values: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in (values or {}).items()) or "<none>"
 
 
+def _head(o: StoredObject, meta) -> list[str]:
+    """kubectl's first lines of a Secret or ConfigMap, and the blank line after them."""
+    return [
+        f"{'Name:':<14}{o.name}",
+        f"{'Namespace:':<14}{o.namespace}",
+        f"{'Labels:':<14}{_pairs(meta.labels)}",
+        f"{'Annotations:':<14}{_pairs(meta.annotations)}",
+        "",
+    ]
+
+
 def describe_secret(lab: Lab, o: StoredObject) -> list[str]:
     from netlab.api.secret import Secret
 
     secret = Secret.model_validate(o.manifest)
     lines = [
-        f"{'Name:':<14}{o.name}",
-        f"{'Namespace:':<14}{o.namespace}",
-        f"{'Labels:':<14}{_pairs(secret.metadata.labels)}",
-        f"{'Annotations:':<14}{_pairs(secret.metadata.annotations)}",
-        "",
+        *_head(o, secret.metadata),
         f"Type:  {secret.type}",
         "",
         "Data",
@@ -81,11 +88,7 @@ def describe_configmap(lab: Lab, o: StoredObject) -> list[str]:
 
     cm = ConfigMap.model_validate(o.manifest)
     lines = [
-        f"{'Name:':<14}{o.name}",
-        f"{'Namespace:':<14}{o.namespace}",
-        f"{'Labels:':<14}{_pairs(cm.metadata.labels)}",
-        f"{'Annotations:':<14}{_pairs(cm.metadata.annotations)}",
-        "",
+        *_head(o, cm.metadata),
         "Data",
         "====",
     ]
