@@ -11,6 +11,8 @@ Every per-family tuple lists the primary family first; the singular fields (`sub
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import (
@@ -95,8 +97,8 @@ class Topology:
     routing: str = "host-gw"
     kube_proxy_mode: str = "iptables"  # kube-proxy's mode: "iptables" or "nftables"
 
-    @property
-    def families(self) -> tuple[int, ...]:
+    @functools.cached_property
+    def families(self) -> tuple[int, ...]:  # asked per Service and per port in a publish: kept
         return tuple(n.version for n in self.pod_cidrs)
 
     @property

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator
 
 from netlab import naming
-from netlab.apiserver.store import Store, StoredObject
+from netlab.apiserver.store import Decoded, Store, StoredObject
 from netlab.errors import NotFound
 
 if TYPE_CHECKING:
@@ -92,14 +92,15 @@ def names() -> list[str]:
         return []
 
 
-def open_lab(cluster: str) -> Lab:
+def open_lab(cluster: str, decoded: Decoded | None = None) -> Lab:
+    """`decoded`: a long-lived reader's objects from earlier reads, reused while unchanged."""
     if not exists(cluster):
         raise NotFound(
             f'cluster "{cluster}" does not exist',
             detail="create it with: netlab cluster create" + ("" if cluster == DEFAULT_CLUSTER else f" --name {cluster}"),
         )
     # The Cluster model (pydantic) is built when a step first asks for lab.config, not here.
-    return Lab(None, None, Store(store_path(cluster)), naming.cluster_dir(cluster), name=cluster)
+    return Lab(None, None, Store(store_path(cluster), decoded), naming.cluster_dir(cluster), name=cluster)
 
 
 def init_lab(config: ClusterConfig) -> Lab:

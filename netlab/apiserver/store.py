@@ -126,6 +126,44 @@ def _row(row: sqlite3.Row) -> StoredObject:
     )
 
 
+class Decoded:
+    """Decoded objects kept between reads, like an informer's cache: a long-lived reader (the
+    control plane) opens the store anew for every reconcile and reads the same thousand
+    Services each time; decoding their JSON was most of a read. A row is decoded again only
+    when its text, uid or revision differ from what was decoded before, so a read is always
+    the store's current content.
+
+    The objects are shared between reads, as a client-go lister's are: whoever gets one must
+    not change its manifest or status in place (copy first, as the writers do). With
+    NETLAB_CHECK_SHARED=1 (the integration tests set it) every reuse checks that, and a
+    changed object fails loudly instead of feeding a stale value to the next reader."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[str, dict[tuple[str, str], tuple[str, str, StoredObject]]] = {}
+        self._check = os.environ.get("NETLAB_CHECK_SHARED") == "1"
+
+    def row(self, row: sqlite3.Row, kept: dict[tuple[str, str], tuple[str, str, StoredObject]]) -> StoredObject:
+        key = (row["namespace"], row["name"])
+        manifest, status = row["manifest"], row["status"]
+        entry = kept.get(key)
+        if entry is not None:
+            obj = entry[2]
+            if entry[0] == manifest and entry[1] == status and obj.uid == row["uid"] and obj.revision == row["revision"] and obj.generation == row["generation"]:
+                if self._check and (json.loads(manifest) != obj.manifest or json.loads(status) != obj.status):
+                    raise AssertionError(f"a shared {obj.kind} {obj.namespace}/{obj.name} from the store was changed in place")
+                return obj
+        obj = _row(row)
+        kept[key] = (manifest, status, obj)
+        return obj
+
+    def kind(self, kind: str) -> dict[tuple[str, str], tuple[str, str, StoredObject]]:
+        return self._by_kind.setdefault(kind, {})
+
+    def replace_kind(self, kind: str, kept: dict[tuple[str, str], tuple[str, str, StoredObject]]) -> None:
+        """After a whole kind was read: what it no longer holds is forgotten."""
+        self._by_kind[kind] = kept
+
+
 def _new_uid() -> str:
     import uuid  # only writers need it (uuid also loads platform): readers start faster without
 
@@ -133,9 +171,11 @@ def _new_uid() -> str:
 
 
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, decoded: Decoded | None = None) -> None:
+        """`decoded`: objects decoded by earlier reads to reuse (a long-lived reader's)."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.path = path
+        self._decoded = decoded
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -182,7 +222,9 @@ class Store:
         row = self._db.execute(
             "SELECT * FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, namespace, name)
         ).fetchone()
-        return _row(row) if row else None
+        if row is None:
+            return None
+        return _row(row) if self._decoded is None else self._decoded.row(row, self._decoded.kind(kind))
 
     def list(self, kind: str, namespace: str | None = None) -> list[StoredObject]:
         if namespace is None:
@@ -193,7 +235,19 @@ class Store:
             rows = self._db.execute(
                 "SELECT * FROM objects WHERE kind=? AND namespace=? ORDER BY name", (kind, namespace)
             )
-        return [_row(r) for r in rows]
+        if self._decoded is None:
+            return [_row(r) for r in rows]
+        if namespace is not None:
+            kept = self._decoded.kind(kind)
+            return [self._decoded.row(r, kept) for r in rows]
+        before, kept = self._decoded.kind(kind), {}
+        found = []
+        for r in rows:
+            obj = self._decoded.row(r, before)
+            kept[(obj.namespace, obj.name)] = before[(obj.namespace, obj.name)]
+            found.append(obj)
+        self._decoded.replace_kind(kind, kept)
+        return found
 
     def put(self, kind: str, namespace: str, name: str, manifest: dict[str, Any]) -> str:
         """Store the desired object; returns kubectl's verb: created, configured or unchanged."""

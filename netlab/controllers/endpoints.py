@@ -93,14 +93,30 @@ def endpoints_for(
     family: int | None = None,
 ) -> tuple[PortEndpoints, ...]:
     """`family`: the address family of the endpoints (None: each pod's primary address)."""
+    return _port_endpoints(service_name, ports, selected_pods(namespace, selector, pods, family), family)
 
-    def address(p: PodView) -> str | None:
-        return p.ip if family is None else p.ip_of(family)
 
-    chosen = sorted(
-        (p for p in pods if p.namespace == namespace and address(p) and p.node and selects(selector, p.labels)),
-        key=lambda p: _sort_key(address(p)),  # type: ignore[arg-type]
-    )
+def selected_pods(
+    namespace: str, selector: Mapping[str, str] | None, pods: Sequence[PodView], family: int | None = None
+) -> list[PodView]:
+    """The pods a selector picks in its namespace that have an address (of `family`) and a
+    node, in the order of their addresses."""
+    chosen = [
+        (address, p)
+        for p in pods
+        if p.namespace == namespace and p.node and (address := _address(p, family)) and selects(selector, p.labels)
+    ]
+    chosen.sort(key=lambda found: _sort_key(found[0]))
+    return [p for _, p in chosen]
+
+
+def _address(pod: PodView, family: int | None) -> str | None:
+    return pod.ip if family is None else pod.ip_of(family)
+
+
+def _port_endpoints(
+    service_name: str, ports: Sequence[tuple[str, str, int, int | str]], chosen: Sequence[PodView], family: int | None
+) -> tuple[PortEndpoints, ...]:
     result = []
     for name, protocol, port, target in ports:
         backends = []
@@ -110,7 +126,7 @@ def endpoints_for(
                 continue
             backends.append(
                 Backend(
-                    ip=address(pod),  # type: ignore[arg-type]
+                    ip=_address(pod, family),  # type: ignore[arg-type]
                     port=number,
                     node=pod.node,  # type: ignore[arg-type]
                     pod=f"{pod.namespace}/{pod.name}",
@@ -208,25 +224,50 @@ def service_endpoints(lab: Lab, views: list[PodView] | None = None) -> list[Serv
     seen in the Service's primary family (`for_family` for the others)."""
     if views is None:
         views = pod_views(lab)
-    dual = len(lab.topo.families) > 1
+    families = lab.topo.families
+    dual = len(families) > 1
+    selections = _Selections(views)
     result = []
     for o in lab.store.list("Service"):
         svc = service_model(o)
         if is_kubernetes_service(o.namespace, o.name) and not svc.spec.selector:
-            family = service_families(o)[0] if dual else lab.topo.families[0]
+            family = service_families(o)[0] if dual else families[0]
             ports = apiserver_endpoints(lab, service_ports(svc), family)
             result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports, family))
             continue
         if not dual:
-            ports = endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views)
-            result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports, lab.topo.families[0]))
+            chosen = selections.pods(o.namespace, svc.spec.selector, None)
+            ports = _port_endpoints(o.name, service_ports(svc), chosen, None)
+            result.append(ServiceEndpoints(o, svc, cluster_ip_of(o, svc), ports, families[0]))
             continue
-        families = [f for f in service_families(o) if f in lab.topo.families] or [lab.topo.families[0]]
+        own = [f for f in service_families(o) if f in families] or [families[0]]
         views_by_family = {
-            f: (cluster_ip_of(o, svc, f), endpoints_for(o.namespace, o.name, svc.spec.selector, service_ports(svc), views, f))
-            for f in families
+            f: (cluster_ip_of(o, svc, f), _port_endpoints(o.name, service_ports(svc), selections.pods(o.namespace, svc.spec.selector, f), f))
+            for f in own
         }
-        primary = families[0]
+        primary = own[0]
         cluster_ip, ports = views_by_family.pop(primary)
         result.append(ServiceEndpoints(o, svc, cluster_ip, ports, primary, views_by_family))
     return result
+
+
+class _Selections:
+    """The pods each selector picks, worked out once per selector, namespace and family for
+    all the Services that share it (a Deployment's Service and its headless twin, the
+    NodePort beside the ClusterIP): a publish at 1,000 Services otherwise walks every pod
+    once per Service."""
+
+    def __init__(self, views: Sequence[PodView]) -> None:
+        self._by_namespace: dict[str, list[PodView]] = {}
+        for view in views:
+            self._by_namespace.setdefault(view.namespace, []).append(view)
+        self._chosen: dict[tuple, list[PodView]] = {}
+
+    def pods(self, namespace: str, selector: Mapping[str, str] | None, family: int | None) -> list[PodView]:
+        if not selector:
+            return []
+        key = (namespace, tuple(sorted(selector.items())), family)
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = self._chosen[key] = selected_pods(namespace, selector, self._by_namespace.get(namespace, ()), family)
+        return chosen

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from netlab.apiserver.state import locked, open_lab
-from netlab.apiserver.store import Change, Compacted
+from netlab.apiserver.store import Change, Compacted, Decoded
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs, runtime
@@ -82,6 +82,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
         log(f"the container shim did not start: {exc}")
     procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
     seen = _Seen()
+    decoded = Decoded()  # the store's objects as the last reconcile read them (an informer's cache)
     woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync
     waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
     log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
@@ -92,7 +93,9 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 state["interruptible"] = True
                 with locked(cluster):
                     state["interruptible"] = False
-                    plan, converged = _reconcile_once(cluster, seen, log, "datagram" if waiting else woken_by, shim.launch_many)
+                    plan, converged = _reconcile_once(
+                        cluster, seen, log, "datagram" if waiting else woken_by, shim.launch_many, decoded
+                    )
             except _Stop:
                 break
             except NotFound:
@@ -135,7 +138,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
 
 
 def _reconcile_once(
-    cluster: str, seen: _Seen, log: Callable[[str], None], woken_by: str, launch: runtime.Launcher
+    cluster: str, seen: _Seen, log: Callable[[str], None], woken_by: str, launch: runtime.Launcher, decoded: Decoded
 ) -> tuple[Wakeups, controlplane.Converged]:
     """What a wake-up asks for: a due probe or restart, or a container exit, the kubelet's
     pass first (it observes the exit, restarts, probes) and a reconcile without re-wiring the
@@ -143,7 +146,7 @@ def _reconcile_once(
     once, already knowing; a write, the whole reconcile but the underlay (no object the CLI
     stores changes it; the node commands wire it themselves); the start and the resync,
     everything."""
-    lab = open_lab(cluster)
+    lab = open_lab(cluster, decoded)
     try:
         if seen.event is None:  # log only what happens from now on
             events = lab.store.events()

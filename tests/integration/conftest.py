@@ -39,6 +39,11 @@ CREATE_LOCK = "/run/lock/netlab-integration-tests.lock"
 # kube-proxy's modes; a module marked `every_kube_proxy_mode` runs once per mode, each with its own lab.
 KUBE_PROXY_MODES = ("iptables", "nftables")
 
+# Every control plane the tests start checks that no step changes the store's shared decoded
+# objects in place (`apiserver/store.py`, Decoded): such a change would feed the next
+# reconcile a stale object, and here it fails the reconcile instead.
+os.environ.setdefault("NETLAB_CHECK_SHARED", "1")
+
 
 # -- running the CLI ---------------------------------------------------------------------------
 
