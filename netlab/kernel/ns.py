@@ -88,9 +88,13 @@ def utsns_path(name: str) -> str:
     return os.path.join(UTSNS_DIR, name)
 
 
-def open_ns(path: str) -> int:
-    """An fd for the namespace at `path`; NamespaceMissing when there is none."""
+def open_ns(path: str, root: int | None = None) -> int:
+    """An fd for the namespace at `path`; NamespaceMissing when there is none. `root`: a
+    directory fd (the host's `/`) to look the path up from, for a process whose own mount
+    namespace does not hold the pins (the runtime's shim)."""
     try:
+        if root is not None:
+            return os.open(path.lstrip("/"), os.O_RDONLY | os.O_CLOEXEC, dir_fd=root)
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise NamespaceMissing(f"namespace {path} does not exist") from None

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from netlab import naming
+from netlab.errors import KernelError
 from netlab.kernel import logcollector, procs, runtime
 
 MAX_MESSAGE = 1 << 20
@@ -183,6 +184,10 @@ def main(argv: list[str]) -> None:
     # Containers must not inherit it: a copy held open by them would hide the control
     # plane's end closing, and keep a dead shim's socket alive.
     os.set_inheritable(fd, False)
+    try:
+        runtime.leave_pins()
+    except (OSError, KernelError) as exc:  # still fork, from the host's mount namespace (slower at scale)
+        print(f"netlab shim: cannot leave the host's mount namespace: {exc}", file=sys.stderr, flush=True)
     collector = logcollector.Collector(naming.container_logs_index(argv[1]))
     try:
         thread = collector.start()
