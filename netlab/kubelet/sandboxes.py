@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from ipaddress import ip_address
 
 from netlab import naming
@@ -27,8 +28,11 @@ def _pod_netns_names(lab: Lab) -> set[str]:
     return {n for n in ns.list_netns() if n.startswith(prefix) and n.count(".") == 2}
 
 
-def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple[int, int]:
-    """Create and remove pod sandboxes; (created, deleted), with what failed added to problems."""
+def sync_sandboxes(
+    lab: Lab, down: frozenset[str], problems: list[str], started: Callable[[str, str], None] | None = None
+) -> tuple[int, int]:
+    """Create and remove pod sandboxes; (created, deleted), with what failed added to problems.
+    `started(namespace, name)` is told of each pod whose sandbox is made, as it is."""
     created = 0
     objs = lab.store.list("Pod")
     wanted: dict[str, StoredObject] = {}
@@ -74,6 +78,8 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
             if hostnetwork.wanted(pod_model(o)):
                 hostnetwork.create(lab, o, pod_model(o), node)
                 created += 1
+                if started is not None:
+                    started(o.namespace, o.name)
                 continue
             if node.name not in node_links:
                 node_links[node.name] = Netlink(ns.netns_path(naming.node_netns(lab.name, node.name)))
@@ -83,6 +89,9 @@ def sync_sandboxes(lab: Lab, down: frozenset[str], problems: list[str]) -> tuple
             except NetlabError as exc:
                 problems.append(f"pod/{o.name} -n {o.namespace}: {exc.message}")
                 lab.store.add_event("Pod", o.namespace, o.name, "FailedCreatePodSandBox", exc.message, "Warning")
+                continue
+            if started is not None:
+                started(o.namespace, o.name)
     finally:
         for link in node_links.values():
             link.close()

@@ -128,53 +128,7 @@ def sync_containers(lab: Lab, launch: runtime.Launcher = runtime.launch_many) ->
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid or not sandbox.exists(box["netns"]):
             continue  # no sandbox yet, or it went with a failed node
-        pod = pod_model(o)
-        ctx = pod_context(lab, o, pod)
-        this = _PodPass(o, {r["name"]: r for r in o.status.get("containers") or []}, [c.name for c in pod.spec.containers])
-        passes.append(this)
-        failed = volumes.setup(ctx.directory, list(pod.spec.volumes), ctx.sources) if pod.spec.volumes else {}
-        for container in pod.spec.containers:
-            record = this.records.get(container.name)
-            if failed and (record is None or record.get("retry")):
-                _wait_for_volumes(lab, this, container, record, failed)
-                continue
-            if record is None or record.get("retry"):
-                start = containers.prepare(ctx, container, services=variables.for_pod(o.namespace, pod))
-                for text in start.record.pop("warnings", []):
-                    lab.store.add_event("Pod", o.namespace, o.name, "InvalidEnvironmentVariableNames", text, "Warning")
-                if record is not None and start.spec is None and start.record.get("error") == record.get("error"):
-                    continue  # still waiting for the same thing (a ConfigMap, a Secret)
-                if start.record.get("retry"):
-                    lab.store.add_event("Pod", o.namespace, o.name, "Failed", f"Error: {start.record['error']}", "Warning")
-                starts.append((this, start))
-                this.changed = this.significant = True
-                continue
-            if "error" in record:
-                continue
-            state = containers.observe(record, ctx.directory)
-            if "running" in state:
-                probed, flipped = _probe(lab, o, ctx, container, record, now)
-                this.changed |= probed
-                this.significant |= flipped
-                continue
-            if "terminated" not in state:
-                continue
-            if "finishedAt" not in record:
-                # Nothing of an exited container may keep running (say, the child of a killed
-                # wrapper still holding the port the restarted container needs).
-                procs.kill_leftovers(record["pid"], ctx.netns_path)
-                record["finishedAt"] = now
-                this.changed = this.significant = True
-            if not should_restart(pod.spec.restartPolicy, state):
-                continue
-            restarts = record.get("restartCount", 0)
-            if now - record["finishedAt"] < restart_delay(restarts):
-                continue
-            restart = containers.prepare(ctx, container, restarts + 1, variables.for_pod(o.namespace, pod))
-            restart.record.pop("warnings", None)
-            starts.append((this, restart))
-            lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
-            this.changed = this.significant = True
+        passes.append(_pod_pass(lab, o, now, variables, starts))
     launched = launch([start.spec for _, start in starts if start.spec is not None])
     try:
         for this, start in starts:
@@ -182,6 +136,154 @@ def sync_containers(lab: Lab, launch: runtime.Launcher = runtime.launch_many) ->
             this.records[start.container.name] = containers.finish(start, outcome)
     finally:
         launched.close()
+    return _write_statuses(lab, passes)
+
+
+class NewPods:
+    """The kubelet's pod workers for the pods whose sandbox this pass makes: each new pod's
+    containers are sent to the runtime as soon as its sandbox is ready (`started`), and the
+    runtime's shim forks them on the other core while this process makes the next sandboxes —
+    a pass of a thousand new pods no longer makes every sandbox first and then waits for a
+    thousand forks. `finish` records what started; the pass's `sync_containers` then finds
+    them running."""
+
+    def __init__(self, lab: Lab, launch: runtime.Launcher) -> None:
+        self._lab = lab
+        self._now = time.time()
+        self._variables = ServiceVariables(lab)
+        self._passes: list[_PodPass] = []
+        self._starts: list[tuple[_PodPass, containers.Start]] = []
+        self._launcher = _Background(launch)
+
+    def started(self, namespace: str, name: str) -> None:
+        """The pod's sandbox is made: start its containers."""
+        o = self._lab.store.get("Pod", namespace, name)
+        if o is None:
+            return
+        first = len(self._starts)
+        self._passes.append(_pod_pass(self._lab, o, self._now, self._variables, self._starts))
+        self._launcher.submit([start.spec for _, start in self._starts[first:] if start.spec is not None])
+
+    def finish(self) -> bool:
+        """Record how the launches went; True when a container started."""
+        outcomes = iter(self._launcher.outcomes())
+        for this, start in self._starts:
+            this.records[start.container.name] = containers.finish(start, next(outcomes) if start.spec is not None else None)
+        return _write_statuses(self._lab, self._passes)
+
+
+class _Background:
+    """Launches sent to the runtime from a thread, as they come; their outcomes in order. The
+    thread takes whatever was submitted since its last batch, so the runtime's window stays
+    full while the caller goes on (it waits on the shim's answers with the GIL released)."""
+
+    def __init__(self, launch: runtime.Launcher) -> None:
+        import queue
+        import threading
+
+        self._launch = launch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._outcomes: list[runtime.LaunchOutcome] = []
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._threading = threading
+
+    def submit(self, specs: list[runtime.Launch]) -> None:
+        if not specs:
+            return
+        if self._thread is None:
+            self._thread = self._threading.Thread(target=self._run, name="pod-workers", daemon=True)
+            self._thread.start()
+        self._queue.put(specs)
+
+    def outcomes(self) -> list[runtime.LaunchOutcome]:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._outcomes
+
+    def _run(self) -> None:
+        import queue
+
+        done = False
+        while not done:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            while True:  # and everything submitted meanwhile
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    done = True
+                    break
+                batch = batch + more
+            try:
+                self._outcomes.extend(self._launch(batch))
+            except BaseException as exc:  # raised to the caller by outcomes()
+                self._failure = exc
+                return
+
+
+def _pod_pass(
+    lab: Lab, o: StoredObject, now: float, variables: ServiceVariables, starts: list[tuple[_PodPass, containers.Start]]
+) -> _PodPass:
+    """One pod's part of a pass: what it observes, probes and restarts; the containers to
+    start are added to `starts`."""
+    pod = pod_model(o)
+    ctx = pod_context(lab, o, pod)
+    # Copies: the records change below, and the stored object is shared with later reads.
+    this = _PodPass(o, {r["name"]: dict(r) for r in o.status.get("containers") or []}, [c.name for c in pod.spec.containers])
+    failed = volumes.setup(ctx.directory, list(pod.spec.volumes), ctx.sources) if pod.spec.volumes else {}
+    for container in pod.spec.containers:
+        record = this.records.get(container.name)
+        if failed and (record is None or record.get("retry")):
+            _wait_for_volumes(lab, this, container, record, failed)
+            continue
+        if record is None or record.get("retry"):
+            start = containers.prepare(ctx, container, services=variables.for_pod(o.namespace, pod))
+            for text in start.record.pop("warnings", []):
+                lab.store.add_event("Pod", o.namespace, o.name, "InvalidEnvironmentVariableNames", text, "Warning")
+            if record is not None and start.spec is None and start.record.get("error") == record.get("error"):
+                continue  # still waiting for the same thing (a ConfigMap, a Secret)
+            if start.record.get("retry"):
+                lab.store.add_event("Pod", o.namespace, o.name, "Failed", f"Error: {start.record['error']}", "Warning")
+            starts.append((this, start))
+            this.changed = this.significant = True
+            continue
+        if "error" in record:
+            continue
+        state = containers.observe(record, ctx.directory)
+        if "running" in state:
+            probed, flipped = _probe(lab, o, ctx, container, record, now)
+            this.changed |= probed
+            this.significant |= flipped
+            continue
+        if "terminated" not in state:
+            continue
+        if "finishedAt" not in record:
+            # Nothing of an exited container may keep running (say, the child of a killed
+            # wrapper still holding the port the restarted container needs).
+            procs.kill_leftovers(record["pid"], ctx.netns_path)
+            record["finishedAt"] = now
+            this.changed = this.significant = True
+        if not should_restart(pod.spec.restartPolicy, state):
+            continue
+        restarts = record.get("restartCount", 0)
+        if now - record["finishedAt"] < restart_delay(restarts):
+            continue
+        restart = containers.prepare(ctx, container, restarts + 1, variables.for_pod(o.namespace, pod))
+        restart.record.pop("warnings", None)
+        starts.append((this, restart))
+        lab.store.add_event("Pod", o.namespace, o.name, "Restarted", f"container {container.name} restarted (exit code {state['terminated']['exitCode']})")
+        this.changed = this.significant = True
+    return this
+
+
+def _write_statuses(lab: Lab, passes: list[_PodPass]) -> bool:
     for this in passes:
         if this.changed:
             status = dict(this.obj.status)

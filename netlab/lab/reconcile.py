@@ -15,8 +15,9 @@ only the step list; each step lives in the room of the component that owns it:
    MetalLB's speakers announce LB and external IPs                `metallb/speaker.py`
    CoreDNS's records                                              `dns/publish.py`
    the ingress and gateway routes, Ingress/Gateway/HTTPRoute status `ingress/publish.py`
-5. the kubelet: pod sandboxes (CNI), then containers, probes     `kubelet/sandboxes.py`,
-   and restarts with back-off                                     `kubelet/sync.py`
+5. the kubelet: pod sandboxes (CNI), a new pod's containers as   `kubelet/sandboxes.py`,
+   soon as its sandbox is made, then probes, exits and restarts   `kubelet/sync.py`
+   with back-off
 """
 
 from __future__ import annotations
@@ -68,10 +69,15 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: runtime.Launcher = runtime
         scheduler.schedule_pods(lab)
         _publish(lab, down, out)
         pods_before = (out.created_pods, out.deleted_pods)
-        created, deleted = sandboxes.sync_sandboxes(lab, down, out.problems)
+        # A new pod's containers start as soon as its sandbox is made, while the next is made.
+        new_pods = kubelet.NewPods(lab, launch)
+        try:
+            created, deleted = sandboxes.sync_sandboxes(lab, down, out.problems, new_pods.started)
+        finally:
+            started = new_pods.finish()
         out.created_pods += created
         out.deleted_pods += deleted
-        kubelet_changed = kubelet.sync_containers(lab, launch)
+        kubelet_changed = kubelet.sync_containers(lab, launch) or started
         # A readiness verdict that flipped in this round is news for the controllers too (a
         # rollout waits for it): one more round, or the rollout stalls until something else
         # wakes the control plane — the next probe passes again and flips nothing.
