@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network, ip_interface, ip_network
 
@@ -111,6 +112,7 @@ class Netlink:
         # Link indexes by name, valid for this socket's short life (one reconcile): the
         # name lookups were 40% of a pod's plumbing (scripts/bench.py).
         self._indexes: dict[str, int] = {}
+        self._plain: socket.socket | None = None  # for batched requests (`add_bridge_port`)
         if path is None:
             self._ipr = IPRoute()
         else:
@@ -119,6 +121,8 @@ class Netlink:
 
     def close(self) -> None:
         self._ipr.close()
+        if self._plain is not None:
+            self._plain.close()
 
     def __enter__(self) -> "Netlink":
         return self
@@ -228,6 +232,26 @@ class Netlink:
         finally:
             if fd is not None:
                 os.close(fd)
+
+    def add_bridge_port(self, name: str, peer: str, peer_netns: str, master: str, mtu: int | None = None) -> None:
+        """A pod's veth: `add_veth` with the peer in `peer_netns` and the near end a port of
+        bridge `master` with hairpin mode on — both requests in one send on a plain socket
+        (`rtbatch`: ~1.5 ms a pod less than through pyroute2's request machinery). A link of
+        the same name left here goes the way `add_veth` clears it."""
+        from netlab.kernel import rtbatch
+
+        if self._plain is None:
+            self._plain = rtbatch.open_in(self.path) if self.path is not None else rtbatch.open_host()
+        fd = ns.open_ns(peer_netns)
+        try:
+            rtbatch.Batch().add_veth(name, peer, fd, self._require(master), mtu).hairpin(name).send(self._plain, self.path or "the host")
+        except rtbatch.Refused as exc:
+            if exc.code != errno.EEXIST:
+                raise
+            self.add_veth(name, peer, peer_netns, master=master, mtu=mtu)
+            self.set_hairpin(name)
+        finally:
+            os.close(fd)
 
     def learn(self, name: str, index: int) -> None:
         """Link `name` is at `index` in this namespace (made through another socket, at an

@@ -73,6 +73,29 @@ class Batch:
         msg["attrs"] = [("RTA_TABLE", RT_TABLE_MAIN), ("RTA_GATEWAY", str(gateway))]
         return self._add(msg, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, f"default route via {gateway}")
 
+    def add_veth(self, name: str, peer: str, peer_netns_fd: int, master: int, mtu: int | None = None) -> "Batch":
+        """`ip link add NAME up master MASTER type veth peer name PEER netns FD`: the peer born
+        inside the pod's namespace, the near end a port of the bridge at index `master`."""
+        msg = ifinfmsg()
+        msg["flags"] = msg["change"] = IFF_UP
+        peer_attrs: list[tuple[str, object]] = [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd)]
+        attrs: list[tuple[str, object]] = [("IFLA_IFNAME", name), ("IFLA_MASTER", master)]
+        if mtu is not None:  # both ends born with it
+            peer_attrs.append(("IFLA_MTU", mtu))
+            attrs.append(("IFLA_MTU", mtu))
+        peer_info = {"attrs": [("VETH_INFO_PEER", {"attrs": peer_attrs})]}
+        attrs.append(("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_DATA", peer_info)]}))
+        msg["attrs"] = attrs
+        return self._add(msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, f"create veth {name} (peer {peer})")
+
+    def hairpin(self, name: str) -> "Batch":
+        """`ip link set NAME type bridge_slave hairpin on`, by name: a pod reaches itself
+        through its Service (kubelet's hairpin-veth)."""
+        msg = ifinfmsg()
+        port = {"attrs": [("IFLA_BRPORT_MODE", 1)]}
+        msg["attrs"] = [("IFLA_IFNAME", name), ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_SLAVE_KIND", "bridge"), ("IFLA_INFO_SLAVE_DATA", port)]})]
+        return self._add(msg, RTM_NEWLINK, 0, f"set hairpin mode on {name}")
+
     def _add(self, msg, kind: int, flags: int, what: str, fine: frozenset[int] = frozenset()) -> "Batch":
         self._messages.append((msg, kind, flags, what, fine))
         return self
@@ -92,16 +115,30 @@ class Batch:
         for seq, code in sorted(_acknowledgements(sock, len(messages)).items()):
             _, _, _, what, fine = messages[seq - 1]
             if code not in fine:
-                raise KernelError(
+                raise Refused(
                     f"{what} in {where}: {os.strerror(code)}",
+                    code,
                     detail="run the command again (it finishes what is missing); `netlab doctor` checks the kernel",
                 )
+
+
+class Refused(KernelError):
+    """A request of a batch the kernel refused; `code` is its errno."""
+
+    def __init__(self, message: str, code: int, detail: str = "") -> None:
+        super().__init__(message, detail=detail)
+        self.code = code
 
 
 def open_in(path: str) -> socket.socket:
     """A plain rtnetlink socket in the namespace at `path`."""
     with ns.entered(path):  # a netlink socket talks to the namespace it was opened in
         return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
+
+
+def open_host() -> socket.socket:
+    """A plain rtnetlink socket in this process's own namespace."""
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
 
 
 def _acknowledgements(sock: socket.socket, count: int) -> dict[int, int]:

@@ -81,8 +81,7 @@ def create(
             rtbatch.Batch().link_up(LOOPBACK_IFINDEX, alias=naming.netns_marker(cluster, f"pod:{namespace}/{name}:{uid}")).send(pod, box.netns)
             ns.create_utsns(box.netns, hostname)
             # The peer is born inside the pod's namespace: no link move, no rename (docs/architecture.md, "Kernel plumbing").
-            node_link.add_veth(box.veth, naming.POD_IFACE, box.netns_path, master=naming.NODE_BRIDGE, mtu=mtu)
-            node_link.set_hairpin(box.veth)
+            node_link.add_bridge_port(box.veth, naming.POD_IFACE, box.netns_path, naming.NODE_BRIDGE, mtu)
             # eth0 is the second link of a namespace that had only lo: POD_IFINDEX, no lookup.
             batch = rtbatch.Batch()
             for ip, subnet in zip(ips, node.subnets, strict=True):
