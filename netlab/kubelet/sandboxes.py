@@ -68,6 +68,7 @@ def sync_sandboxes(
             ns.delete_ns_file(ns.utsns_path(name))
 
     used = {ip_address(ip) for o in objs for ip in _pod_ips(o.status)}
+    cursors: dict[str, str | None] = {}  # node -> the last address it gave, read once a pass
     node_links: dict[str, Netlink] = {}
     try:
         for name, o in sorted(wanted.items()):
@@ -84,7 +85,7 @@ def sync_sandboxes(
             if node.name not in node_links:
                 node_links[node.name] = Netlink(ns.netns_path(naming.node_netns(lab.name, node.name)))
             try:
-                _create_sandbox(lab, o, node, node_links[node.name], used)
+                _create_sandbox(lab, o, node, node_links[node.name], used, cursors)
                 created += 1
             except NetlabError as exc:
                 problems.append(f"pod/{o.name} -n {o.namespace}: {exc.message}")
@@ -102,17 +103,20 @@ def _pod_ips(status) -> list[str]:
     return list(status.get("podIPs") or ([status["podIP"]] if status.get("podIP") else []))
 
 
-def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set) -> None:
+def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set, cursors: dict[str, str | None]) -> None:
     pod = pod_model(o)
     for old_ip in _pod_ips(o.status):
         used.discard(ip_address(old_ip))
     cursor_key = f"ipam:last:{node.name}"
-    last = lab.store.get_meta(cursor_key)
+    if node.name not in cursors:
+        cursors[node.name] = lab.store.get_meta(cursor_key)
+    last = cursors[node.name]
     ips = ipam.allocate_pod_ips(node.subnets, used, ip_address(last) if last else None)
     ip = ips[0]
     # Record the address before touching the kernel: a crash in between leaks nothing, the
     # next reconcile sees a sandbox without our uid and rebuilds it.
     lab.store.set_meta(cursor_key, str(ip))
+    cursors[node.name] = str(ip)
     used.update(ips)
     hostname = pod_hostname(pod)
     mtu = lab.topo.pod_mtu if lab.topo.routing == "vxlan" else None
