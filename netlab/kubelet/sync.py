@@ -3,6 +3,8 @@ back-off (`restarts.py`), and record what it saw in the pod's status."""
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -178,21 +180,17 @@ class _Background:
     full while the caller goes on (it waits on the shim's answers with the GIL released)."""
 
     def __init__(self, launch: runtime.Launcher) -> None:
-        import queue
-        import threading
-
         self._launch = launch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._outcomes: list[runtime.LaunchOutcome] = []
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._threading = threading
 
     def submit(self, specs: list[runtime.Launch]) -> None:
         if not specs:
             return
         if self._thread is None:
-            self._thread = self._threading.Thread(target=self._run, name="pod-workers", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="pod-workers", daemon=True)
             self._thread.start()
         self._queue.put(specs)
 
@@ -205,8 +203,6 @@ class _Background:
         return self._outcomes
 
     def _run(self) -> None:
-        import queue
-
         done = False
         while not done:
             batch = self._queue.get()
