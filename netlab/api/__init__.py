@@ -16,6 +16,7 @@ _EXPORTS = {
     "default_cluster": "netlab.api.cluster",
     "load_cluster_config": "netlab.api.cluster",
     "ClusterNode": "netlab.api.clusterfields",
+    "EnvVar": "netlab.api.envdns",
     "FieldProblem": "netlab.api.field",
     "MODELLED_KINDS": "netlab.api.kinds",
     "NAMESPACED_KINDS": "netlab.api.kinds",
@@ -31,16 +32,15 @@ _EXPORTS = {
     "parse_documents": "netlab.api.loader",
     "ObjectMeta": "netlab.api.meta",
     "ignored_fields": "netlab.api.meta",
-    "Container": "netlab.api.models",
-    "ContainerPort": "netlab.api.models",
-    "EnvVar": "netlab.api.models",
     "Namespace": "netlab.api.models",
     "Pod": "netlab.api.models",
-    "PodSpec": "netlab.api.models",
     "Service": "netlab.api.models",
     "ServicePort": "netlab.api.models",
     "ServiceSpec": "netlab.api.models",
     "NetworkPolicy": "netlab.api.networkpolicy",
+    "Container": "netlab.api.podspec",
+    "ContainerPort": "netlab.api.podspec",
+    "PodSpec": "netlab.api.podspec",
 }
 
 __all__ = sorted(_EXPORTS)
