@@ -28,6 +28,29 @@ def _pod_netns_names(lab: Lab) -> set[str]:
     return {n for n in ns.list_netns() if n.startswith(prefix) and n.count(".") == 2}
 
 
+def only_new(lab: Lab, down: frozenset[str]) -> bool:
+    """True when the sandbox pass has pods to set up and none to tear down: nobody's traffic
+    must leave a pod before the kubelet acts, so the publish can wait until the new pods are
+    there (`lab/reconcile.py`)."""
+    existing = _pod_netns_names(lab)
+    new = False
+    wanted = set()
+    for o in lab.store.list("Pod"):
+        node = o.status.get("nodeName")
+        if not node or node in down:
+            continue
+        name = naming.pod_netns(lab.name, o.namespace, o.name)
+        wanted.add(name)
+        box = o.status.get("sandbox") or {}
+        if box.get("uid") != o.uid:
+            if name in existing:
+                return False  # an earlier pod of the same name goes first
+            new = True
+        elif not box.get("hostNetwork") and name not in existing:
+            new = True
+    return new and existing <= wanted
+
+
 def sync_sandboxes(
     lab: Lab, down: frozenset[str], problems: list[str], started: Callable[[str, str], None] | None = None
 ) -> tuple[int, int]:
@@ -113,11 +136,8 @@ def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: s
     last = cursors[node.name]
     ips = ipam.allocate_pod_ips(node.subnets, used, ip_address(last) if last else None)
     ip = ips[0]
-    # Record the address before touching the kernel: a crash in between leaks nothing, the
-    # next reconcile sees a sandbox without our uid and rebuilds it.
-    lab.store.set_meta(cursor_key, str(ip))
-    cursors[node.name] = str(ip)
     used.update(ips)
+    cursors[node.name] = str(ip)
     hostname = pod_hostname(pod)
     mtu = lab.topo.pod_mtu if lab.topo.routing == "vxlan" else None
     box = sandbox.create(lab.name, o.namespace, o.name, o.uid, hostname, node, node_link, ips, mtu)
@@ -129,23 +149,27 @@ def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: s
         podfiles.hosts_file([str(i) for i in ips], hostname, pod.spec.subdomain, o.namespace, lab.topo.domain),
     )
     _write(os.path.join(directory, "hostname"), hostname + "\n")
-    lab.store.set_status(
-        "Pod",
-        o.namespace,
-        o.name,
-        {
-            "nodeName": node.name,
-            "podIP": str(ip),
-            "podIPs": [str(i) for i in ips],
-            "hostIP": str(node.underlay_ip),
-            "hostIPs": [str(i) for i in node.underlay_ips],
-            "startTime": time.time(),
-            "dir": directory,
-            "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
-            "containers": [],
-        },
-    )
-    lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {', '.join(str(i) for i in ips)} via {box.veth} on {node.name}/cni0")
+    # One commit for the pod's records. A crash before it leaves a sandbox whose pod has no
+    # record of it: the next reconcile removes it (not this pod's uid) and makes it again.
+    with lab.store.transaction():
+        lab.store.set_meta(cursor_key, str(ip))
+        lab.store.set_status(
+            "Pod",
+            o.namespace,
+            o.name,
+            {
+                "nodeName": node.name,
+                "podIP": str(ip),
+                "podIPs": [str(i) for i in ips],
+                "hostIP": str(node.underlay_ip),
+                "hostIPs": [str(i) for i in node.underlay_ips],
+                "startTime": time.time(),
+                "dir": directory,
+                "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
+                "containers": [],
+            },
+        )
+        lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {', '.join(str(i) for i in ips)} via {box.veth} on {node.name}/cni0")
 
 
 def _write(path: str, text: str) -> None:

@@ -8,7 +8,8 @@ only the step list; each step lives in the room of the component that owns it:
    the apiserver's bootstrap: default/kubernetes, system namespaces `apiserver/bootstrap.py`
 2. the controller manager: workloads, eviction, garbage          `controllers/manager.py`
 3. the scheduler: bind pending pods to nodes                     `controllers/scheduler.py`
-4. publish (before the kubelet tears down, so traffic leaves a deleted pod first):
+4. publish (before the kubelet tears down, so traffic leaves a deleted pod first; when pods
+   only come, after they are there):
    MetalLB's controller allocates LB IPs                          `metallb/controller.py`
    endpoints from ready pods                                      `controllers/endpoints.py`
    kube-proxy + NetworkPolicy rules per node, stale UDP flushed   `proxy/sync.py`
@@ -67,7 +68,12 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: runtime.Launcher = runtime
     for _ in range(MAX_ROUNDS):
         changed = manager.run(lab, readiness(lab))
         scheduler.schedule_pods(lab)
-        _publish(lab, down, out)
+        # Published before the kubelet acts, so traffic leaves a pod that goes first — unless
+        # pods only come: then once they are there (an `apply` of a thousand pods published
+        # everything twice, the first time with none of them).
+        deferred = sandboxes.only_new(lab, down)
+        if not deferred:
+            _publish(lab, down, out)
         pods_before = (out.created_pods, out.deleted_pods)
         # A new pod's containers start as soon as its sandbox is made, while the next is made.
         new_pods = kubelet.NewPods(lab, launch)
@@ -83,8 +89,8 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: runtime.Launcher = runtime
         # wakes the control plane — the next probe passes again and flips nothing.
         if not changed and not kubelet_changed:
             break
-    # Publish again only if the kubelet's part changed what endpoints, rules or DNS depend on.
-    if kubelet_changed or (out.created_pods, out.deleted_pods) != pods_before:
+    # Publish (again) only if the kubelet's part changed what endpoints, rules or DNS depend on.
+    if deferred or kubelet_changed or (out.created_pods, out.deleted_pods) != pods_before:
         _publish(lab, down, out)
     lab.store.set_observed_revision(lab.store.revision())
     return out
