@@ -46,6 +46,7 @@ from netlab.api.clusterfields import (
     _networks,
     parse_address_ranges,
 )
+from netlab.api.documents import parse_documents
 from netlab.api.families import (
     DEFAULT_NODE_MASK,
     DEFAULT_RANGES,
@@ -63,7 +64,6 @@ from netlab.api.field import (
     required_value,
     unsupported_value,
 )
-from netlab.api.loader import parse_documents
 from netlab.errors import InvalidInput, NotFound
 
 CLUSTER_API_VERSION = "netlab.dev/v1alpha1"

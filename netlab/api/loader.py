@@ -1,24 +1,24 @@
-"""Read manifests the way `kubectl apply -f` does and validate every document.
+"""Read manifests the way `kubectl apply -f` does and validate every document into its model.
 
 Sources are files, directories (their *.yaml, *.yml and *.json files, sorted, not recursive)
-or `-` for stdin. Every problem in every document is collected and raised at once as one
-InvalidInput, one line each: `web.yaml: Service default/web: spec.ports[0].port: Invalid
-value: 0: must be between 1 and 65535, inclusive`. Nothing is half-loaded.
+or `-` for stdin, read into documents by documents.py; here each document is checked (kind,
+apiVersion, namespace against `-n`) and validated by its kind's model. Every problem in every
+document is collected and raised at once as one InvalidInput, one line each: `web.yaml:
+Service default/web: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535,
+inclusive`. Nothing is half-loaded.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-import yaml
 from pydantic import ValidationError
 
 from netlab.api import names
+from netlab.api.documents import Collector, Document, read_documents
 from netlab.api.field import problems_from_validation_error
 from netlab.api.kinds import BY_KIND, NAMESPACED_KINDS, obj_key
 from netlab.api.labels import Selector, parse_label_selector, selector_from_dict
@@ -32,14 +32,9 @@ __all__ = [
     "LoadResult",
     "Selector",
     "load_manifests",
-    "parse_documents",
     "parse_label_selector",
     "selector_from_dict",
 ]
-
-STDIN = "-"
-STDIN_NAME = "<stdin>"
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 # Kubernetes kinds a manifest may well contain next to Pods and Services; netlab skips them
 # with a warning instead of failing the whole apply. Anything else is most likely a typo.
@@ -81,27 +76,6 @@ class LoadResult:
     sources: tuple[str, ...] = ()  # the file each object came from, for later error messages
 
 
-@dataclass(frozen=True)
-class _Document:
-    source: str  # the file as the user named it, or "<stdin>"
-    data: Any
-    number: int  # 1-based position of the document in its source
-    item: int | None = None  # position inside a `kind: List`
-
-    @property
-    def label(self) -> str:
-        text = f"document {self.number}"
-        return text if self.item is None else f"{text} items[{self.item}]"
-
-
-@dataclass
-class _Collector:
-    """Problems and warnings gathered across every source of one invocation."""
-
-    problems: list[str]
-    warnings: list[str]
-
-
 def load_manifests(
     sources: Sequence[str | os.PathLike[str]],
     default_namespace: str = "default",
@@ -121,11 +95,11 @@ def load_manifests(
     if isinstance(sources, str):  # one path, not a sequence of one-letter paths
         sources = [sources]
 
-    out = _Collector(problems=[], warnings=[])
+    out = Collector(problems=[], warnings=[])
     objects: list[ApiObject] = []
     origins: list[str] = []
     first_seen: dict[tuple[str, str, str], str] = {}
-    for document in _documents(sources, stdin, out):
+    for document in read_documents(sources, stdin, out):
         subject = _subject(document, default_namespace)
         obj = _load_document(document, subject, default_namespace, explicit_namespace, out)
         if obj is None:
@@ -153,9 +127,9 @@ def load_references(
 ) -> list[tuple[str, str, str]]:
     """(kind, namespace, name) of each document, for `delete -f`: like kubectl, an object
     needs only apiVersion, kind and metadata.name to be deleted (no spec, no validation)."""
-    out = _Collector(problems=[], warnings=[])
+    out = Collector(problems=[], warnings=[])
     refs: list[tuple[str, str, str]] = []
-    for document in _documents(sources, stdin, out):
+    for document in read_documents(sources, stdin, out):
         data = document.data
         subject = _subject(document, default_namespace)
         kind = data.get("kind") if isinstance(data, dict) else None
@@ -174,123 +148,10 @@ def load_references(
     return refs
 
 
-# --- reading sources ----------------------------------------------------------------------------
-
-
-def _documents(
-    sources: Sequence[str | os.PathLike[str]], stdin: TextIO | None, out: _Collector
-) -> Iterator[_Document]:
-    """Yield documents lazily, so read problems land in `out` in the order of the sources."""
-    stdin_read = False
-    for source in map(os.fspath, sources):
-        if source == STDIN:
-            if stdin_read:
-                out.problems.append(f"{STDIN_NAME}: standard input given more than once")
-                continue
-            stdin_read = True
-            yield from _parse_source(STDIN_NAME, (stdin or sys.stdin).read(), out)
-            continue
-        for path in _expand(source, out):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    text = f.read()
-            except (OSError, UnicodeDecodeError) as exc:
-                out.problems.append(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}")
-                continue
-            yield from _parse_source(path, text, out)
-
-
-def _expand(source: str, out: _Collector) -> list[str]:
-    if os.path.isdir(source):
-        found = sorted(
-            os.path.join(source, name)
-            for name in os.listdir(source)
-            if name.endswith(MANIFEST_SUFFIXES) and os.path.isfile(os.path.join(source, name))
-        )
-        if not found:
-            out.problems.append(f"{source}: directory has no .yaml, .yml or .json files")
-        return found
-    if not os.path.exists(source):
-        out.problems.append(f"{source}: no such file or directory")
-        return []
-    return [source]
-
-
-def _parse_source(source: str, text: str, out: _Collector) -> list[_Document]:
-    try:
-        parsed = parse_documents(source, text)
-    except InvalidInput as exc:
-        out.problems.extend(exc.problems)
-        return []
-    documents = []
-    for number, data in enumerate(parsed, start=1):
-        if data is None:  # an empty document between two `---`
-            continue
-        if isinstance(data, dict) and data.get("kind") == "List":
-            items = data.get("items")
-            if not isinstance(items, list):
-                out.problems.append(
-                    f"{source}: document {number}: items: Required value: a List needs a list"
-                )
-                continue
-            documents += [_Document(source, item, number, i) for i, item in enumerate(items)]
-        else:
-            documents.append(_Document(source, data, number))
-    return documents
-
-
-def parse_documents(source: str, text: str) -> list[Any]:
-    """The documents of one source: JSON for *.json, else (multi-document) YAML.
-
-    Raises InvalidInput with one line naming the source, line and column of a syntax error.
-    """
-    if source.endswith(".json"):
-        try:
-            return [json.loads(text)]
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
-    try:
-        return list(yaml.load_all(text, Loader=_ManifestLoader))  # noqa: S506 - a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "syntax error"
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidInput(f"{source}: invalid YAML{where}: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source}: invalid YAML: {' '.join(str(exc).split())}") from None
-
-
-class _ManifestLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """SafeLoader that refuses duplicate keys (as sigs.k8s.io/yaml does) and keeps timestamps
-    as strings (the apiserver's `creationTimestamp` is a string, and must survive JSON)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        node.start_mark,
-                        f'mapping key "{key_node.value}" already defined',
-                        key_node.start_mark,
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
-
-
-_ManifestLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 # --- one document -------------------------------------------------------------------------------
 
 
-def _subject(document: _Document, default_namespace: str) -> str:
+def _subject(document: Document, default_namespace: str) -> str:
     """How a problem names its object: `Pod default/web`, `Namespace team-a`, `document 2`."""
     data = document.data
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str) or not data["kind"]:
@@ -316,11 +177,11 @@ def _modelled(kind: object) -> bool:
 
 
 def _load_document(
-    document: _Document,
+    document: Document,
     subject: str,
     default_namespace: str,
     explicit_namespace: bool,
-    out: _Collector,
+    out: Collector,
 ) -> ApiObject | None:
     source, data = document.source, document.data
 

@@ -12,7 +12,7 @@ from pydantic import StrictInt, StrictStr, model_validator
 
 from netlab.api.field import ProblemList, invalid_value, unsupported_value
 from netlab.api.meta import Annotations, ApiModel, DNS1123Label, Labels, ObjectMeta
-from netlab.api.models import PodSpec
+from netlab.api.podspec import PodSpec
 from netlab.api.selectors import LabelSelector
 
 

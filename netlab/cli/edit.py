@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         cluster: str = ClusterOption,
     ) -> None:
         """Edit an object in $KUBE_EDITOR or $EDITOR (vi) and apply what you changed, as kubectl edit."""
-        from netlab.api.loader import parse_documents
+        from netlab.api.documents import parse_documents
         from netlab.cli.apply import _wait_flag
         from netlab.cli.common import open_alive
         from netlab.cli.editfile import Reason, content, has_lines, render, reopen

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from netlab.api.labels import Selector
     from netlab.api.models import Pod
     from netlab.apiserver.store import StoredObject
     from netlab.kubelet.status import PodState
@@ -30,6 +31,13 @@ def age(created: float, now: float) -> str:
     if hours < 48:
         return f"{hours}h"
     return f"{hours // 24}d"
+
+
+def selected(objs: list[StoredObject], selector: Selector | None) -> list[StoredObject]:
+    """The objects whose labels `-l` selects (all of them without a selector)."""
+    if selector is None:
+        return objs
+    return [o for o in objs if selector.matches((o.manifest.get("metadata") or {}).get("labels") or {})]
 
 
 def metadata(obj: StoredObject) -> dict[str, Any]:

@@ -152,7 +152,8 @@ def test_get_pods_and_exec_load_no_parser_and_no_api_model(tmp_path, argv):
     assert {f"netlab.cli.{argv[0]}", "netlab.kubelet.status", "netlab.kubelet.exec"} <= modules
     # typer and pydantic each cost more than a bare interpreter's start; uuid, hashlib, ctypes,
     # socket and subprocess are loaded by the writers and the kernel work only.
-    heavy = ("typer", "click", "rich", "pydantic", "yaml", "netlab.api.models", "netlab.api.cluster", "netlab.api.loader",
+    heavy = ("typer", "click", "rich", "pydantic", "yaml", "netlab.api.models", "netlab.api.podspec", "netlab.api.cluster",
+             "netlab.api.documents", "netlab.api.loader",
              "netlab.kubelet.containers", "netlab.kubelet.sync", "netlab.views.jsonpath", "uuid", "hashlib", "ctypes",
              "socket", "subprocess")
     # lab/controlplane.py is the one part of lab/ a reader loads (to start a dead control plane).
