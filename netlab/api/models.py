@@ -41,9 +41,6 @@ from netlab.api.meta import (
     _ip_errors,
     _port_range,
 )
-
-# Container stays importable from here: kubelet/exec.py imports it with Pod.
-from netlab.api.podspec import Container as Container
 from netlab.api.podspec import PodSpec
 
 # --- Pod ----------------------------------------------------------------------------------------

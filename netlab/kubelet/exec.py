@@ -20,7 +20,8 @@ from netlab.kernel import containerlogs, ns, runtime
 from netlab.kubelet.containerstate import exec_spec_path, log_path
 
 if TYPE_CHECKING:
-    from netlab.api.models import Container, Pod
+    from netlab.api.models import Pod
+    from netlab.api.podspec import Container
     from netlab.apiserver.state import Lab
     from netlab.apiserver.store import StoredObject
 
