@@ -232,6 +232,9 @@ def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: d
         os.execve(argv[0], argv, env)
     except BaseException as exc:
         try:
+            # No exec closed what the parent had open: let go of it all before waiting below
+            # (the control plane's flock on the lab's lock, say, would be held for as long).
+            _close_all_but({0, 1, 2, fds["out"], fds["err"]})
             os.write(2, f"netlab: cannot start the container: {exc}\n".encode())
             with open(spec.exit_path, "w") as f:
                 f.write("127\n")
@@ -240,6 +243,15 @@ def _become_container(spec: Launch, argv: list[str], env: dict[str, str], fds: d
             logcollector.wait_for_reader(spec.log_path, (fds["out"], fds["err"]))
         finally:
             os._exit(127)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    low = 0
+    for fd in sorted(keep):
+        if low < fd:  # an empty range is not empty to os.closerange: (0, 0) closes every fd
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def exec_in_pod(spec: Launch) -> None:

@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 
 from netlab import naming
@@ -102,30 +103,46 @@ class Spawner:
 
     def _pipelined(self, specs: Sequence[runtime.Launch]) -> Iterator[runtime.LaunchOutcome]:
         sent = received = 0
+        # Per launch sent, in order: None while the shim's answer is due, or the outcome of a
+        # launch too big for one message (this process forked it itself).
+        due: deque[runtime.LaunchOutcome | None] = deque()
         try:
             if self._sock is None and specs:
                 self._start()
             assert self._sock is not None or not specs
+            # The longest request one message carries: the socket's send buffer.
+            largest = min(MAX_MESSAGE, self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) - 4096 if specs else 0
             while received < len(specs):
                 # Both directions stay within the sockets' buffers: the shim never blocks
                 # on a reply while this process blocks on a request.
-                while sent < len(specs) and sent - received < WINDOW:
-                    self._sock.sendall(json.dumps(specs[sent].to_wire()).encode())
+                while sent < len(specs) and sum(d is None for d in due) < WINDOW:
+                    request = json.dumps(specs[sent].to_wire()).encode()
+                    if len(request) > largest:
+                        # An environment of thousands of Service variables: started here, and
+                        # most likely refused by the kernel's exec as on a node (E2BIG).
+                        due.append(next(runtime.launch_many([specs[sent]])))
+                    else:
+                        self._sock.sendall(request)
+                        due.append(None)
                     sent += 1
-                data = self._sock.recv(MAX_MESSAGE)
-                if not data:
-                    raise _Gone()
+                head = due.popleft()
+                if head is None:
+                    data = self._sock.recv(MAX_MESSAGE)
+                    if not data:
+                        raise _Gone()
+                    head = _outcome(json.loads(data))
                 received += 1
-                yield _outcome(json.loads(data))
+                yield head
         except OSError as exc:
             raise _Gone() from exc
         finally:
-            if received < sent and self._sock is not None:
+            unanswered = sum(d is None for d in due)
+            if unanswered and self._sock is not None:
                 # Left before the end (the caller failed): read the answers still due, or
                 # the next pass would take them for its own. What they started is found
                 # by its lock then, and adopted.
                 try:
-                    for _ in range(sent - received):
+                    for _ in range(unanswered):
                         self._sock.recv(MAX_MESSAGE)
                 except OSError:
                     self.close()

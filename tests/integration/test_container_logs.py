@@ -167,3 +167,40 @@ def test_a_container_that_cannot_start_says_why_on_stderr_even_without_a_shim_in
     assert record.stream == "stderr" and record.content.startswith(b"netlab: cannot start the container: ")
     assert b"/no/such/directory" in record.content
     lab.nl("delete", "pod", "host")
+
+
+def test_a_child_that_cannot_start_lets_go_of_what_its_starter_held(lab, tmp_path, wait_until):
+    """A control plane that forks a container itself (a launch too big for the shim's socket:
+    thousands of Service variables, refused by exec with E2BIG) held the lab's lock meanwhile.
+    The child waits for a reader of its pipes before it exits, and must not hold the lock's
+    file while it waits, or the control plane's next reconcile waits on itself for ever."""
+    import fcntl
+
+    lab.apply("apiVersion: v1\nkind: Pod\nmetadata: {name: starter}\nspec:\n  containers: [{name: c, image: busybox, command: [sleep, infinity]}]\n", "starter")
+    lab.wait_running("starter")
+    status = stored_status(lab, "starter")
+    netns = status["sandbox"]["netns"]
+    log = os.path.join(status["dir"], "toobig", "0.log")
+    lock = tmp_path / "lab.lock"
+    held = open(lock, "a")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    # No collector watches this index: the child waits in its pipes until this test reads them.
+    ref = runtime.launch(runtime.Launch(
+        argv=("true",), env={f"SERVICE_{i}_HOST": "x" * 200 for i in range(20000)}, netns=ns.netns_path(netns),
+        utsns=ns.utsns_path(netns), binds=(), log_path=log, exit_path=os.path.join(status["dir"], "toobig.exit"),
+        log_index=str(tmp_path / "index"),
+    ))  # fmt: skip
+    try:
+        wait_until(lambda: os.path.exists(os.path.join(status["dir"], "toobig.exit")), 5, what="the child's exit code written")
+        held.close()
+        again = open(lock, "a")
+        fcntl.flock(again, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: the child kept it
+        again.close()
+    finally:
+        streams = [os.open(logcollector.fifo_path(log, s), os.O_RDONLY | os.O_NONBLOCK) for s in logcollector.STREAMS]
+        assert os.waitpid(ref.pid, 0)[1] >> 8 == 127
+        said = b"".join(os.read(fd, 65536) for fd in streams)
+        for fd in streams:
+            os.close(fd)
+    assert b"Argument list too long" in said
+    lab.nl("delete", "pod", "starter")

@@ -83,3 +83,16 @@ def test_what_a_dead_shim_left_unanswered_is_asked_again(monkeypatch):
     # started holds its lock and comes back as already running.
     answered = len(names) - len(replacement[0].asked)
     assert answered <= 2 and replacement[0].asked == names[answered:]
+
+
+def test_a_launch_too_big_for_one_message_is_started_here_in_its_turn(monkeypatch):
+    """Thousands of Service variables make a request larger than the socket carries: that one
+    is forked by the control plane itself, and the answers still come in order."""
+    plane = spawner.Spawner("t")
+    shim = with_shim(plane)
+    local = procs.ProcessRef(99, 9)
+    monkeypatch.setattr(runtime, "launch_many", lambda specs: iter([local for _ in specs]))
+    big = runtime.Launch(argv=("big",), env={f"V{i}": "x" * 100 for i in range(4000)}, netns="", utsns="", binds=(), log_path="", exit_path="")
+    outcomes = list(plane.launch_many([spec("a"), big, spec("b")]))
+    assert outcomes == [procs.ProcessRef(1, 1), local, procs.ProcessRef(2, 1)]
+    assert shim.asked == ["a", "b"]
