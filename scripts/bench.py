@@ -593,8 +593,9 @@ def manifest_docs(*docs: str) -> str:
     return "---\n".join(textwrap.dedent(d).lstrip("\n") for d in docs)
 
 
-def deployment(name: str, replicas: int) -> str:
+def deployment(name: str, replicas: int, service_links: bool = True) -> str:
     # `nginx` runs netlab's built-in web server on port 80 (docs/images.md).
+    links = "" if service_links else "enableServiceLinks: false, "
     return f"""
         apiVersion: apps/v1
         kind: Deployment
@@ -604,8 +605,7 @@ def deployment(name: str, replicas: int) -> str:
           selector: {{matchLabels: {{app: {name}}}}}
           template:
             metadata: {{labels: {{app: {name}}}}}
-            spec:
-              containers: [{{name: web, image: nginx}}]
+            spec: {{{links}containers: [{{name: web, image: nginx}}]}}
         """
 
 
@@ -778,6 +778,7 @@ def victim_manifest(r: int) -> str:
         spec:
           nodeName: {FAILED_NODE}
           restartPolicy: Never
+          enableServiceLinks: false
           containers: [{{name: web, image: nginx}}]
         """
     )
@@ -785,10 +786,12 @@ def victim_manifest(r: int) -> str:
 
 def rules_manifest(services: int) -> str:
     """`probe` (a Deployment and its Service) and services-1 Services that all select one
-    `filler` pod, so every Service has an endpoint and its KUBE-SVC/KUBE-SEP chains."""
+    `filler` pod, so every Service has an endpoint and its KUBE-SVC/KUBE-SEP chains. The pods
+    leave out the Service variables, as one must on a real cluster with thousands of Services
+    in a namespace: at 10,000 their environment is beyond what exec takes (E2BIG)."""
     return manifest_docs(
-        deployment("filler", 1),
-        deployment("probe", 1),
+        deployment("filler", 1, service_links=False),
+        deployment("probe", 1, service_links=False),
         service("probe", "probe"),
         *(service(f"fill-{i}", "filler") for i in range(services - 1)),
     )
