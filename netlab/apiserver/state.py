@@ -196,7 +196,9 @@ class _Version:
 # Every reconcile reads every Pod and Service again, and parsing them with pydantic was half
 # of the endpoints step at 1,000 Services. The models are frozen and no reader changes what they
 # hold, so the readers of one version can share one model. Live entries = Pods + Services; the
-# bound keeps a long-lived control plane's memory flat (~4 kB an entry, manifest included).
-@functools.lru_cache(maxsize=4096)
+# bound keeps a long-lived control plane's memory flat (~4 kB an entry, manifest included). It
+# holds a lab of 10,000 Services and their pods: below that, every publish of such a lab
+# validated every Service again (0.75 s of its 2.8 s at 10,000).
+@functools.lru_cache(maxsize=1 << 14)
 def _parsed(model: type, version: _Version) -> Any:
     return model.model_validate(version.manifest)

@@ -76,8 +76,10 @@ _NAT_CHAINS = (KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ)
 # few of them changed (upstream keeps a change tracker for the same reason). `port_rules` is
 # pure over frozen, hashable inputs, so a port whose Service, endpoints and node are as before
 # gets its rules from here. Live entries = service ports × nodes; past the bound the oldest go
-# (rendered again when next seen: slower, never wrong). About 2.5 kB an entry.
-_port_rules = functools.lru_cache(maxsize=8192)(port_rules)
+# (rendered again when next seen: slower, never wrong). About 2.5 kB an entry; the bound holds
+# 10,000 single-port Services on three nodes (an LRU smaller than what one sync walks through
+# keeps nothing: each entry is gone before it is asked for again).
+_port_rules = functools.lru_cache(maxsize=1 << 15)(port_rules)
 
 
 def render_rules(
