@@ -20,8 +20,8 @@ each R times, each beside a baseline taken in the same run:
   runs.
 - rules (`--services 100,1000`): N ClusterIP Services, each with an endpoint (N-1 select one
   `filler` pod, `probe` selects its own Deployment). From the start of `netlab scale
-  deploy/probe --replicas 2` until the new endpoint's DNAT is in node-a's `iptables-save -t nat`
-  (and back to 1 until the old one is gone); beside it one `iptables-restore` of node-a's saved
+  deploy/probe --replicas 2` until the new endpoint is in node-a's KUBE-SVC chain of `probe`
+  (`iptables -t nat -S`; and back to 1 until the old one is gone); beside it one `iptables-restore` of node-a's saved
   tables alone: what a whole-table sync loads. A note says how netlab's own last sync of node-a
   went (whole tables, or kube-proxy's partial sync: `--noflush` with the changed chains only).
 - nodeport (`--requests 2000`): sequential HTTP/1.0 GETs, each on a new connection, to one
