@@ -18,7 +18,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from netlab.errors import KernelError
-from netlab.kernel import ns
+from netlab.kernel import ns, rtbatch
 
 
 @dataclass(frozen=True)
@@ -238,8 +238,6 @@ class Netlink:
         bridge `master` with hairpin mode on — both requests in one send on a plain socket
         (`rtbatch`: ~1.5 ms a pod less than through pyroute2's request machinery). A link of
         the same name left here goes the way `add_veth` clears it."""
-        from netlab.kernel import rtbatch
-
         if self._plain is None:
             self._plain = rtbatch.open_in(self.path) if self.path is not None else rtbatch.open_host()
         fd = ns.open_ns(peer_netns)

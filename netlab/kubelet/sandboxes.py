@@ -28,19 +28,23 @@ def _pod_netns_names(lab: Lab) -> set[str]:
     return {n for n in ns.list_netns() if n.startswith(prefix) and n.count(".") == 2}
 
 
+def _wanted(lab: Lab, objs: list[StoredObject], down: frozenset[str]) -> dict[str, StoredObject]:
+    """The pods that should have a sandbox (bound to a node that is up), by their netns name."""
+    return {
+        naming.pod_netns(lab.name, o.namespace, o.name): o
+        for o in objs
+        if o.status.get("nodeName") and o.status["nodeName"] not in down
+    }
+
+
 def only_new(lab: Lab, down: frozenset[str]) -> bool:
     """True when the sandbox pass has pods to set up and none to tear down: nobody's traffic
     must leave a pod before the kubelet acts, so the publish can wait until the new pods are
     there (`lab/reconcile.py`)."""
     existing = _pod_netns_names(lab)
+    wanted = _wanted(lab, lab.store.list("Pod"), down)
     new = False
-    wanted = set()
-    for o in lab.store.list("Pod"):
-        node = o.status.get("nodeName")
-        if not node or node in down:
-            continue
-        name = naming.pod_netns(lab.name, o.namespace, o.name)
-        wanted.add(name)
+    for name, o in wanted.items():
         box = o.status.get("sandbox") or {}
         if box.get("uid") != o.uid:
             if name in existing:
@@ -48,7 +52,7 @@ def only_new(lab: Lab, down: frozenset[str]) -> bool:
             new = True
         elif not box.get("hostNetwork") and name not in existing:
             new = True
-    return new and existing <= wanted
+    return new and existing <= wanted.keys()
 
 
 def sync_sandboxes(
@@ -58,10 +62,7 @@ def sync_sandboxes(
     `started(namespace, name)` is told of each pod whose sandbox is made, as it is."""
     created = 0
     objs = lab.store.list("Pod")
-    wanted: dict[str, StoredObject] = {}
-    for o in objs:
-        if o.status.get("nodeName") and o.status["nodeName"] not in down:
-            wanted[naming.pod_netns(lab.name, o.namespace, o.name)] = o
+    wanted = _wanted(lab, objs, down)
     existing = _pod_netns_names(lab)
 
     # Remove what is not wanted any more, or what belongs to an earlier pod of the same name.
