@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 
+CLUSTER_ENV = "NETLAB_CLUSTER"  # the lab a command acts on without --cluster
+DEFAULT_CLUSTER = "netlab"
 STATE_ROOT_ENV = "NETLAB_STATE_DIR"
 DEFAULT_STATE_ROOT = "/var/lib/netlab"
+CONTROLLER_DIR = "/run/netlab/controller"  # the control planes' pid files, locks and sockets
 MARKER = "netlab"  # prefix of every ownership alias
 RTPROT_NETLAB = 212  # the protocol number of netlab's host routes (`ip route show proto 212`)
 RTPROT_BIRD = 12  # /etc/iproute2/rt_protos: the routes BIRD writes (`ip route show proto bird`)
@@ -25,12 +28,21 @@ VXLAN6_DEVICE = "flannel-v6.1"  # and its IPv6 VTEP flannel-v6.<VNI> (dual-stack
 POD_IFACE = "eth0"
 
 
+def default_cluster_name() -> str:
+    return os.environ.get(CLUSTER_ENV, DEFAULT_CLUSTER)
+
+
 def state_root() -> str:
     return os.environ.get(STATE_ROOT_ENV, DEFAULT_STATE_ROOT)
 
 
 def cluster_dir(cluster: str) -> str:
     return os.path.join(state_root(), cluster)
+
+
+def cli_socket_path(cluster: str) -> str:
+    """Where the warm CLI process beside the lab's control plane listens (cli/resident.py)."""
+    return os.path.join(CONTROLLER_DIR, f"{cluster}.cli.sock")
 
 
 def container_logs_index(cluster: str) -> str:

@@ -24,14 +24,6 @@ if TYPE_CHECKING:
     from netlab.api.cluster import ClusterConfig
     from netlab.api.models import Pod, Service
 
-DEFAULT_CLUSTER = "netlab"
-CLUSTER_ENV = "NETLAB_CLUSTER"
-
-
-def default_cluster_name() -> str:
-    return os.environ.get(CLUSTER_ENV, DEFAULT_CLUSTER)
-
-
 class Lab:
     """A lab's handle. `config` (and the `topo` derived from it) may be left for the handle to
     parse from the store on first use: `open_lab` does so, because building the Cluster model
@@ -97,7 +89,7 @@ def open_lab(cluster: str, decoded: Decoded | None = None) -> Lab:
     if not exists(cluster):
         raise NotFound(
             f'cluster "{cluster}" does not exist',
-            detail="create it with: netlab cluster create" + ("" if cluster == DEFAULT_CLUSTER else f" --name {cluster}"),
+            detail="create it with: netlab cluster create" + ("" if cluster == naming.DEFAULT_CLUSTER else f" --name {cluster}"),
         )
     # The Cluster model (pydantic) is built when a step first asks for lab.config, not here.
     return Lab(None, None, Store(store_path(cluster), decoded), naming.cluster_dir(cluster), name=cluster)

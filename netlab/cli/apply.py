@@ -10,10 +10,11 @@ import sys
 from typing import TYPE_CHECKING, List, Optional
 
 from netlab.api.kinds import lookup
-from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER, exists
+from netlab.apiserver.state import exists
 from netlab.cli.common import UsageProblem, note, out, report
 from netlab.cli.fast import Params, multi, value
 from netlab.errors import InvalidInput, require_root, require_tools
+from netlab.naming import CLUSTER_ENV, DEFAULT_CLUSTER
 
 if TYPE_CHECKING:
     import typer

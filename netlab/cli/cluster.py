@@ -8,10 +8,10 @@ import typer
 
 from netlab.api.cluster import default_cluster, load_cluster_config
 from netlab.apiserver import state as labs
-from netlab.apiserver.state import DEFAULT_CLUSTER
 from netlab.cli.common import note, out, print_table, report
 from netlab.errors import KernelError, require_root
 from netlab.lab import lifecycle as clusters
+from netlab.naming import CLUSTER_ENV, DEFAULT_CLUSTER
 
 
 def register(app: typer.Typer) -> None:
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         report(outcome.problems)
 
     @group.command("delete")
-    def delete(cluster: str = typer.Option(DEFAULT_CLUSTER, "--name", "--cluster", envvar=labs.CLUSTER_ENV, help="Cluster to delete.")) -> None:
+    def delete(cluster: str = typer.Option(DEFAULT_CLUSTER, "--name", "--cluster", envvar=CLUSTER_ENV, help="Cluster to delete.")) -> None:
         """Remove a lab and everything it owns (namespaces, links, host routes, processes, state)."""
         removed = clusters.delete(cluster)
         if removed.problems:

@@ -16,8 +16,8 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any, Sequence
 
-from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
 from netlab.errors import NetlabError
+from netlab.naming import CLUSTER_ENV, DEFAULT_CLUSTER
 
 if TYPE_CHECKING:
     from rich.console import Console

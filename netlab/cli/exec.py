@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, List, Optional
 
-from netlab.apiserver.state import CLUSTER_ENV, DEFAULT_CLUSTER
 from netlab.cli.common import UsageProblem, open_alive
 from netlab.cli.fast import Params, flag, value
 from netlab.errors import require_root
+from netlab.naming import CLUSTER_ENV, DEFAULT_CLUSTER
 
 if TYPE_CHECKING:
     import typer

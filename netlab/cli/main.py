@@ -17,6 +17,7 @@ from netlab.errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USAGE, NetlabErro
 
 EXIT_SIGPIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool its pipe's reader left
 COMPLETE_ENV = "_NETLAB_COMPLETE"  # set by the shell's completion script: typer answers
+COMMANDS_HANDED_OVER = ("apply", "delete")  # to the lab's warm process (cli/resident.py)
 
 
 def main() -> None:
@@ -33,6 +34,14 @@ def main() -> None:
         sys.stdout.write(index.root_help(index.prog_name(), index.width()))
         sys.stdout.flush()
         sys.exit(EXIT_USAGE if not args else 0)
+    if args and args[0] in COMMANDS_HANDED_OVER and COMPLETE_ENV not in os.environ:
+        # Run by the lab's warm process (cli/resident.py), which has the models loaded; if
+        # there is none, here.
+        from netlab.cli import resident
+
+        code = resident.forward(resident.cluster_of(args))
+        if code is not None:
+            sys.exit(code)
     verbose = any(a in ("-v", "--verbose") for a in args)
     with error_boundary(verbose):
         from netlab.cli import fast

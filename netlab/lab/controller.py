@@ -29,6 +29,7 @@ from typing import Callable
 
 from netlab.apiserver.state import locked, open_lab
 from netlab.apiserver.store import Change, Compacted, Decoded
+from netlab.cli import resident
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs, runtime
@@ -81,6 +82,11 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     except OSError as exc:
         log(f"the container shim did not start: {exc}")
     procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
+    warm = resident.Resident(cluster)  # the CLI's `apply` and `delete` run in forks of it
+    try:
+        warm.start()
+    except OSError as exc:
+        log(f"the warm CLI process did not start: {exc}")
     seen = _Seen()
     decoded = Decoded()  # the store's objects as the last reconcile read them (an informer's cache)
     woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync
@@ -131,6 +137,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
             finally:
                 state["interruptible"] = False
     finally:
+        warm.close()
         shim.close()
         me.close()
         selector.close()

@@ -12,6 +12,7 @@ Files under /run/netlab/controller/ (gone with a reboot, like the processes they
   CLUSTER.lock  held (flock) by the running control plane, so only one runs per lab
   CLUSTER.pid   its pid and start time, so a recycled pid is never signalled
   CLUSTER.sock  the datagram socket it wakes on
+  CLUSTER.cli.sock  where its warm CLI process takes `apply` and `delete` (cli/resident.py)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from netlab.kernel import procs
 if TYPE_CHECKING:
     import socket
 
-RUN_DIR = "/run/netlab/controller"
+RUN_DIR = naming.CONTROLLER_DIR
 
 # What the CLI and the control plane say to each other (the datagrams below). A control plane
 # of another protocol (netlab was upgraded under a running lab) is replaced, not spoken to.
@@ -225,7 +226,7 @@ def _forget(cluster: str) -> None:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return
-        for path in (pid_path(cluster), socket_path(cluster), lock_path(cluster)):
+        for path in (pid_path(cluster), socket_path(cluster), naming.cli_socket_path(cluster), lock_path(cluster)):
             try:
                 os.unlink(path)
             except FileNotFoundError:

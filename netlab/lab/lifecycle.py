@@ -20,7 +20,6 @@ from netlab.api.addressing import cluster_ranges, from_config
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
 from netlab.apiserver import admission
 from netlab.apiserver.state import (
-    DEFAULT_CLUSTER,
     Lab,
     exists,
     init_lab,
@@ -34,7 +33,14 @@ from netlab.apiserver.state import (
 from netlab.apiserver.store import Store
 from netlab.doctor.coexistence import range_clashes
 from netlab.doctor.facts import gather_network, lab_ranges
-from netlab.errors import InvalidInput, KernelError, NetlabError, RangeClash, require_root, require_tools
+from netlab.errors import (
+    InvalidInput,
+    KernelError,
+    NetlabError,
+    RangeClash,
+    require_root,
+    require_tools,
+)
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
@@ -42,7 +48,7 @@ from netlab.lab import bird, controlplane
 from netlab.lab import underlay as network
 from netlab.lab.addons import dns_status, kubernetes_status, system_objects
 from netlab.lab.reconcile import Outcome, reconcile
-from netlab.naming import RTPROT_NETLAB
+from netlab.naming import DEFAULT_CLUSTER, RTPROT_NETLAB
 
 if TYPE_CHECKING:
     from netlab.api.kinds import ApiObject

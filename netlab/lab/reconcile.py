@@ -65,8 +65,13 @@ def reconcile(lab: Lab, *, wire: bool = True, launch: runtime.Launcher = runtime
     if wire:
         underlay.ensure_cluster_network(lab.topo, down)
     bootstrap.ensure_system_objects(lab)
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         changed = manager.run(lab, readiness(lab))
+        if round_ and not changed:
+            # What the kubelet did last round (containers started, a verdict flipped) moved no
+            # controller: the scheduler and the kubelet have nothing new either (a container's
+            # exit wakes the control plane by itself). Publish once, below.
+            break
         scheduler.schedule_pods(lab)
         # Published before the kubelet acts, so traffic leaves a pod that goes first — unless
         # pods only come: then once they are there (an `apply` of a thousand pods published

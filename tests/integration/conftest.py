@@ -431,10 +431,10 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
         problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):
         problems.append(f"state directory left: {naming.cluster_dir(name)}")
-    planes = control_plane_pids(name) + control_plane_pids(name, b"netlab.kernel.spawner")
+    planes = [pid for module in (b"netlab.lab.controller", b"netlab.kernel.spawner", b"netlab.cli.resident") for pid in control_plane_pids(name, module)]
     if planes:
-        problems.append(f"control plane or its container shim still running: {[describe_process(p) for p in planes]}")
-    files = [f"{RUN_DIR}/locks/{name}"] + [f"{RUN_DIR}/controller/{name}.{ext}" for ext in ("lock", "pid", "sock")]
+        problems.append(f"control plane, its container shim or its warm CLI still running: {[describe_process(p) for p in planes]}")
+    files = [f"{RUN_DIR}/locks/{name}"] + [f"{RUN_DIR}/controller/{name}.{ext}" for ext in ("lock", "pid", "sock", "cli.sock")]
     files = [f for f in files if os.path.lexists(f)]
     if files:
         problems.append(f"lock, pid or socket files left: {files}")

@@ -17,7 +17,7 @@ import yaml
 from conftest import cluster_document, new_cluster_name, nl
 
 from netlab import naming
-from netlab.apiserver.state import DEFAULT_CLUSTER
+from netlab.naming import DEFAULT_CLUSTER
 
 
 def test_success_is_0(lab):
