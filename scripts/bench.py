@@ -353,9 +353,26 @@ def scratch_ports() -> list[str]:
         return node.bridge_ports("cni0")
 
 
-def settle() -> None:
-    """Namespaces die asynchronously in the kernel; start each run from an empty bridge."""
+def lab_pod_ports(cluster: str) -> int:
+    """The ports of the lab's node bridges, beside the pods that should have one."""
+    ports = 0
+    for name in ns.list_netns():
+        if name.startswith(cluster + ".node-"):
+            with Netlink(ns.netns_path(name)) as node:
+                ports += len(node.bridge_ports("cni0"))
+    return ports
+
+
+def settle(cluster: str | None = None) -> None:
+    """Namespaces die asynchronously in the kernel (`ip netns del` and netlab's teardown
+    return before their veths are gone): start each timed run once those of the runs before
+    it are — the scratch node's bridge empty and, with `cluster`, the lab's bridges down to
+    the ports of the pods it still has — so no row pays for another's teardown."""
     wait_until(lambda: not scratch_ports(), "the scratch node's cni0 to lose its ports")
+    if cluster is not None:
+        pods = json.loads(netlab("get", "pods", "-A", "-o", "json", "--cluster", cluster).stdout)["items"]
+        wanted = sum(1 for p in pods if not p["spec"].get("hostNetwork") and p.get("status", {}).get("podIP"))
+        wait_until(lambda: lab_pod_ports(cluster) <= wanted, f"the bridges of {cluster} to lose the ports of deleted pods")
 
 
 def check_plumbed(netns: str, ip: IPv4Address) -> None:
@@ -364,7 +381,7 @@ def check_plumbed(netns: str, ip: IPv4Address) -> None:
             raise BenchError(f"{netns}: eth0 does not carry {ip}")
 
 
-def netlab_plumbing(size: int) -> tuple[float, float]:
+def netlab_plumbing(size: int, cluster: str) -> tuple[float, float]:
     """(create, destroy) seconds for `size` sandboxes made by netlab's own library."""
     node = NodeNet(name=SCRATCH_NODE, index=0, subnets=(SCRATCH_SUBNET,), underlay_ips=(SCRATCH_GATEWAY,))
     boxes: list[sandbox.Sandbox] = []
@@ -382,7 +399,7 @@ def netlab_plumbing(size: int) -> tuple[float, float]:
         # namespace unpinned (one scan of the process table for all of them, not one per pod).
         sandbox.destroy_many([box.netns for box in boxes])
 
-    settle()
+    settle(cluster)
     try:
         made = timed(create)
         check_plumbed(boxes[0].netns, pod_ip(0))
@@ -415,7 +432,7 @@ def run_script(text: str) -> None:
         run(["sh", "-e", script.name])
 
 
-def ip_plumbing(size: int) -> tuple[float, float]:
+def ip_plumbing(size: int, cluster: str) -> tuple[float, float]:
     """(create, destroy) seconds with one `ip` process per step, as a shell script would do."""
     names = [f"{PREFIX}p{i}" for i in range(size)]
     lines = []
@@ -426,7 +443,7 @@ def ip_plumbing(size: int) -> tuple[float, float]:
         lines += [f"ip -n {name} {c}" for c in pod_side]
     create = "\n".join(lines) + "\n"
     destroy = "".join(f"ip netns del {name}\n" for name in names)
-    settle()
+    settle(cluster)
     try:
         made = timed(lambda: run_script(create))
         check_plumbed(names[0], pod_ip(0))
@@ -436,7 +453,7 @@ def ip_plumbing(size: int) -> tuple[float, float]:
         remove_scratch_pods()
 
 
-def ip_batch_plumbing(size: int) -> tuple[float, float]:
+def ip_batch_plumbing(size: int, cluster: str) -> tuple[float, float]:
     """(create, destroy) seconds with `ip -batch`: one process for all namespaces, one for the
     node side, one per pod (a batch cannot switch namespace per line: `-n` is global)."""
     names = [f"{PREFIX}b{i}" for i in range(size)]
@@ -447,7 +464,7 @@ def ip_batch_plumbing(size: int) -> tuple[float, float]:
         script += [f"ip -n {name} -batch - <<'EOF'", *pod_side, "EOF"]
     create = "\n".join(script) + "\n"
     destroy = "ip -batch - <<'EOF'\n" + "".join(f"netns del {n}\n" for n in names) + "EOF\n"
-    settle()
+    settle(cluster)
     try:
         made = timed(lambda: run_script(create))
         check_plumbed(names[0], pod_ip(0))
@@ -519,6 +536,7 @@ def pods_section(lab: LabSpec, sizes: Sequence[int], repeat: int, workdir: Path)
         for r in range(repeat):
             note(f"pods N={size}: run {r + 1}/{repeat}")
             cli_args = ("-f", str(manifest), "--cluster", lab.name)
+            settle(lab.name)
             samples.add("apply N pods (CLI)", size, timed(lambda: netlab("apply", *cli_args)))
             check_running(lab.name, size)
             samples.add("delete N pods (CLI)", size, timed(lambda: netlab("delete", *cli_args)))
@@ -530,7 +548,7 @@ def pods_section(lab: LabSpec, sizes: Sequence[int], repeat: int, workdir: Path)
                 ("ip commands", ip_plumbing),
                 ("ip -batch", ip_batch_plumbing),
             ):
-                made, removed = plumbing(size)
+                made, removed = plumbing(size, lab.name)
                 samples.add(f"sandbox plumbing per pod ({label})", size, made)
                 samples.add(f"teardown per pod ({label})", size, removed)
     return _apply_beside_ip(samples.rows(POD_ROWS, _pod_target))

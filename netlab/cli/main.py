@@ -34,16 +34,16 @@ def main() -> None:
         sys.stdout.write(index.root_help(index.prog_name(), index.width()))
         sys.stdout.flush()
         sys.exit(EXIT_USAGE if not args else 0)
-    if args and args[0] in COMMANDS_HANDED_OVER and COMPLETE_ENV not in os.environ:
-        # Run by the lab's warm process (cli/resident.py), which has the models loaded; if
-        # there is none, here.
-        from netlab.cli import resident
-
-        code = resident.forward(resident.cluster_of(args))
-        if code is not None:
-            sys.exit(code)
     verbose = any(a in ("-v", "--verbose") for a in args)
     with error_boundary(verbose):
+        if args and args[0] in COMMANDS_HANDED_OVER and COMPLETE_ENV not in os.environ:
+            # Run by the lab's warm process (cli/resident.py), which has the models loaded; if
+            # there is none, here.
+            from netlab.cli import resident
+
+            code = resident.forward(resident.cluster_of(args))
+            if code is not None:
+                sys.exit(code)
         from netlab.cli import fast
 
         if not fast.run(args):  # a plainly written `get` or `exec` runs without typer

@@ -107,20 +107,24 @@ def schedule_pods(lab: Lab) -> None:
             used.setdefault(node, set()).update(host_ports(o.manifest))
     cordoned = unschedulable_nodes(lab)
     nodes = [NodeInfo(n.name, node_labels(n.name, n.labels), n.name not in cordoned) for n in lab.topo.nodes]
-    for o in objs:
-        if o.status.get("nodeName"):
-            continue
-        pod = pod_model(o)
-        wanted = host_ports(o.manifest)
-        decision = schedule(pod.spec.nodeName, pod.spec.nodeSelector or {}, nodes, counts, wanted, used)
-        if decision.node is None:
-            if o.status.get("reason") != "Unschedulable":
-                lab.store.add_event("Pod", o.namespace, o.name, "FailedScheduling", decision.reason, "Warning")
-            lab.store.set_status("Pod", o.namespace, o.name, {"reason": "Unschedulable", "message": decision.reason})
-            continue
-        counts[decision.node] = counts.get(decision.node, 0) + 1
-        used.setdefault(decision.node, set()).update(wanted)
-        lab.store.set_status("Pod", o.namespace, o.name, {"nodeName": decision.node})
-        lab.store.add_event(
-            "Pod", o.namespace, o.name, "Scheduled", f"Successfully assigned {o.namespace}/{o.name} to {decision.node}"
-        )
+    pending = [o for o in objs if not o.status.get("nodeName")]
+    if pending:
+        with lab.store.transaction():  # one commit for the pass's bindings, not two a pod
+            for o in pending:
+                _bind(lab, o, nodes, counts, used)
+
+
+def _bind(lab: Lab, o, nodes: list[NodeInfo], counts: dict[str, int], used: dict[str, set[HostPortKey]]) -> None:
+    """Bind one pending pod to the node `schedule` picks, or record why none fits."""
+    pod = pod_model(o)
+    wanted = host_ports(o.manifest)
+    decision = schedule(pod.spec.nodeName, pod.spec.nodeSelector or {}, nodes, counts, wanted, used)
+    if decision.node is None:
+        if o.status.get("reason") != "Unschedulable":
+            lab.store.add_event("Pod", o.namespace, o.name, "FailedScheduling", decision.reason, "Warning")
+        lab.store.set_status("Pod", o.namespace, o.name, {"reason": "Unschedulable", "message": decision.reason})
+        return
+    counts[decision.node] = counts.get(decision.node, 0) + 1
+    used.setdefault(decision.node, set()).update(wanted)
+    lab.store.set_status("Pod", o.namespace, o.name, {"nodeName": decision.node})
+    lab.store.add_event("Pod", o.namespace, o.name, "Scheduled", f"Successfully assigned {o.namespace}/{o.name} to {decision.node}")

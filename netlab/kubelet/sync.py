@@ -280,11 +280,13 @@ def _pod_pass(
 
 
 def _write_statuses(lab: Lab, passes: list[_PodPass]) -> bool:
-    for this in passes:
-        if this.changed:
-            status = dict(this.obj.status)
-            status["containers"] = [this.records[name] for name in this.order if name in this.records]
-            lab.store.set_status("Pod", this.obj.namespace, this.obj.name, status)
+    changed = [this for this in passes if this.changed]
+    if changed:
+        with lab.store.transaction():  # one commit for the pass, not one a pod
+            for this in changed:
+                status = dict(this.obj.status)
+                status["containers"] = [this.records[name] for name in this.order if name in this.records]
+                lab.store.set_status("Pod", this.obj.namespace, this.obj.name, status)
     return any(this.significant for this in passes)
 
 

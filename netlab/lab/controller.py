@@ -92,6 +92,15 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     woken_by = "start"  # what ended the last wait: start, datagram, exit, timer or resync
     waiting: dict[bytes, int] = {}  # writers (`netlab apply`, …) waiting for their revision
     log(f"control plane for cluster {cluster} started (pid {os.getpid()})")
+
+    def answer(converged: controlplane.Converged) -> None:
+        # Writers whose datagram arrived during the reconcile may be answered by it too.
+        waiting.update(me.drain())
+        for address, revision in list(waiting.items()):
+            if revision <= converged.revision:
+                me.answer(address, {"revision": converged.revision, "problems": converged.problems})
+                del waiting[address]
+
     try:
         while not state["stopping"]:
             waiting.update(me.drain())
@@ -100,7 +109,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 with locked(cluster):
                     state["interruptible"] = False
                     plan, converged = _reconcile_once(
-                        cluster, seen, log, "datagram" if waiting else woken_by, shim.launch_many, decoded
+                        cluster, seen, log, "datagram" if waiting else woken_by, shim.launch_many, decoded, answer
                     )
             except _Stop:
                 break
@@ -117,12 +126,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 waiting.clear()
                 plan = Wakeups(time.time() + RETRY)
             else:
-                # Writers whose datagram arrived during the reconcile may be answered by it too.
-                waiting.update(me.drain())
-                for address, revision in list(waiting.items()):
-                    if revision <= converged.revision:
-                        me.answer(address, {"revision": converged.revision, "problems": converged.problems})
-                        del waiting[address]
+                answer(converged)
             finally:
                 state["interruptible"] = False
             _reap()
@@ -145,7 +149,13 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
 
 
 def _reconcile_once(
-    cluster: str, seen: _Seen, log: Callable[[str], None], woken_by: str, launch: runtime.Launcher, decoded: Decoded
+    cluster: str,
+    seen: _Seen,
+    log: Callable[[str], None],
+    woken_by: str,
+    launch: runtime.Launcher,
+    decoded: Decoded,
+    answer: Callable[[controlplane.Converged], None] = lambda converged: None,
 ) -> tuple[Wakeups, controlplane.Converged]:
     """What a wake-up asks for: a due probe or restart, or a container exit, the kubelet's
     pass first (it observes the exit, restarts, probes) and a reconcile without re-wiring the
@@ -177,6 +187,10 @@ def _reconcile_once(
         else:
             outcome = reconcile(lab, wire=woken_by in ("start", "resync"), launch=launch)
         took = (time.perf_counter() - started) * 1000
+        # The writers waiting for this revision hear at once; the log and the next wake-up's
+        # plan are this process's own business.
+        converged = controlplane.Converged(lab.store.observed_revision(), tuple(outcome.problems))
+        answer(converged)
         for event_id, e in lab.store.events(seen.event):
             seen.event = event_id
             subject = f"{e.kind.lower()}/{e.name}" + (f" -n {e.namespace}" if e.namespace else "")
@@ -188,7 +202,6 @@ def _reconcile_once(
                 f"reconciled to revision {lab.store.observed_revision()} in {took:.0f} ms: "
                 f"{outcome.created_pods} sandboxes created, {outcome.deleted_pods} removed, {outcome.synced_nodes} nodes' rules synced"
             )
-        converged = controlplane.Converged(lab.store.observed_revision(), tuple(outcome.problems))
         if converged.revision > HISTORY:
             lab.store.compact(converged.revision - HISTORY)
         down = frozenset(failed_nodes(lab))
