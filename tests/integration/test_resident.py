@@ -55,7 +55,13 @@ def _warm(lab) -> None:
 
 def _child_of(lab, caller: int) -> int:
     """The pid of the warm process's child running the command of CLI process `caller`."""
-    found = wait_until(lambda: re.search(rf"warm CLI: pid (\d+) runs .* for pid {caller}\n", _log(lab)), what="the command handed over")
+    try:
+        found = wait_until(lambda: re.search(rf"warm CLI: pid (\d+) runs .* for pid {caller}\n", _log(lab)), what="the command handed over")
+    except AssertionError as exc:
+        warm = control_plane_pids(lab.name, b"netlab.cli.resident")
+        listening = os.path.exists(naming.cli_socket_path(lab.name))
+        tail = "".join(_log(lab).splitlines(keepends=True)[-25:])
+        raise AssertionError(f"{exc}\nwarm processes: {warm}, socket there: {listening}\ncontrol plane log, last lines:\n{tail}") from None
     return int(found.group(1))
 
 
