@@ -200,8 +200,14 @@ pip_failed() {
 STAMP="$VENV/.netlab-installed"
 DIGEST="$(source_digest)"
 read -r stamp_digest stamp_extra 2>/dev/null <"$STAMP" || true
+# And the venv's netlab must still be this checkout's (a `pip install -e` of another checkout
+# into the same venv leaves the stamp as it was): the daemons import it, not the checkout's.
+installed_from() {
+    (cd / && "$VENV/bin/python" -c 'import os, netlab; print(os.path.dirname(os.path.dirname(os.path.abspath(netlab.__file__))))' 2>/dev/null)
+}
 if [[ -x "$VENV/bin/netlab" && "${stamp_digest:-}" == "$DIGEST" \
-      && ( -z "$EXTRA" || "${stamp_extra:-}" == "$EXTRA" ) ]]; then
+      && ( -z "$EXTRA" || "${stamp_extra:-}" == "$EXTRA" ) \
+      && ( "$MODE" == copy || "$(installed_from)" == "$REPO" ) ]]; then
     say "netlab${stamp_extra:-}: already installed from $REPO ($MODE)"
 else
     rm -f "$STAMP"

@@ -58,7 +58,7 @@ def cluster_of(args: list[str]) -> str:
 
 def _package() -> str:
     """The directory of the netlab package this process runs."""
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 # -- the CLI's side --------------------------------------------------------------------------
