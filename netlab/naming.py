@@ -41,7 +41,7 @@ def cluster_dir(cluster: str) -> str:
 
 
 def cli_socket_path(cluster: str) -> str:
-    """Where the warm CLI process beside the lab's control plane listens (cli/resident.py)."""
+    """Where the warm CLI process beside the lab's control plane listens (lab/warmcli.py; the CLI's side is cli/resident.py)."""
     return os.path.join(CONTROLLER_DIR, f"{cluster}.cli.sock")
 
 

@@ -1198,7 +1198,7 @@ def helpers_of(pid: int) -> dict[str, int]:
                 argv = f.read().split(b"\0")
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
-        for module, name in ((b"netlab.kernel.spawner", "shim"), (b"netlab.cli.resident", "warm CLI")):
+        for module, name in ((b"netlab.kernel.spawner", "shim"), (b"netlab.lab.warmcli", "warm CLI")):
             if parent == pid and module in argv:
                 found[name] = int(entry)
     return found

@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from netlab.api.cluster import default_cluster, load_cluster_config
-from netlab.apiserver import state as labs
 from netlab.cli.common import note, out, print_table, report
 from netlab.errors import KernelError, require_root
 from netlab.lab import lifecycle as clusters

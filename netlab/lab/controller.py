@@ -29,7 +29,7 @@ from typing import Callable
 
 from netlab.apiserver.state import locked, open_lab
 from netlab.apiserver.store import Change, Compacted, Decoded
-from netlab.cli import resident
+from netlab.lab import warmcli
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs, runtime
@@ -82,7 +82,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
     except OSError as exc:
         log(f"the container shim did not start: {exc}")
     procs.become_subreaper()  # and if the shim dies, its containers become ours to reap
-    warm = resident.Resident(cluster)  # the CLI's `apply` and `delete` run in forks of it
+    warm = warmcli.Resident(cluster)  # the CLI's `apply` and `delete` run in forks of it
     try:
         warm.start()
     except OSError as exc:

@@ -12,7 +12,7 @@ Files under /run/netlab/controller/ (gone with a reboot, like the processes they
   CLUSTER.lock  held (flock) by the running control plane, so only one runs per lab
   CLUSTER.pid   its pid and start time, so a recycled pid is never signalled
   CLUSTER.sock  the datagram socket it wakes on
-  CLUSTER.cli.sock  where its warm CLI process takes `apply` and `delete` (cli/resident.py)
+  CLUSTER.cli.sock  where its warm CLI process takes `apply` and `delete` (lab/warmcli.py)
 """
 
 from __future__ import annotations

@@ -431,7 +431,7 @@ def leftovers(name: str, ranges: Ranges, before: Footprint) -> list[str]:
         problems.append(f"processes still in the lab's namespaces: {[describe_process(p) for p in pids]}")
     if os.path.exists(naming.cluster_dir(name)):
         problems.append(f"state directory left: {naming.cluster_dir(name)}")
-    planes = [pid for module in (b"netlab.lab.controller", b"netlab.kernel.spawner", b"netlab.cli.resident") for pid in control_plane_pids(name, module)]
+    planes = [pid for module in (b"netlab.lab.controller", b"netlab.kernel.spawner", b"netlab.lab.warmcli") for pid in control_plane_pids(name, module)]
     if planes:
         problems.append(f"control plane, its container shim or its warm CLI still running: {[describe_process(p) for p in planes]}")
     files = [f"{RUN_DIR}/locks/{name}"] + [f"{RUN_DIR}/controller/{name}.{ext}" for ext in ("lock", "pid", "sock", "cli.sock")]

@@ -1,4 +1,4 @@
-"""The warm CLI beside a lab's control plane (cli/resident.py): `apply` and `delete` run in a
+"""The warm CLI beside a lab's control plane (lab/warmcli.py, cli/resident.py): `apply` and `delete` run in a
 fork of it, and a user cannot tell but by the speed — same output, same exit codes, the
 caller's working directory, stdin and environment; Ctrl-C reaches the command, and a CLI
 killed with `kill -9` takes its command along. Nothing depends on it: without it (or with
@@ -58,7 +58,7 @@ def _child_of(lab, caller: int) -> int:
     try:
         found = wait_until(lambda: re.search(rf"warm CLI: pid (\d+) runs .* for pid {caller}\n", _log(lab)), what="the command handed over")
     except AssertionError as exc:
-        warm = control_plane_pids(lab.name, b"netlab.cli.resident")
+        warm = control_plane_pids(lab.name, b"netlab.lab.warmcli")
         listening = os.path.exists(naming.cli_socket_path(lab.name))
         tail = "".join(_log(lab).splitlines(keepends=True)[-25:])
         raise AssertionError(f"{exc}\nwarm processes: {warm}, socket there: {listening}\ncontrol plane log, last lines:\n{tail}") from None
@@ -122,14 +122,14 @@ def test_ctrl_c_reaches_the_command_and_a_killed_cli_takes_its_command_along(lab
 
 def test_the_warm_process_goes_with_its_control_plane_and_the_cli_does_without_it(lab, tmp_path: Path) -> None:
     _warm(lab)
-    warm = control_plane_pids(lab.name, b"netlab.cli.resident")
+    warm = control_plane_pids(lab.name, b"netlab.lab.warmcli")
     assert len(warm) == 1, warm
     for pid in control_plane_pids(lab.name):
         os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not control_plane_pids(lab.name, b"netlab.cli.resident"), what="the warm process to follow its control plane")
+    wait_until(lambda: not control_plane_pids(lab.name, b"netlab.lab.warmcli"), what="the warm process to follow its control plane")
     # The next command runs itself (the socket is refused), starts the control plane again,
     # and that one starts a new warm process.
     (tmp_path / "after.yaml").write_text(POD.format(name="after"))
     assert lab.nl("apply", "-f", str(tmp_path / "after.yaml")).stdout == "pod/after created\n"
-    wait_until(lambda: control_plane_pids(lab.name, b"netlab.cli.resident"), timeout=20, what="a new warm process")
+    wait_until(lambda: control_plane_pids(lab.name, b"netlab.lab.warmcli"), timeout=20, what="a new warm process")
     lab.nl("delete", "pod", "after")

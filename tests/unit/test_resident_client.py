@@ -9,6 +9,7 @@ import secrets
 import pytest
 
 from netlab.cli import resident
+from netlab.lab import warmcli
 
 
 @pytest.mark.parametrize(
@@ -42,9 +43,9 @@ def test_a_warm_process_knows_when_netlab_changed_under_it(tmp_path, monkeypatch
     (package / "__init__.py").write_text("")
     (package / "cli" / "apply.py").write_text("")
     (package / "__pycache__" / "x.pyc").write_text("")
-    monkeypatch.setattr(resident, "_package", lambda: str(package))
-    before = resident._files()
+    monkeypatch.setattr(warmcli, "package_dir", lambda: str(package))
+    before = warmcli._files()
     assert set(before) == {str(package / "__init__.py"), str(package / "cli" / "apply.py")}  # no bytecode
-    assert resident._files() == before
+    assert warmcli._files() == before
     os.utime(package / "cli" / "apply.py", ns=(10**9, 10**9))  # written again (a clock tick may not show)
-    assert resident._files() != before
+    assert warmcli._files() != before
