@@ -29,13 +29,12 @@ from typing import Callable
 
 from netlab.apiserver.state import locked, open_lab
 from netlab.apiserver.store import Change, Compacted, Decoded
-from netlab.lab import warmcli
 from netlab.controllers.nodelifecycle import failed_nodes
 from netlab.errors import NetlabError, NotFound
 from netlab.kernel import procs, runtime
 from netlab.kernel.spawner import Spawner
 from netlab.kubelet.wakeups import Wakeups, wakeups
-from netlab.lab import apiendpoint, bird, controlplane
+from netlab.lab import apiendpoint, bird, controlplane, warmcli
 from netlab.lab.reconcile import kubelet_pass, reconcile
 
 RESYNC = 30.0
