@@ -7,6 +7,7 @@ recorded in the store before the kernel is touched, so a crash in between leaks 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -56,10 +57,10 @@ def only_new(lab: Lab, down: frozenset[str]) -> bool:
 
 
 def sync_sandboxes(
-    lab: Lab, down: frozenset[str], problems: list[str], started: Callable[[str, str], None] | None = None
+    lab: Lab, down: frozenset[str], problems: list[str], started: Callable[[StoredObject], None] | None = None
 ) -> tuple[int, int]:
     """Create and remove pod sandboxes; (created, deleted), with what failed added to problems.
-    `started(namespace, name)` is told of each pod whose sandbox is made, as it is."""
+    `started` is given each pod whose sandbox is made, as it is, with its new status."""
     created = 0
     objs = lab.store.list("Pod")
     wanted = _wanted(lab, objs, down)
@@ -103,20 +104,20 @@ def sync_sandboxes(
             if hostnetwork.wanted(pod_model(o)):
                 hostnetwork.create(lab, o, pod_model(o), node)
                 created += 1
-                if started is not None:
-                    started(o.namespace, o.name)
+                if started is not None and (made := lab.store.get("Pod", o.namespace, o.name)) is not None:
+                    started(made)
                 continue
             if node.name not in node_links:
                 node_links[node.name] = Netlink(ns.netns_path(naming.node_netns(lab.name, node.name)))
             try:
-                _create_sandbox(lab, o, node, node_links[node.name], used, cursors)
+                made = _create_sandbox(lab, o, node, node_links[node.name], used, cursors)
                 created += 1
             except NetlabError as exc:
                 problems.append(f"pod/{o.name} -n {o.namespace}: {exc.message}")
                 lab.store.add_event("Pod", o.namespace, o.name, "FailedCreatePodSandBox", exc.message, "Warning")
                 continue
             if started is not None:
-                started(o.namespace, o.name)
+                started(made)
     finally:
         for link in node_links.values():
             link.close()
@@ -127,7 +128,9 @@ def _pod_ips(status) -> list[str]:
     return list(status.get("podIPs") or ([status["podIP"]] if status.get("podIP") else []))
 
 
-def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set, cursors: dict[str, str | None]) -> None:
+def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: set, cursors: dict[str, str | None]) -> StoredObject:
+    """Make the pod's sandbox and record it; the pod as the store now holds it (the status is
+    replaced whole, the revision unchanged: what reading it back would give)."""
     pod = pod_model(o)
     for old_ip in _pod_ips(o.status):
         used.discard(ip_address(old_ip))
@@ -152,25 +155,22 @@ def _create_sandbox(lab: Lab, o: StoredObject, node, node_link: Netlink, used: s
     _write(os.path.join(directory, "hostname"), hostname + "\n")
     # One commit for the pod's records. A crash before it leaves a sandbox whose pod has no
     # record of it: the next reconcile removes it (not this pod's uid) and makes it again.
+    status = {
+        "nodeName": node.name,
+        "podIP": str(ip),
+        "podIPs": [str(i) for i in ips],
+        "hostIP": str(node.underlay_ip),
+        "hostIPs": [str(i) for i in node.underlay_ips],
+        "startTime": time.time(),
+        "dir": directory,
+        "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
+        "containers": [],
+    }
     with lab.store.transaction():
         lab.store.set_meta(cursor_key, str(ip))
-        lab.store.set_status(
-            "Pod",
-            o.namespace,
-            o.name,
-            {
-                "nodeName": node.name,
-                "podIP": str(ip),
-                "podIPs": [str(i) for i in ips],
-                "hostIP": str(node.underlay_ip),
-                "hostIPs": [str(i) for i in node.underlay_ips],
-                "startTime": time.time(),
-                "dir": directory,
-                "sandbox": {"uid": o.uid, "netns": box.netns, "veth": box.veth},
-                "containers": [],
-            },
-        )
+        lab.store.set_status("Pod", o.namespace, o.name, status)
         lab.store.add_event("Pod", o.namespace, o.name, "SandboxCreated", f"netns {box.netns}, eth0 {', '.join(str(i) for i in ips)} via {box.veth} on {node.name}/cni0")
+    return dataclasses.replace(o, status=status)
 
 
 def _write(path: str, text: str) -> None:

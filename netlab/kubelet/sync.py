@@ -157,11 +157,8 @@ class NewPods:
         self._starts: list[tuple[_PodPass, containers.Start]] = []
         self._launcher = _Background(launch)
 
-    def started(self, namespace: str, name: str) -> None:
-        """The pod's sandbox is made: start its containers."""
-        o = self._lab.store.get("Pod", namespace, name)
-        if o is None:
-            return
+    def started(self, o: StoredObject) -> None:
+        """The pod's sandbox is made (`o` with its new status): start its containers."""
         first = len(self._starts)
         self._passes.append(_pod_pass(self._lab, o, self._now, self._variables, self._starts))
         self._launcher.submit([start.spec for _, start in self._starts[first:] if start.spec is not None])
