@@ -208,10 +208,11 @@ class Netlink:
         A link of the same name left here (a namespace removed a moment ago may still hold
         its twin while the kernel frees it in the background) is removed and the add tried
         again."""
-        peer_spec: dict[str, object] = {"ifname": peer}
+        # One queue each end, as born (`rtbatch.ONE_QUEUE`): no grace period under the rtnl lock.
+        peer_spec: dict[str, object] = {"ifname": peer, "num_tx_queues": 1, "num_rx_queues": 1}
         if peer_mac:
             peer_spec["address"] = peer_mac
-        request: dict[str, object] = {"ifname": name, "kind": "veth", "state": "up", "peer": peer_spec}
+        request: dict[str, object] = {"ifname": name, "kind": "veth", "state": "up", "peer": peer_spec, "num_tx_queues": 1, "num_rx_queues": 1}
         if mtu is not None:  # both ends born with it (the overlay's MTU in vxlan mode)
             request["mtu"] = peer_spec["mtu"] = mtu
         if master is not None:

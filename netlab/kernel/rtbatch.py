@@ -38,6 +38,11 @@ IFF_UP = 0x1
 IFA_F_NODAD = 0x02  # <linux/if_addr.h>
 RT_TABLE_MAIN, RTPROT_STATIC, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 4, 0, 1  # what `ip route replace` uses
 _HEADER = struct.Struct("=IHHII")  # struct nlmsghdr: len, type, flags, seq, pid
+# A veth is born with one queue a CPU and then cut down to one (veth_init_queues), and each cut
+# waits for an RCU grace period while holding the rtnl lock: two per veth, ~1 ms each while the
+# other core starts containers. Asked for one queue (`ip link add … numtxqueues 1 numrxqueues
+# 1`), both ends are born as they end up anyway.
+ONE_QUEUE = (("IFLA_NUM_TX_QUEUES", 1), ("IFLA_NUM_RX_QUEUES", 1))
 
 
 @dataclass
@@ -78,8 +83,8 @@ class Batch:
         inside the pod's namespace, the near end a port of the bridge at index `master`."""
         msg = ifinfmsg()
         msg["flags"] = msg["change"] = IFF_UP
-        peer_attrs: list[tuple[str, object]] = [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd)]
-        attrs: list[tuple[str, object]] = [("IFLA_IFNAME", name), ("IFLA_MASTER", master)]
+        peer_attrs: list[tuple[str, object]] = [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", peer_netns_fd), *ONE_QUEUE]
+        attrs: list[tuple[str, object]] = [("IFLA_IFNAME", name), ("IFLA_MASTER", master), *ONE_QUEUE]
         if mtu is not None:  # both ends born with it
             peer_attrs.append(("IFLA_MTU", mtu))
             attrs.append(("IFLA_MTU", mtu))
