@@ -221,6 +221,8 @@ def launch_many(specs: Sequence[Launch]) -> Iterator[LaunchOutcome]:
 # How the kubelet starts the containers of a pass: `launch_many` here, or the same done by the
 # runtime's shim (`kernel/spawner.py`), which the control plane uses. Outcomes come in the
 # order of `specs`, each as soon as it is known: the caller records one while the next forks.
+# A launcher may also offer `stream()` (the shim does): launches submitted as they come and
+# answered at the end, for the pod workers (`kubelet/sync.py`, `NewPods`).
 Launcher = Callable[[Sequence[Launch]], Iterator[LaunchOutcome]]
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -84,6 +85,11 @@ class Spawner:
             theirs.close()
         self._sock = mine
 
+    def stream(self) -> "Stream":
+        """Launches sent as they come, answered at the end (`Stream`): the kubelet's pod
+        workers, without a thread."""
+        return Stream(self)
+
     def launch_many(self, specs: Sequence[runtime.Launch]) -> Iterator[runtime.LaunchOutcome]:
         """`runtime.launch_many`, done by the shim: up to WINDOW requests are sent ahead, so the
         shim forks the next containers while the caller records the last one (a request at a
@@ -101,6 +107,13 @@ class Spawner:
                 self.close()
         yield from runtime.launch_many(specs[done:])
 
+    __call__ = launch_many  # a Spawner is a `runtime.Launcher`, and it streams (`stream`)
+
+    def _largest(self) -> int:
+        """The longest request one message carries: the socket's send buffer."""
+        assert self._sock is not None
+        return min(MAX_MESSAGE, self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) - 4096
+
     def _pipelined(self, specs: Sequence[runtime.Launch]) -> Iterator[runtime.LaunchOutcome]:
         sent = received = 0
         # Per launch sent, in order: None while the shim's answer is due, or the outcome of a
@@ -110,8 +123,7 @@ class Spawner:
             if self._sock is None and specs:
                 self._start()
             assert self._sock is not None or not specs
-            # The longest request one message carries: the socket's send buffer.
-            largest = min(MAX_MESSAGE, self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)) - 4096 if specs else 0
+            largest = self._largest() if specs else 0
             while received < len(specs):
                 # Both directions stay within the sockets' buffers: the shim never blocks
                 # on a reply while this process blocks on a request.
@@ -158,6 +170,93 @@ class Spawner:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+
+class Stream:
+    """A pass's launches, sent to the shim as they are submitted and answered in order at the
+    end (`outcomes`) — without a thread. The kubelet submits a pod's containers as soon as its
+    sandbox is made and goes on with the next sandbox; the answers wait in the socket until it
+    looks. (A thread that waited on them woke at each answer, took the interpreter's lock and
+    the core from the sandboxes in between: ~2.5 preemptions a pod on the critical path.)
+
+    Nothing here blocks before `outcomes`: a request the socket has no room for waits here and
+    goes with the next submit. A shim that died is replaced, and what it left unanswered asked
+    again, as `Spawner.launch_many` does."""
+
+    def __init__(self, spawner: Spawner) -> None:
+        self._spawner = spawner
+        self._specs: list[runtime.Launch] = []
+        self._outcomes: list[runtime.LaunchOutcome | None] = []  # None while due
+        self._unsent: deque[tuple[int, bytes]] = deque()
+        self._due: deque[int] = deque()  # sent, in order: their answers come in that order
+        self._gone = False
+
+    def submit(self, specs: Sequence[runtime.Launch]) -> None:
+        for spec in specs:
+            index = len(self._specs)
+            self._specs.append(spec)
+            self._outcomes.append(None)
+            if not self._gone:
+                self._unsent.append((index, json.dumps(spec.to_wire()).encode()))
+        self._pump(block=False)
+
+    def outcomes(self) -> list[runtime.LaunchOutcome]:
+        try:
+            self._pump(block=True)
+        finally:
+            if self._due and not self._gone:
+                # Left before the end (interrupted): the answers still due must not be taken
+                # by the next pass for its own. What they started is found by its lock.
+                self._spawner.close()
+        missing = [i for i, outcome in enumerate(self._outcomes) if outcome is None]
+        if missing:  # the shim died: a new one (or this process) starts them, in their turn
+            self._spawner.close()
+            for i, outcome in zip(missing, self._spawner.launch_many([self._specs[i] for i in missing]), strict=True):
+                self._outcomes[i] = outcome
+        return self._outcomes  # type: ignore[return-value]  # none is None any more
+
+    def _pump(self, block: bool) -> None:
+        """Send what the socket takes and read what was answered; with `block`, until every
+        request is answered."""
+        if self._gone:
+            return
+        try:
+            if self._spawner._sock is None and self._unsent:
+                self._spawner._start()
+            sock = self._spawner._sock
+            while self._unsent or self._due:
+                moved = False
+                while self._unsent:
+                    index, request = self._unsent[0]
+                    if len(request) > self._spawner._largest():
+                        # An environment of thousands of Service variables: started here, and
+                        # most likely refused by the kernel's exec as on a node (E2BIG).
+                        self._outcomes[index] = next(runtime.launch_many([self._specs[index]]))
+                    else:
+                        try:
+                            sock.send(request, socket.MSG_DONTWAIT)
+                        except BlockingIOError:
+                            break
+                        self._due.append(index)
+                    self._unsent.popleft()
+                    moved = True
+                while self._due:
+                    try:
+                        data = sock.recv(MAX_MESSAGE, socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        break
+                    if not data:
+                        raise _Gone()
+                    self._outcomes[self._due.popleft()] = _outcome(json.loads(data))
+                    moved = True
+                if not block:
+                    return
+                if not moved:
+                    select.select([sock] if self._due else [], [sock] if self._unsent else [], [])
+        except (OSError, _Gone):
+            self._gone = True  # `outcomes` asks again what is left
+            self._unsent.clear()
+            self._due.clear()
 
 
 def _reap(signum: int, frame: object) -> None:

@@ -155,7 +155,10 @@ class NewPods:
         self._variables = ServiceVariables(lab)
         self._passes: list[_PodPass] = []
         self._starts: list[tuple[_PodPass, containers.Start]] = []
-        self._launcher = _Background(launch)
+        # The runtime's shim takes the launches as they come (`Spawner.stream`); a launcher
+        # that forks from this process (`runtime.launch_many`) is run from a thread.
+        stream = getattr(launch, "stream", None)
+        self._launcher = stream() if stream is not None else _Background(launch)
 
     def started(self, o: StoredObject) -> None:
         """The pod's sandbox is made (`o` with its new status): start its containers."""

@@ -108,7 +108,7 @@ def serve(cluster: str, log: Callable[[str], None]) -> None:
                 with locked(cluster):
                     state["interruptible"] = False
                     plan, converged = _reconcile_once(
-                        cluster, seen, log, "datagram" if waiting else woken_by, shim.launch_many, decoded, answer
+                        cluster, seen, log, "datagram" if waiting else woken_by, shim, decoded, answer
                     )
             except _Stop:
                 break

@@ -9,6 +9,8 @@ import json
 import socket
 import threading
 
+import pytest
+
 from netlab.kernel import procs, runtime, spawner
 
 
@@ -96,3 +98,83 @@ def test_a_launch_too_big_for_one_message_is_started_here_in_its_turn(monkeypatc
     outcomes = list(plane.launch_many([spec("a"), big, spec("b")]))
     assert outcomes == [procs.ProcessRef(1, 1), local, procs.ProcessRef(2, 1)]
     assert shim.asked == ["a", "b"]
+
+
+# The pod workers' stream: launches submitted as sandboxes are made, answered at the end.
+
+
+def test_a_stream_answers_in_the_order_of_its_submits():
+    plane = spawner.Spawner("t")
+    shim = with_shim(plane)
+    stream = plane.stream()
+    names = [f"c{i}" for i in range(40)]
+    for i in range(0, len(names), 3):  # a pod's containers at a time
+        stream.submit([spec(n) for n in names[i : i + 3]])
+    stream.submit([])
+    assert stream.outcomes() == [procs.ProcessRef(i + 1, 1) for i in range(len(names))]
+    assert shim.asked == names
+
+
+def test_a_stream_never_waits_for_the_shim_before_its_outcomes():
+    """The kubelet goes on with the next sandbox: a submit returns even when the shim takes
+    nothing (its socket full); what did not fit goes later."""
+    plane = spawner.Spawner("t")
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    plane._sock = mine  # nobody reads `theirs`
+    stream = plane.stream()
+    many = [runtime.Launch(argv=(f"c{i}",), env={"V": "x" * 4000}, netns="", utsns="", binds=(), log_path="", exit_path="") for i in range(200)]
+    stream.submit(many)  # ~800 KB: more than the socket holds
+    assert stream._unsent, "everything fitted: the test did not fill the socket"
+    assert len(stream._due) + len(stream._unsent) == len(many)
+    mine.close()
+    theirs.close()
+
+
+def test_what_a_dead_shim_left_of_a_stream_is_asked_again(monkeypatch):
+    plane = spawner.Spawner("t")
+    with_shim(plane, die_after=2)
+    replacement: list[FakeShim] = []
+    monkeypatch.setattr(plane, "_start", lambda: replacement.append(with_shim(plane)))
+    stream = plane.stream()
+    names = [f"c{i}" for i in range(5)]
+    for n in names:
+        stream.submit([spec(n)])
+    outcomes = stream.outcomes()
+    assert len(outcomes) == len(names) and all(isinstance(o, procs.ProcessRef) for o in outcomes)
+    assert len(replacement) == 1
+    answered = len(names) - len(replacement[0].asked)
+    assert answered <= 2 and replacement[0].asked == names[answered:]
+
+
+def test_a_stream_starts_a_launch_too_big_for_one_message_here_in_its_turn(monkeypatch):
+    plane = spawner.Spawner("t")
+    shim = with_shim(plane)
+    local = procs.ProcessRef(99, 9)
+    monkeypatch.setattr(runtime, "launch_many", lambda specs: iter([local for _ in specs]))
+    big = runtime.Launch(argv=("big",), env={f"V{i}": "x" * 100 for i in range(4000)}, netns="", utsns="", binds=(), log_path="", exit_path="")
+    stream = plane.stream()
+    stream.submit([spec("a"), big])
+    stream.submit([spec("b")])
+    assert stream.outcomes() == [procs.ProcessRef(1, 1), local, procs.ProcessRef(2, 1)]
+    assert shim.asked == ["a", "b"]
+
+
+def test_a_stream_left_half_way_does_not_hand_its_answers_to_the_next_pass(monkeypatch):
+    """Interrupted while waiting for the answers: the shim is let go (a new one answers the
+    next pass), rather than the next pass reading this one's answers as its own."""
+    plane = spawner.Spawner("t")
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    plane._sock = mine  # a shim that does not answer yet
+    stream = plane.stream()
+    stream.submit([spec("a")])
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(spawner.select, "select", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stream.outcomes()
+    assert plane._sock is None
+    assert theirs.recv(spawner.MAX_MESSAGE)  # the request it had
+    assert theirs.recv(spawner.MAX_MESSAGE) == b""  # and then its end closed
+    theirs.close()
