@@ -97,9 +97,13 @@ def serve(cluster: str, lifeline: int) -> None:
 
 
 def _preload() -> None:
-    """What `apply` and `delete` load, and every kind's model."""
+    """What `apply` and `delete` load, and every kind's model — the lab's own config's too
+    (`Lab.topo`: each `apply` built its models again, ~10 ms)."""
+    import netlab.api.addressing  # noqa: F401
+    import netlab.api.cluster  # noqa: F401
     import netlab.cli.app  # noqa: F401  typer, for the forms cli/fast.py leaves to it
     import netlab.cli.apply  # noqa: F401
+    import netlab.cli.main  # noqa: F401
     import netlab.lab.commands  # noqa: F401
     from netlab.api import kinds, loader  # noqa: F401
 
