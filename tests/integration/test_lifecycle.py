@@ -95,7 +95,8 @@ def test_a_deleted_pod_takes_its_netns_veth_and_processes_and_leaves_the_service
 
     assert out.strip() == 'pod "life-1" deleted'
     assert netns not in life.netns()
-    assert veth not in _links(life, "node-a")
+    # The kernel frees a namespace's devices in the background once its last pin goes.
+    wait_until(lambda: veth not in _links(life, "node-a"), what="the pod's veth to go with its namespace")
     assert [pid for pid in pids if _alive(pid)] == []
     assert _endpoint_ips(life, "life") == {life.pod_ip("life-2")}
     script = "for i in 1 2 3 4 5 6; do curl -s -m 3 http://life/; echo; done"
