@@ -6,10 +6,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, Optional
 
-from netlab.naming import CLUSTER_ENV, DEFAULT_CLUSTER
 from netlab.cli.common import Output, UsageProblem, note, open_alive, out, print_document, print_table
 from netlab.cli.fast import Params, flag, multi, value
 from netlab.errors import EXIT_INTERRUPTED, require_root
+from netlab.naming import CLUSTER_ENV, DEFAULT_CLUSTER
 from netlab.views.objects import as_list
 
 if TYPE_CHECKING:

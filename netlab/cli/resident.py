@@ -64,9 +64,6 @@ def package_dir() -> str:
     return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
-# -- the CLI's side --------------------------------------------------------------------------
-
-
 def forward(cluster: str) -> int | None:
     """Run this process's command line in the lab's warm process; its exit code, or None when
     there is none to take it (the caller then runs the command itself)."""

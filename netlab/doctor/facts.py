@@ -17,13 +17,13 @@ from ipaddress import ip_interface, ip_network
 from netlab.api.addressing import cluster_ranges
 from netlab.api.cluster import ClusterConfig, cluster_from_document, default_cluster
 from netlab.apiserver.state import names, store_path
-from netlab.naming import default_cluster_name
 from netlab.apiserver.store import Store
 from netlab.doctor import checks as doctor
 from netlab.doctor.model import Facts, HostLink, HostRoute, LabRanges, OwnedNetns, PodResolv
 from netlab.kernel import features, ns, procs
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
+from netlab.naming import default_cluster_name
 
 
 def _run(argv: list[str]) -> str | None:

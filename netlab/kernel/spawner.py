@@ -224,11 +224,12 @@ class Stream:
             if self._spawner._sock is None and self._unsent:
                 self._spawner._start()
             sock = self._spawner._sock
+            largest = self._spawner._largest() if self._unsent else 0
             while self._unsent or self._due:
                 moved = False
                 while self._unsent:
                     index, request = self._unsent[0]
-                    if len(request) > self._spawner._largest():
+                    if len(request) > largest:
                         # An environment of thousands of Service variables: started here, and
                         # most likely refused by the kernel's exec as on a node (E2BIG).
                         self._outcomes[index] = next(runtime.launch_many([self._specs[index]]))

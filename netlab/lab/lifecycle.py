@@ -33,14 +33,7 @@ from netlab.apiserver.state import (
 from netlab.apiserver.store import Store
 from netlab.doctor.coexistence import range_clashes
 from netlab.doctor.facts import gather_network, lab_ranges
-from netlab.errors import (
-    InvalidInput,
-    KernelError,
-    NetlabError,
-    RangeClash,
-    require_root,
-    require_tools,
-)
+from netlab.errors import InvalidInput, KernelError, NetlabError, RangeClash, require_root, require_tools
 from netlab.kernel import ns
 from netlab.kernel.netlink import Netlink
 from netlab.kubelet import sandbox
